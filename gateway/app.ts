@@ -1,0 +1,78 @@
+// The HTTP surface of the gateway (Hono). Routes stay thin: they parse, call the invoker or the
+// registry, and throw; errors become responses in one onError.
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import type { ContainerEngine } from '../runtime/engine/engine.ts';
+import { TitanError } from '../runtime/errors.ts';
+import type { Metrics } from '../runtime/metrics.ts';
+import type { Registry } from '../runtime/registry.ts';
+import { errorResponse } from './http-errors.ts';
+import { validateName, type Invoke } from './invoke.ts';
+
+export interface AppDeps {
+  registry: Registry;
+  engine: ContainerEngine;
+  metrics: Metrics;
+  invoke: Invoke;
+  log: Logger;
+  maxBodyBytes: number;
+}
+
+export function createApp({ registry, engine, metrics, invoke, log, maxBodyBytes }: AppDeps): Hono {
+  const app = new Hono();
+
+  app.onError((err, c) => {
+    if (!(err instanceof TitanError)) log.error({ err, path: c.req.path }, 'unhandled error');
+    return errorResponse(c, err);
+  });
+  app.notFound((c) => errorResponse(c, new TitanError('not_found', `no route ${c.req.method} ${c.req.path}`)));
+
+  const limit = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: () => {
+      throw new TitanError('payload_too_large', `request body is larger than the ${maxBodyBytes}-byte limit`);
+    },
+  });
+
+  app.post('/functions/:name/invoke', limit, async (c) => {
+    const name = c.req.param('name');
+    validateName(name); // before reading the body: a bad name is refused cheaply
+    const out = await invoke({ name, eventJson: await c.req.text(), trigger: { kind: 'http' } });
+    return c.body(out.resultJson, 200, {
+      'content-type': 'application/json',
+      'x-invocation-id': out.invocationId,
+      'x-cold-start': String(out.cold),
+    });
+  });
+
+  app.get('/functions', (c) => c.json({ functions: registry.list() }));
+
+  app.get('/functions/:name', (c) => {
+    const name = c.req.param('name');
+    validateName(name);
+    const info = registry.info(name);
+    if (!info) throw new TitanError('not_found', `no function named '${name}'`);
+    return c.json(info);
+  });
+
+  app.get('/healthz', async (c) => {
+    try {
+      const engineInfo = await engine.ping();
+      return c.json({ status: 'ok', engine: { reachable: true, ...engineInfo }, functions: registry.list().length });
+    } catch (err) {
+      return c.json({ status: 'unavailable', engine: { reachable: false, error: (err as Error).message } }, 503);
+    }
+  });
+
+  app.get('/metrics', async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
+  );
+
+  app.post('/reload', async (c) => {
+    await registry.rescan();
+    return c.json({ functions: registry.list() });
+  });
+
+  return app;
+}

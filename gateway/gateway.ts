@@ -1,0 +1,86 @@
+// Assembles one gateway (registry, metrics, invoker, HTTP app) and owns its lifecycle:
+// start → listen → close, where close drains every pool and removes every container.
+import { createHash } from 'node:crypto';
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import type { RuntimeConfig } from '../runtime/config.ts';
+import type { ContainerEngine } from '../runtime/engine/engine.ts';
+import { Metrics } from '../runtime/metrics.ts';
+import { Registry } from '../runtime/registry.ts';
+import { createApp } from './app.ts';
+import { createInvoker, type Invoke } from './invoke.ts';
+
+export interface GatewayOptions {
+  config: RuntimeConfig;
+  engine: ContainerEngine;
+  log?: Logger;
+  /** collect Node process metrics (off in tests that build many gateways) */
+  processMetrics?: boolean;
+}
+
+/** Containers are labelled with a scope derived from the state directory: one gateway, one scope. */
+export const scopeOf = (stateDir: string): string => createHash('sha256').update(stateDir).digest('hex').slice(0, 10);
+
+export class Gateway {
+  readonly registry: Registry;
+  readonly metrics: Metrics;
+  readonly invoke: Invoke;
+  readonly app;
+  readonly log: Logger;
+  private server?: ServerType;
+  private closing?: Promise<void>;
+
+  constructor(readonly opts: GatewayOptions) {
+    const { config, engine } = opts;
+    this.log = opts.log ?? pino({ name: 'titan' });
+    let registry: Registry | undefined;
+    this.metrics = new Metrics(() => registry?.list() ?? [], { processMetrics: opts.processMetrics ?? true });
+    registry = this.registry = new Registry({
+      config,
+      engine,
+      scope: scopeOf(config.state_dir),
+      onPoolEvent: (fn, e) => {
+        this.metrics.onPoolEvent(fn, e);
+        if (e.kind === 'start_failed') this.log.warn({ fn, reason: e.reason, err: e.error.message }, 'container start failed');
+        else this.log.debug({ fn, ...e }, 'pool');
+      },
+      log: (msg, fields) => this.log.info(fields ?? {}, msg),
+    });
+    this.invoke = createInvoker({ registry, metrics: this.metrics, log: this.log });
+    this.app = createApp({
+      registry,
+      engine,
+      metrics: this.metrics,
+      invoke: this.invoke,
+      log: this.log,
+      maxBodyBytes: config.gateway.max_body_bytes,
+    });
+  }
+
+  /** Clean up orphans, deploy the functions directory and start watching it. */
+  async start(): Promise<void> {
+    await this.opts.engine.ping();
+    await this.registry.start();
+  }
+
+  /** Listen on the configured host and port; resolves with the bound port. */
+  listen(): Promise<number> {
+    const { host, port } = this.opts.config.gateway;
+    return new Promise((resolve, reject) => {
+      const server = serve({ fetch: this.app.fetch, hostname: host, port }, (info: AddressInfo) => resolve(info.port));
+      server.once('error', reject);
+      this.server = server;
+    });
+  }
+
+  /** Stop listening, drain and remove every container. Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const server = this.server;
+      if (server) await new Promise<void>((r) => server.close(() => r()));
+      await this.registry.close();
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,92 @@
+// The one invoke path. HTTP, async and event invocations all come through here, so validation,
+// deadlines, pools, metrics and the per-invocation log line are the same for every trigger.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { InvocationResult } from '../runtime/deployment.ts';
+import { TitanError, isTitanError } from '../runtime/errors.ts';
+import { NAME_PATTERN } from '../runtime/manifest.ts';
+import type { Metrics } from '../runtime/metrics.ts';
+import type { Registry } from '../runtime/registry.ts';
+
+export type Trigger = { kind: 'http' } | { kind: 'event'; topic: string; eventType: string; messageId: string } | { kind: 'async' };
+
+export interface InvokeRequest {
+  name: string;
+  /** the event as JSON text; validated here, then passed to the container without re-serialising */
+  eventJson: string;
+  trigger: Trigger;
+  invocationId?: string;
+  /** absolute epoch ms; defaults to now + the function's timeout */
+  deadline?: number;
+}
+
+export interface InvokeOutcome extends InvocationResult {
+  invocationId: string;
+  durationMs: number;
+}
+
+export interface InvokerDeps {
+  registry: Registry;
+  metrics: Metrics;
+  log: Logger;
+  newId?: () => string;
+}
+
+export type Invoke = (req: InvokeRequest) => Promise<InvokeOutcome>;
+
+export function validateName(name: string): void {
+  if (!NAME_PATTERN.test(name)) {
+    throw new TitanError('invalid_name', `invalid function name ${JSON.stringify(name)}: names match ${NAME_PATTERN.source}`);
+  }
+}
+
+/** Throws invalid_json unless `text` is one JSON value; an empty body means `null`. */
+export function checkEventJson(text: string): string {
+  if (text.trim() === '') return 'null';
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    throw new TitanError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
+  }
+  return text;
+}
+
+/** Looks a function up; a listed but broken one is refused with the reason it is broken. */
+export function resolveFunction(registry: Registry, name: string) {
+  validateName(name);
+  const dep = registry.get(name);
+  if (dep) return dep;
+  const reason = registry.invalidReason(name);
+  if (reason) throw new TitanError('function_invalid', `function '${name}' is invalid: ${reason}`);
+  throw new TitanError('not_found', `no function named '${name}'`);
+}
+
+export function createInvoker({ registry, metrics, log, newId = randomUUID }: InvokerDeps): Invoke {
+  return async function invoke(req) {
+    const started = performance.now();
+    const invocationId = req.invocationId ?? newId();
+    let outcome = 'ok';
+    let cold = false;
+    try {
+      const dep = resolveFunction(registry, req.name);
+      const eventJson = checkEventJson(req.eventJson);
+      const deadline = req.deadline ?? Date.now() + dep.spec.timeoutMs;
+      const result = await dep.invoke(eventJson, { invocationId, deadline, trigger: req.trigger });
+      cold = result.cold;
+      if (cold) metrics.coldStarts.inc({ function: req.name });
+      return { ...result, invocationId, durationMs: performance.now() - started };
+    } catch (err) {
+      outcome = isTitanError(err) ? err.code : 'sandbox_error';
+      if (err instanceof Error && !isTitanError(err)) log.error({ err, invocationId, fn: req.name }, 'unexpected invoke failure');
+      throw err;
+    } finally {
+      const durationMs = performance.now() - started;
+      // Unknown names are not counted per function: a scanner must not be able to grow our label set.
+      if (outcome !== 'not_found' && outcome !== 'invalid_name') {
+        metrics.invocations.inc({ function: req.name, outcome });
+        metrics.duration.observe({ function: req.name }, durationMs / 1000);
+      }
+      log.info({ invocationId, fn: req.name, trigger: req.trigger.kind, outcome, durationMs: Math.round(durationMs * 1000) / 1000, cold }, 'invocation');
+    }
+  };
+}

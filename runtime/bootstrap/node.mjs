@@ -1,0 +1,95 @@
+// In-container bootstrap for `runtime: node`: loads the handler once, then serves invocations
+// over HTTP/1.1 on a unix socket. Mounted read-only into every function container; it must
+// depend on nothing but Node's standard library (the image has nothing baked in).
+import { createServer } from 'node:http';
+import { rmSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+
+const socketPath = process.env.TITAN_SOCKET;
+const handlerPath = process.env.TITAN_HANDLER;
+const functionName = process.env.TITAN_FUNCTION;
+
+let handler;
+let loadError;
+try {
+  const mod = await import(pathToFileURL(handlerPath).href);
+  // ESM default export, ESM named `handler`, CommonJS `module.exports = fn` (arrives as default)
+  // or CommonJS `exports.handler` (arrives as default.handler).
+  const candidates = [mod.default, mod.handler, mod.default?.handler];
+  handler = candidates.find((c) => typeof c === 'function');
+  if (!handler) loadError = new Error(`${handlerPath.replace(/^\/fn\//, '')} exports no function: expected a default export or an export named 'handler'`);
+} catch (err) {
+  loadError = err;
+}
+
+// A stray rejection in one invocation must not kill the others sharing this container.
+process.on('unhandledRejection', (err) => console.error('unhandled rejection:', err));
+
+const describe = (err) => ({
+  name: err?.name ?? 'Error',
+  message: err?.message ?? String(err),
+  stack: typeof err?.stack === 'string' ? err.stack.split('\n').slice(0, 12).join('\n') : undefined,
+});
+
+const send = (res, outcome, body, extraHeaders = {}) => {
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-titan-outcome': outcome,
+    ...extraHeaders,
+  });
+  res.end(body);
+};
+
+async function invoke(req, res) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  let payload;
+  try {
+    payload = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (err) {
+    return send(res, 'error', JSON.stringify({ name: 'ProtocolError', message: `bad invocation body: ${err.message}` }));
+  }
+  const emits = [];
+  const context = {
+    ...payload.context,
+    functionName,
+    emit(topic, type, data) {
+      if (typeof topic !== 'string' || !topic || typeof type !== 'string' || !type) {
+        throw new TypeError('context.emit(topic, type, data): topic and type must be non-empty strings');
+      }
+      emits.push({ topic, type, data: data === undefined ? null : data });
+    },
+  };
+  let result;
+  try {
+    result = await handler(payload.event, context);
+  } catch (err) {
+    return send(res, 'error', JSON.stringify(describe(err)));
+  }
+  let body;
+  try {
+    body = emits.length ? JSON.stringify({ result: result ?? null, emits }) : JSON.stringify(result ?? null);
+  } catch (err) {
+    return send(res, 'error', JSON.stringify({ name: 'TypeError', message: `result is not JSON-serialisable: ${err.message}` }));
+  }
+  send(res, 'ok', body, emits.length ? { 'x-titan-envelope': '1' } : {});
+}
+
+const server = createServer((req, res) => {
+  if (req.method === 'POST' && req.url === '/invoke') {
+    if (loadError) return send(res, 'error', JSON.stringify(describe(loadError)));
+    invoke(req, res).catch((err) => send(res, 'error', JSON.stringify(describe(err))));
+  } else if (req.url === '/healthz') {
+    const body = JSON.stringify(loadError ? { ok: false, error: describe(loadError) } : { ok: true });
+    res.writeHead(loadError ? 500 : 200, { 'content-type': 'application/json' }).end(body);
+  } else {
+    res.writeHead(404).end();
+  }
+});
+server.keepAliveTimeout = 0; // the gateway owns connection lifetime; never close idle sockets under it
+rmSync(socketPath, { force: true });
+server.listen(socketPath);
+const stop = () => server.close(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,154 @@
+// One running function container: started through the engine, warm once its bootstrap answers a
+// health check, then invoked over keep-alive HTTP on its unix socket.
+import { Agent, request } from 'node:http';
+import { mkdir, rm, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ContainerEngine, ContainerSpec, ExitInfo } from './engine/engine.ts';
+import { SandboxError, TitanError } from './errors.ts';
+import { SOCKET_FILE } from './sandbox.ts';
+
+export interface InvokeReply {
+  outcome: 'ok' | 'error';
+  /** body carries `{ result, emits }` rather than the bare result */
+  envelope: boolean;
+  body: string;
+}
+
+/** The socket broke mid-call: the container died or was killed under the invocation. */
+export class ConnectionLostError extends Error {
+  constructor(cause: Error) {
+    super(`connection to container lost: ${cause.message}`, { cause });
+  }
+}
+
+// Linux caps unix socket paths at 107 bytes.
+const MAX_SOCKET_PATH = 107;
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export class FunctionContainer {
+  readonly exited: Promise<ExitInfo>;
+  private readonly agent: Agent;
+  private readonly socketPath: string;
+
+  private constructor(
+    readonly id: string,
+    readonly name: string,
+    private readonly engine: ContainerEngine,
+    private readonly socketDir: string,
+    concurrency: number,
+  ) {
+    this.socketPath = join(socketDir, SOCKET_FILE);
+    // One agent per container; sockets stay open between invocations (no per-call connect).
+    this.agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
+    this.exited = engine.waitExit(id);
+  }
+
+  /**
+   * Create and start a container and wait until its bootstrap answers. A container that fails to
+   * become ready is removed, never returned.
+   */
+  static async start(
+    engine: ContainerEngine,
+    spec: ContainerSpec,
+    opts: { socketDir: string; concurrency: number; startupTimeoutMs: number; uid?: number },
+  ): Promise<FunctionContainer> {
+    const socketPath = join(opts.socketDir, SOCKET_FILE);
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+      throw new SandboxError(`socket path ${socketPath} is ${Buffer.byteLength(socketPath)} bytes, over the ${MAX_SOCKET_PATH}-byte limit; use a shorter state directory (TITAN_STATE_DIR)`);
+    }
+    await mkdir(opts.socketDir, { recursive: true });
+    await chmod(opts.socketDir, 0o777); // the container's non-root user creates the socket here
+    let id: string;
+    try {
+      id = await engine.run(spec);
+    } catch (err) {
+      await rm(opts.socketDir, { recursive: true, force: true });
+      throw new SandboxError(`could not start a container for image ${spec.image}: ${(err as Error).message}`);
+    }
+    const c = new FunctionContainer(id, spec.name, engine, opts.socketDir, opts.concurrency);
+    try {
+      await c.waitReady(opts.startupTimeoutMs);
+      return c;
+    } catch (err) {
+      await c.stop();
+      throw err;
+    }
+  }
+
+  private async waitReady(timeoutMs: number): Promise<void> {
+    const started = Date.now();
+    let exit: ExitInfo | undefined;
+    void this.exited.then((e) => (exit = e));
+    for (let delay = 2; ; delay = Math.min(delay * 2, 25)) {
+      if (exit) {
+        const logs = (await this.engine.logs(this.id, 20)).trim();
+        throw new SandboxError(`container exited with code ${exit.exitCode} while starting${logs ? `: ${logs}` : ''}`);
+      }
+      const reply = await this.send('GET', '/healthz').catch(() => undefined);
+      if (reply?.status === 200) return;
+      if (reply?.status === 500) {
+        const { error } = JSON.parse(reply.body) as { error: { message: string } };
+        throw new TitanError('function_invalid', `handler failed to load: ${error.message}`);
+      }
+      const waited = Date.now() - started;
+      if (waited > timeoutMs) throw new SandboxError(`container not ready after ${waited} ms (limit ${timeoutMs} ms)`);
+      await sleep(delay);
+    }
+  }
+
+  /** Send one invocation. Rejects with ConnectionLostError when the socket breaks, or the abort reason. */
+  async invoke(body: string, signal?: AbortSignal): Promise<InvokeReply> {
+    let reply: Reply;
+    try {
+      reply = await this.send('POST', '/invoke', body, signal);
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      throw new ConnectionLostError(err as Error);
+    }
+    return {
+      outcome: reply.headers['x-titan-outcome'] === 'ok' ? 'ok' : 'error',
+      envelope: reply.headers['x-titan-envelope'] === '1',
+      body: reply.body,
+    };
+  }
+
+  private send(method: string, path: string, body?: string, signal?: AbortSignal): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          socketPath: this.socketPath,
+          agent: this.agent,
+          method,
+          path,
+          signal,
+          headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.setEncoding('utf8');
+          let text = '';
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** Kill and remove; safe to call more than once. */
+  async stop(): Promise<void> {
+    this.agent.destroy();
+    try {
+      await this.engine.remove(this.id);
+    } finally {
+      await rm(this.socketDir, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,145 @@
+// One deployed version of a function: its spec, its warm pool of containers, and how a single
+// invocation is carried out on them (deadline, crash and out-of-memory handling).
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConnectionLostError, FunctionContainer, type InvokeReply } from './container.ts';
+import type { ContainerEngine, ExitInfo } from './engine/engine.ts';
+import { FunctionError, OutOfMemoryError, SandboxError, TimeoutError, TitanError } from './errors.ts';
+import { Pool, type PoolEvent } from './pool.ts';
+import { containerSpecFor, type SandboxLimits } from './sandbox.ts';
+import type { FunctionSpec } from './spec.ts';
+
+export interface DeploymentOptions {
+  spec: FunctionSpec;
+  engine: ContainerEngine;
+  limits: SandboxLimits;
+  scope: string;
+  /** host directory under which each container gets its socket directory */
+  runDir: string;
+  startupTimeoutMs: number;
+  queueMax: number;
+  queueTimeoutMs: number;
+  onPoolEvent?: (fn: string, e: PoolEvent) => void;
+}
+
+export interface InvocationContext {
+  invocationId: string;
+  deadline: number;
+  trigger: Record<string, unknown>;
+}
+
+export interface Emit {
+  topic: string;
+  type: string;
+  data: unknown;
+}
+
+export interface InvocationResult {
+  /** the handler's return value as JSON text, passed through without re-serialising */
+  resultJson: string;
+  emits: Emit[];
+  cold: boolean;
+  waitMs: number;
+}
+
+export type DeploymentStatus = 'deploying' | 'ready' | 'invalid';
+
+export class Deployment {
+  readonly pool: Pool<FunctionContainer>;
+  private warmed = false;
+
+  constructor(readonly spec: FunctionSpec, private readonly opts: DeploymentOptions) {
+    this.pool = new Pool<FunctionContainer>({
+      name: spec.name,
+      settings: spec.pool,
+      queueMax: opts.queueMax,
+      queueTimeoutMs: opts.queueTimeoutMs,
+      start: () => this.startContainer(),
+      onEvent: (e) => opts.onPoolEvent?.(spec.name, e),
+    });
+  }
+
+  get status(): DeploymentStatus {
+    if (this.pool.fatalError) return 'invalid';
+    return this.warmed ? 'ready' : 'deploying';
+  }
+
+  get error(): string | undefined {
+    return (this.pool.fatalError ?? (this.warmed ? undefined : this.pool.lastError))?.message;
+  }
+
+  /** Prewarm `min` containers. Never rejects: failures show in status/error and the pool retries. */
+  async warmUp(): Promise<void> {
+    try {
+      await this.pool.warmUp();
+      this.warmed = true;
+    } catch {
+      // a later successful start (retry or demand) also makes it ready; see startContainer
+    }
+  }
+
+  private async startContainer(): Promise<FunctionContainer> {
+    const suffix = randomBytes(4).toString('hex');
+    const socketDir = join(this.opts.runDir, suffix);
+    const containerName = `titan-${this.opts.scope}-${this.spec.name}-${suffix}`;
+    const spec = containerSpecFor(this.spec, this.opts.limits, { containerName, socketDir, scope: this.opts.scope });
+    const c = await FunctionContainer.start(this.opts.engine, spec, {
+      socketDir,
+      concurrency: this.spec.pool.concurrency,
+      startupTimeoutMs: this.opts.startupTimeoutMs,
+    });
+    this.warmed = true;
+    return c;
+  }
+
+  async invoke(eventJson: string, ctx: InvocationContext): Promise<InvocationResult> {
+    const lease = await this.pool.acquire(ctx.deadline);
+    const body = `{"event":${eventJson},"context":${JSON.stringify(ctx)}}`;
+    const remaining = Math.max(0, ctx.deadline - Date.now());
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new TimeoutError(this.spec.name, this.spec.timeoutMs)), remaining);
+    let reply: InvokeReply;
+    try {
+      reply = await lease.worker.invoke(body, controller.signal);
+    } catch (err) {
+      // The container is in an unknown state: never hand it out again.
+      this.pool.retire(lease.worker, err instanceof TimeoutError ? 'timeout' : 'crashed');
+      if (err instanceof ConnectionLostError) throw await this.explainLoss(lease.worker);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.pool.release(lease);
+    if (reply.outcome === 'error') {
+      const e = safeParse(reply.body) as { name?: string; message?: string; stack?: string } | undefined;
+      throw new FunctionError(e?.message ?? reply.body, e?.name ? { name: e.name } : undefined);
+    }
+    if (!reply.envelope) return { resultJson: reply.body, emits: [], cold: lease.cold, waitMs: lease.waitMs };
+    const env = JSON.parse(reply.body) as { result: unknown; emits: Emit[] };
+    return { resultJson: JSON.stringify(env.result), emits: env.emits, cold: lease.cold, waitMs: lease.waitMs };
+  }
+
+  /** The socket dropped mid-call: find out whether the kernel's OOM killer did it. */
+  private async explainLoss(worker: FunctionContainer): Promise<TitanError> {
+    const exit = await Promise.race([worker.exited, sleep(3000).then(() => undefined as ExitInfo | undefined)]);
+    if (exit?.oomKilled) return new OutOfMemoryError(this.spec.name, this.spec.memoryBytes);
+    return new SandboxError(
+      exit
+        ? `the container running '${this.spec.name}' exited with code ${exit.exitCode} during the invocation`
+        : `lost the connection to the container running '${this.spec.name}'`,
+    );
+  }
+
+  drain(): Promise<void> {
+    return this.pool.drain();
+  }
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,155 @@
+// ContainerEngine over the Docker Engine API (dockerode). Podman's Docker-compatible socket works
+// through the same code. The API version is left unpinned so an older engine is spoken to in its own.
+import Docker from 'dockerode';
+import type { ContainerEngine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo } from './engine.ts';
+import { TitanError } from '../errors.ts';
+
+type EngineError = Error & { statusCode?: number };
+const statusOf = (err: unknown): number | undefined => (err as EngineError)?.statusCode;
+
+/** Translate a policy spec into the Engine API's create body. */
+export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
+  return {
+    name: spec.name,
+    Image: spec.image,
+    Entrypoint: spec.entrypoint,
+    Cmd: spec.cmd,
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    Labels: spec.labels,
+    User: spec.user,
+    WorkingDir: spec.workdir,
+    NetworkDisabled: true,
+    HostConfig: {
+      NetworkMode: spec.network,
+      ReadonlyRootfs: spec.readonlyRootfs,
+      CapDrop: spec.dropAllCapabilities ? ['ALL'] : [],
+      SecurityOpt: spec.noNewPrivileges ? ['no-new-privileges'] : [],
+      NanoCpus: Math.round(spec.cpu * 1e9),
+      Memory: spec.memoryBytes,
+      MemorySwap: spec.memoryBytes, // equal to Memory: no swap beyond the limit
+      PidsLimit: spec.pidsLimit,
+      Binds: spec.binds.map((b) => `${b.hostPath}:${b.containerPath}:${b.readOnly ? 'ro' : 'rw'}`),
+      Tmpfs: Object.fromEntries(
+        spec.tmpfs.map((t) => [
+          t.containerPath,
+          `${t.readOnly ? 'ro' : 'rw'},size=${t.sizeBytes},mode=${t.mode.toString(8)},nosuid,nodev,noexec`,
+        ]),
+      ),
+      AutoRemove: false,
+      RestartPolicy: { Name: 'no' },
+    },
+  };
+}
+
+export class DockerEngine implements ContainerEngine {
+  private readonly docker: Docker;
+
+  constructor(options?: Docker.DockerOptions) {
+    this.docker = new Docker(options);
+  }
+
+  async ping(): Promise<EngineInfo> {
+    try {
+      const v = await this.docker.version();
+      return { serverVersion: v.Version, apiVersion: v.ApiVersion, os: v.Os };
+    } catch (err) {
+      throw new TitanError('engine_unavailable', `container engine not reachable (${(err as Error).message})`);
+    }
+  }
+
+  async run(spec: ContainerSpec): Promise<string> {
+    const container = await this.docker.createContainer(toCreateOptions(spec));
+    try {
+      await container.start();
+    } catch (err) {
+      await this.remove(container.id);
+      throw err;
+    }
+    return container.id;
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      // 404: already gone; 409: removal already in progress. Both mean "it is going away".
+      if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+    }
+  }
+
+  async waitExit(id: string): Promise<ExitInfo> {
+    const container = this.docker.getContainer(id);
+    try {
+      const res = (await container.wait()) as { StatusCode: number };
+      const state = await container.inspect().then((i) => i.State, () => undefined);
+      return { exitCode: res.StatusCode, oomKilled: state?.OOMKilled ?? false };
+    } catch {
+      return { exitCode: -1, oomKilled: false };
+    }
+  }
+
+  async logs(id: string, tail: number): Promise<string> {
+    try {
+      const buf = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false })) as Buffer;
+      return demuxToText(buf);
+    } catch {
+      return '';
+    }
+  }
+
+  async listByLabels(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    const list = await this.docker.listContainers({ all: true, filters: { label } });
+    return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), labels: c.Labels }));
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(ref).inspect();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  async pullImage(ref: string, timeoutMs: number): Promise<void> {
+    const pull = (async () => {
+      const stream = await this.docker.pull(ref);
+      await new Promise<void>((resolve, reject) =>
+        this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
+      );
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from the registry within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([pull, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async buildImage(contextDir: string, files: string[], tag: string): Promise<void> {
+    const stream = await this.docker.buildImage({ context: contextDir, src: files }, { t: tag, rm: true, forcerm: true });
+    await new Promise<void>((resolve, reject) =>
+      this.docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => {
+        const failed = err?.message ?? out.find((o) => o.error)?.error;
+        failed ? reject(new Error(`image build failed: ${failed}`)) : resolve();
+      }),
+    );
+  }
+}
+
+/** Logs of a container without a TTY come multiplexed: 8-byte frame headers before each chunk. */
+function demuxToText(buf: Buffer): string {
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const size = buf.readUInt32BE(i + 4);
+    parts.push(buf.subarray(i + 8, i + 8 + size));
+    i += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}

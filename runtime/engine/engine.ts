@@ -1,0 +1,75 @@
+// The container engine as the rest of the runtime sees it. Only docker-engine.ts imports dockerode;
+// pools, the registry and the gateway talk to this interface (and tests can fake it).
+
+export interface BindMount {
+  hostPath: string;
+  containerPath: string;
+  readOnly: boolean;
+}
+
+export interface TmpfsMount {
+  containerPath: string;
+  sizeBytes: number;
+  /** octal permission bits, e.g. 0o1777 so a non-root user can write */
+  mode: number;
+  readOnly?: boolean;
+}
+
+/** Everything that decides how locked-down a container is; built by runtime/sandbox.ts. */
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  entrypoint: string[];
+  cmd: string[];
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  user: string;
+  workdir: string;
+  /** CPU limit in cores */
+  cpu: number;
+  memoryBytes: number;
+  pidsLimit: number;
+  binds: BindMount[];
+  tmpfs: TmpfsMount[];
+  /** these are fixed by policy, but spelled out so the engine adapter cannot forget them */
+  readonlyRootfs: true;
+  network: 'none';
+  dropAllCapabilities: true;
+  noNewPrivileges: true;
+}
+
+export interface ExitInfo {
+  exitCode: number;
+  oomKilled: boolean;
+}
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface EngineInfo {
+  serverVersion: string;
+  apiVersion: string;
+  os: string;
+}
+
+export interface ContainerEngine {
+  /** resolves when the engine answers; rejects with engine_unavailable otherwise */
+  ping(): Promise<EngineInfo>;
+  /** create and start; returns the container id */
+  run(spec: ContainerSpec): Promise<string>;
+  /** force-remove; a container that is already gone counts as removed */
+  remove(id: string): Promise<void>;
+  /** resolves when the container exits (never rejects; an unknown container counts as exited) */
+  waitExit(id: string): Promise<ExitInfo>;
+  /** the last lines of a container's stdout and stderr, for error messages */
+  logs(id: string, tail: number): Promise<string>;
+  listByLabels(labels: Record<string, string>): Promise<ContainerSummary[]>;
+  imageExists(ref: string): Promise<boolean>;
+  /** pull from a registry; rejects when none can be reached within timeoutMs */
+  pullImage(ref: string, timeoutMs: number): Promise<void>;
+  /** build `tag` from a directory holding a Dockerfile (no registry needed for FROM scratch) */
+  buildImage(contextDir: string, files: string[], tag: string): Promise<void>;
+}

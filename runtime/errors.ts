@@ -1,0 +1,74 @@
+// Errors with stable codes. The same codes appear in HTTP bodies, result streams and metrics;
+// gateway/http-errors.ts is the one place that maps them to HTTP statuses.
+
+export type ErrorCode =
+  | 'not_found'
+  | 'invalid_json'
+  | 'invalid_request'
+  | 'invalid_name'
+  | 'payload_too_large'
+  | 'function_invalid'
+  | 'function_error'
+  | 'timeout'
+  | 'overloaded'
+  | 'out_of_memory'
+  | 'sandbox_error'
+  | 'engine_unavailable'
+  | 'invalid_manifest'
+  | 'invalid_config'
+  | 'internal_error';
+
+export class TitanError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'TitanError';
+    this.code = code;
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
+  }
+}
+
+export const isTitanError = (e: unknown): e is TitanError => e instanceof TitanError;
+
+/** A handler threw or rejected; `message` is the thrown error's message. */
+export class FunctionError extends TitanError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('function_error', message, details);
+  }
+}
+
+export class TimeoutError extends TitanError {
+  constructor(fn: string, timeoutMs: number) {
+    super('timeout', `function '${fn}' did not finish within ${timeoutMs} ms`, { timeout_ms: timeoutMs });
+  }
+}
+
+export class OverloadedError extends TitanError {
+  readonly retryAfterSec: number;
+  constructor(message: string, retryAfterSec = 1) {
+    super('overloaded', message, { retry_after_sec: retryAfterSec });
+    this.retryAfterSec = retryAfterSec;
+  }
+}
+
+export class OutOfMemoryError extends TitanError {
+  constructor(fn: string, limitBytes: number) {
+    super('out_of_memory', `function '${fn}' exceeded its memory limit of ${limitBytes} bytes and was killed`, {
+      memory_limit_bytes: limitBytes,
+    });
+  }
+}
+
+export class SandboxError extends TitanError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('sandbox_error', message, details);
+  }
+}

@@ -1,0 +1,78 @@
+// Makes the function runtime image available: present already, pulled from a registry, or, on
+// air-gapped machines, built locally from the host's own `node` binary and the libraries it links.
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import type { ContainerEngine } from '../engine/engine.ts';
+
+const run = promisify(execFile);
+
+export type ImageOutcome = 'present' | 'pulled' | 'built';
+
+export interface EnsureImageOptions {
+  /** how long a pull may take to answer before we assume no registry is reachable */
+  pullTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export async function ensureRuntimeImage(
+  engine: ContainerEngine,
+  ref: string,
+  { pullTimeoutMs = 20_000, log = () => {} }: EnsureImageOptions = {},
+): Promise<ImageOutcome> {
+  if (await engine.imageExists(ref)) return 'present';
+  log(`image ${ref} is not present; trying to pull it`);
+  try {
+    await engine.pullImage(ref, pullTimeoutMs);
+    return 'pulled';
+  } catch (err) {
+    log(`pull failed (${(err as Error).message.split('\n')[0]}); building ${ref} from this host's node ${process.version}`);
+  }
+  await buildHostNodeImage(engine, ref);
+  return 'built';
+}
+
+/** The shared libraries `ldd` lists for a binary, as absolute paths (the vDSO has none). */
+export async function sharedLibraries(binary: string): Promise<string[]> {
+  const { stdout } = await run('ldd', [binary]);
+  const libs = new Set<string>();
+  for (const line of stdout.split('\n')) {
+    const m = line.match(/=>\s*(\/\S+)/) ?? line.match(/^\s*(\/\S+)/);
+    if (m) libs.add(m[1]);
+  }
+  return [...libs];
+}
+
+/**
+ * An image holding only `node` and its libraries: no shell, no package manager. The bootstrap and
+ * the function code are mounted at run time, so nothing else is needed.
+ */
+export async function buildHostNodeImage(engine: ContainerEngine, tag: string, nodeBinary = process.execPath): Promise<void> {
+  const ctx = await mkdtemp(join(tmpdir(), 'titan-image-'));
+  try {
+    const rootfs = join(ctx, 'rootfs');
+    const place = async (src: string, dest: string) => {
+      await mkdir(join(rootfs, dirname(dest)), { recursive: true });
+      await copyFile(src, join(rootfs, dest)); // copyFile follows symlinks: the real file lands at the link's path
+    };
+    await place(nodeBinary, '/usr/local/bin/node');
+    for (const lib of await sharedLibraries(nodeBinary)) await place(lib, lib);
+    await mkdir(join(rootfs, 'tmp'), { recursive: true });
+    await writeFile(
+      join(ctx, 'Dockerfile'),
+      [
+        'FROM scratch',
+        'COPY rootfs/ /',
+        'ENV PATH=/usr/local/bin:/usr/bin:/bin',
+        `LABEL titan.local-build="node ${process.version} from the host"`,
+        'ENTRYPOINT ["node"]',
+        '',
+      ].join('\n'),
+    );
+    await engine.buildImage(ctx, ['Dockerfile', 'rootfs'], tag);
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,72 @@
+// Prometheus metrics of one gateway, in a registry of its own (several gateways can share a process
+// in tests). Names are part of the public contract: dashboards depend on them.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FunctionInfo } from './registry.ts';
+import type { PoolEvent } from './pool.ts';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly invocations = new Counter({
+    name: 'titan_invocations_total',
+    help: 'Invocations by function and outcome (ok or an error code)',
+    labelNames: ['function', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: 'titan_invocation_duration_seconds',
+    help: 'Gateway-side invocation duration, queue wait included',
+    labelNames: ['function'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly coldStarts = new Counter({
+    name: 'titan_cold_starts_total',
+    help: 'Invocations that waited for a container started on demand',
+    labelNames: ['function'] as const,
+    registers: [this.registry],
+  });
+  readonly containerStarts = new Counter({
+    name: 'titan_container_starts_total',
+    help: 'Containers started, by reason (prewarm, demand, replace)',
+    labelNames: ['function', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly containerStartFailures = new Counter({
+    name: 'titan_container_start_failures_total',
+    help: 'Containers that failed to become ready',
+    labelNames: ['function'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(functions: () => FunctionInfo[], { processMetrics = true } = {}) {
+    const list = functions;
+    new Gauge({
+      name: 'titan_pool_containers',
+      help: 'Containers per function by state (warm, busy, starting)',
+      labelNames: ['function', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const f of list()) {
+          for (const state of ['warm', 'busy', 'starting'] as const) this.set({ function: f.name, state }, f.pool[state]);
+        }
+      },
+    });
+    new Gauge({
+      name: 'titan_pool_queue_depth',
+      help: 'Invocations waiting for a free container',
+      labelNames: ['function'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const f of list()) this.set({ function: f.name }, f.pool.queued);
+      },
+    });
+    if (processMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  onPoolEvent = (fn: string, e: PoolEvent): void => {
+    if (e.kind === 'started') this.containerStarts.inc({ function: fn, reason: e.reason });
+    else if (e.kind === 'start_failed') this.containerStartFailures.inc({ function: fn });
+  };
+}

@@ -1,0 +1,74 @@
+// The lock-down policy for every function container, in one place: what is mounted, what limits
+// apply and what the process may do. Produces an engine-neutral ContainerSpec.
+import { fileURLToPath } from 'node:url';
+import type { ContainerSpec } from './engine/engine.ts';
+import type { FunctionSpec } from './spec.ts';
+
+export const BOOTSTRAP_DIR = fileURLToPath(new URL('./bootstrap/', import.meta.url));
+export const CONTAINER_SOCKET_DIR = '/run/titan';
+export const CONTAINER_SOCKET = `${CONTAINER_SOCKET_DIR}/fn.sock`;
+export const SOCKET_FILE = 'fn.sock';
+
+/** Labels every container carries; `titan.scope` ties it to one gateway's state directory. */
+export const LABEL = {
+  managed: 'titan.managed',
+  scope: 'titan.scope',
+  fn: 'titan.function',
+  version: 'titan.version',
+} as const;
+
+export interface SandboxLimits {
+  user: string;
+  pidsLimit: number;
+  tmpBytes: number;
+}
+
+export interface SandboxPlacement {
+  containerName: string;
+  /** host directory bind-mounted writable at /run/titan; the bootstrap creates its socket there */
+  socketDir: string;
+  scope: string;
+}
+
+export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: SandboxPlacement): ContainerSpec {
+  return {
+    name: at.containerName,
+    image: fn.image,
+    entrypoint: ['node'],
+    cmd: ['/titan/node.mjs'],
+    env: {
+      ...fn.env,
+      HOME: '/tmp',
+      NODE_ENV: 'production',
+      TITAN_SOCKET: CONTAINER_SOCKET,
+      TITAN_HANDLER: `/fn/${fn.handler}`,
+      TITAN_FUNCTION: fn.name,
+    },
+    labels: {
+      [LABEL.managed]: 'true',
+      [LABEL.scope]: at.scope,
+      [LABEL.fn]: fn.name,
+      [LABEL.version]: fn.version,
+    },
+    user: limits.user,
+    workdir: '/fn',
+    cpu: fn.cpu,
+    memoryBytes: fn.memoryBytes,
+    pidsLimit: limits.pidsLimit,
+    binds: [
+      { hostPath: fn.dir, containerPath: '/fn', readOnly: true },
+      { hostPath: BOOTSTRAP_DIR, containerPath: '/titan', readOnly: true },
+      { hostPath: at.socketDir, containerPath: CONTAINER_SOCKET_DIR, readOnly: false },
+      ...fn.fs.mounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, readOnly: true })),
+    ],
+    tmpfs: [
+      { containerPath: '/tmp', sizeBytes: limits.tmpBytes, mode: 0o1777 },
+      // `deny` inside an allowed mount: cover it with an empty, read-only tmpfs
+      ...fn.fs.masks.map((p) => ({ containerPath: p, sizeBytes: 4096, mode: 0o555, readOnly: true })),
+    ],
+    readonlyRootfs: true,
+    network: 'none',
+    dropAllCapabilities: true,
+    noNewPrivileges: true,
+  };
+}

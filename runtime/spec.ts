@@ -1,0 +1,43 @@
+// The resolved form of a function: a validated manifest with every default applied.
+// Produced by runtime/manifest.ts, consumed by the sandbox, the pools and the registry.
+
+export interface PoolSettings {
+  min: number;
+  max: number;
+  /** invocations one container serves at once */
+  concurrency: number;
+  /** idle containers above `min` stop after this long */
+  idleSec: number;
+}
+
+export interface TriggerSpec {
+  topic: string;
+  /** exact type, `*`, or undefined for all */
+  eventType?: string;
+}
+
+export interface FsMount {
+  /** absolute host path, the static prefix of an allowed glob */
+  hostPath: string;
+  /** where the function sees it (same absolute path as on the host) */
+  containerPath: string;
+}
+
+export interface FunctionSpec {
+  name: string;
+  version: string;
+  runtime: 'node';
+  /** absolute path of the function folder on the host */
+  dir: string;
+  /** handler file, relative to `dir` */
+  handler: string;
+  image: string;
+  triggers: TriggerSpec[];
+  /** CPU limit in cores (0.05 for "50m") */
+  cpu: number;
+  memoryBytes: number;
+  timeoutMs: number;
+  pool: PoolSettings;
+  fs: { mounts: FsMount[]; masks: string[] };
+  env: Record<string, string>;
+}
