@@ -52,7 +52,8 @@ export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: Sa
     },
     user: limits.user,
     workdir: '/fn',
-    cpu: fn.cpu,
+    cpuShare: fn.cpu,
+    cpuLimit: fn.cpuLimit,
     memoryBytes: fn.memoryBytes,
     pidsLimit: limits.pidsLimit,
     binds: [

@@ -33,8 +33,10 @@ export interface FunctionSpec {
   handler: string;
   image: string;
   triggers: TriggerSpec[];
-  /** CPU limit in cores (0.05 for "50m") */
+  /** guaranteed CPU share in cores (0.05 for "50m"), like a Kubernetes request: a weight under contention */
   cpu: number;
+  /** hard CPU cap in cores (CFS quota), like a Kubernetes limit */
+  cpuLimit: number;
   memoryBytes: number;
   timeoutMs: number;
   pool: PoolSettings;

@@ -24,7 +24,8 @@ export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOpti
       ReadonlyRootfs: spec.readonlyRootfs,
       CapDrop: spec.dropAllCapabilities ? ['ALL'] : [],
       SecurityOpt: spec.noNewPrivileges ? ['no-new-privileges'] : [],
-      NanoCpus: Math.round(spec.cpu * 1e9),
+      CpuShares: Math.max(2, Math.round(spec.cpuShare * 1024)),
+      NanoCpus: Math.round(spec.cpuLimit * 1e9),
       Memory: spec.memoryBytes,
       MemorySwap: spec.memoryBytes, // equal to Memory: no swap beyond the limit
       PidsLimit: spec.pidsLimit,

@@ -25,8 +25,10 @@ export interface ContainerSpec {
   labels: Record<string, string>;
   user: string;
   workdir: string;
-  /** CPU limit in cores */
-  cpu: number;
+  /** relative CPU weight under contention, in cores (1 core = 1024 shares) */
+  cpuShare: number;
+  /** hard CPU cap in cores */
+  cpuLimit: number;
   memoryBytes: number;
   pidsLimit: number;
   binds: BindMount[];

@@ -1,0 +1,270 @@
+// The gateway's configuration: schema with defaults, loaded from YAML and overridden by TITAN_* env vars.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as v from 'valibot';
+import { LineCounter, parseDocument } from 'yaml';
+import { TitanError } from './errors.ts';
+import { CpuQuantity, MemoryQuantity, parseMemory } from './quantity.ts';
+
+export const DEFAULT_CONFIG_PATH = 'config/runtime.yaml';
+/** Node needs more than this to start at all; applies to sandbox.default_memory and resources.memory. */
+export const MIN_MEMORY_BYTES = 16 * 1024 ** 2;
+
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+
+export const TimeoutSec = v.pipe(v.number(), v.gtValue(0), v.maxValue(3600));
+
+/** Memory for a function's container. */
+export const FunctionMemory = v.pipe(
+  MemoryQuantity,
+  v.check(
+    // An unparsable value was already reported by MemoryQuantity (whose check leaves it "typed").
+    (q) => { try { return parseMemory(q) >= MIN_MEMORY_BYTES; } catch { return true; } },
+    (i) => `must be at least 16Mi (got ${JSON.stringify(i.input)})`,
+  ),
+);
+
+const GatewaySchema = strictObject({
+  host: v.optional(nonEmpty, '127.0.0.1'),
+  /** 0 lets the OS pick a free port (tests use this). */
+  port: v.optional(int(0, 65535), 8080),
+  max_body_bytes: v.optional(int(1), 1048576),
+});
+
+const SandboxSchema = strictObject({
+  runtime: v.optional(v.picklist(['docker', 'podman']), 'docker'),
+  image: v.optional(nonEmpty, 'node:20-bookworm-slim'),
+  // Kept as written; manifest resolution parses them, so a function's spec carries cores and bytes.
+  default_cpu: v.optional(CpuQuantity, '50m'),
+  default_cpu_limit: v.optional(CpuQuantity, '1'),
+  default_memory: v.optional(FunctionMemory, '128Mi'),
+  timeout_sec: v.optional(TimeoutSec, 60),
+  startup_timeout_sec: v.optional(v.pipe(v.number(), v.gtValue(0)), 20),
+  pids_limit: v.optional(int(1), 64),
+  tmp_size: v.optional(MemoryQuantity, '16Mi'),
+  // Numeric only: a user name may not exist in the image, and uid 0 would defeat the sandbox.
+  user: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+(:\d+)?$/, 'must be a numeric uid or uid:gid such as "65534:65534"'),
+      v.check((u) => Number(u.split(':')[0]) !== 0, 'must not be root (uid 0)'),
+    ),
+    '65534:65534',
+  ),
+  fs_roots: v.optional(v.array(nonEmpty), []),
+});
+
+const PoolSchema = v.pipe(
+  strictObject({
+    min: v.optional(int(0), 1),
+    max: v.optional(int(1), 4),
+    concurrency: v.optional(int(1, 1000), 1),
+    idle_sec: v.optional(int(0), 300),
+    queue_max: v.optional(int(0), 64),
+    queue_timeout_sec: v.optional(v.pipe(v.number(), v.gtValue(0)), 10),
+  }),
+  v.forward(
+    v.partialCheck([['min'], ['max']], (p) => p.min <= p.max, (i) => {
+      const p = i.input as { min: number; max: number };
+      return `must be <= pool.max (got min ${p.min}, max ${p.max})`;
+    }),
+    ['min'],
+  ),
+);
+
+export const ConfigSchema = strictObject({
+  // nullish: a section whose keys are all commented out parses as null and means "all defaults".
+  gateway: v.nullish(GatewaySchema, {}),
+  functions_dir: v.optional(nonEmpty, './functions'),
+  state_dir: v.optional(nonEmpty, '.titan'),
+  sandbox: v.nullish(SandboxSchema, {}),
+  pool: v.nullish(PoolSchema, {}),
+});
+
+export type RuntimeConfig = v.InferOutput<typeof ConfigSchema>;
+
+/** Relative directories are relative to the working directory the gateway was started in. */
+function resolvePaths(c: RuntimeConfig, cwd: string): RuntimeConfig {
+  return {
+    ...c,
+    functions_dir: path.resolve(cwd, c.functions_dir),
+    state_dir: path.resolve(cwd, c.state_dir),
+    sandbox: { ...c.sandbox, fs_roots: c.sandbox.fs_roots.map((r) => path.resolve(cwd, r)) },
+  };
+}
+
+export function defaultConfig(cwd: string = process.cwd()): RuntimeConfig {
+  return resolvePaths(v.parse(ConfigSchema, {}), cwd);
+}
+
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** Env vars win over the file. Empty values count as unset, as shells make them easy to leave behind. */
+function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  const section = (key: string): Record<string, unknown> => {
+    if (!isRecord(raw[key])) raw[key] = {};
+    return raw[key] as Record<string, unknown>;
+  };
+  if (env.TITAN_FUNCTIONS_DIR) raw.functions_dir = env.TITAN_FUNCTIONS_DIR;
+  if (env.TITAN_STATE_DIR) raw.state_dir = env.TITAN_STATE_DIR;
+  if (env.TITAN_HOST) section('gateway').host = env.TITAN_HOST;
+  if (env.TITAN_PORT) {
+    const port = /^\d{1,5}$/.test(env.TITAN_PORT) ? Number(env.TITAN_PORT) : NaN;
+    if (port >= 0 && port <= 65535) section('gateway').port = port;
+    else problems.push(`TITAN_PORT: must be an integer from 0 to 65535 (got ${JSON.stringify(env.TITAN_PORT)})`);
+  }
+  return problems;
+}
+
+async function readConfigText(file: string, abs: string, explicit: boolean): Promise<string | undefined> {
+  try {
+    return await readFile(abs, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    // Only the default location is optional; a path someone typed must exist.
+    if (err.code === 'ENOENT' && !explicit) return undefined;
+    const why = err.code === 'ENOENT' ? 'file not found' : err.message;
+    throw new TitanError('invalid_config', `${file}: ${why}`, { file: abs });
+  }
+}
+
+export interface LoadConfigOptions {
+  /** default: $TITAN_CONFIG, then config/runtime.yaml (which may be absent) */
+  path?: string;
+  env?: NodeJS.ProcessEnv;
+  /** relative paths, in the file and in env vars, resolve against this; default process.cwd() */
+  cwd?: string;
+}
+
+export async function loadConfig(opts: LoadConfigOptions = {}): Promise<RuntimeConfig> {
+  const { env = process.env, cwd = process.cwd() } = opts;
+  const explicit = opts.path ?? (env.TITAN_CONFIG || undefined);
+  const file = explicit ?? DEFAULT_CONFIG_PATH;
+  const abs = path.resolve(cwd, file);
+  const text = await readConfigText(file, abs, explicit !== undefined);
+
+  let raw: unknown = {};
+  if (text !== undefined) {
+    const parsed = parseYaml(text);
+    if (!parsed.ok) throw configError(file, abs, parsed.problems.map((p) => `${file}: ${p}`));
+    raw = parsed.value ?? {};
+  }
+  const envProblems = isRecord(raw) ? applyEnv(raw, env) : [];
+  const result = v.safeParse(ConfigSchema, raw, VALIDATION);
+  const fileProblems = [...rootListProblem(raw), ...(result.success ? [] : problemsOf(result.issues))];
+  const problems = [...fileProblems.map((p) => `${file}: ${p}`), ...envProblems];
+  if (problems.length > 0 || !result.success) throw configError(file, abs, problems);
+  return resolvePaths(result.output, cwd);
+}
+
+function configError(file: string, abs: string, problems: string[]): TitanError {
+  const head = problems.length === 1 ? '' : `invalid runtime config ${file} (${problems.length} problems):\n`;
+  return new TitanError('invalid_config', head + problems.join('\n'), { file: abs, problems });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared by this file and runtime/manifest.ts: YAML parsing and valibot issues rendered as
+// `path.to.key: what is wrong (got X)`. It would sit better in a module of its own
+// (runtime/schema-util.ts); it lives here only because that file was not mine to create.
+
+const got = (x: unknown): string =>
+  Array.isArray(x) ? 'a list' : x === null ? 'null' : typeof x === 'object' ? 'a mapping' : JSON.stringify(x) ?? String(x);
+
+/** One wording for every schema; passed to safeParse as the fallback message. */
+function issueMessage(issue: v.BaseIssue<unknown>): string {
+  const req = (issue as { requirement?: unknown }).requirement;
+  const tail = ` (got ${got(issue.input)})`;
+  switch (issue.type) {
+    case 'string': return `must be a string${tail}`;
+    case 'number': return `must be a number${tail}`;
+    case 'boolean': return `must be true or false${tail}`;
+    case 'array': return `must be a list${tail}`;
+    case 'object': case 'record': case 'strict_object': return `must be a mapping${tail}`;
+    case 'integer': return `must be an integer${tail}`;
+    case 'min_value': return `must be >= ${req}${tail}`;
+    case 'max_value': return `must be <= ${req}${tail}`;
+    case 'gt_value': return `must be > ${req}${tail}`;
+    case 'min_length': return `must not be empty`;
+    case 'picklist': return `must be one of ${issue.expected?.replace(/^\((.*)\)$/, '$1').replaceAll(' | ', ', ')}${tail}`;
+    case 'regex': return `must match ${req}${tail}`;
+    case 'union': return `must be ${issue.expected?.replaceAll(' | ', ' or ')}${tail}`;
+    default: return `invalid value${tail}`;
+  }
+}
+
+/**
+ * valibot's object schemas accept arrays (typeof [] is 'object'), so a file holding a YAML list would
+ * read as "all defaults". Callers check the document root with this; nested lists where a mapping
+ * belongs still fail on their element keys ('0', '1', ...), unless they are empty.
+ */
+export const rootListProblem = (x: unknown): string[] => (Array.isArray(x) ? ['must be a mapping of keys (got a list)'] : []);
+
+/** Stop at the first failure per key, but report every key. */
+export const VALIDATION = { abortPipeEarly: true, message: issueMessage } satisfies v.Config<v.BaseIssue<unknown>>;
+
+/** A non-negative/positive integer in [min, max]. */
+export function int(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+}
+
+// valibot stops at the first unknown key of an object; problemsOf uses this to report them all.
+const allowedKeysOf = new WeakMap<object, readonly string[]>();
+
+/** A strict object whose unknown-key message names the key and the keys that are allowed. */
+export function strictObject<const E extends v.ObjectEntries>(entries: E) {
+  const allowed = Object.keys(entries);
+  return v.strictObject(entries, (issue) => {
+    // A missing required key carries a path; a non-object input has none.
+    if (issue.expected !== 'never') return issue.path ? 'is required' : `must be a mapping (got ${got(issue.input)})`;
+    allowedKeysOf.set(issue, allowed);
+    return `unknown key '${String(issue.input)}' (allowed keys: ${allowed.join(', ')})`;
+  });
+}
+
+const dotted = (keys: readonly unknown[]): string => {
+  let where = '';
+  for (const key of keys) where += typeof key === 'number' ? `[${key}]` : `${where ? '.' : ''}${String(key)}`;
+  return where;
+};
+
+/** One `a.b[0].c: message` line per problem (just the message for the root). */
+export function problemsOf(issues: readonly v.BaseIssue<unknown>[]): string[] {
+  return issues.flatMap((issue) => {
+    const items = issue.path ?? [];
+    const keys = items.map((item) => (item as { key?: unknown }).key);
+    const allowed = allowedKeysOf.get(issue);
+    if (allowed && items.length > 0) {
+      const obj = items.at(-1)!.input as Record<string, unknown>;
+      return Object.keys(obj)
+        .filter((k) => !allowed.includes(k))
+        .map((k) => `${dotted([...keys.slice(0, -1), k])}: unknown key (allowed keys: ${allowed.join(', ')})`);
+    }
+    const where = dotted(keys);
+    return [where ? `${where}: ${issue.message}` : issue.message];
+  });
+}
+
+export type YamlResult = { ok: true; value: unknown } | { ok: false; problems: string[] };
+
+/** Parses one YAML document; each syntax error comes back as `line L, column C: message`. */
+export function parseYaml(text: string): YamlResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => {
+        const { line, col } = lineCounter.linePos(e.pos[0]);
+        const msg = e.code === 'MULTIPLE_DOCS' ? 'the file must contain a single YAML document' : e.message;
+        return `line ${line}, column ${col}: ${msg}`;
+      }),
+    };
+  }
+  try {
+    return { ok: true, value: doc.toJS() };
+  } catch (e) {
+    // e.g. an alias bomb beyond yaml's maxAliasCount
+    return { ok: false, problems: [(e as Error).message] };
+  }
+}

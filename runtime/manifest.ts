@@ -1,0 +1,196 @@
+// The function manifest (function.yaml): its schema, defaults from the runtime config, and loading a folder.
+import { lstat, readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import * as v from 'valibot';
+import { FunctionMemory, int, parseYaml, problemsOf, rootListProblem, strictObject, TimeoutSec, VALIDATION, type RuntimeConfig } from './config.ts';
+import { TitanError } from './errors.ts';
+import { FsPermissionError, isWithin, resolveFsPermissions } from './permissions.ts';
+import { CpuQuantity, parseCpu, parseMemory } from './quantity.ts';
+import type { FunctionSpec } from './spec.ts';
+
+export const NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
+const NAME_RULE = 'a lowercase letter followed by up to 62 of a-z, 0-9, _ and -';
+export const isValidFunctionName = (s: unknown): s is string => typeof s === 'string' && NAME_PATTERN.test(s);
+
+export const MANIFEST_FILES = ['function.yaml', 'plugin.yaml'] as const;
+
+const show = (i: { input: unknown }) => JSON.stringify(i.input);
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+
+const Handler = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.check((h) => !/[\\\0]/.test(h) && !path.posix.isAbsolute(h) && !path.win32.isAbsolute(h), (i) => `must be a path relative to the function folder (got ${show(i)})`),
+  v.check((h) => !h.split('/').includes('..'), (i) => `must not contain '..' (got ${show(i)})`),
+  v.regex(/\.(js|mjs|cjs)$/, (i) => `must name a .js, .mjs or .cjs file (got ${show(i)})`),
+  v.transform((h) => path.posix.normalize(h)),
+);
+
+const EnvKey = v.pipe(
+  v.string(),
+  v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, (i) => `env names must be letters, digits and _, not starting with a digit (got ${show(i)})`),
+  v.check((k) => !k.startsWith('TITAN_'), (i) => `env names starting with TITAN_ are reserved for the runtime (got ${show(i)})`),
+);
+
+// Sections are nullish so that a key whose children are all commented out means "defaults".
+export const ManifestSchema = strictObject({
+  name: v.optional(v.pipe(v.string(), v.regex(NAME_PATTERN, (i) => `must be ${NAME_RULE} (got ${show(i)})`))),
+  version: v.optional(
+    v.pipe(v.union([v.string(), v.number()], (i) => `must be a string or number (got ${show(i)})`), v.transform(String), v.minLength(1)),
+    '0.0.0',
+  ),
+  runtime: v.optional(v.picklist(['node']), 'node'),
+  handler: v.optional(Handler, 'index.js'),
+  image: v.optional(nonEmpty),
+  description: v.optional(v.string()),
+  triggers: v.nullish(v.array(strictObject({ topic: nonEmpty, event_type: v.optional(nonEmpty) })), []),
+  resources: v.nullish(strictObject({ cpu: v.optional(CpuQuantity), cpu_limit: v.optional(CpuQuantity), memory: v.optional(FunctionMemory) }), {}),
+  timeout_sec: v.optional(TimeoutSec),
+  pool: v.nullish(
+    strictObject({ min: v.optional(int(0)), max: v.optional(int(1)), concurrency: v.optional(int(1, 1000)), idle_sec: v.optional(int(0)) }),
+    {},
+  ),
+  permissions: v.nullish(
+    strictObject({ fs: v.nullish(strictObject({ allow: v.nullish(v.array(nonEmpty), []), deny: v.nullish(v.array(nonEmpty), []) }), {}) }),
+    {},
+  ),
+  env: v.nullish(
+    v.record(EnvKey, v.pipe(v.union([v.string(), v.number(), v.boolean()], (i) => `must be a string, number or boolean (got ${show(i)})`), v.transform(String))),
+    {},
+  ),
+});
+
+export type Manifest = v.InferOutput<typeof ManifestSchema>;
+
+export interface ResolveOptions {
+  /** the function folder */
+  dir: string;
+  /** the name to use when the manifest has none */
+  folderName: string;
+  config: RuntimeConfig;
+  /** relative permissions.fs paths resolve against this, like the config's paths; default: process.cwd() */
+  cwd?: string;
+  /** how messages name the manifest; default 'function.yaml' */
+  file?: string;
+}
+
+type Resolved = { spec: FunctionSpec; problems: [] } | { spec: undefined; problems: string[] };
+
+function resolve(raw: unknown, opts: ResolveOptions): Resolved {
+  const result = v.safeParse(ManifestSchema, raw ?? {}, VALIDATION);
+  const schemaProblems = [...rootListProblem(raw), ...(result.success ? [] : problemsOf(result.issues))];
+  if (!result.success || schemaProblems.length > 0) return { spec: undefined, problems: schemaProblems };
+  const m = result.output;
+  const { config } = opts;
+  const problems: string[] = [];
+  const attempt = <T>(key: string, fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (e) {
+      problems.push(...(e instanceof FsPermissionError ? e.problems : [`${key}: ${(e as Error).message}`]));
+      return undefined;
+    }
+  };
+
+  if (m.name === undefined && !isValidFunctionName(opts.folderName)) {
+    problems.push(`name: not set, and the folder name '${opts.folderName}' is not a valid function name (must be ${NAME_RULE}); set name or rename the folder`);
+  }
+  const cpu = attempt('resources.cpu', () => parseCpu(m.resources.cpu ?? config.sandbox.default_cpu));
+  const cpuLimit = attempt('resources.cpu_limit', () => parseCpu(m.resources.cpu_limit ?? config.sandbox.default_cpu_limit));
+  if (cpu !== undefined && cpuLimit !== undefined && cpuLimit < cpu) {
+    problems.push(`resources.cpu_limit: must be >= resources.cpu (got limit ${cpuLimit} cores, share ${cpu} cores)`);
+  }
+  const memoryBytes = attempt('resources.memory', () => parseMemory(m.resources.memory ?? config.sandbox.default_memory));
+
+  const pool = {
+    min: m.pool.min ?? config.pool.min,
+    max: m.pool.max ?? config.pool.max,
+    concurrency: m.pool.concurrency ?? config.pool.concurrency,
+    idleSec: m.pool.idle_sec ?? config.pool.idle_sec,
+  };
+  if (pool.min > pool.max) {
+    const from = (k: 'min' | 'max') => (m.pool[k] === undefined ? ' from the runtime config' : '');
+    problems.push(`pool.min: must be <= pool.max (got min ${pool.min}${from('min')}, max ${pool.max}${from('max')})`);
+  }
+  const dir = path.resolve(opts.dir);
+  const fs = attempt('permissions.fs', () => resolveFsPermissions(m.permissions.fs, config.sandbox.fs_roots, opts.cwd ?? process.cwd()));
+
+  if (problems.length > 0 || cpu === undefined || cpuLimit === undefined || memoryBytes === undefined || fs === undefined) return { spec: undefined, problems };
+  const spec: FunctionSpec = {
+    name: m.name ?? opts.folderName,
+    version: m.version,
+    runtime: m.runtime,
+    dir,
+    handler: m.handler,
+    image: m.image ?? config.sandbox.image,
+    triggers: m.triggers.map((t) => (t.event_type === undefined ? { topic: t.topic } : { topic: t.topic, eventType: t.event_type })),
+    cpu,
+    cpuLimit,
+    memoryBytes,
+    timeoutMs: Math.round((m.timeout_sec ?? config.sandbox.timeout_sec) * 1000),
+    pool,
+    fs,
+    env: m.env,
+  };
+  return { spec, problems: [] };
+}
+
+function manifestError(file: string, problems: string[], details: Record<string, unknown>): TitanError {
+  const lines = problems.map((p) => `${file}: ${p}`);
+  const head = lines.length === 1 ? '' : `invalid function manifest ${file} (${lines.length} problems):\n`;
+  return new TitanError('invalid_manifest', head + lines.join('\n'), { ...details, file, problems: lines });
+}
+
+/** Validates a parsed manifest and applies the runtime config's defaults. Throws invalid_manifest. */
+export function resolveManifest(raw: unknown, opts: ResolveOptions): FunctionSpec {
+  const { spec, problems } = resolve(raw, opts);
+  if (!spec) throw manifestError(opts.file ?? 'function.yaml', problems, { dir: path.resolve(opts.dir) });
+  return spec;
+}
+
+const exists = (p: string) => lstat(p).then(() => true, () => false);
+
+/** The handler must be a regular file that really lives in the folder (a symlink may not leave it). */
+async function checkHandler(dir: string, handler: string): Promise<string | undefined> {
+  const shown = `handler: '${handler}'`;
+  try {
+    const real = await realpath(path.join(dir, handler));
+    if (!isWithin(real, await realpath(dir))) return `${shown} resolves to '${real}', outside the function folder`;
+    if (!(await stat(real)).isFile()) return `${shown} is not a regular file`;
+    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? `${shown} does not exist in the function folder` : `${shown}: ${(e as Error).message}`;
+  }
+}
+
+/** Reads `<dir>/function.yaml` (or its alias plugin.yaml) and returns the resolved spec. */
+export async function loadFunctionFolder(dir: string, config: RuntimeConfig): Promise<FunctionSpec> {
+  const abs = path.resolve(dir);
+  const folderName = path.basename(abs);
+  const fail = (file: string, problems: string[]) => manifestError(file, problems, { dir: abs });
+
+  const present: string[] = [];
+  for (const f of MANIFEST_FILES) if (await exists(path.join(abs, f))) present.push(f);
+  if (present.length === 0) {
+    const why = (await exists(abs)) ? 'no function.yaml (or plugin.yaml) in the folder' : 'folder not found';
+    throw fail(folderName, [`${why} (${abs})`]);
+  }
+  // Two manifests would leave it to chance which one wins.
+  if (present.length > 1) throw fail(folderName, ['both function.yaml and plugin.yaml exist; keep one (plugin.yaml is an alias)']);
+  const file = `${folderName}/${present[0]}`;
+
+  let text: string;
+  try {
+    text = await readFile(path.join(abs, present[0]!), 'utf8');
+  } catch (e) {
+    throw fail(file, [(e as Error).message]);
+  }
+  const parsed = parseYaml(text);
+  if (!parsed.ok) throw fail(file, parsed.problems);
+
+  const { spec, problems } = resolve(parsed.value, { dir: abs, folderName, config, file });
+  const handlerProblem = spec ? await checkHandler(abs, spec.handler) : undefined;
+  if (!spec || handlerProblem) throw fail(file, [...problems, ...(handlerProblem ? [handlerProblem] : [])]);
+  return spec;
+}

@@ -1,0 +1,223 @@
+// Unit tests for runtime/config.ts: defaults, YAML loading, validation messages and env overrides.
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import * as v from 'valibot';
+import { parse as parseYamlText } from 'yaml';
+import { ConfigSchema, defaultConfig, FunctionMemory, loadConfig } from '../../runtime/config.ts';
+import { TitanError } from '../../runtime/errors.ts';
+
+let tmp: string;
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'titan-config-'));
+});
+after(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+let n = 0;
+/** Writes `text` to a fresh file and returns its path. */
+async function yamlFile(text: string): Promise<string> {
+  const file = path.join(tmp, `c${n++}.yaml`);
+  await writeFile(file, text);
+  return file;
+}
+
+/** Asserts that `p` rejects with invalid_config and returns the message. */
+async function configError(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof TitanError, `expected TitanError, got ${e}`);
+    assert.equal(e.code, 'invalid_config');
+    return e.message;
+  }
+  assert.fail('expected loadConfig to reject');
+}
+
+describe('defaults', () => {
+  test('defaultConfig has the documented values with absolute paths', () => {
+    const c = defaultConfig('/srv/titan');
+    assert.deepEqual(c.gateway, { host: '127.0.0.1', port: 8080, max_body_bytes: 1048576 });
+    assert.equal(c.functions_dir, '/srv/titan/functions');
+    assert.equal(c.state_dir, '/srv/titan/.titan');
+    assert.equal(c.sandbox.runtime, 'docker');
+    assert.equal(c.sandbox.default_cpu, '50m');
+    assert.equal(c.sandbox.default_memory, '128Mi');
+    assert.equal(c.sandbox.user, '65534:65534');
+    assert.deepEqual(c.sandbox.fs_roots, []);
+    assert.deepEqual(c.pool, { min: 1, max: 4, concurrency: 1, idle_sec: 300, queue_max: 64, queue_timeout_sec: 10 });
+  });
+
+  test('config/runtime.yaml holds exactly the defaults', () => {
+    const text = readFileSync(new URL('../../config/runtime.yaml', import.meta.url), 'utf8');
+    assert.deepEqual(v.parse(ConfigSchema, parseYamlText(text)), v.parse(ConfigSchema, {}));
+  });
+
+  test('a missing file at the default path means all defaults', async () => {
+    const c = await loadConfig({ cwd: tmp, env: {} });
+    assert.deepEqual(c, defaultConfig(tmp));
+  });
+
+  test('an empty file or empty sections mean all defaults', async () => {
+    assert.deepEqual(await loadConfig({ path: await yamlFile(''), cwd: tmp, env: {} }), defaultConfig(tmp));
+    const c = await loadConfig({ path: await yamlFile('gateway:\npool:\n'), cwd: tmp, env: {} });
+    assert.deepEqual(c, defaultConfig(tmp));
+  });
+});
+
+describe('loading', () => {
+  test('reads the default path relative to cwd', async () => {
+    const cwd = await mkdtemp(path.join(tmp, 'cwd-'));
+    await mkdir(path.join(cwd, 'config'));
+    await writeFile(path.join(cwd, 'config/runtime.yaml'), 'gateway:\n  port: 9000\n');
+    const c = await loadConfig({ cwd, env: {} });
+    assert.equal(c.gateway.port, 9000);
+    assert.equal(c.gateway.host, '127.0.0.1');
+  });
+
+  test('TITAN_CONFIG picks the file', async () => {
+    const file = await yamlFile('pool:\n  max: 9\n');
+    const c = await loadConfig({ cwd: tmp, env: { TITAN_CONFIG: file } });
+    assert.equal(c.pool.max, 9);
+  });
+
+  test('a missing file at an explicit path is an error naming it', async () => {
+    const missing = path.join(tmp, 'nope.yaml');
+    assert.match(await configError(loadConfig({ path: missing, env: {} })), /nope\.yaml: file not found/);
+    assert.match(await configError(loadConfig({ cwd: tmp, env: { TITAN_CONFIG: missing } })), /file not found/);
+  });
+
+  test('relative paths resolve against cwd', async () => {
+    const file = await yamlFile('functions_dir: fns\nstate_dir: ./var/state\nsandbox:\n  fs_roots: [data, /abs/root]\n');
+    const c = await loadConfig({ path: file, cwd: '/srv/app', env: {} });
+    assert.equal(c.functions_dir, '/srv/app/fns');
+    assert.equal(c.state_dir, '/srv/app/var/state');
+    assert.deepEqual(c.sandbox.fs_roots, ['/srv/app/data', '/abs/root']);
+  });
+
+  test('bad YAML reports the file, line and column', async () => {
+    const file = await yamlFile('gateway:\n  port: 1\n  port: 2\n');
+    const msg = await configError(loadConfig({ path: file, env: {} }));
+    assert.match(msg, new RegExp(`${path.basename(file)}: line 3, column 3: Map keys must be unique`));
+  });
+
+  test('a list at the top level is rejected', async () => {
+    const msg = await configError(loadConfig({ path: await yamlFile('- a\n- b\n'), env: {} }));
+    assert.match(msg, /must be a mapping of keys \(got a list\)/);
+  });
+});
+
+describe('validation', () => {
+  test('unknown keys are rejected with their path, at any depth', async () => {
+    const file = await yamlFile('gateway:\n  hots: x\n  bogus: 1\nextra: true\n');
+    const msg = await configError(loadConfig({ path: file, env: {} }));
+    assert.match(msg, /gateway\.hots: unknown key \(allowed keys: host, port, max_body_bytes\)/);
+    assert.match(msg, /gateway\.bogus: unknown key/);
+    assert.match(msg, /: extra: unknown key \(allowed keys: gateway, functions_dir, state_dir, sandbox, pool\)/);
+  });
+
+  test('every problem is listed with its key path and the file name', async () => {
+    const file = await yamlFile(
+      [
+        'gateway:',
+        '  port: 70000',
+        '  max_body_bytes: 0',
+        'sandbox:',
+        '  runtime: lxc',
+        '  default_cpu: 1.5x',
+        '  default_memory: 1Mi',
+        '  user: "0:0"',
+        '  pids_limit: -1',
+        'pool:',
+        '  concurrency: 1.5',
+        '  max: 0',
+      ].join('\n'),
+    );
+    const msg = await configError(loadConfig({ path: file, env: {} }));
+    const name = path.basename(file);
+    for (const expected of [
+      'gateway.port: must be <= 65535 (got 70000)',
+      'gateway.max_body_bytes: must be >= 1 (got 0)',
+      'sandbox.runtime: must be one of "docker", "podman" (got "lxc")',
+      "sandbox.default_cpu: invalid CPU quantity '1.5x'",
+      'sandbox.default_memory: must be at least 16Mi',
+      'sandbox.user: must not be root (uid 0)',
+      'sandbox.pids_limit: must be >= 1 (got -1)',
+      'pool.concurrency: must be an integer (got 1.5)',
+      'pool.max: must be >= 1 (got 0)',
+    ]) {
+      assert.ok(msg.includes(`${name}: ${expected}`), `missing "${expected}" in:\n${msg}`);
+    }
+    assert.match(msg, /\(9 problems\)/);
+  });
+
+  test('pool.min must not exceed pool.max', async () => {
+    const msg = await configError(loadConfig({ path: await yamlFile('pool:\n  min: 5\n  max: 2\n'), env: {} }));
+    assert.match(msg, /pool\.min: must be <= pool\.max \(got min 5, max 2\)/);
+  });
+
+  test('podman, port 0 and a numeric user are accepted', async () => {
+    const file = await yamlFile('gateway:\n  port: 0\nsandbox:\n  runtime: podman\n  user: "1000"\n');
+    const c = await loadConfig({ path: file, env: {} });
+    assert.equal(c.gateway.port, 0);
+    assert.equal(c.sandbox.runtime, 'podman');
+    assert.equal(c.sandbox.user, '1000');
+  });
+
+  test('FunctionMemory reports a bad quantity once, without throwing, under default valibot options', () => {
+    const r = v.safeParse(FunctionMemory, 'lots');
+    assert.equal(r.success, false);
+    assert.equal(r.issues!.length, 1);
+    assert.match(r.issues![0].message, /invalid memory quantity 'lots'/);
+  });
+
+  test('type errors say what was expected and what was found', async () => {
+    const msg = await configError(loadConfig({ path: await yamlFile('gateway: 3\nfunctions_dir: [a]\n'), env: {} }));
+    assert.match(msg, /gateway: must be a mapping \(got 3\)/);
+    assert.match(msg, /functions_dir: must be a string \(got a list\)/);
+  });
+});
+
+describe('env overrides', () => {
+  test('TITAN_PORT, TITAN_HOST, TITAN_FUNCTIONS_DIR and TITAN_STATE_DIR win over the file', async () => {
+    const file = await yamlFile('gateway:\n  port: 9000\n  host: 0.0.0.0\nfunctions_dir: /from/file\n');
+    const c = await loadConfig({
+      path: file,
+      cwd: '/srv',
+      env: { TITAN_PORT: '8181', TITAN_HOST: '::1', TITAN_FUNCTIONS_DIR: 'fns', TITAN_STATE_DIR: '/var/titan' },
+    });
+    assert.equal(c.gateway.port, 8181);
+    assert.equal(c.gateway.host, '::1');
+    assert.equal(c.functions_dir, '/srv/fns');
+    assert.equal(c.state_dir, '/var/titan');
+  });
+
+  test('TITAN_PORT=0 means any free port', async () => {
+    const c = await loadConfig({ cwd: tmp, env: { TITAN_PORT: '0' } });
+    assert.equal(c.gateway.port, 0);
+  });
+
+  test('an empty env var counts as unset', async () => {
+    const c = await loadConfig({ cwd: tmp, env: { TITAN_PORT: '', TITAN_HOST: '' } });
+    assert.equal(c.gateway.port, 8080);
+    assert.equal(c.gateway.host, '127.0.0.1');
+  });
+
+  for (const bad of ['abc', '-1', '65536', '80.5', '1e3']) {
+    test(`TITAN_PORT=${bad} is rejected`, async () => {
+      const msg = await configError(loadConfig({ cwd: tmp, env: { TITAN_PORT: bad } }));
+      assert.match(msg, new RegExp(`TITAN_PORT: must be an integer from 0 to 65535 \\(got "${bad.replace('.', '\\.')}"\\)`));
+    });
+  }
+
+  test('env problems are listed together with file problems', async () => {
+    const file = await yamlFile('pool:\n  min: -1\n');
+    const msg = await configError(loadConfig({ path: file, env: { TITAN_PORT: 'x' } }));
+    assert.match(msg, /pool\.min: must be >= 0/);
+    assert.match(msg, /TITAN_PORT: must be an integer/);
+  });
+});
