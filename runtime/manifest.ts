@@ -2,7 +2,8 @@
 import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as v from 'valibot';
-import { FunctionMemory, int, parseYaml, problemsOf, rootListProblem, strictObject, TimeoutSec, VALIDATION, type RuntimeConfig } from './config.ts';
+import { FunctionMemory, TimeoutSec, type RuntimeConfig } from './config.ts';
+import { int, parseYaml, problemsOf, rootListProblem, strictObject, VALIDATION } from './schema-util.ts';
 import { TitanError } from './errors.ts';
 import { FsPermissionError, isWithin, resolveFsPermissions } from './permissions.ts';
 import { CpuQuantity, parseCpu, parseMemory } from './quantity.ts';

@@ -1,0 +1,107 @@
+// Schema plumbing shared by the runtime config and function manifests: YAML parsing, strict objects
+// whose unknown-key message names the allowed keys, and valibot issues rendered as
+// `path.to.key: what is wrong (got X)`.
+import * as v from 'valibot';
+import { LineCounter, parseDocument } from 'yaml';
+
+
+const got = (x: unknown): string =>
+  Array.isArray(x) ? 'a list' : x === null ? 'null' : typeof x === 'object' ? 'a mapping' : JSON.stringify(x) ?? String(x);
+
+/** One wording for every schema; passed to safeParse as the fallback message. */
+function issueMessage(issue: v.BaseIssue<unknown>): string {
+  const req = (issue as { requirement?: unknown }).requirement;
+  const tail = ` (got ${got(issue.input)})`;
+  switch (issue.type) {
+    case 'string': return `must be a string${tail}`;
+    case 'number': return `must be a number${tail}`;
+    case 'boolean': return `must be true or false${tail}`;
+    case 'array': return `must be a list${tail}`;
+    case 'object': case 'record': case 'strict_object': return `must be a mapping${tail}`;
+    case 'integer': return `must be an integer${tail}`;
+    case 'min_value': return `must be >= ${req}${tail}`;
+    case 'max_value': return `must be <= ${req}${tail}`;
+    case 'gt_value': return `must be > ${req}${tail}`;
+    case 'min_length': return `must not be empty`;
+    case 'picklist': return `must be one of ${issue.expected?.replace(/^\((.*)\)$/, '$1').replaceAll(' | ', ', ')}${tail}`;
+    case 'regex': return `must match ${req}${tail}`;
+    case 'union': return `must be ${issue.expected?.replaceAll(' | ', ' or ')}${tail}`;
+    default: return `invalid value${tail}`;
+  }
+}
+
+/**
+ * valibot's object schemas accept arrays (typeof [] is 'object'), so a file holding a YAML list would
+ * read as "all defaults". Callers check the document root with this; nested lists where a mapping
+ * belongs still fail on their element keys ('0', '1', ...), unless they are empty.
+ */
+export const rootListProblem = (x: unknown): string[] => (Array.isArray(x) ? ['must be a mapping of keys (got a list)'] : []);
+
+/** Stop at the first failure per key, but report every key. */
+export const VALIDATION = { abortPipeEarly: true, message: issueMessage } satisfies v.Config<v.BaseIssue<unknown>>;
+
+/** A non-negative/positive integer in [min, max]. */
+export function int(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+}
+
+// valibot stops at the first unknown key of an object; problemsOf uses this to report them all.
+const allowedKeysOf = new WeakMap<object, readonly string[]>();
+
+/** A strict object whose unknown-key message names the key and the keys that are allowed. */
+export function strictObject<const E extends v.ObjectEntries>(entries: E) {
+  const allowed = Object.keys(entries);
+  return v.strictObject(entries, (issue) => {
+    // A missing required key carries a path; a non-object input has none.
+    if (issue.expected !== 'never') return issue.path ? 'is required' : `must be a mapping (got ${got(issue.input)})`;
+    allowedKeysOf.set(issue, allowed);
+    return `unknown key '${String(issue.input)}' (allowed keys: ${allowed.join(', ')})`;
+  });
+}
+
+const dotted = (keys: readonly unknown[]): string => {
+  let where = '';
+  for (const key of keys) where += typeof key === 'number' ? `[${key}]` : `${where ? '.' : ''}${String(key)}`;
+  return where;
+};
+
+/** One `a.b[0].c: message` line per problem (just the message for the root). */
+export function problemsOf(issues: readonly v.BaseIssue<unknown>[]): string[] {
+  return issues.flatMap((issue) => {
+    const items = issue.path ?? [];
+    const keys = items.map((item) => (item as { key?: unknown }).key);
+    const allowed = allowedKeysOf.get(issue);
+    if (allowed && items.length > 0) {
+      const obj = items.at(-1)!.input as Record<string, unknown>;
+      return Object.keys(obj)
+        .filter((k) => !allowed.includes(k))
+        .map((k) => `${dotted([...keys.slice(0, -1), k])}: unknown key (allowed keys: ${allowed.join(', ')})`);
+    }
+    const where = dotted(keys);
+    return [where ? `${where}: ${issue.message}` : issue.message];
+  });
+}
+
+export type YamlResult = { ok: true; value: unknown } | { ok: false; problems: string[] };
+
+/** Parses one YAML document; each syntax error comes back as `line L, column C: message`. */
+export function parseYaml(text: string): YamlResult {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => {
+        const { line, col } = lineCounter.linePos(e.pos[0]);
+        const msg = e.code === 'MULTIPLE_DOCS' ? 'the file must contain a single YAML document' : e.message;
+        return `line ${line}, column ${col}: ${msg}`;
+      }),
+    };
+  }
+  try {
+    return { ok: true, value: doc.toJS() };
+  } catch (e) {
+    // e.g. an alias bomb beyond yaml's maxAliasCount
+    return { ok: false, problems: [(e as Error).message] };
+  }
+}
