@@ -12,6 +12,8 @@ const run = promisify(execFile);
 export type ImageOutcome = 'present' | 'pulled' | 'built';
 
 export interface EnsureImageOptions {
+  /** try a registry before building; off when TITAN_OFFLINE=1 (air-gapped machines, CI) */
+  pull?: boolean;
   /** how long a pull may take to answer before we assume no registry is reachable */
   pullTimeoutMs?: number;
   log?: (line: string) => void;
@@ -20,16 +22,19 @@ export interface EnsureImageOptions {
 export async function ensureRuntimeImage(
   engine: ContainerEngine,
   ref: string,
-  { pullTimeoutMs = 20_000, log = () => {} }: EnsureImageOptions = {},
+  { pull = process.env.TITAN_OFFLINE !== '1', pullTimeoutMs = 20_000, log = () => {} }: EnsureImageOptions = {},
 ): Promise<ImageOutcome> {
   if (await engine.imageExists(ref)) return 'present';
-  log(`image ${ref} is not present; trying to pull it`);
-  try {
-    await engine.pullImage(ref, pullTimeoutMs);
-    return 'pulled';
-  } catch (err) {
-    log(`pull failed (${(err as Error).message.split('\n')[0]}); building ${ref} from this host's node ${process.version}`);
+  if (pull) {
+    log(`image ${ref} is not present; trying to pull it`);
+    try {
+      await engine.pullImage(ref, pullTimeoutMs);
+      return 'pulled';
+    } catch (err) {
+      log(`pull failed (${(err as Error).message.split('\n')[0]})`);
+    }
   }
+  log(`building ${ref} from this host's node ${process.version}`);
   await buildHostNodeImage(engine, ref);
   return 'built';
 }

@@ -1,0 +1,141 @@
+// The `titan` command: runs the gateway (`serve`) or drives a running one over its REST API.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { ApiError, DEFAULT_GATEWAY_URL, GatewayUnreachableError, TitanClient, type FunctionListing } from './client.ts';
+
+const HELP = `Usage: titan <command> [options]
+
+Commands:
+  serve                          run the gateway in the foreground (same as \`npm start\`)
+  list                           the deployed functions and their pools
+  invoke <name> [-d JSON | -f FILE] [-v]
+                                 invoke a function and print its result; -f - reads stdin
+  trigger <name> -e JSON         the same as invoke (kept from the original plugin tool)
+  help                           this text
+
+Options:
+  -d, --data JSON    the event, as JSON text
+  -e, --event JSON   the same as --data
+  -f, --file FILE    read the event from FILE (- for stdin)
+  -v, --verbose      print the invocation id and whether it was a cold start to stderr
+
+Environment:
+  TITAN_URL          the gateway (default ${DEFAULT_GATEWAY_URL})
+  TITAN_ADMIN_TOKEN  sent as a bearer token when set
+
+Exit status: 0 on success, 1 when the gateway reports an error or cannot be reached, 2 for usage errors.
+`;
+
+/** A mistake in the command line: reported with a pointer to `titan help`, exit status 2. */
+class UsageError extends Error {}
+
+const OPTIONS = {
+  data: { type: 'string', short: 'd' },
+  event: { type: 'string', short: 'e' },
+  file: { type: 'string', short: 'f' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = { data?: string; event?: string; file?: string; verbose?: boolean; help?: boolean };
+
+/** The event as JSON text, checked here so a typo never reaches the gateway. */
+async function eventBody(v: Values): Promise<string> {
+  const given = (['data', 'event', 'file'] as const).filter((k) => v[k] !== undefined);
+  if (given.length > 1) throw new UsageError(`give the event once (got ${given.map((k) => `--${k}`).join(' and ')})`);
+  if (given.length === 0) return '';
+  const from = given[0] === 'file' ? (v.file === '-' ? 'stdin' : v.file!) : `--${given[0]}`;
+  const text = given[0] !== 'file' ? v[given[0]]! : v.file === '-' ? await readStdin() : await readEventFile(v.file!);
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`the event from ${from} is not valid JSON: ${(err as Error).message}`);
+  }
+  return text;
+}
+
+async function readEventFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function formatTable(fns: FunctionListing[]): string {
+  if (fns.length === 0) return 'no functions deployed\n';
+  const withError = fns.some((f) => f.error);
+  const head = ['NAME', 'VERSION', 'STATUS', 'WARM/BUSY/STARTING', 'MIN/MAX', 'CONC', ...(withError ? ['ERROR'] : [])];
+  const rows = fns.map((f) => [
+    f.name,
+    f.version || '-',
+    f.status,
+    `${f.pool.warm}/${f.pool.busy}/${f.pool.starting}`,
+    `${f.pool.min}/${f.pool.max}`,
+    String(f.pool.concurrency),
+    ...(withError ? [f.error ?? ''] : []),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  // The last column (often a long error) is not padded.
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  return [head, ...rows].map(line).join('\n') + '\n';
+}
+
+async function command(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  const [cmd = 'help', ...rest] = positionals;
+  if (values.help || cmd === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  const client = new TitanClient({ url: process.env.TITAN_URL || undefined, token: process.env.TITAN_ADMIN_TOKEN || undefined });
+  switch (cmd) {
+    case 'serve':
+      await import('./main.ts');
+      return;
+    case 'list':
+      process.stdout.write(formatTable(await client.listFunctions()));
+      return;
+    case 'invoke':
+    case 'trigger': {
+      if (rest.length !== 1) throw new UsageError(`${cmd} takes one function name (got ${rest.length})`);
+      const body = await eventBody(values);
+      const out = await client.invoke(rest[0], body);
+      if (values.verbose) process.stderr.write(`x-invocation-id: ${out.invocationId ?? '-'}\nx-cold-start: ${out.coldStart ?? '-'}\n`);
+      process.stdout.write(`${JSON.stringify(out.result, null, 2)}\n`);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command '${cmd}'`);
+  }
+}
+
+/** Runs one command line; returns the exit status (never calls process.exit, so output is flushed). */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await command(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof ApiError) {
+      process.stderr.write(`error: ${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    if (err instanceof GatewayUnreachableError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 1;
+    }
+    // parseArgs throws TypeErrors with codes like ERR_PARSE_ARGS_UNKNOWN_OPTION.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof UsageError || code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`error: ${(err as Error).message} (see \`titan help\`)\n`);
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,50 @@
+// `npm start` / `titan serve`: load the config, find the container engine, make sure the runtime
+// image exists, then serve the functions directory until SIGINT/SIGTERM. SIGHUP rescans.
+import pino from 'pino';
+import { loadConfig } from '../runtime/config.ts';
+import { DockerEngine } from '../runtime/engine/docker-engine.ts';
+import { describeNoEngine, engineOptionsFromHost, locateEngine } from '../runtime/engine/locate.ts';
+import { isTitanError } from '../runtime/errors.ts';
+import { ensureRuntimeImage } from '../runtime/image/runtime-image.ts';
+import { Gateway } from './gateway.ts';
+
+const log = pino({ name: 'titan', level: process.env.TITAN_LOG_LEVEL ?? 'info' });
+
+function fail(sentence: string): never {
+  process.stderr.write(`titan: ${sentence}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  const config = await loadConfig({ path: process.env.TITAN_CONFIG });
+  const found = await locateEngine(config.state_dir);
+  if (!found) fail(await describeNoEngine(config.state_dir));
+  const engine = new DockerEngine(engineOptionsFromHost(found.host));
+  const info = await engine.ping();
+  log.info({ engine: found.host, source: found.source, version: info.serverVersion }, 'container engine');
+
+  const outcome = await ensureRuntimeImage(engine, config.sandbox.image, { log: (line) => log.info(line) });
+  if (outcome !== 'present') log.info({ image: config.sandbox.image, outcome }, 'runtime image ready');
+
+  const gateway = new Gateway({ config, engine, log });
+  await gateway.start();
+  const port = await gateway.listen();
+  log.info({ url: `http://${config.gateway.host}:${port}`, functions_dir: config.functions_dir }, 'gateway listening');
+
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: rescanning the functions directory');
+    void gateway.registry.rescan();
+  });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining and removing containers');
+    await gateway.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => fail(isTitanError(err) ? err.message : String((err as Error)?.stack ?? err)));

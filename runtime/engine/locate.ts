@@ -1,0 +1,236 @@
+// Finds a container engine that answers (DOCKER_HOST, the default sockets, the one setup started),
+// says in one sentence what to do when none does, and starts a private one for `npm run setup`.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { constants, openSync, closeSync } from 'node:fs';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EngineInfo } from './engine.ts';
+import { DockerEngine } from './docker-engine.ts';
+
+/** Connection options as `new DockerEngine(options)` takes them. */
+export type EngineOptions = { socketPath: string } | { host: string; port: number; protocol: 'http' };
+
+export type EngineKind = 'dockerd' | 'podman';
+export type EngineSource = 'DOCKER_HOST' | 'default socket' | 'started by setup';
+
+export interface LocatedEngine {
+  host: string;
+  source: EngineSource;
+  /** known for the engine setup started and for Podman's socket; otherwise undefined */
+  kind?: EngineKind;
+  info: EngineInfo;
+}
+
+/** `<stateDir>/engine.json`: what `startLocalEngine` started, so later runs reuse it and CI can stop it. */
+export interface EngineRecord {
+  host: string;
+  pid: number;
+  kind: EngineKind;
+  /** dockerd's --data-root; null for Podman, which keeps the user's own storage */
+  dataRoot: string | null;
+  execRoot: string | null;
+  log: string;
+}
+
+export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+const PING_TIMEOUT_MS = 2_000;
+const START_TIMEOUT_MS = 30_000;
+/** sun_path holds 108 bytes on Linux; stay clear of it. */
+const MAX_SOCKET_PATH = 100;
+
+export function engineOptionsFromHost(host: string): EngineOptions {
+  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+  const tcp = /^tcp:\/\/\[?([^\]]+?)\]?:(\d+)\/?$/.exec(host);
+  if (tcp) return { host: tcp[1], port: Number(tcp[2]), protocol: 'http' };
+  throw new Error(`unsupported engine address ${JSON.stringify(host)}: use unix:///path/to/socket or tcp://host:port`);
+}
+
+/** The engine's version when it answers within the timeout; undefined otherwise (never throws). */
+export async function pingHost(host: string, timeoutMs = PING_TIMEOUT_MS): Promise<EngineInfo | undefined> {
+  let options: EngineOptions;
+  try {
+    options = engineOptionsFromHost(host);
+  } catch {
+    return undefined;
+  }
+  const ac = new AbortController();
+  const timeout = sleep(timeoutMs, undefined, { signal: ac.signal }).catch(() => undefined);
+  try {
+    // docker-modem's own timeout covers a hung request; the race covers a hung connect.
+    const ping = new DockerEngine({ ...options, timeout: timeoutMs }).ping().catch(() => undefined);
+    return await Promise.race([ping, timeout]);
+  } finally {
+    ac.abort();
+  }
+}
+
+export async function readEngineRecord(stateDir: string): Promise<EngineRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(join(stateDir, 'engine.json'), 'utf8')) as EngineRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+const podmanSocket = (env: NodeJS.ProcessEnv) =>
+  env.XDG_RUNTIME_DIR ? `unix://${join(env.XDG_RUNTIME_DIR, 'podman', 'podman.sock')}` : undefined;
+
+/** DOCKER_HOST, when set, is the only candidate: someone chose it, so another engine must not stand in. */
+export async function locateEngine(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<LocatedEngine | undefined> {
+  if (env.DOCKER_HOST) {
+    const info = await pingHost(env.DOCKER_HOST);
+    return info && { host: env.DOCKER_HOST, source: 'DOCKER_HOST', info };
+  }
+  const record = await readEngineRecord(stateDir);
+  const candidates: Array<Omit<LocatedEngine, 'info'>> = [
+    { host: `unix://${DEFAULT_DOCKER_SOCKET}`, source: 'default socket' },
+    ...(record ? [{ host: record.host, source: 'started by setup' as const, kind: record.kind }] : []),
+    ...[podmanSocket(env)].filter((h) => h !== undefined).map((host) => ({ host, source: 'default socket' as const, kind: 'podman' as const })),
+  ];
+  for (const c of candidates) {
+    const info = await pingHost(c.host);
+    if (info) return { ...c, info };
+  }
+  return undefined;
+}
+
+export async function onPath(cmd: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  for (const dir of (env.PATH ?? '').split(':').filter(Boolean)) {
+    if (await access(join(dir, cmd), constants.X_OK).then(() => true, () => false)) return true;
+  }
+  return false;
+}
+
+const isRoot = () => process.getuid?.() === 0;
+const installCommand = () => `${isRoot() ? '' : 'sudo '}apt-get install docker.io`;
+
+/** Thrown when neither dockerd nor Podman is installed; `command` is the one that installs an engine. */
+export class EngineNotInstalledError extends Error {
+  readonly command: string;
+  constructor(command: string) {
+    super(`No container engine is installed; install one with: ${command}`);
+    this.name = 'EngineNotInstalledError';
+    this.command = command;
+  }
+}
+
+/** One sentence for when locateEngine found nothing: what is wrong and the next thing to run. */
+export async function describeNoEngine(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (env.DOCKER_HOST) {
+    try {
+      engineOptionsFromHost(env.DOCKER_HOST);
+    } catch (err) {
+      return `No container engine answers: DOCKER_HOST has an ${(err as Error).message}`;
+    }
+    return `No container engine answers: DOCKER_HOST=${env.DOCKER_HOST} does not respond (start that engine, or unset DOCKER_HOST and run \`npm run setup\`)`;
+  }
+  const record = await readEngineRecord(stateDir);
+  if (record) {
+    return `No container engine answers: the ${record.kind} that setup started (pid ${record.pid}, ${record.host}) is not running; run \`npm run setup\` to start it again (log: ${record.log})`;
+  }
+  if ((await onPath('dockerd', env)) || (await onPath('podman', env))) {
+    return 'No container engine answers; run `npm run setup` to start one (or set DOCKER_HOST)';
+  }
+  return new EngineNotInstalledError(installCommand()).message;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * An engine setup started earlier that is still running but no longer answers holds its pidfile and
+ * socket, so a new one would refuse to start: stop it first. The pid is only trusted while the
+ * process still has the recorded engine's name (pids are reused).
+ */
+async function stopStaleEngine(stateDir: string, kind: EngineKind, log: (s: string) => void): Promise<void> {
+  const record = await readEngineRecord(stateDir);
+  if (!record || record.kind !== kind || !alive(record.pid)) return;
+  const comm = (await readFile(`/proc/${record.pid}/comm`, 'utf8').catch(() => '')).trim();
+  if (comm !== kind) return;
+  log(`stopping the ${kind} setup started earlier (pid ${record.pid}), which does not answer`);
+  process.kill(record.pid, 'SIGTERM');
+  for (let i = 0; i < 100 && alive(record.pid); i++) await sleep(200);
+  if (alive(record.pid)) process.kill(record.pid, 'SIGKILL');
+}
+
+/** Socket and exec-root paths; the exec root is short and under /tmp because containerd nests sockets in it. */
+function enginePaths(stateDir: string) {
+  const dir = join(resolve(stateDir), 'engine');
+  const execRoot = `/tmp/titan-engine-${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 8)}`;
+  const fits = (p: string) => Buffer.byteLength(p) < MAX_SOCKET_PATH;
+  const socket = (name: string) => (fits(join(dir, name)) ? join(dir, name) : join(execRoot, name));
+  return { dir, execRoot, socket };
+}
+
+/**
+ * Starts dockerd (as root) or Podman's API service (otherwise) detached, so it outlives setup, and
+ * records it in `<stateDir>/engine.json`. dockerd runs without a bridge or iptables rules: containers
+ * use NetworkMode none, so the engine must not touch the host's network. dockerd 20.10 starts its own
+ * containerd (or uses a system one at /run/containerd), so no --containerd is passed.
+ */
+export async function startLocalEngine(stateDir: string, log: (s: string) => void): Promise<{ host: string; kind: EngineKind }> {
+  const paths = enginePaths(stateDir);
+  let kind: EngineKind;
+  let args: string[];
+  let socket: string;
+  if (isRoot() && (await onPath('dockerd'))) {
+    kind = 'dockerd';
+    socket = paths.socket('docker.sock');
+    args = [
+      '--bridge=none', '--iptables=false', '--ip-forward=false',
+      '--data-root', join(paths.dir, 'data'), '--exec-root', paths.execRoot,
+      '-H', `unix://${socket}`, '--pidfile', join(paths.dir, 'docker.pid'),
+    ];
+  } else if (await onPath('podman')) {
+    kind = 'podman';
+    socket = paths.socket('podman.sock');
+    args = ['system', 'service', '--time=0', `unix://${socket}`];
+  } else if (!isRoot() && (await onPath('dockerd'))) {
+    throw new Error('dockerd needs root: run `sudo npm run setup`, or set DOCKER_HOST to an engine you can use');
+  } else {
+    throw new EngineNotInstalledError(installCommand());
+  }
+
+  await mkdir(paths.dir, { recursive: true });
+  if (kind === 'dockerd') await mkdir(paths.execRoot, { recursive: true, mode: 0o700 });
+  await stopStaleEngine(stateDir, kind, log);
+  const logFile = join(paths.dir, `${kind}.log`);
+  const host = `unix://${socket}`;
+  log(`starting ${kind} at ${host} (log: ${logFile})`);
+  const out = openSync(logFile, 'a');
+  const child = spawn(kind, args, { detached: true, stdio: ['ignore', out, out] });
+  closeSync(out);
+  let exited: string | undefined;
+  child.on('exit', (code, signal) => (exited = signal ? `was killed by ${signal}` : `exited with code ${code}`));
+  child.on('error', (err) => (exited = `could not be started (${err.message})`));
+  child.unref();
+
+  const started = Date.now();
+  while (!(await pingHost(host, 1_000))) {
+    const waited = Date.now() - started;
+    if (exited || waited > START_TIMEOUT_MS) {
+      if (!exited) child.kill('SIGTERM');
+      const tail = (await readFile(logFile, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-15).join('\n');
+      throw new Error(`${kind} ${exited ?? `did not answer within ${waited} ms`}; last lines of ${logFile}:\n${tail}`);
+    }
+    await sleep(200);
+  }
+  const record: EngineRecord = {
+    host,
+    pid: child.pid!,
+    kind,
+    dataRoot: kind === 'dockerd' ? join(paths.dir, 'data') : null,
+    execRoot: kind === 'dockerd' ? paths.execRoot : null,
+    log: logFile,
+  };
+  await writeFile(join(stateDir, 'engine.json'), `${JSON.stringify(record, null, 2)}\n`);
+  return { host, kind };
+}

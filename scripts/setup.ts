@@ -1,0 +1,61 @@
+// `npm run setup` (after bin/setup.js installed the dependencies): the config loads, a container engine
+// answers (started here when none does), and the runtime image exists. Safe to run again: it reuses both.
+import { existsSync } from 'node:fs';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../runtime/config.ts';
+import { DockerEngine } from '../runtime/engine/docker-engine.ts';
+import type { EngineInfo } from '../runtime/engine/engine.ts';
+import { DEFAULT_DOCKER_SOCKET, describeNoEngine, engineOptionsFromHost, locateEngine, pingHost, startLocalEngine } from '../runtime/engine/locate.ts';
+import { ensureRuntimeImage } from '../runtime/image/runtime-image.ts';
+
+const done = (line: string) => process.stdout.write(`✓ ${line}\n`);
+const detail = (line: string) => process.stdout.write(`  ${line}\n`);
+const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
+
+interface ReadyEngine {
+  host: string;
+  info: EngineInfo;
+  /** how it was found, as the user should read it */
+  how: string;
+  kind?: string;
+}
+
+async function readyEngine(stateDir: string, env: NodeJS.ProcessEnv): Promise<ReadyEngine> {
+  const found = await locateEngine(stateDir, env);
+  if (found) {
+    const how = found.source === 'started by setup' ? 'started by an earlier setup, reused' : found.source;
+    return { host: found.host, info: found.info, how, kind: found.kind };
+  }
+  // A DOCKER_HOST that does not answer is a mistake to report, not a reason to start another engine.
+  if (env.DOCKER_HOST) throw new Error(await describeNoEngine(stateDir, env));
+  const since = performance.now();
+  const { host, kind } = await startLocalEngine(stateDir, detail);
+  const info = await pingHost(host);
+  if (!info) throw new Error(`the ${kind} setup started at ${host} stopped answering right after it started`);
+  return { host, info, how: `started by setup in ${seconds(since)}`, kind };
+}
+
+/** Runs every step; returns the process exit code. */
+export async function setup(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  try {
+    const configFile = env.TITAN_CONFIG || DEFAULT_CONFIG_PATH;
+    const config = await loadConfig({ env });
+    done(`config: ${existsSync(configFile) ? configFile : 'defaults'} (state dir ${config.state_dir})`);
+
+    const engine = await readyEngine(config.state_dir, env);
+    const label = [engine.kind, engine.info.serverVersion].filter(Boolean).join(' ');
+    done(`engine: ${label} (API ${engine.info.apiVersion}) at ${engine.host} (${engine.how})`);
+
+    const image = config.sandbox.image;
+    const since = performance.now();
+    const outcome = await ensureRuntimeImage(new DockerEngine(engineOptionsFromHost(engine.host)), image, { log: detail });
+    const how = { present: 'present', pulled: `pulled in ${seconds(since)}`, built: `built from this host's node ${process.version} in ${seconds(since)}` };
+    done(`image ${image}: ${how[outcome]}`);
+
+    const tests = env.DOCKER_HOST || engine.host === `unix://${DEFAULT_DOCKER_SOCKET}` ? '' : `; for \`npm test\`: export DOCKER_HOST=${engine.host}`;
+    process.stdout.write(`Ready: start the gateway with \`npm start\`${tests}\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`✗ setup failed: ${(err as Error)?.message ?? String(err)}\n`);
+    return 1;
+  }
+}

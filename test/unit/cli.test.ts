@@ -1,0 +1,146 @@
+// Unit tests for the `titan` CLI (bin/titan.js, gateway/cli.ts, gateway/client.ts): the real binary as a
+// child process against a small node:http imitation of the gateway's routes on loopback.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const TITAN = fileURLToPath(new URL('../../bin/titan.js', import.meta.url));
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+const FUNCTIONS = [
+  {
+    name: 'echo', version: '1.0.0', runtime: 'node', status: 'ready', triggers: [],
+    pool: { min: 1, max: 4, concurrency: 2, idle_sec: 300, warm: 1, busy: 0, starting: 0, queued: 0 },
+  },
+  {
+    name: 'broken', version: '', runtime: 'node', status: 'invalid', error: 'function.yaml: memory: must be at least 16Mi', triggers: [],
+    pool: { min: 0, max: 0, concurrency: 0, idle_sec: 0, warm: 0, busy: 0, starting: 0, queued: 0 },
+  },
+];
+
+function fakeGateway(seen: Seen[]): Server {
+  return createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+    const json = (status: number, value: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(value));
+    };
+    if (req.method === 'GET' && req.url === '/functions') return json(200, { functions: FUNCTIONS });
+    if (req.method === 'POST' && req.url === '/functions/echo/invoke') {
+      return json(200, { echoed: body === '' ? null : JSON.parse(body) }, { 'x-invocation-id': 'inv-1', 'x-cold-start': 'true' });
+    }
+    const name = /^\/functions\/([^/]+)\/invoke$/.exec(req.url ?? '')?.[1];
+    json(404, { error: { code: 'not_found', message: name ? `no function named '${name}'` : `no route ${req.method} ${req.url}` } });
+  });
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function titan(args: string[], env: Record<string, string>, stdin = ''): Promise<Run> {
+  const child = spawn(process.execPath, [TITAN, ...args], { env: { ...process.env, TITAN_ADMIN_TOKEN: '', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdin.end(stdin);
+  return once(child, 'close').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+}
+
+describe('titan CLI', () => {
+  const seen: Seen[] = [];
+  const server = fakeGateway(seen);
+  let url = '';
+
+  before(async () => {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  beforeEach(() => void seen.splice(0));
+
+  test('list prints one row per function, with the error of an invalid one', async () => {
+    const r = await titan(['list'], { TITAN_URL: url });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 3);
+    assert.match(lines[0], /^NAME\s+VERSION\s+STATUS\s+WARM\/BUSY\/STARTING\s+MIN\/MAX\s+CONC\s+ERROR$/);
+    assert.match(lines[1], /^echo\s+1\.0\.0\s+ready\s+1\/0\/0\s+1\/4\s+2\s*$/);
+    assert.match(lines[2], /^broken\s+-\s+invalid\s+0\/0\/0\s+0\/0\s+0\s+function\.yaml: memory: must be at least 16Mi$/);
+    assert.deepEqual(seen.map((s) => `${s.method} ${s.url}`), ['GET /functions']);
+  });
+
+  test('invoke sends the JSON body unchanged and pretty-prints the result; -v reports id and cold start', async () => {
+    const r = await titan(['invoke', 'echo', '-d', '{"a":1,"b":[true]}', '-v'], { TITAN_URL: url, TITAN_ADMIN_TOKEN: 's3cret' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${JSON.stringify({ echoed: { a: 1, b: [true] } }, null, 2)}\n`);
+    assert.match(r.stderr, /x-invocation-id: inv-1/);
+    assert.match(r.stderr, /x-cold-start: true/);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0].body, '{"a":1,"b":[true]}');
+    assert.equal(seen[0].headers['content-type'], 'application/json');
+    assert.equal(seen[0].headers.authorization, 'Bearer s3cret');
+  });
+
+  test('invoke -f - reads the event from stdin; no token means no Authorization header', async () => {
+    const r = await titan(['invoke', 'echo', '-f', '-'], { TITAN_URL: url }, '{"from":"stdin"}\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { echoed: { from: 'stdin' } });
+    assert.equal(r.stderr, '');
+    assert.equal(seen[0].headers.authorization, undefined);
+  });
+
+  test('trigger -e is the same as invoke', async () => {
+    const r = await titan(['trigger', 'echo', '-e', '[1,2]'], { TITAN_URL: url });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { echoed: [1, 2] });
+    assert.equal(seen[0].url, '/functions/echo/invoke');
+  });
+
+  test('an API error prints code and message and exits 1', async () => {
+    const r = await titan(['invoke', 'missing', '-d', '{}'], { TITAN_URL: url });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, "error: not_found: no function named 'missing'\n");
+  });
+
+  test('invalid JSON given to -d is refused before any request', async () => {
+    const r = await titan(['invoke', 'echo', '-d', '{a:1}'], { TITAN_URL: url });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^error: the event from --data is not valid JSON: /);
+    assert.equal(seen.length, 0);
+  });
+
+  test('no gateway at TITAN_URL says how to start one and exits 1', async () => {
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const r = await titan(['list'], { TITAN_URL: `http://127.0.0.1:${port}` });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `error: no gateway at http://127.0.0.1:${port} (start one with \`titan serve\` or \`npm start\`)\n`);
+  });
+
+  test('an unknown command is a usage error', async () => {
+    const r = await titan(['frobnicate'], { TITAN_URL: url });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown command 'frobnicate'.*titan help/);
+    assert.equal(seen.length, 0);
+  });
+});
