@@ -8,18 +8,21 @@ import { TitanError } from '../runtime/errors.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { Registry } from '../runtime/registry.ts';
 import { errorResponse } from './http-errors.ts';
-import { validateName, type Invoke } from './invoke.ts';
+import { checkEventJson, resolveFunction, validateName, type Invoke } from './invoke.ts';
+import type { EventSystem } from './events/event-system.ts';
+import { eventRoutes } from './routes/events.ts';
 
 export interface AppDeps {
   registry: Registry;
   engine: ContainerEngine;
   metrics: Metrics;
   invoke: Invoke;
+  events: EventSystem;
   log: Logger;
   maxBodyBytes: number;
 }
 
-export function createApp({ registry, engine, metrics, invoke, log, maxBodyBytes }: AppDeps): Hono {
+export function createApp({ registry, engine, metrics, invoke, events, log, maxBodyBytes }: AppDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -38,6 +41,12 @@ export function createApp({ registry, engine, metrics, invoke, log, maxBodyBytes
   app.post('/functions/:name/invoke', limit, async (c) => {
     const name = c.req.param('name');
     validateName(name); // before reading the body: a bad name is refused cheaply
+    if (c.req.query('async') === 'true') {
+      // Refuse now what could never run: an async call is never accepted and then silently lost.
+      resolveFunction(registry, name);
+      const invocationId = await events.enqueueAsync(name, checkEventJson(await c.req.text()));
+      return c.json({ invocationId }, 202, { 'x-invocation-id': invocationId, location: `/invocations/${invocationId}` });
+    }
     const out = await invoke({ name, eventJson: await c.req.text(), trigger: { kind: 'http' } });
     return c.body(out.resultJson, 200, {
       'content-type': 'application/json',
@@ -59,15 +68,18 @@ export function createApp({ registry, engine, metrics, invoke, log, maxBodyBytes
   app.get('/healthz', async (c) => {
     try {
       const engineInfo = await engine.ping();
-      return c.json({ status: 'ok', engine: { reachable: true, ...engineInfo }, functions: registry.list().length });
+      return c.json({ status: 'ok', engine: { reachable: true, ...engineInfo }, triggers: events.health(), functions: registry.list().length });
     } catch (err) {
-      return c.json({ status: 'unavailable', engine: { reachable: false, error: (err as Error).message } }, 503);
+      return c.json({ status: 'unavailable', engine: { reachable: false, error: (err as Error).message }, triggers: events.health() }, 503);
     }
   });
 
   app.get('/metrics', async (c) =>
     c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   );
+
+  app.use('/events/*', limit);
+  app.route('/', eventRoutes(events));
 
   app.post('/reload', async (c) => {
     await registry.rescan();

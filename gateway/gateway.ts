@@ -10,6 +10,7 @@ import { Metrics } from '../runtime/metrics.ts';
 import { Registry } from '../runtime/registry.ts';
 import { createApp } from './app.ts';
 import { createInvoker, type Invoke } from './invoke.ts';
+import { EventSystem } from './events/event-system.ts';
 
 export interface GatewayOptions {
   config: RuntimeConfig;
@@ -17,6 +18,8 @@ export interface GatewayOptions {
   log?: Logger;
   /** collect Node process metrics (off in tests that build many gateways) */
   processMetrics?: boolean;
+  /** Redis for events; wins over REDIS_URL and the config */
+  redisUrl?: string;
 }
 
 /** Containers are labelled with a scope derived from the state directory: one gateway, one scope. */
@@ -26,6 +29,7 @@ export class Gateway {
   readonly registry: Registry;
   readonly metrics: Metrics;
   readonly invoke: Invoke;
+  readonly events: EventSystem;
   readonly app;
   readonly log: Logger;
   private server?: ServerType;
@@ -47,12 +51,25 @@ export class Gateway {
       },
       log: (msg, fields) => this.log.info(fields ?? {}, msg),
     });
-    this.invoke = createInvoker({ registry, metrics: this.metrics, log: this.log });
+    const events = (this.events = new EventSystem({
+      config,
+      registry,
+      log: (msg, fields) => this.log.info(fields ?? {}, msg),
+      promRegistry: this.metrics.registry,
+      redisUrl: opts.redisUrl,
+    }));
+    this.invoke = createInvoker({
+      registry,
+      metrics: this.metrics,
+      log: this.log,
+      publishEmits: (fn, emits) => events.publishEmits(fn, emits),
+    });
     this.app = createApp({
       registry,
       engine,
       metrics: this.metrics,
       invoke: this.invoke,
+      events,
       log: this.log,
       maxBodyBytes: config.gateway.max_body_bytes,
     });
@@ -62,6 +79,7 @@ export class Gateway {
   async start(): Promise<void> {
     await this.opts.engine.ping();
     await this.registry.start();
+    await this.events.start(this.invoke);
   }
 
   /** Listen on the configured host and port; resolves with the bound port. */
@@ -79,6 +97,7 @@ export class Gateway {
     this.closing ??= (async () => {
       const server = this.server;
       if (server) await new Promise<void>((r) => server.close(() => r()));
+      await this.events.close();
       await this.registry.close();
     })();
     return this.closing;

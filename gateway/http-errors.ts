@@ -19,6 +19,7 @@ export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_manifest: 400,
   invalid_config: 500,
   internal_error: 500,
+  events_unavailable: 503,
 };
 
 export function toTitanError(err: unknown): TitanError {

@@ -2,7 +2,7 @@
 // deadlines, pools, metrics and the per-invocation log line are the same for every trigger.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { InvocationResult } from '../runtime/deployment.ts';
+import type { Emit, InvocationResult } from '../runtime/deployment.ts';
 import { TitanError, isTitanError } from '../runtime/errors.ts';
 import { NAME_PATTERN } from '../runtime/manifest.ts';
 import type { Metrics } from '../runtime/metrics.ts';
@@ -29,6 +29,8 @@ export interface InvokerDeps {
   registry: Registry;
   metrics: Metrics;
   log: Logger;
+  /** appends what a function emitted to its topics; runs after the invocation succeeded */
+  publishEmits?: (fn: string, emits: Emit[]) => Promise<void>;
   newId?: () => string;
 }
 
@@ -61,7 +63,7 @@ export function resolveFunction(registry: Registry, name: string) {
   throw new TitanError('not_found', `no function named '${name}'`);
 }
 
-export function createInvoker({ registry, metrics, log, newId = randomUUID }: InvokerDeps): Invoke {
+export function createInvoker({ registry, metrics, log, publishEmits, newId = randomUUID }: InvokerDeps): Invoke {
   return async function invoke(req) {
     const started = performance.now();
     const invocationId = req.invocationId ?? newId();
@@ -74,6 +76,10 @@ export function createInvoker({ registry, metrics, log, newId = randomUUID }: In
       const result = await dep.invoke(eventJson, { invocationId, deadline, trigger: req.trigger });
       cold = result.cold;
       if (cold) metrics.coldStarts.inc({ function: req.name });
+      if (result.emits.length > 0) {
+        if (!publishEmits) throw new TitanError('events_unavailable', `function '${req.name}' emitted events, but events are not configured`);
+        await publishEmits(req.name, result.emits);
+      }
       return { ...result, invocationId, durationMs: performance.now() - started };
     } catch (err) {
       outcome = isTitanError(err) ? err.code : 'sandbox_error';

@@ -72,6 +72,28 @@ const PoolSchema = v.pipe(
   ),
 );
 
+const EventsSchema = strictObject({
+  /** REDIS_URL wins over this; with neither, a private redis-server is started when on the PATH */
+  redis_url: v.optional(v.string(), ''),
+  embedded_redis: v.optional(v.boolean(), true),
+  key_prefix: v.optional(v.string(), ''),
+  group: v.optional(nonEmpty, 'plugins'),
+  results_stream: v.optional(nonEmpty, 'titan.results'),
+  dlq_stream: v.optional(nonEmpty, 'titan.dlq'),
+  /** per-function work queues: <prefix><function> */
+  queue_prefix: v.optional(nonEmpty, 'titan.q.'),
+  start_from: v.optional(v.picklist(['new', 'all']), 'new'),
+  max_attempts: v.optional(int(1, 100), 3),
+  retry_base_ms: v.optional(int(1), 200),
+  reclaim_idle_sec: v.optional(v.pipe(v.number(), v.gtValue(0)), 30),
+  read_count: v.optional(int(1, 1000), 100),
+  block_ms: v.optional(int(10, 60_000), 1000),
+  max_inflight_per_function: v.optional(int(1, 10_000), 64),
+  topic_scan_sec: v.optional(v.pipe(v.number(), v.gtValue(0)), 5),
+  async_result_ttl_sec: v.optional(int(1), 86_400),
+  results_maxlen: v.optional(int(0), 100_000),
+});
+
 export const ConfigSchema = strictObject({
   // nullish: a section whose keys are all commented out parses as null and means "all defaults".
   gateway: v.nullish(GatewaySchema, {}),
@@ -79,6 +101,7 @@ export const ConfigSchema = strictObject({
   state_dir: v.optional(nonEmpty, '.titan'),
   sandbox: v.nullish(SandboxSchema, {}),
   pool: v.nullish(PoolSchema, {}),
+  events: v.nullish(EventsSchema, {}),
 });
 
 export type RuntimeConfig = v.InferOutput<typeof ConfigSchema>;

@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'engine_unavailable'
   | 'invalid_manifest'
   | 'invalid_config'
-  | 'internal_error';
+  | 'internal_error'
+  | 'events_unavailable';
 
 export class TitanError extends Error {
   readonly code: ErrorCode;

@@ -45,6 +45,7 @@ export const ManifestSchema = strictObject({
   image: v.optional(nonEmpty),
   description: v.optional(v.string()),
   triggers: v.nullish(v.array(strictObject({ topic: nonEmpty, event_type: v.optional(nonEmpty) })), []),
+  max_attempts: v.optional(int(1, 100)),
   resources: v.nullish(strictObject({ cpu: v.optional(CpuQuantity), cpu_limit: v.optional(CpuQuantity), memory: v.optional(FunctionMemory) }), {}),
   timeout_sec: v.optional(TimeoutSec),
   pool: v.nullish(
@@ -125,6 +126,7 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     handler: m.handler,
     image: m.image ?? config.sandbox.image,
     triggers: m.triggers.map((t) => (t.event_type === undefined ? { topic: t.topic } : { topic: t.topic, eventType: t.event_type })),
+    ...(m.max_attempts !== undefined ? { maxAttempts: m.max_attempts } : {}),
     cpu,
     cpuLimit,
     memoryBytes,

@@ -33,6 +33,8 @@ export interface FunctionSpec {
   handler: string;
   image: string;
   triggers: TriggerSpec[];
+  /** attempts per event before the DLQ; unset means the runtime config's events.max_attempts */
+  maxAttempts?: number;
   /** guaranteed CPU share in cores (0.05 for "50m"), like a Kubernetes request: a weight under contention */
   cpu: number;
   /** hard CPU cap in cores (CFS quota), like a Kubernetes limit */

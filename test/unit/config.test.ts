@@ -117,7 +117,7 @@ describe('validation', () => {
     const msg = await configError(loadConfig({ path: file, env: {} }));
     assert.match(msg, /gateway\.hots: unknown key \(allowed keys: host, port, max_body_bytes\)/);
     assert.match(msg, /gateway\.bogus: unknown key/);
-    assert.match(msg, /: extra: unknown key \(allowed keys: gateway, functions_dir, state_dir, sandbox, pool\)/);
+    assert.match(msg, /: extra: unknown key \(allowed keys: gateway, functions_dir, state_dir, sandbox, pool, events\)/);
   });
 
   test('every problem is listed with its key path and the file name', async () => {

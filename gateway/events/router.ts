@@ -1,0 +1,146 @@
+// Reads every subscribed topic with the consumer group and fans each event out to the work queue
+// of every function whose trigger matches. The fan-out and the XACK are one MULTI, so an event is
+// either durably queued for all its functions or still pending (and reclaimed after a crash).
+import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RuntimeConfig } from '../../runtime/config.ts';
+import type { TriggerSpec } from '../../runtime/spec.ts';
+import { parseEntry } from './event.ts';
+import { globToRedisPattern, isGlob, topicMatches, typeMatches } from './glob.ts';
+import type { Keys } from './keys.ts';
+import { autoClaim, ensureGroup, flatten, isNoGroup, readGroup, type Entry } from './streams.ts';
+
+export interface RouterDeps {
+  cmd: Redis;
+  blocking: Redis;
+  keys: Keys;
+  cfg: RuntimeConfig['events'];
+  consumer: string;
+  triggers: () => Array<{ fn: string } & TriggerSpec>;
+  onEvent?: (topic: string, outcome: 'routed' | 'ignored' | 'malformed') => void;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export class Router {
+  private running = false;
+  private loop?: Promise<void>;
+  /** topics whose group we created (or found) since the last Redis restart */
+  private readonly grouped = new Set<string>();
+  private discovered = new Set<string>();
+  private lastScan = 0;
+  private lastReclaim = 0;
+  subscribed = false;
+
+  constructor(private readonly d: RouterDeps) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** The topics read now: exact trigger topics plus streams found for glob triggers. */
+  topics(): string[] {
+    const exact = this.d.triggers().filter((t) => !isGlob(t.topic)).map((t) => t.topic);
+    return [...new Set([...exact, ...this.discovered])].sort();
+  }
+
+  /** Ask for a glob rescan on the next turn (a publish to a topic we have not seen yet). */
+  rescanSoon(): void {
+    this.lastScan = 0;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.turn();
+      } catch (err) {
+        this.subscribed = false;
+        if (isNoGroup(err)) this.grouped.clear(); // Redis lost its data (restart without persistence)
+        else this.d.log('event router: redis error, retrying', { err: (err as Error).message });
+        await sleep(250);
+      }
+    }
+  }
+
+  private async turn(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastScan > this.d.cfg.topic_scan_sec * 1000) {
+      this.lastScan = now;
+      await this.scanGlobs();
+    }
+    const topics = this.topics();
+    for (const t of topics) {
+      if (this.grouped.has(t)) continue;
+      // A brand-new subscription reads only what arrives from now on (start_from: new), unless the
+      // stream itself is new since a Redis restart: then everything in it is unread.
+      await ensureGroup(this.d.cmd, this.d.keys.topic(t), this.d.cfg.group, this.d.cfg.start_from === 'all' ? '0' : '$');
+      this.grouped.add(t);
+    }
+    this.subscribed = true;
+    if (topics.length === 0) {
+      await sleep(100);
+      return;
+    }
+    if (now - this.lastReclaim > (this.d.cfg.reclaim_idle_sec * 1000) / 2) {
+      this.lastReclaim = now;
+      for (const t of topics) {
+        const key = this.d.keys.topic(t);
+        const claimed = await autoClaim(this.d.cmd, key, this.d.cfg.group, this.d.consumer, this.d.cfg.reclaim_idle_sec * 1000, this.d.cfg.read_count);
+        if (claimed.length) this.d.log('event router: reclaimed pending events', { topic: t, count: claimed.length });
+        await this.route(t, claimed);
+      }
+    }
+    const keys = topics.map(this.d.keys.topic);
+    const reply = await readGroup(this.d.blocking, this.d.cfg.group, this.d.consumer, keys, this.d.cfg.read_count, this.d.cfg.block_ms);
+    for (const [key, entries] of reply ?? []) await this.route(this.d.keys.topicOf(key), entries);
+  }
+
+  private async scanGlobs(): Promise<void> {
+    const globs = [...new Set(this.d.triggers().filter((t) => isGlob(t.topic)).map((t) => t.topic))];
+    const found = new Set<string>();
+    const internal = this.d.keys.queue('');
+    for (const g of globs) {
+      let cursor = '0';
+      do {
+        const [next, keys] = (await this.d.cmd.call('SCAN', cursor, 'MATCH', this.d.keys.prefix + globToRedisPattern(g), 'COUNT', 500, 'TYPE', 'stream')) as [string, string[]];
+        cursor = next;
+        for (const k of keys) if (!k.startsWith(internal)) found.add(this.d.keys.topicOf(k));
+      } while (cursor !== '0');
+    }
+    this.discovered = found;
+  }
+
+  /** Fan a batch out in one atomic round trip: XADD to each matching queue, then XACK. */
+  private async route(topic: string, entries: Entry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const key = this.d.keys.topic(topic);
+    const triggers = this.d.triggers();
+    const tx = this.d.cmd.multi();
+    const outcomes: Array<'routed' | 'ignored' | 'malformed'> = [];
+    for (const [id, flat] of entries) {
+      const parsed = parseEntry(topic, id, flat);
+      if (!parsed.ok) {
+        // Nothing can run on it: straight to the DLQ, with the reason, and acknowledged.
+        tx.xadd(this.d.keys.dlq, '*', ...flatten({ ...parsed.fields, topic, event_id: id, function: '', error: JSON.stringify({ code: 'invalid_event', message: parsed.error }), attempts: '0' }));
+        outcomes.push('malformed');
+      } else {
+        const fns = [...new Set(triggers.filter((t) => topicMatches(t.topic, topic) && typeMatches(t.eventType, parsed.event.type)).map((t) => t.fn))];
+        const e = parsed.event;
+        for (const fn of fns) {
+          tx.xadd(this.d.keys.queue(fn), '*', ...flatten({ kind: 'event', topic, event_id: id, type: e.type, data: e.dataJson, source: e.source, time: e.time, correlation_id: e.correlationId }));
+        }
+        outcomes.push(fns.length ? 'routed' : 'ignored');
+      }
+      tx.xack(key, this.d.cfg.group, id);
+    }
+    const results = await tx.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) throw failed[0];
+    for (const o of outcomes) this.d.onEvent?.(topic, o);
+  }
+}

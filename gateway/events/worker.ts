@@ -1,0 +1,182 @@
+// Consumes one function's work queue (events fanned out by the router, async invocations) through
+// the one invoke path: at most `cap` in flight, retries with exponential backoff, then the DLQ.
+// A queue entry is acknowledged only once it succeeded or was dead-lettered.
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RuntimeConfig } from '../../runtime/config.ts';
+import { isTitanError } from '../../runtime/errors.ts';
+import type { Invoke, Trigger } from '../invoke.ts';
+import { fieldsToRecord, handlerEventJson } from './event.ts';
+import type { Keys } from './keys.ts';
+import { autoClaim, ensureGroup, flatten, isNoGroup, readGroup, type Entry } from './streams.ts';
+
+export interface WorkerDeps {
+  fn: string;
+  cmd: Redis;
+  blocking: Redis;
+  keys: Keys;
+  cfg: RuntimeConfig['events'];
+  consumer: string;
+  invoke: Invoke;
+  maxAttempts: () => number;
+  onOutcome?: (o: { fn: string; topic?: string; outcome: 'ok' | 'retry' | 'dead_lettered' }) => void;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+type Job = Record<string, string>;
+
+export class QueueWorker {
+  private running = false;
+  private loop?: Promise<void>;
+  private readonly inflight = new Set<string>();
+  private slotFreed?: () => void;
+  private lastReclaim = 0;
+  private heartbeat?: NodeJS.Timeout;
+
+  constructor(private readonly d: WorkerDeps) {}
+
+  get key(): string {
+    return this.d.keys.queue(this.d.fn);
+  }
+
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+    // Long invocations and backoffs keep their entries claimed, so no other gateway takes them over.
+    this.heartbeat = setInterval(() => void this.touch(), (this.d.cfg.reclaim_idle_sec * 1000) / 3);
+    this.heartbeat.unref();
+  }
+
+  /** Stop reading; in-flight entries finish (or stay pending for another gateway to reclaim). */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearInterval(this.heartbeat);
+    this.slotFreed?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let grouped = false;
+    while (this.running) {
+      try {
+        if (!grouped) {
+          await ensureGroup(this.d.cmd, this.key, this.d.cfg.group, '0'); // the queue is ours: all of it is work
+          grouped = true;
+        }
+        await this.turn();
+      } catch (err) {
+        if (isNoGroup(err)) grouped = false;
+        else if (this.running) this.d.log('event worker: redis error, retrying', { fn: this.d.fn, err: (err as Error).message });
+        await sleep(250);
+      }
+    }
+  }
+
+  private async turn(): Promise<void> {
+    const free = this.d.cfg.max_inflight_per_function - this.inflight.size;
+    if (free <= 0) {
+      await new Promise<void>((r) => (this.slotFreed = r)); // backpressure: read nothing until a slot frees
+      return;
+    }
+    const now = Date.now();
+    if (now - this.lastReclaim > (this.d.cfg.reclaim_idle_sec * 1000) / 2) {
+      this.lastReclaim = now;
+      const claimed = await autoClaim(this.d.cmd, this.key, this.d.cfg.group, this.d.consumer, this.d.cfg.reclaim_idle_sec * 1000, free);
+      if (claimed.length) this.d.log('event worker: reclaimed pending entries', { fn: this.d.fn, count: claimed.length });
+      for (const e of claimed) this.dispatch(e, true);
+      if (claimed.length) return;
+    }
+    const reply = await readGroup(this.d.blocking, this.d.cfg.group, this.d.consumer, [this.key], free, this.d.cfg.block_ms);
+    for (const [, entries] of reply ?? []) for (const e of entries) this.dispatch(e, false);
+  }
+
+  private dispatch([id, flat]: Entry, reclaimed: boolean): void {
+    if (this.inflight.has(id)) return;
+    this.inflight.add(id);
+    void this.process(id, fieldsToRecord(flat), reclaimed)
+      .catch((err) => this.d.log('event worker: entry left pending', { fn: this.d.fn, id, err: (err as Error).message }))
+      .finally(() => {
+        this.inflight.delete(id);
+        this.slotFreed?.();
+        this.slotFreed = undefined;
+      });
+  }
+
+  private async process(id: string, job: Job, reclaimed: boolean): Promise<void> {
+    const { cmd, keys } = this.d;
+    const attemptsField = `${this.d.fn}:${id}`;
+    let attempts = reclaimed ? Number((await cmd.hget(keys.attempts, attemptsField)) ?? 0) : 0;
+    if (job.kind === 'async') await cmd.hset(keys.invocation(job.invocation_id!), 'status', 'running');
+    for (;;) {
+      attempts++;
+      const started = performance.now();
+      // Async calls keep the id the caller was given; each event attempt gets its own.
+      const invocationId = job.kind === 'async' ? job.invocation_id! : randomUUID();
+      try {
+        const out = await this.d.invoke({ ...this.request(job), invocationId });
+        await this.finish(id, job, attemptsField, { outcome: 'ok', invocationId, body: out.resultJson, ms: performance.now() - started });
+        this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'ok' });
+        return;
+      } catch (err) {
+        const error = JSON.stringify(isTitanError(err) ? { code: err.code, message: err.message } : { code: 'internal_error', message: String(err) });
+        if (attempts >= this.d.maxAttempts() || (isTitanError(err) && (err.code === 'not_found' || err.code === 'invalid_json'))) {
+          await this.finish(id, job, attemptsField, { outcome: 'error', invocationId, body: error, ms: performance.now() - started, attempts });
+          this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'dead_lettered' });
+          return;
+        }
+        await cmd.hset(keys.attempts, attemptsField, attempts);
+        this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'retry' });
+        await sleep(this.d.cfg.retry_base_ms * 2 ** (attempts - 1));
+      }
+    }
+  }
+
+  private request(job: Job) {
+    if (job.kind === 'async') {
+      return { name: this.d.fn, eventJson: job.payload ?? 'null', trigger: { kind: 'async' } as Trigger };
+    }
+    const eventJson = handlerEventJson({ id: job.event_id!, topic: job.topic!, type: job.type!, dataJson: job.data ?? 'null', source: job.source, time: job.time });
+    const trigger: Trigger = { kind: 'event', topic: job.topic!, eventType: job.type!, messageId: job.event_id! };
+    return { name: this.d.fn, eventJson, trigger };
+  }
+
+  /** Record the outcome and acknowledge, atomically: results/status, DLQ on failure, XACK, XDEL. */
+  private async finish(id: string, job: Job, attemptsField: string, r: { outcome: 'ok' | 'error'; invocationId: string; body: string; ms: number; attempts?: number }): Promise<void> {
+    const { keys, cfg } = this.d;
+    const tx = this.d.cmd.multi();
+    if (job.kind === 'async') {
+      const key = keys.invocation(job.invocation_id!);
+      tx.hset(key, r.outcome === 'ok' ? { status: 'succeeded', result: r.body } : { status: 'failed', error: r.body, attempts: String(r.attempts) });
+      tx.hset(key, 'finished_at', new Date().toISOString(), 'duration_ms', r.ms.toFixed(3));
+      tx.expire(key, cfg.async_result_ttl_sec);
+    } else {
+      tx.xadd(keys.results, 'MAXLEN', '~', cfg.results_maxlen, '*', ...flatten({
+        function: this.d.fn, topic: job.topic, event_id: job.event_id, invocation_id: r.invocationId,
+        outcome: r.outcome, [r.outcome === 'ok' ? 'result' : 'error']: r.body, duration_ms: r.ms.toFixed(3),
+      }));
+    }
+    if (r.outcome === 'error') {
+      const { kind: _k, ...original } = job;
+      tx.xadd(keys.dlq, '*', ...flatten({ ...original, kind: job.kind, function: this.d.fn, error: r.body, attempts: String(r.attempts) }));
+    }
+    tx.xack(this.key, cfg.group, id);
+    tx.xdel(this.key, id);
+    tx.hdel(keys.attempts, attemptsField);
+    const results = await tx.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+
+  /** Reset the idle time of entries we are still working on (XCLAIM to ourselves, JUSTID). */
+  private async touch(): Promise<void> {
+    if (this.inflight.size === 0) return;
+    await this.d.cmd
+      .call('XCLAIM', this.key, this.d.cfg.group, this.d.consumer, 0, ...this.inflight, 'JUSTID')
+      .catch(() => {});
+  }
+}
