@@ -11,6 +11,12 @@ Commands:
   invoke <name> [-d JSON | -f FILE] [-v]
                                  invoke a function and print its result; -f - reads stdin
   trigger <name> -e JSON         the same as invoke (kept from the original plugin tool)
+  invoke <name> --async ...      queue the invocation; prints its id
+  invocation <id>                status and result of an async invocation
+  publish <topic> <type> [-d JSON]
+                                 append an event to a topic
+  dlq list [--count N]           dead-lettered entries, newest first
+  dlq replay <id>                put a dead-lettered entry back on its function's queue
   help                           this text
 
 Options:
@@ -18,6 +24,8 @@ Options:
   -e, --event JSON   the same as --data
   -f, --file FILE    read the event from FILE (- for stdin)
   -v, --verbose      print the invocation id and whether it was a cold start to stderr
+      --async        queue the invocation instead of waiting for it
+      --count N      how many DLQ entries to list (default 100)
 
 Environment:
   TITAN_URL          the gateway (default ${DEFAULT_GATEWAY_URL})
@@ -35,9 +43,17 @@ const OPTIONS = {
   file: { type: 'string', short: 'f' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
+  async: { type: 'boolean' },
+  count: { type: 'string' },
 } as const;
 
-type Values = { data?: string; event?: string; file?: string; verbose?: boolean; help?: boolean };
+type Values = { data?: string; event?: string; file?: string; verbose?: boolean; help?: boolean; async?: boolean; count?: string };
+
+const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+
+function arity(cmd: string, rest: string[], names: string[]): void {
+  if (rest.length !== names.length) throw new UsageError(`${cmd} takes ${names.map((n) => `<${n}>`).join(' ')} (got ${rest.length} arguments)`);
+}
 
 /** The event as JSON text, checked here so a typo never reaches the gateway. */
 async function eventBody(v: Values): Promise<string> {
@@ -106,9 +122,33 @@ async function command(argv: string[]): Promise<void> {
     case 'trigger': {
       if (rest.length !== 1) throw new UsageError(`${cmd} takes one function name (got ${rest.length})`);
       const body = await eventBody(values);
+      if (values.async) {
+        process.stdout.write(`${await client.invokeAsync(rest[0], body)}\n`);
+        return;
+      }
       const out = await client.invoke(rest[0], body);
       if (values.verbose) process.stderr.write(`x-invocation-id: ${out.invocationId ?? '-'}\nx-cold-start: ${out.coldStart ?? '-'}\n`);
       process.stdout.write(`${JSON.stringify(out.result, null, 2)}\n`);
+      return;
+    }
+    case 'invocation':
+      arity(cmd, rest, ['id']);
+      print(await client.invocation(rest[0]));
+      return;
+    case 'publish':
+      arity(cmd, rest, ['topic', 'type']);
+      process.stdout.write(`${await client.publish(rest[0], rest[1], await eventBody(values))}\n`);
+      return;
+    case 'dlq': {
+      const [sub, ...args] = rest;
+      if (sub === 'list') {
+        const count = values.count === undefined ? 100 : Number(values.count);
+        if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count must be a positive integer (got ${values.count})`);
+        print(await client.dlqList(count));
+      } else if (sub === 'replay') {
+        arity('dlq replay', args, ['id']);
+        print(await client.dlqReplay(args[0]));
+      } else throw new UsageError(`dlq takes list or replay (got ${sub ?? 'nothing'})`);
       return;
     }
     default:

@@ -81,6 +81,30 @@ export class TitanClient {
     };
   }
 
+  /** Queue an invocation (`?async=true`); returns its id for `invocation()`. */
+  async invokeAsync(name: string, body: string): Promise<string> {
+    const res = await this.request('POST', `/functions/${encodeURIComponent(name)}/invoke?async=true`, body);
+    return (res.body as { invocationId: string }).invocationId;
+  }
+
+  async invocation(id: string): Promise<unknown> {
+    return (await this.request('GET', `/invocations/${encodeURIComponent(id)}`)).body;
+  }
+
+  /** `data` is JSON text. Returns the stream entry id. */
+  async publish(topic: string, type: string, data: string): Promise<string> {
+    const body = `{"type":${JSON.stringify(type)},"data":${data || 'null'}}`;
+    return ((await this.request('POST', `/events/${encodeURIComponent(topic)}`, body)).body as { id: string }).id;
+  }
+
+  async dlqList(count = 100): Promise<Array<Record<string, string> & { id: string }>> {
+    return ((await this.request('GET', `/dlq?count=${count}`)).body as { entries: Array<Record<string, string> & { id: string }> }).entries;
+  }
+
+  async dlqReplay(id: string): Promise<unknown> {
+    return (await this.request('POST', `/dlq/${encodeURIComponent(id)}/replay`)).body;
+  }
+
   private async request(method: string, path: string, body?: string): Promise<{ body: unknown; headers: Headers }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';

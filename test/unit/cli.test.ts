@@ -41,6 +41,9 @@ function fakeGateway(seen: Seen[]): Server {
     if (req.method === 'POST' && req.url === '/functions/echo/invoke') {
       return json(200, { echoed: body === '' ? null : JSON.parse(body) }, { 'x-invocation-id': 'inv-1', 'x-cold-start': 'true' });
     }
+    if (req.method === 'POST' && req.url === '/events/chat.room1') return json(201, { id: '1-0', topic: 'chat.room1' });
+    if (req.method === 'GET' && req.url === '/dlq?count=5') return json(200, { entries: [{ id: '9-0', function: 'echo', error: '{}' }] });
+    if (req.method === 'POST' && req.url === '/dlq/9-0/replay') return json(200, { id: '9-0', function: 'echo', queued: '10-0' });
     const name = /^\/functions\/([^/]+)\/invoke$/.exec(req.url ?? '')?.[1];
     json(404, { error: { code: 'not_found', message: name ? `no function named '${name}'` : `no route ${req.method} ${req.url}` } });
   });
@@ -135,6 +138,24 @@ describe('titan CLI', () => {
     const r = await titan(['list'], { TITAN_URL: `http://127.0.0.1:${port}` });
     assert.equal(r.code, 1);
     assert.equal(r.stderr, `error: no gateway at http://127.0.0.1:${port} (start one with \`titan serve\` or \`npm start\`)\n`);
+  });
+
+  test('publish sends { type, data } to /events/:topic and prints the entry id', async () => {
+    const r = await titan(['publish', 'chat.room1', 'message', '-d', '{"text":"hi"}'], { TITAN_URL: url });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '1-0\n');
+    assert.deepEqual(JSON.parse(seen[0].body), { type: 'message', data: { text: 'hi' } });
+  });
+
+  test('dlq list and dlq replay', async () => {
+    const list = await titan(['dlq', 'list', '--count', '5'], { TITAN_URL: url });
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(JSON.parse(list.stdout), [{ id: '9-0', function: 'echo', error: '{}' }]);
+    const replay = await titan(['dlq', 'replay', '9-0'], { TITAN_URL: url });
+    assert.equal(replay.code, 0, replay.stderr);
+    assert.equal(JSON.parse(replay.stdout).queued, '10-0');
+    const bad = await titan(['dlq', 'purge'], { TITAN_URL: url });
+    assert.equal(bad.code, 2);
   });
 
   test('an unknown command is a usage error', async () => {
