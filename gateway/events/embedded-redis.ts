@@ -27,6 +27,7 @@ export async function startEmbeddedRedis(stateDir: string): Promise<EmbeddedRedi
   let failure: string | undefined;
   void exited.then((why) => (failure = why));
   const probe = new Redis({ path: socket, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {}); // connection refused until the server is up: expected, polled below
   try {
     for (let waited = 0; ; waited += 50) {
       if (failure) throw new Error(failure);
