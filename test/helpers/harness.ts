@@ -1,5 +1,6 @@
 // Test harness: a real gateway on the real engine, in a private temp directory with its own state
 // directory (and so its own container label scope), driven in-process through app.request.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,8 @@ export async function startHarness(
     gateway: { ...base.gateway, port: 0, ...overrides.gateway },
     sandbox: { ...base.sandbox, default_cpu: '1', ...overrides.sandbox } as RuntimeConfig['sandbox'],
     pool: { ...base.pool, idle_sec: 60, ...overrides.pool },
+    // A key prefix of its own per harness: tests share one Redis (REDIS_URL) without seeing each other.
+    events: { ...base.events, key_prefix: `t${randomBytes(4).toString('hex')}:`, block_ms: 200, retry_base_ms: 50, ...overrides.events },
   };
   const addFunction = async (folder: string, files: FunctionFiles) => {
     const staging = join(dir, `.staging-${folder}`);
@@ -55,7 +58,7 @@ export async function startHarness(
     await rename(staging, join(functionsDir, folder));
   };
   for (const [folder, files] of Object.entries(functions)) await addFunction(folder, files);
-  const gw = new Gateway({ config, engine: testEngine(), log: pino({ level: 'silent' }), processMetrics: false });
+  const gw = new Gateway({ config, engine: testEngine(), log: pino({ level: process.env.TITAN_TEST_LOG ?? 'silent' }), processMetrics: false });
   await gw.start();
   await gw.registry.settled();
   return {
