@@ -11,6 +11,7 @@ import { errorResponse } from './http-errors.ts';
 import { checkEventJson, resolveFunction, validateName, type Invoke } from './invoke.ts';
 import type { EventSystem } from './events/event-system.ts';
 import { eventRoutes } from './routes/events.ts';
+import { poolRoutes } from './routes/pools.ts';
 
 export interface AppDeps {
   registry: Registry;
@@ -78,6 +79,8 @@ export function createApp({ registry, engine, metrics, invoke, events, log, maxB
     c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   );
 
+  app.use('/functions/:name/pool', limit);
+  app.route('/', poolRoutes(registry));
   app.use('/events/*', limit);
   app.route('/', eventRoutes(events));
 

@@ -1,13 +1,17 @@
 // The `titan` command: runs the gateway (`serve`) or drives a running one over its REST API.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ApiError, DEFAULT_GATEWAY_URL, GatewayUnreachableError, TitanClient, type FunctionListing } from './client.ts';
+import { ApiError, DEFAULT_GATEWAY_URL, GatewayUnreachableError, TitanClient, type PoolUpdate } from './client.ts';
+import { formatPools, formatTable } from './cli-format.ts';
 
 const HELP = `Usage: titan <command> [options]
 
 Commands:
   serve                          run the gateway in the foreground (same as \`npm start\`)
   list                           the deployed functions and their pools
+  pools                          warm pools: knobs, state, queue, cold starts, queue wait p50/p99
+  pool <name> [--min N] [--max N] [--concurrency N] [--idle-sec N] [--reset]
+                                 change a pool's knobs live (kept across restarts) or reset them
   invoke <name> [-d JSON | -f FILE] [-v]
                                  invoke a function and print its result; -f - reads stdin
   trigger <name> -e JSON         the same as invoke (kept from the original plugin tool)
@@ -45,9 +49,30 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   async: { type: 'boolean' },
   count: { type: 'string' },
+  min: { type: 'string' },
+  max: { type: 'string' },
+  concurrency: { type: 'string' },
+  'idle-sec': { type: 'string' },
+  reset: { type: 'boolean' },
 } as const;
 
-type Values = { data?: string; event?: string; file?: string; verbose?: boolean; help?: boolean; async?: boolean; count?: string };
+type Values = {
+  data?: string; event?: string; file?: string; verbose?: boolean; help?: boolean; async?: boolean; count?: string;
+  min?: string; max?: string; concurrency?: string; 'idle-sec'?: string; reset?: boolean;
+};
+
+function poolUpdate(v: Values): PoolUpdate {
+  const out: PoolUpdate = {};
+  for (const [flag, key] of [['min', 'min'], ['max', 'max'], ['concurrency', 'concurrency'], ['idle-sec', 'idle_sec']] as const) {
+    const raw = v[flag];
+    if (raw === undefined) continue;
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} takes a number (got ${JSON.stringify(raw)})`);
+    out[key] = n;
+  }
+  return out;
+}
+
 
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 
@@ -84,25 +109,6 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function formatTable(fns: FunctionListing[]): string {
-  if (fns.length === 0) return 'no functions deployed\n';
-  const withError = fns.some((f) => f.error);
-  const head = ['NAME', 'VERSION', 'STATUS', 'WARM/BUSY/STARTING', 'MIN/MAX', 'CONC', ...(withError ? ['ERROR'] : [])];
-  const rows = fns.map((f) => [
-    f.name,
-    f.version || '-',
-    f.status,
-    `${f.pool.warm}/${f.pool.busy}/${f.pool.starting}`,
-    `${f.pool.min}/${f.pool.max}`,
-    String(f.pool.concurrency),
-    ...(withError ? [f.error ?? ''] : []),
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  // The last column (often a long error) is not padded.
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
-  return [head, ...rows].map(line).join('\n') + '\n';
-}
-
 async function command(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
   const [cmd = 'help', ...rest] = positionals;
@@ -129,6 +135,18 @@ async function command(argv: string[]): Promise<void> {
       const out = await client.invoke(rest[0], body);
       if (values.verbose) process.stderr.write(`x-invocation-id: ${out.invocationId ?? '-'}\nx-cold-start: ${out.coldStart ?? '-'}\n`);
       process.stdout.write(`${JSON.stringify(out.result, null, 2)}\n`);
+      return;
+    }
+    case 'pools':
+      process.stdout.write(formatPools(await client.listFunctions()));
+      return;
+    case 'pool': {
+      arity(cmd, rest, ['name']);
+      const update = poolUpdate(values);
+      if (values.reset && Object.keys(update).length) throw new UsageError('--reset takes no other knob');
+      if (!values.reset && !Object.keys(update).length) throw new UsageError('give at least one of --min --max --concurrency --idle-sec, or --reset');
+      const fn = values.reset ? await client.resetPool(rest[0]) : await client.setPool(rest[0], update);
+      process.stdout.write(formatPools([fn]));
       return;
     }
     case 'invocation':

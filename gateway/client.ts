@@ -35,8 +35,12 @@ export interface FunctionListing {
   status: 'ready' | 'deploying' | 'invalid';
   error?: string;
   triggers: Array<{ topic: string; event_type?: string }>;
-  pool: { min: number; max: number; concurrency: number; warm: number; busy: number; starting: number };
+  pool: { min: number; max: number; concurrency: number; idle_sec?: number; warm: number; busy: number; starting: number; queued?: number };
+  stats?: { invocations: number; cold_starts: number; wait_p50_ms: number; wait_p99_ms: number };
+  pool_overridden?: boolean;
 }
+
+export type PoolUpdate = Partial<{ min: number; max: number; concurrency: number; idle_sec: number }>;
 
 export interface InvokeResponse {
   /** the function's result, parsed */
@@ -79,6 +83,14 @@ export class TitanClient {
       invocationId: res.headers.get('x-invocation-id') ?? undefined,
       coldStart: cold === null ? undefined : cold === 'true',
     };
+  }
+
+  async setPool(name: string, update: PoolUpdate): Promise<FunctionListing> {
+    return (await this.request('PUT', `/functions/${encodeURIComponent(name)}/pool`, JSON.stringify(update))).body as FunctionListing;
+  }
+
+  async resetPool(name: string): Promise<FunctionListing> {
+    return (await this.request('DELETE', `/functions/${encodeURIComponent(name)}/pool`)).body as FunctionListing;
   }
 
   /** Queue an invocation (`?async=true`); returns its id for `invocation()`. */

@@ -47,6 +47,9 @@ export class Gateway {
       onPoolEvent: (fn, e) => {
         this.metrics.onPoolEvent(fn, e);
         if (e.kind === 'start_failed') this.log.warn({ fn, reason: e.reason, err: e.error.message }, 'container start failed');
+        // Autoscaling decisions: growth on demand and shrinking of idle extras are worth a line each.
+        else if (e.kind === 'started' && e.reason === 'demand') this.log.info({ fn, ms: e.ms }, 'pool scaled up');
+        else if (e.kind === 'stopped' && (e.why === 'idle' || e.why === 'scaled_down')) this.log.info({ fn, why: e.why }, 'pool scaled down');
         else this.log.debug({ fn, ...e }, 'pool');
       },
       log: (msg, fields) => this.log.info(fields ?? {}, msg),

@@ -76,6 +76,7 @@ export function createInvoker({ registry, metrics, log, publishEmits, newId = ra
       const result = await dep.invoke(eventJson, { invocationId, deadline, trigger: req.trigger });
       cold = result.cold;
       if (cold) metrics.coldStarts.inc({ function: req.name });
+      metrics.poolWait.observe({ function: req.name }, result.waitMs / 1000);
       if (result.emits.length > 0) {
         if (!publishEmits) throw new TitanError('events_unavailable', `function '${req.name}' emitted events, but events are not configured`);
         await publishEmits(req.name, result.emits);

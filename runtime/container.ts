@@ -44,8 +44,9 @@ export class FunctionContainer {
     concurrency: number,
   ) {
     this.socketPath = join(socketDir, SOCKET_FILE);
-    // One agent per container; sockets stay open between invocations (no per-call connect).
-    this.agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
+    // One agent per container; sockets stay open between invocations (no per-call connect). The pool
+    // bounds in-flight calls per container, and concurrency can change live, so the agent does not.
+    this.agent = new Agent({ keepAlive: true, maxFreeSockets: Math.max(concurrency, 256) });
     this.exited = engine.waitExit(id);
   }
 

@@ -6,9 +6,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConnectionLostError, FunctionContainer, type InvokeReply } from './container.ts';
 import type { ContainerEngine, ExitInfo } from './engine/engine.ts';
 import { FunctionError, OutOfMemoryError, SandboxError, TimeoutError, TitanError } from './errors.ts';
+import { LatencyHistogram } from './latency-histogram.ts';
 import { Pool, type PoolEvent } from './pool.ts';
 import { containerSpecFor, type SandboxLimits } from './sandbox.ts';
-import type { FunctionSpec } from './spec.ts';
+import type { FunctionSpec, PoolSettings } from './spec.ts';
 
 export interface DeploymentOptions {
   spec: FunctionSpec;
@@ -21,6 +22,8 @@ export interface DeploymentOptions {
   queueMax: number;
   queueTimeoutMs: number;
   onPoolEvent?: (fn: string, e: PoolEvent) => void;
+  /** live settings in force (a persisted override); default: the manifest's */
+  poolSettings?: PoolSettings;
 }
 
 export interface InvocationContext {
@@ -47,12 +50,15 @@ export type DeploymentStatus = 'deploying' | 'ready' | 'invalid';
 
 export class Deployment {
   readonly pool: Pool<FunctionContainer>;
+  /** time spent waiting for a container, per invocation, since deploy */
+  readonly waits = new LatencyHistogram();
+  coldStarts = 0;
   private warmed = false;
 
   constructor(readonly spec: FunctionSpec, private readonly opts: DeploymentOptions) {
     this.pool = new Pool<FunctionContainer>({
       name: spec.name,
-      settings: spec.pool,
+      settings: opts.poolSettings ?? spec.pool,
       queueMax: opts.queueMax,
       queueTimeoutMs: opts.queueTimeoutMs,
       start: () => this.startContainer(),
@@ -95,6 +101,8 @@ export class Deployment {
 
   async invoke(eventJson: string, ctx: InvocationContext): Promise<InvocationResult> {
     const lease = await this.pool.acquire(ctx.deadline);
+    this.waits.record(lease.waitMs);
+    if (lease.cold) this.coldStarts++;
     const body = `{"event":${eventJson},"context":${JSON.stringify(ctx)}}`;
     const remaining = Math.max(0, ctx.deadline - Date.now());
     const controller = new AbortController();

@@ -1,6 +1,7 @@
 // The function manifest (function.yaml): its schema, defaults from the runtime config, and loading a folder.
 import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { FunctionMemory, TimeoutSec, type RuntimeConfig } from './config.ts';
 import { int, parseYaml, problemsOf, rootListProblem, strictObject, VALIDATION } from './schema-util.ts';
@@ -134,6 +135,7 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     pool,
     fs,
     env: m.env,
+    manifestHash: createHash('sha256').update(JSON.stringify(raw ?? {})).digest('hex').slice(0, 16),
   };
   return { spec, problems: [] };
 }

@@ -31,6 +31,19 @@ export class Metrics {
     labelNames: ['function', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly containerStops = new Counter({
+    name: 'titan_container_stops_total',
+    help: 'Containers stopped, by reason (idle, scaled_down, timeout, crashed, exited)',
+    labelNames: ['function', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly poolWait = new Histogram({
+    name: 'titan_pool_wait_seconds',
+    help: 'Time an invocation waited for a free container',
+    labelNames: ['function'] as const,
+    buckets: [0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
   readonly containerStartFailures = new Counter({
     name: 'titan_container_start_failures_total',
     help: 'Containers that failed to become ready',
@@ -68,5 +81,6 @@ export class Metrics {
   onPoolEvent = (fn: string, e: PoolEvent): void => {
     if (e.kind === 'started') this.containerStarts.inc({ function: fn, reason: e.reason });
     else if (e.kind === 'start_failed') this.containerStartFailures.inc({ function: fn });
+    else if (e.kind === 'stopped') this.containerStops.inc({ function: fn, reason: e.why });
   };
 }

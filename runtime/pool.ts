@@ -110,9 +110,16 @@ export class Pool<W extends PoolWorker> {
 
   /** Live change of min/max/concurrency/idle: grows to a new min at once, shrinks idle extras. */
   update(settings: PoolSettings): void {
+    const loweredMin = settings.min < this.settings.min;
     this.settings = { ...settings };
     void this.warmUp().catch(() => {});
     this.dispatch();
+    this.growForQueue();
+    if (loweredMin) {
+      // Extras that are idle now stop now; busy ones follow the idle rule once they finish.
+      const extra = this.slots.length - settings.min;
+      for (const s of this.slots.filter((x) => x.inflight === 0).slice(0, Math.max(0, extra))) this.retire(s.worker, 'scaled_down');
+    }
     this.reapIdle();
   }
 

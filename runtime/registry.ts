@@ -13,6 +13,8 @@ import { loadFunctionFolder } from './manifest.ts';
 import type { PoolEvent, PoolStats } from './pool.ts';
 import { LABEL, type SandboxLimits } from './sandbox.ts';
 import { parseMemory } from './quantity.ts';
+import { applyUpdate, PoolOverrides, type PoolUpdate } from './pool-overrides.ts';
+import { TitanError } from './errors.ts';
 import type { PoolSettings, TriggerSpec } from './spec.ts';
 
 export interface FunctionInfo {
@@ -23,6 +25,10 @@ export interface FunctionInfo {
   error?: string;
   triggers: Array<{ topic: string; event_type?: string }>;
   pool: { min: number; max: number; concurrency: number; idle_sec: number } & Omit<PoolStats, 'inflight'>;
+  /** since the current version was deployed */
+  stats: { invocations: number; cold_starts: number; wait_p50_ms: number; wait_p99_ms: number };
+  /** true when the pool runs on settings changed through the API rather than the manifest's */
+  pool_overridden: boolean;
 }
 
 interface Entry {
@@ -57,12 +63,14 @@ export class Registry extends EventEmitter {
   private readonly warming = new Set<Promise<void>>();
   private readonly limits: SandboxLimits;
   private readonly runDir: string;
+  private readonly overrides: PoolOverrides;
 
   constructor(private readonly opts: RegistryOptions) {
     super();
     const sb = opts.config.sandbox;
     this.limits = { user: sb.user, pidsLimit: sb.pids_limit, tmpBytes: parseMemory(sb.tmp_size) };
     this.runDir = join(opts.config.state_dir, 'run');
+    this.overrides = new PoolOverrides(join(opts.config.state_dir, 'pool-overrides.json'));
   }
 
   private get dir(): string {
@@ -72,6 +80,7 @@ export class Registry extends EventEmitter {
   /** Remove what an earlier gateway on this state directory left behind, deploy, then watch. */
   async start(): Promise<void> {
     await this.removeOrphans();
+    await this.overrides.load();
     await mkdir(this.dir, { recursive: true });
     await this.rescan();
     this.watcher = watch(this.dir, { recursive: true }, () => this.scheduleRescan());
@@ -206,8 +215,10 @@ export class Registry extends EventEmitter {
 
   private createDeployment(spec: ConstructorParameters<typeof Deployment>[0]): Deployment {
     const { config } = this.opts;
+    const override = this.overrides.get(spec.name, spec.manifestHash);
     return new Deployment(spec, {
       spec,
+      poolSettings: override ? applyUpdate(spec.pool, override) : undefined,
       engine: this.opts.engine,
       limits: this.limits,
       scope: this.opts.scope,
@@ -235,6 +246,38 @@ export class Registry extends EventEmitter {
     this.byName = byName;
   }
 
+  /**
+   * Change pool knobs live: raising min prewarms at once, lowering it lets extras idle out, lowering
+   * max retires idle extras. Kept (in the state directory) until the manifest changes or a reset.
+   */
+  async setPool(name: string, update: PoolUpdate): Promise<FunctionInfo> {
+    const entry = this.activeEntry(name);
+    const merged = applyUpdate(entry.active!.pool.config, update);
+    if (merged.min > merged.max) {
+      throw new TitanError('invalid_request', `pool.min must be <= pool.max (would be min ${merged.min}, max ${merged.max})`);
+    }
+    for (const d of [entry.active, entry.pending]) d?.pool.update(applyUpdate(d.pool.config, update));
+    await this.overrides.set(name, entry.active!.spec.manifestHash, update);
+    this.opts.log?.('pool settings changed', { fn: name, ...update });
+    return describe(entry);
+  }
+
+  /** Back to the manifest's pool settings. */
+  async resetPool(name: string): Promise<FunctionInfo> {
+    const entry = this.activeEntry(name);
+    for (const d of [entry.active, entry.pending]) d?.pool.update(d.spec.pool);
+    await this.overrides.delete(name);
+    this.opts.log?.('pool settings reset to the manifest', { fn: name });
+    return describe(entry);
+  }
+
+  private activeEntry(name: string): Entry {
+    const entry = this.byName.get(name);
+    if (!entry) throw new TitanError('not_found', `no function named '${name}'`);
+    if (!entry.active) throw new TitanError('function_invalid', `function '${name}' is invalid: ${entry.invalid}`);
+    return entry;
+  }
+
   /** Stop watching and drain every function; containers are removed. */
   async close(): Promise<void> {
     this.watcher?.close();
@@ -254,6 +297,8 @@ function describe(e: Entry): FunctionInfo {
     return {
       name: e.name, version: '', runtime: 'node', status: 'invalid', error: e.invalid, triggers: [],
       pool: { min: 0, max: 0, concurrency: 0, idle_sec: 0, warm: 0, busy: 0, starting: 0, queued: 0 },
+      stats: { invocations: 0, cold_starts: 0, wait_p50_ms: 0, wait_p99_ms: 0 },
+      pool_overridden: false,
     };
   }
   const { spec } = d;
@@ -266,9 +311,18 @@ function describe(e: Entry): FunctionInfo {
     ...(error ? { error } : {}),
     triggers: spec.triggers.map((t) => (t.eventType === undefined ? { topic: t.topic } : { topic: t.topic, event_type: t.eventType })),
     pool: poolView(d.pool.config, d.pool.stats()),
+    stats: {
+      invocations: d.waits.count,
+      cold_starts: d.coldStarts,
+      wait_p50_ms: round3(d.waits.quantile(0.5)),
+      wait_p99_ms: round3(d.waits.quantile(0.99)),
+    },
+    pool_overridden: JSON.stringify(d.pool.config) !== JSON.stringify(spec.pool),
   };
 }
 
 function poolView(c: PoolSettings, s: PoolStats): FunctionInfo['pool'] {
   return { min: c.min, max: c.max, concurrency: c.concurrency, idle_sec: c.idleSec, warm: s.warm, busy: s.busy, starting: s.starting, queued: s.queued };
 }
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;

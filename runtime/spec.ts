@@ -44,4 +44,6 @@ export interface FunctionSpec {
   pool: PoolSettings;
   fs: { mounts: FsMount[]; masks: string[] };
   env: Record<string, string>;
+  /** hash of the parsed manifest: live pool overrides hold only while it is unchanged */
+  manifestHash: string;
 }

@@ -2,13 +2,14 @@
 // `source`, `time` and `correlation_id`. Parsing never throws: a malformed entry gets a reason.
 import * as v from 'valibot';
 
+// valibot reports a missing key with the object's message, not the field's: name the field here.
 const EntrySchema = v.object({
   type: v.pipe(v.string('type: missing'), v.minLength(1, 'type: must not be empty')),
   data: v.optional(v.string()),
   source: v.optional(v.string()),
   time: v.optional(v.string()),
   correlation_id: v.optional(v.string()),
-});
+}, (issue) => `${v.getDotPath(issue) ?? 'entry'}: missing`);
 
 export interface StreamEvent {
   id: string;

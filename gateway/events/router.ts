@@ -27,6 +27,8 @@ export class Router {
   /** topics whose group we created (or found) since the last Redis restart */
   private readonly grouped = new Set<string>();
   private discovered = new Set<string>();
+  /** per glob trigger: Redis time (ms) when this router first saw it; see startId */
+  private readonly globSince = new Map<string, number>();
   private lastScan = 0;
   private lastReclaim = 0;
   subscribed = false;
@@ -76,9 +78,7 @@ export class Router {
     const topics = this.topics();
     for (const t of topics) {
       if (this.grouped.has(t)) continue;
-      // A brand-new subscription reads only what arrives from now on (start_from: new), unless the
-      // stream itself is new since a Redis restart: then everything in it is unread.
-      await ensureGroup(this.d.cmd, this.d.keys.topic(t), this.d.cfg.group, this.d.cfg.start_from === 'all' ? '0' : '$');
+      await ensureGroup(this.d.cmd, this.d.keys.topic(t), this.d.cfg.group, this.startId(t));
       this.grouped.add(t);
     }
     this.subscribed = true;
@@ -100,8 +100,26 @@ export class Router {
     for (const [key, entries] of reply ?? []) await this.route(this.d.keys.topicOf(key), entries);
   }
 
+  /**
+   * Where a new group starts. A brand-new subscription reads only what arrives from now on
+   * (start_from: new): `$` for an exact topic. A stream found through a glob is often found only
+   * after its first events (the scan runs every topic_scan_sec, or after a publish), so `$` would
+   * skip them: it starts where the glob subscription began instead, so nothing published since is lost.
+   */
+  private startId(topic: string): string {
+    if (this.d.cfg.start_from === 'all') return '0';
+    const exact = this.d.triggers().some((t) => !isGlob(t.topic) && t.topic === topic);
+    const since = [...this.globSince].filter(([g]) => topicMatches(g, topic)).map(([, ms]) => ms);
+    return exact || since.length === 0 ? '$' : `${Math.min(...since) - 1}`;
+  }
+
   private async scanGlobs(): Promise<void> {
     const globs = [...new Set(this.d.triggers().filter((t) => isGlob(t.topic)).map((t) => t.topic))];
+    for (const g of globs) {
+      if (this.globSince.has(g)) continue;
+      const [sec, usec] = await this.d.cmd.time(); // Redis' clock: it stamps the entry ids
+      this.globSince.set(g, Number(sec) * 1000 + Math.floor(Number(usec) / 1000));
+    }
     const found = new Set<string>();
     const internal = this.d.keys.queue('');
     for (const g of globs) {

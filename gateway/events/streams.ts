@@ -5,7 +5,7 @@ export type Entry = [id: string, fields: string[]];
 export type ReadReply = Array<[key: string, entries: Entry[]]> | null;
 
 /** Create a consumer group; an existing one is fine (that is how we resume where it left off). */
-export async function ensureGroup(redis: Redis, key: string, group: string, from: '$' | '0'): Promise<void> {
+export async function ensureGroup(redis: Redis, key: string, group: string, from: string): Promise<void> {
   try {
     await redis.call('XGROUP', 'CREATE', key, group, from, 'MKSTREAM');
   } catch (err) {

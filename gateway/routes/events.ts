@@ -1,22 +1,14 @@
 // Management routes of the event system: publish, async invocation status, the dead-letter queue.
 import { Hono } from 'hono';
 import * as v from 'valibot';
-import { TitanError } from '../../runtime/errors.ts';
 import type { EventSystem } from '../events/event-system.ts';
-import { checkEventJson } from '../invoke.ts';
+import { parseBody } from '../body.ts';
+import { strictObject } from '../../runtime/schema-util.ts';
 
-export const PublishBody = v.object({
-  type: v.pipe(v.string('type must be a string'), v.minLength(1, 'type must not be empty'), v.maxLength(200, 'type is at most 200 characters')),
+export const PublishBody = strictObject({
+  type: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
   data: v.optional(v.unknown()),
 });
-
-/** Parse a JSON body against a schema; a failure is a 400 that names what is wrong. */
-export function parseBody<S extends v.GenericSchema>(schema: S, text: string): v.InferOutput<S> {
-  const json = JSON.parse(checkEventJson(text));
-  const r = v.safeParse(schema, json);
-  if (!r.success) throw new TitanError('invalid_request', r.issues.map((i) => `${v.getDotPath(i) ?? 'body'}: ${i.message}`).join('; '));
-  return r.output;
-}
 
 export function eventRoutes(events: EventSystem): Hono {
   const app = new Hono();

@@ -57,7 +57,9 @@ describe('function names', () => {
 
 describe('resolveManifest', () => {
   test('an empty manifest gets every default from the config', () => {
-    const spec = resolve(null);
+    const { manifestHash, ...spec } = resolve(null);
+    assert.match(manifestHash, /^[0-9a-f]{16}$/);
+    assert.notEqual(resolve({ pool: { min: 0 } }).manifestHash, manifestHash, 'another manifest, another hash');
     assert.deepEqual(spec, {
       name: 'hello',
       version: '0.0.0',

@@ -1,0 +1,45 @@
+// Tables the `titan` CLI prints: `titan list` and `titan pools`.
+import type { FunctionListing } from './client.ts';
+
+export function formatTable(fns: FunctionListing[]): string {
+  if (fns.length === 0) return 'no functions deployed\n';
+  const withError = fns.some((f) => f.error);
+  const head = ['NAME', 'VERSION', 'STATUS', 'WARM/BUSY/STARTING', 'MIN/MAX', 'CONC', ...(withError ? ['ERROR'] : [])];
+  const rows = fns.map((f) => [
+    f.name,
+    f.version || '-',
+    f.status,
+    `${f.pool.warm}/${f.pool.busy}/${f.pool.starting}`,
+    `${f.pool.min}/${f.pool.max}`,
+    String(f.pool.concurrency),
+    ...(withError ? [f.error ?? ''] : []),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  // The last column (often a long error) is not padded.
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  return [head, ...rows].map(line).join('\n') + '\n';
+}
+
+export function formatPools(fns: FunctionListing[]): string {
+  const live = fns.filter((f) => f.status !== 'invalid');
+  if (live.length === 0) return 'no functions deployed\n';
+  const head = ['FUNCTION', 'MIN/MAX', 'CONC', 'IDLE_S', 'WARM', 'BUSY', 'STARTING', 'QUEUED', 'INVOCATIONS', 'COLD', 'WAIT_P50_MS', 'WAIT_P99_MS'];
+  const rows = live.map((f) => [
+    f.name + (f.pool_overridden ? '*' : ''),
+    `${f.pool.min}/${f.pool.max}`,
+    String(f.pool.concurrency),
+    String(f.pool.idle_sec ?? '-'),
+    String(f.pool.warm),
+    String(f.pool.busy),
+    String(f.pool.starting),
+    String(f.pool.queued ?? 0),
+    String(f.stats?.invocations ?? 0),
+    String(f.stats?.cold_starts ?? 0),
+    (f.stats?.wait_p50_ms ?? 0).toFixed(3),
+    (f.stats?.wait_p99_ms ?? 0).toFixed(3),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const note = live.some((f) => f.pool_overridden) ? '* settings changed live (titan pool <name> --reset returns to the manifest)\n' : '';
+  return [head, ...rows].map(line).join('\n') + '\n' + note;
+}
