@@ -12,6 +12,7 @@ import { checkEventJson, resolveFunction, validateName, type Invoke } from './in
 import type { EventSystem } from './events/event-system.ts';
 import { eventRoutes } from './routes/events.ts';
 import { poolRoutes } from './routes/pools.ts';
+import type { TokenCheck } from './auth.ts';
 
 export interface AppDeps {
   registry: Registry;
@@ -21,9 +22,10 @@ export interface AppDeps {
   events: EventSystem;
   log: Logger;
   maxBodyBytes: number;
+  auth: TokenCheck;
 }
 
-export function createApp({ registry, engine, metrics, invoke, events, log, maxBodyBytes }: AppDeps): Hono {
+export function createApp({ registry, engine, metrics, invoke, events, log, maxBodyBytes, auth }: AppDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -39,9 +41,17 @@ export function createApp({ registry, engine, metrics, invoke, events, log, maxB
     },
   });
 
+  // Management routes need the admin token when one is configured. GET /invocations/:id (an async
+  // call's result) is not one: its id is an unguessable UUID that only the caller was given.
+  const admin = auth.admin();
+  for (const path of ['/reload', '/functions/:name/pool', '/functions/:name/logs', '/invocations/:id/logs', '/events/*', '/dlq', '/dlq/*']) {
+    app.use(path, admin);
+  }
+
   app.post('/functions/:name/invoke', limit, async (c) => {
     const name = c.req.param('name');
     validateName(name); // before reading the body: a bad name is refused cheaply
+    if (registry.get(name)?.spec.auth === 'token') auth.require(c, `function '${name}'`);
     if (c.req.query('async') === 'true') {
       // Refuse now what could never run: an async call is never accepted and then silently lost.
       resolveFunction(registry, name);

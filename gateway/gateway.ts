@@ -11,6 +11,8 @@ import { Registry } from '../runtime/registry.ts';
 import { createApp } from './app.ts';
 import { createInvoker, type Invoke } from './invoke.ts';
 import { EventSystem } from './events/event-system.ts';
+import { isLoopback, TokenCheck } from './auth.ts';
+import { TitanError } from '../runtime/errors.ts';
 
 export interface GatewayOptions {
   config: RuntimeConfig;
@@ -20,6 +22,8 @@ export interface GatewayOptions {
   processMetrics?: boolean;
   /** Redis for events; wins over REDIS_URL and the config */
   redisUrl?: string;
+  /** bearer token for management routes and `auth: token` functions; default TITAN_ADMIN_TOKEN */
+  adminToken?: string;
 }
 
 /** Containers are labelled with a scope derived from the state directory: one gateway, one scope. */
@@ -33,6 +37,7 @@ export class Gateway {
   readonly app;
   readonly log: Logger;
   private server?: ServerType;
+  private auth!: TokenCheck;
   private closing?: Promise<void>;
 
   constructor(readonly opts: GatewayOptions) {
@@ -75,6 +80,7 @@ export class Gateway {
       events,
       log: this.log,
       maxBodyBytes: config.gateway.max_body_bytes,
+      auth: (this.auth = new TokenCheck(opts.adminToken ?? (process.env.TITAN_ADMIN_TOKEN || undefined))),
     });
   }
 
@@ -88,6 +94,9 @@ export class Gateway {
   /** Listen on the configured host and port; resolves with the bound port. */
   listen(): Promise<number> {
     const { host, port } = this.opts.config.gateway;
+    if (!isLoopback(host) && !this.auth.configured) {
+      return Promise.reject(new TitanError('invalid_config', `refusing to listen on ${host} without an admin token: set TITAN_ADMIN_TOKEN, or listen on 127.0.0.1`));
+    }
     return new Promise((resolve, reject) => {
       const server = serve({ fetch: this.app.fetch, hostname: host, port }, (info: AddressInfo) => resolve(info.port));
       server.once('error', reject);

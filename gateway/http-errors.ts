@@ -20,6 +20,7 @@ export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_config: 500,
   internal_error: 500,
   events_unavailable: 503,
+  unauthorized: 401,
 };
 
 export function toTitanError(err: unknown): TitanError {
@@ -30,5 +31,6 @@ export function toTitanError(err: unknown): TitanError {
 export function errorResponse(c: Context, err: unknown): Response {
   const e = toTitanError(err);
   if (e instanceof OverloadedError) c.header('Retry-After', String(e.retryAfterSec));
+  if (e.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer realm="titan"');
   return c.json({ error: e.toJSON() }, STATUS[e.code]);
 }

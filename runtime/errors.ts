@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'invalid_manifest'
   | 'invalid_config'
   | 'internal_error'
-  | 'events_unavailable';
+  | 'events_unavailable'
+  | 'unauthorized';
 
 export class TitanError extends Error {
   readonly code: ErrorCode;

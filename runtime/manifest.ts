@@ -47,6 +47,7 @@ export const ManifestSchema = strictObject({
   description: v.optional(v.string()),
   triggers: v.nullish(v.array(strictObject({ topic: nonEmpty, event_type: v.optional(nonEmpty) })), []),
   max_attempts: v.optional(int(1, 100)),
+  auth: v.optional(v.picklist(['none', 'token']), 'none'),
   resources: v.nullish(strictObject({ cpu: v.optional(CpuQuantity), cpu_limit: v.optional(CpuQuantity), memory: v.optional(FunctionMemory) }), {}),
   timeout_sec: v.optional(TimeoutSec),
   pool: v.nullish(
@@ -135,6 +136,7 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     pool,
     fs,
     env: m.env,
+    auth: m.auth,
     manifestHash: createHash('sha256').update(JSON.stringify(raw ?? {})).digest('hex').slice(0, 16),
   };
   return { spec, problems: [] };

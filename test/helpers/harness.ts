@@ -33,6 +33,7 @@ type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]>
 export async function startHarness(
   functions: Record<string, FunctionFiles> = {},
   overrides: DeepPartial<RuntimeConfig> = {},
+  gatewayOptions: { adminToken?: string } = {},
 ): Promise<Harness> {
   // Short path: unix socket paths are limited to 107 bytes.
   const dir = await mkdtemp(join(tmpdir(), 'tt-'));
@@ -58,7 +59,7 @@ export async function startHarness(
     await rename(staging, join(functionsDir, folder));
   };
   for (const [folder, files] of Object.entries(functions)) await addFunction(folder, files);
-  const gw = new Gateway({ config, engine: testEngine(), log: pino({ level: process.env.TITAN_TEST_LOG ?? 'silent' }), processMetrics: false });
+  const gw = new Gateway({ config, engine: testEngine(), log: pino({ level: process.env.TITAN_TEST_LOG ?? 'silent' }), processMetrics: false, ...gatewayOptions });
   await gw.start();
   await gw.registry.settled();
   return {

@@ -75,6 +75,7 @@ describe('resolveManifest', () => {
       pool: { min: 1, max: 4, concurrency: 1, idleSec: 300 },
       fs: { mounts: [], masks: [] },
       env: {},
+      auth: 'none',
     });
   });
 
