@@ -13,6 +13,10 @@ import type { EventSystem } from './events/event-system.ts';
 import { eventRoutes } from './routes/events.ts';
 import { poolRoutes } from './routes/pools.ts';
 import type { TokenCheck } from './auth.ts';
+import { openApiDocument } from './openapi.ts';
+import { createRequire } from 'node:module';
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 export interface AppDeps {
   registry: Registry;
@@ -91,6 +95,8 @@ export function createApp({ registry, engine, metrics, invoke, events, log, maxB
 
   app.use('/functions/:name/pool', limit);
   app.route('/', poolRoutes(registry));
+  let openapi: Record<string, unknown> | undefined;
+  app.get('/openapi.json', (c) => c.json((openapi ??= openApiDocument(version))));
   app.use('/events/*', limit);
   app.route('/', eventRoutes(events));
 

@@ -6,7 +6,10 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeConfig } from './config.ts';
-import { Deployment, type DeploymentStatus } from './deployment.ts';
+import { Deployment } from './deployment.ts';
+import type { FunctionInfo } from './function-info.ts';
+
+export type { FunctionInfo };
 import type { ContainerEngine } from './engine/engine.ts';
 import { folderFingerprint } from './fingerprint.ts';
 import { loadFunctionFolder } from './manifest.ts';
@@ -16,20 +19,6 @@ import { parseMemory } from './quantity.ts';
 import { applyUpdate, PoolOverrides, type PoolUpdate } from './pool-overrides.ts';
 import { TitanError } from './errors.ts';
 import type { PoolSettings, TriggerSpec } from './spec.ts';
-
-export interface FunctionInfo {
-  name: string;
-  version: string;
-  runtime: string;
-  status: DeploymentStatus;
-  error?: string;
-  triggers: Array<{ topic: string; event_type?: string }>;
-  pool: { min: number; max: number; concurrency: number; idle_sec: number } & Omit<PoolStats, 'inflight'>;
-  /** since the current version was deployed */
-  stats: { invocations: number; cold_starts: number; wait_p50_ms: number; wait_p99_ms: number };
-  /** true when the pool runs on settings changed through the API rather than the manifest's */
-  pool_overridden: boolean;
-}
 
 interface Entry {
   folder: string;

@@ -1,0 +1,79 @@
+// GET /openapi.json: the API described from the same valibot schemas that validate requests and
+// shape responses, so the document cannot drift from what the gateway accepts.
+import { toJsonSchema } from '@valibot/to-json-schema';
+import * as v from 'valibot';
+import { FunctionInfoSchema } from '../runtime/function-info.ts';
+import { PoolUpdateSchema } from '../runtime/pool-overrides.ts';
+import { STATUS } from './http-errors.ts';
+import { PublishBody } from './routes/events.ts';
+
+const ErrorBody = v.object({
+  error: v.object({ code: v.picklist(Object.keys(STATUS) as [string, ...string[]]), message: v.string(), details: v.optional(v.record(v.string(), v.unknown())) }),
+});
+const FunctionList = v.object({ functions: v.array(FunctionInfoSchema) });
+const AsyncAccepted = v.object({ invocationId: v.string() });
+const Published = v.object({ id: v.string(), topic: v.string() });
+
+/** JSON Schema for an OpenAPI 3.1 document: the `$schema` key belongs to standalone schemas only. */
+function schema(s: v.GenericSchema): Record<string, unknown> {
+  const { $schema: _drop, ...rest } = toJsonSchema(s, { errorMode: 'ignore' }) as Record<string, unknown>;
+  return rest;
+}
+
+const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
+const ok = (description: string, ref?: string) => ({ description, ...(ref ? { content: json(ref) } : {}) });
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [String(s), { description: `error (${Object.entries(STATUS).filter(([, st]) => st === s).map(([c]) => c).join(', ')})`, content: json('Error') }]));
+const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,62}$' } };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const admin = [{ bearer: [] }];
+const anyJson = { required: false, content: { 'application/json': { schema: {} } } };
+
+export function openApiDocument(version: string): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Titan Functions gateway', version, description: 'Every function folder is an HTTP endpoint served by prewarmed container pools.' },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'TITAN_ADMIN_TOKEN' } },
+      schemas: {
+        Error: schema(ErrorBody),
+        FunctionInfo: schema(FunctionInfoSchema),
+        FunctionList: schema(FunctionList),
+        PoolUpdate: schema(PoolUpdateSchema),
+        PublishEvent: schema(PublishBody),
+        AsyncAccepted: schema(AsyncAccepted),
+        Published: schema(Published),
+      },
+    },
+    paths: {
+      '/functions/{name}/invoke': {
+        post: {
+          summary: 'Invoke a function: the JSON body is its event, its JSON result the response',
+          parameters: [nameParam, { name: 'async', in: 'query', required: false, schema: { type: 'string', enum: ['true'] } }],
+          requestBody: anyJson,
+          responses: {
+            '200': { description: 'the function result', headers: { 'x-invocation-id': { schema: { type: 'string' } }, 'x-cold-start': { schema: { type: 'string', enum: ['true', 'false'] } } }, content: { 'application/json': { schema: {} } } },
+            '202': ok('queued (async=true)', 'AsyncAccepted'),
+            ...errors(400, 401, 404, 409, 413, 429, 500, 502, 503, 504),
+          },
+        },
+      },
+      '/functions': { get: { summary: 'Deployed functions', responses: { '200': ok('the functions', 'FunctionList') } } },
+      '/functions/{name}': { get: { summary: 'One function', parameters: [nameParam], responses: { '200': ok('the function', 'FunctionInfo'), ...errors(400, 404) } } },
+      '/functions/{name}/pool': {
+        put: { summary: 'Change pool knobs live', security: admin, parameters: [nameParam], requestBody: { required: true, content: json('PoolUpdate') }, responses: { '200': ok('the function with its new pool', 'FunctionInfo'), ...errors(400, 401, 404, 409) } },
+        delete: { summary: "Back to the manifest's pool settings", security: admin, parameters: [nameParam], responses: { '200': ok('the function', 'FunctionInfo'), ...errors(401, 404, 409) } },
+      },
+      '/events/{topic}': {
+        post: { summary: 'Publish an event', security: admin, parameters: [{ name: 'topic', in: 'path', required: true, schema: { type: 'string' } }], requestBody: { required: true, content: json('PublishEvent') }, responses: { '201': ok('appended', 'Published'), ...errors(400, 401, 503) } },
+      },
+      '/invocations/{id}': { get: { summary: 'Status and result of an async invocation', parameters: [idParam], responses: { '200': ok('its status'), ...errors(404, 503) } } },
+      '/dlq': { get: { summary: 'Dead-lettered entries, newest first', security: admin, responses: { '200': ok('entries'), ...errors(401, 503) } } },
+      '/dlq/{id}/replay': { post: { summary: "Put an entry back on its function's queue", security: admin, parameters: [idParam], responses: { '200': ok('re-queued'), ...errors(400, 401, 404, 503) } } },
+      '/reload': { post: { summary: 'Rescan the functions directory', security: admin, responses: { '200': ok('the functions', 'FunctionList'), ...errors(401) } } },
+      '/healthz': { get: { summary: 'Engine and trigger state', responses: { '200': ok('healthy'), '503': ok('the engine does not answer') } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/openapi.json': { get: { summary: 'This document', responses: { '200': ok('OpenAPI 3.1') } } },
+    },
+  };
+}

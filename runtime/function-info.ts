@@ -1,0 +1,30 @@
+// What the API says about a deployed function (GET /functions): the schema is the type and the
+// OpenAPI description at once.
+import * as v from 'valibot';
+
+const count = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+export const FunctionInfoSchema = v.object({
+  name: v.string(),
+  version: v.string(),
+  runtime: v.string(),
+  status: v.picklist(['ready', 'deploying', 'invalid']),
+  error: v.optional(v.string()),
+  triggers: v.array(v.object({ topic: v.string(), event_type: v.optional(v.string()) })),
+  pool: v.object({
+    min: count,
+    max: count,
+    concurrency: count,
+    idle_sec: v.number(),
+    warm: count,
+    busy: count,
+    starting: count,
+    queued: count,
+  }),
+  /** since the current version was deployed */
+  stats: v.object({ invocations: count, cold_starts: count, wait_p50_ms: v.number(), wait_p99_ms: v.number() }),
+  /** true when the pool runs on settings changed through the API rather than the manifest's */
+  pool_overridden: v.boolean(),
+});
+
+export type FunctionInfo = v.InferOutput<typeof FunctionInfoSchema>;
