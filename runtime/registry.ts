@@ -14,7 +14,7 @@ import type { ContainerEngine } from './engine/engine.ts';
 import { folderFingerprint } from './fingerprint.ts';
 import { loadFunctionFolder } from './manifest.ts';
 import type { PoolEvent, PoolStats } from './pool.ts';
-import { LABEL, type SandboxLimits } from './sandbox.ts';
+import { installBootstrap, LABEL, type SandboxLimits } from './sandbox.ts';
 import { parseMemory } from './quantity.ts';
 import { applyUpdate, PoolOverrides, type PoolUpdate } from './pool-overrides.ts';
 import { TitanError } from './errors.ts';
@@ -57,7 +57,7 @@ export class Registry extends EventEmitter {
   constructor(private readonly opts: RegistryOptions) {
     super();
     const sb = opts.config.sandbox;
-    this.limits = { user: sb.user, pidsLimit: sb.pids_limit, tmpBytes: parseMemory(sb.tmp_size) };
+    this.limits = { user: sb.user, pidsLimit: sb.pids_limit, tmpBytes: parseMemory(sb.tmp_size), bootstrapDir: join(opts.config.state_dir, 'bootstrap') };
     this.runDir = join(opts.config.state_dir, 'run');
     this.overrides = new PoolOverrides(join(opts.config.state_dir, 'pool-overrides.json'));
   }
@@ -69,6 +69,7 @@ export class Registry extends EventEmitter {
   /** Remove what an earlier gateway on this state directory left behind, deploy, then watch. */
   async start(): Promise<void> {
     await this.removeOrphans();
+    await installBootstrap(this.opts.config.state_dir);
     await this.overrides.load();
     await mkdir(this.dir, { recursive: true });
     await this.rescan();

@@ -1,10 +1,13 @@
 // The lock-down policy for every function container, in one place: what is mounted, what limits
 // apply and what the process may do. Produces an engine-neutral ContainerSpec.
+import { cp, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerSpec } from './engine/engine.ts';
 import type { FunctionSpec } from './spec.ts';
 
-export const BOOTSTRAP_DIR = fileURLToPath(new URL('./bootstrap/', import.meta.url));
+/** Where the bootstrap ships; the registry copies it into the state directory (see installBootstrap). */
+export const BOOTSTRAP_SOURCE = fileURLToPath(new URL('./bootstrap/', import.meta.url));
 export const CONTAINER_SOCKET_DIR = '/run/titan';
 export const CONTAINER_SOCKET = `${CONTAINER_SOCKET_DIR}/fn.sock`;
 export const SOCKET_FILE = 'fn.sock';
@@ -17,7 +20,21 @@ export const LABEL = {
   version: 'titan.version',
 } as const;
 
+/**
+ * Function containers mount the bootstrap from the state directory, not from the source tree: when
+ * the gateway itself runs in a container, only directories shared with the host (the functions and
+ * state directories, mounted at the same paths) can be bind-mounted into function containers.
+ */
+export async function installBootstrap(stateDir: string): Promise<string> {
+  const dir = join(stateDir, 'bootstrap');
+  await mkdir(dir, { recursive: true });
+  await cp(BOOTSTRAP_SOURCE, dir, { recursive: true, force: true });
+  return dir;
+}
+
 export interface SandboxLimits {
+  /** host directory holding the bootstrap (installBootstrap) */
+  bootstrapDir: string;
   user: string;
   pidsLimit: number;
   tmpBytes: number;
@@ -58,7 +75,7 @@ export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: Sa
     pidsLimit: limits.pidsLimit,
     binds: [
       { hostPath: fn.dir, containerPath: '/fn', readOnly: true },
-      { hostPath: BOOTSTRAP_DIR, containerPath: '/titan', readOnly: true },
+      { hostPath: limits.bootstrapDir, containerPath: '/titan', readOnly: true },
       { hostPath: at.socketDir, containerPath: CONTAINER_SOCKET_DIR, readOnly: false },
       ...fn.fs.mounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, readOnly: true })),
     ],
