@@ -1,8 +1,12 @@
 // ContainerEngine over the Docker Engine API (dockerode). Podman's Docker-compatible socket works
 // through the same code. The API version is left unpinned so an older engine is spoken to in its own.
 import Docker from 'dockerode';
+import { createRequire } from 'node:module';
 import type { ContainerEngine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo } from './engine.ts';
 import { TitanError } from '../errors.ts';
+
+// tar-fs (dockerode's own tar packer) ships no types.
+const tarFs = createRequire(import.meta.url)('tar-fs') as { pack(dir: string, opts: { entries: string[]; umask: number }): NodeJS.ReadableStream };
 
 type EngineError = Error & { statusCode?: number };
 const statusOf = (err: unknown): number | undefined => (err as EngineError)?.statusCode;
@@ -104,12 +108,12 @@ export class DockerEngine implements ContainerEngine {
     return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), labels: c.Labels }));
   }
 
-  async imageExists(ref: string): Promise<boolean> {
+  async imageLabels(ref: string): Promise<Record<string, string> | undefined> {
     try {
-      await this.docker.getImage(ref).inspect();
-      return true;
+      const info = await this.docker.getImage(ref).inspect();
+      return info.Config?.Labels ?? {};
     } catch (err) {
-      if (statusOf(err) === 404) return false;
+      if (statusOf(err) === 404) return undefined;
       throw err;
     }
   }
@@ -133,7 +137,10 @@ export class DockerEngine implements ContainerEngine {
   }
 
   async buildImage(contextDir: string, files: string[], tag: string): Promise<void> {
-    const stream = await this.docker.buildImage({ context: contextDir, src: files }, { t: tag, rm: true, forcerm: true });
+    // Packed here rather than by dockerode so file modes survive as they are (umask 0): the image's
+    // /tmp must stay 1777.
+    const context = tarFs.pack(contextDir, { entries: files, umask: 0 });
+    const stream = await this.docker.buildImage(context, { t: tag, rm: true, forcerm: true });
     await new Promise<void>((resolve, reject) =>
       this.docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => {
         const failed = err?.message ?? out.find((o) => o.error)?.error;

@@ -69,7 +69,8 @@ export interface ContainerEngine {
   /** the last lines of a container's stdout and stderr, for error messages */
   logs(id: string, tail: number): Promise<string>;
   listByLabels(labels: Record<string, string>): Promise<ContainerSummary[]>;
-  imageExists(ref: string): Promise<boolean>;
+  /** the image's labels, or undefined when it is not present */
+  imageLabels(ref: string): Promise<Record<string, string> | undefined>;
   /** pull from a registry; rejects when none can be reached within timeoutMs */
   pullImage(ref: string, timeoutMs: number): Promise<void>;
   /** build `tag` from a directory holding a Dockerfile (no registry needed for FROM scratch) */

@@ -1,13 +1,17 @@
 // Makes the function runtime image available: present already, pulled from a registry, or, on
 // air-gapped machines, built locally from the host's own `node` binary and the libraries it links.
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ContainerEngine } from '../engine/engine.ts';
 
 const run = promisify(execFile);
+
+/** Bump when the locally built image changes, so setups rebuild it. 2: /tmp is 1777. */
+export const IMAGE_REV = '2';
+const REV_LABEL = 'titan.image-rev';
 
 export type ImageOutcome = 'present' | 'pulled' | 'built';
 
@@ -24,7 +28,15 @@ export async function ensureRuntimeImage(
   ref: string,
   { pull = process.env.TITAN_OFFLINE !== '1', pullTimeoutMs = 20_000, log = () => {} }: EnsureImageOptions = {},
 ): Promise<ImageOutcome> {
-  if (await engine.imageExists(ref)) return 'present';
+  const labels = await engine.imageLabels(ref);
+  // An image this code built earlier is rebuilt when the recipe changed; any other image is left alone.
+  const stale = labels?.[REV_LABEL] !== undefined && labels[REV_LABEL] !== IMAGE_REV;
+  if (labels && !stale) return 'present';
+  if (stale) {
+    log(`image ${ref} was built locally by an older recipe (rev ${labels![REV_LABEL]}); rebuilding`);
+    await buildHostNodeImage(engine, ref);
+    return 'built';
+  }
   if (pull) {
     log(`image ${ref} is not present; trying to pull it`);
     try {
@@ -64,14 +76,17 @@ export async function buildHostNodeImage(engine: ContainerEngine, tag: string, n
     };
     await place(nodeBinary, '/usr/local/bin/node');
     for (const lib of await sharedLibraries(nodeBinary)) await place(lib, lib);
+    // A tmpfs mounted over an image directory takes that directory's mode: it must be 1777 here,
+    // or the non-root function user cannot write /tmp however the tmpfs is mounted.
     await mkdir(join(rootfs, 'tmp'), { recursive: true });
+    await chmod(join(rootfs, 'tmp'), 0o1777);
     await writeFile(
       join(ctx, 'Dockerfile'),
       [
         'FROM scratch',
         'COPY rootfs/ /',
         'ENV PATH=/usr/local/bin:/usr/bin:/bin',
-        `LABEL titan.local-build="node ${process.version} from the host"`,
+        `LABEL titan.local-build="node ${process.version} from the host" ${REV_LABEL}="${IMAGE_REV}"`,
         'ENTRYPOINT ["node"]',
         '',
       ].join('\n'),
