@@ -80,7 +80,8 @@ export class Registry extends EventEmitter {
   async removeOrphans(): Promise<number> {
     const orphans = await this.opts.engine.listByLabels({ [LABEL.managed]: 'true', [LABEL.scope]: this.opts.scope });
     await Promise.all(orphans.map((c) => this.opts.engine.remove(c.id)));
-    await rm(this.runDir, { recursive: true, force: true });
+    // Their socket directories go too; one that cannot be removed is harmless leftover.
+    await rm(this.runDir, { recursive: true, force: true }).catch(() => {});
     if (orphans.length) this.opts.log?.('removed orphan containers of an earlier run', { count: orphans.length });
     return orphans.length;
   }
