@@ -55,6 +55,10 @@ describe('pools', () => {
     const res = await h.invoke('slow', { ms: 5000 });
     assert.equal(res.status, 504);
     assert.equal((await errorOf(res)).code, 'timeout');
+    // The deadline covers queue wait too: wait for the replacement to be warm (on a loaded machine a
+    // container start can itself take longer than this function's 1 s timeout).
+    const warm = await eventually(async () => ((await (await h.request('/functions/slow')).json()) as { pool: { warm: number } }).pool.warm === 1, 20_000);
+    assert.ok(warm, 'the timed-out container was replaced');
     const next = await h.invoke('slow', { ms: 10 });
     assert.equal(next.status, 200);
     assert.deepEqual(await next.json(), { slept: 10 });
