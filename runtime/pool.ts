@@ -128,7 +128,10 @@ export class Pool<W extends PoolWorker> {
     if (this.fatalError) return Promise.reject(this.fatalError);
     const slot = this.freeSlot();
     if (slot) return Promise.resolve(this.lease(slot, 0));
-    if (this.waiters.length >= this.opts.queueMax) {
+    // queue_max bounds the wait at max: waiters that containers still to start (up to max) will take
+    // do not count, or a small queue would cap demand growth (queue_max 0 with min 0 served nothing).
+    const headroom = Math.max(0, this.settings.max - this.slots.length) * this.settings.concurrency;
+    if (this.waiters.length >= this.opts.queueMax + headroom) {
       return Promise.reject(new OverloadedError(`function '${this.name}' is at capacity (${this.settings.max} containers × ${this.settings.concurrency}) with ${this.waiters.length} invocations queued`));
     }
     return new Promise<Lease<W>>((resolve, reject) => {
@@ -146,6 +149,7 @@ export class Pool<W extends PoolWorker> {
               ? new TimeoutError(this.name, waitMs)
               : new OverloadedError(`function '${this.name}': no container free after waiting ${waitMs} ms`),
           );
+          this.finishDrainIfIdle(); // a drain may have been waiting on this waiter alone
         }, waitMs),
       };
       this.waiters.push(waiter);
@@ -253,15 +257,16 @@ export class Pool<W extends PoolWorker> {
     this.starting--;
     this.failures = 0;
     this.lastError = undefined;
-    if (this.state !== 'open') {
+    if (this.state === 'closed') {
       void worker.stop().catch(() => {});
-      this.finishDrainIfIdle();
       return;
     }
+    // While draining it still serves the invocations queued for it; the drain then stops it.
     this.slots.push({ worker, inflight: 0, served: 0, lastUsed: this.now(), reason });
     this.opts.onEvent?.({ kind: 'started', reason, ms: this.now() - t0 });
     void worker.exited.then(() => this.retire(worker, 'exited'));
     this.dispatch();
+    this.finishDrainIfIdle();
   }
 
   private onStartFailed(err: Error, reason: StartReason): void {
@@ -273,7 +278,7 @@ export class Pool<W extends PoolWorker> {
         clearTimeout(w.timer);
         w.reject(err);
       }
-      return;
+      return this.finishDrainIfIdle();
     }
     this.failWaitersIfNoCapacity(err);
     if (this.state === 'draining') return this.finishDrainIfIdle();
