@@ -11,6 +11,8 @@ import { errorResponse } from './http-errors.ts';
 import { checkEventJson, resolveFunction, validateName, type Invoke } from './invoke.ts';
 import type { EventSystem } from './events/event-system.ts';
 import { eventRoutes } from './routes/events.ts';
+import { logRoutes } from './routes/logs.ts';
+import type { LogStore } from '../runtime/logs.ts';
 import { poolRoutes } from './routes/pools.ts';
 import type { TokenCheck } from './auth.ts';
 import { openApiDocument } from './openapi.ts';
@@ -24,12 +26,13 @@ export interface AppDeps {
   metrics: Metrics;
   invoke: Invoke;
   events: EventSystem;
+  logs: LogStore;
   log: Logger;
   maxBodyBytes: number;
   auth: TokenCheck;
 }
 
-export function createApp({ registry, engine, metrics, invoke, events, log, maxBodyBytes, auth }: AppDeps): Hono {
+export function createApp({ registry, engine, metrics, invoke, events, logs, log, maxBodyBytes, auth }: AppDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -99,6 +102,7 @@ export function createApp({ registry, engine, metrics, invoke, events, log, maxB
   app.get('/openapi.json', (c) => c.json((openapi ??= openApiDocument(version))));
   app.use('/events/*', limit);
   app.route('/', eventRoutes(events));
+  app.route('/', logRoutes({ logs, registry }));
 
   app.post('/reload', async (c) => {
     await registry.rescan();

@@ -1,5 +1,5 @@
-// Tables the `titan` CLI prints: `titan list` and `titan pools`.
-import type { FunctionListing } from './client.ts';
+// Tables the `titan` CLI prints: `titan list` and `titan pools`; and `titan logs` lines.
+import type { FunctionListing, LogLineView } from './client.ts';
 
 export function formatTable(fns: FunctionListing[]): string {
   if (fns.length === 0) return 'no functions deployed\n';
@@ -42,4 +42,9 @@ export function formatPools(fns: FunctionListing[]): string {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   const note = live.some((f) => f.pool_overridden) ? '* settings changed live (titan pool <name> --reset returns to the manifest)\n' : '';
   return [head, ...rows].map(line).join('\n') + '\n' + note;
+}
+
+/** `time stream invocation text`: the invocation id's first 8 characters, `-` for output outside one. */
+export function formatLogLine(l: LogLineView): string {
+  return `${new Date(l.time).toISOString()} ${l.stream} ${(l.invocationId?.slice(0, 8) ?? '-').padEnd(8)} ${l.text}\n`;
 }

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiError, DEFAULT_GATEWAY_URL, GatewayUnreachableError, TitanClient, type PoolUpdate } from './client.ts';
-import { formatPools, formatTable } from './cli-format.ts';
+import { formatLogLine, formatPools, formatTable } from './cli-format.ts';
 
 const HELP = `Usage: titan <command> [options]
 
@@ -21,6 +21,9 @@ Commands:
                                  append an event to a topic
   dlq list [--count N]           dead-lettered entries, newest first
   dlq replay <id>                put a dead-lettered entry back on its function's queue
+  logs <name> [-f] [--tail N]    a function's recent output (its containers' stdout and stderr),
+                                 as time, stream, invocation id prefix, text; -f follows new lines
+  logs --invocation <id>         the lines one invocation wrote
   help                           this text
 
 Options:
@@ -30,6 +33,9 @@ Options:
   -v, --verbose      print the invocation id and whether it was a cold start to stderr
       --async        queue the invocation instead of waiting for it
       --count N      how many DLQ entries to list (default 100)
+      --tail N       only the last N log lines (1 to 10000; default all that are kept)
+  -f, --follow       (logs) keep printing new lines until interrupted
+      --invocation ID  (logs) the lines of one invocation
 
 Environment:
   TITAN_URL          the gateway (default ${DEFAULT_GATEWAY_URL})
@@ -54,11 +60,15 @@ const OPTIONS = {
   concurrency: { type: 'string' },
   'idle-sec': { type: 'string' },
   reset: { type: 'boolean' },
+  follow: { type: 'boolean' },
+  tail: { type: 'string' },
+  invocation: { type: 'string' },
 } as const;
 
 type Values = {
   data?: string; event?: string; file?: string; verbose?: boolean; help?: boolean; async?: boolean; count?: string;
   min?: string; max?: string; concurrency?: string; 'idle-sec'?: string; reset?: boolean;
+  follow?: boolean; tail?: string; invocation?: string;
 };
 
 function poolUpdate(v: Values): PoolUpdate {
@@ -110,6 +120,8 @@ async function readStdin(): Promise<string> {
 }
 
 async function command(argv: string[]): Promise<void> {
+  // For `logs`, -f is --follow (as in tail -f); everywhere else it is --file.
+  if (argv[0] === 'logs') argv = argv.map((a) => (a === '-f' ? '--follow' : a));
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
   const [cmd = 'help', ...rest] = positionals;
   if (values.help || cmd === 'help') {
@@ -167,6 +179,21 @@ async function command(argv: string[]): Promise<void> {
         arity('dlq replay', args, ['id']);
         print(await client.dlqReplay(args[0]));
       } else throw new UsageError(`dlq takes list or replay (got ${sub ?? 'nothing'})`);
+      return;
+    }
+    case 'logs': {
+      if (values.invocation !== undefined) {
+        if (rest.length || values.follow || values.tail !== undefined) throw new UsageError('logs --invocation <id> takes no function name, --tail or -f');
+        process.stdout.write((await client.invocationLogs(values.invocation)).lines.map(formatLogLine).join(''));
+        return;
+      }
+      arity(cmd, rest, ['name']);
+      const tail = values.tail === undefined ? undefined : Number(values.tail);
+      if (tail !== undefined && !(Number.isInteger(tail) && tail >= 1 && tail <= 10_000)) {
+        throw new UsageError(`--tail must be an integer from 1 to 10000 (got ${values.tail})`);
+      }
+      if (values.follow) await client.followLogs(rest[0], (line) => process.stdout.write(formatLogLine(line)), { tail });
+      else process.stdout.write((await client.functionLogs(rest[0], tail)).map(formatLogLine).join(''));
       return;
     }
     default:

@@ -49,6 +49,18 @@ export interface InvokeResponse {
   coldStart?: boolean;
 }
 
+/** One line of a function container's output (GET /functions/:name/logs, /invocations/:id/logs). */
+export interface LogLineView {
+  /** epoch ms */
+  time: number;
+  stream: 'stdout' | 'stderr';
+  /** absent for output outside any invocation */
+  invocationId?: string;
+  /** the container's short id */
+  container: string;
+  text: string;
+}
+
 export interface TitanClientOptions {
   /** default: DEFAULT_GATEWAY_URL */
   url?: string;
@@ -115,6 +127,67 @@ export class TitanClient {
 
   async dlqReplay(id: string): Promise<unknown> {
     return (await this.request('POST', `/dlq/${encodeURIComponent(id)}/replay`)).body;
+  }
+
+  /** A function's recent output, oldest first; with `tail`, only the last N lines. */
+  async functionLogs(name: string, tail?: number): Promise<LogLineView[]> {
+    const query = tail === undefined ? '' : `?tail=${tail}`;
+    return ((await this.request('GET', `/functions/${encodeURIComponent(name)}/logs${query}`)).body as { lines: LogLineView[] }).lines;
+  }
+
+  /** The lines one invocation wrote (they reach the gateway a few ms after its response). */
+  async invocationLogs(id: string): Promise<{ function: string; lines: LogLineView[] }> {
+    return (await this.request('GET', `/invocations/${encodeURIComponent(id)}/logs`)).body as { function: string; lines: LogLineView[] };
+  }
+
+  /**
+   * Follow a function's output over server-sent events: the tail, then each new line as it comes.
+   * Resolves when the gateway ends the stream or `signal` aborts.
+   */
+  async followLogs(name: string, onLine: (line: LogLineView) => void, opts: { tail?: number; signal?: AbortSignal } = {}): Promise<void> {
+    const query = new URLSearchParams({ follow: 'true', ...(opts.tail === undefined ? {} : { tail: String(opts.tail) }) });
+    const res = await this.open(`/functions/${encodeURIComponent(name)}/logs?${query}`, opts.signal);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        // The gateway ends events with a blank line and lines with \n; `:` lines are keep-alive comments.
+        for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
+          const data = buffer.slice(0, end).split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, ''));
+          buffer = buffer.slice(end + 2);
+          if (data.length) onLine(JSON.parse(data.join('\n')) as LogLineView);
+        }
+      }
+    } catch (err) {
+      if (opts.signal?.aborted) return;
+      throw err;
+    }
+  }
+
+  /** GET a streamed response; failures are reported as request() reports them. */
+  private async open(path: string, signal?: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let res: Response;
+    try {
+      res = await this.fetch(`${this.url}${path}`, { headers, signal });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new GatewayUnreachableError(this.url, cause?.code ?? cause?.message ?? (err as Error).message);
+    }
+    if (res.ok) return res;
+    const text = await res.text();
+    let e: { code?: string; message?: string } | undefined;
+    try {
+      e = (JSON.parse(text) as { error?: typeof e }).error;
+    } catch {
+      // not JSON: reported with the text below
+    }
+    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? (text.slice(0, 200) || res.statusText));
   }
 
   private async request(method: string, path: string, body?: string): Promise<{ body: unknown; headers: Headers }> {

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import type { RuntimeConfig } from '../runtime/config.ts';
 import type { ContainerEngine } from '../runtime/engine/engine.ts';
+import { LogStore } from '../runtime/logs.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { Registry } from '../runtime/registry.ts';
 import { createApp } from './app.ts';
@@ -34,6 +35,8 @@ export class Gateway {
   readonly metrics: Metrics;
   readonly invoke: Invoke;
   readonly events: EventSystem;
+  /** the containers' output, per function and invocation (in memory, bounded) */
+  readonly logs: LogStore;
   readonly app;
   readonly log: Logger;
   private server?: ServerType;
@@ -44,6 +47,7 @@ export class Gateway {
     const { config, engine } = opts;
     this.log = opts.log ?? pino({ name: 'titan' });
     let registry: Registry | undefined;
+    this.logs = new LogStore({ maxLinesPerFunction: config.logs.max_lines_per_function });
     this.metrics = new Metrics(() => registry?.list() ?? [], { processMetrics: opts.processMetrics ?? true });
     registry = this.registry = new Registry({
       config,
@@ -58,6 +62,7 @@ export class Gateway {
         else this.log.debug({ fn, ...e }, 'pool');
       },
       log: (msg, fields) => this.log.info(fields ?? {}, msg),
+      logs: this.logs,
     });
     const events = (this.events = new EventSystem({
       config,
@@ -78,6 +83,7 @@ export class Gateway {
       metrics: this.metrics,
       invoke: this.invoke,
       events,
+      logs: this.logs,
       log: this.log,
       maxBodyBytes: config.gateway.max_body_bytes,
       auth: (this.auth = new TokenCheck(opts.adminToken ?? (process.env.TITAN_ADMIN_TOKEN || undefined))),
@@ -108,6 +114,7 @@ export class Gateway {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const server = this.server;
+      this.logs.close(); // ends `follow` streams, which would otherwise keep the server from closing
       if (server) await new Promise<void>((r) => server.close(() => r()));
       await this.events.close();
       await this.registry.close();

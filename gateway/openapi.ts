@@ -6,6 +6,8 @@ import { FunctionInfoSchema } from '../runtime/function-info.ts';
 import { PoolUpdateSchema } from '../runtime/pool-overrides.ts';
 import { STATUS } from './http-errors.ts';
 import { PublishBody } from './routes/events.ts';
+import { LogLineSchema } from '../runtime/logs.ts';
+import { MAX_TAIL } from './routes/logs.ts';
 
 const ErrorBody = v.object({
   error: v.object({ code: v.picklist(Object.keys(STATUS) as [string, ...string[]]), message: v.string(), details: v.optional(v.record(v.string(), v.unknown())) }),
@@ -13,6 +15,8 @@ const ErrorBody = v.object({
 const FunctionList = v.object({ functions: v.array(FunctionInfoSchema) });
 const AsyncAccepted = v.object({ invocationId: v.string() });
 const Published = v.object({ id: v.string(), topic: v.string() });
+const FunctionLogs = v.object({ function: v.string(), lines: v.array(LogLineSchema) });
+const InvocationLogs = v.object({ invocationId: v.string(), function: v.string(), lines: v.array(LogLineSchema) });
 
 /** JSON Schema for an OpenAPI 3.1 document: the `$schema` key belongs to standalone schemas only. */
 function schema(s: v.GenericSchema): Record<string, unknown> {
@@ -43,6 +47,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
         PublishEvent: schema(PublishBody),
         AsyncAccepted: schema(AsyncAccepted),
         Published: schema(Published),
+        LogLine: schema(LogLineSchema),
+        FunctionLogs: schema(FunctionLogs),
+        InvocationLogs: schema(InvocationLogs),
       },
     },
     paths: {
@@ -63,6 +70,24 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/functions/{name}/pool': {
         put: { summary: 'Change pool knobs live', security: admin, parameters: [nameParam], requestBody: { required: true, content: json('PoolUpdate') }, responses: { '200': ok('the function with its new pool', 'FunctionInfo'), ...errors(400, 401, 404, 409) } },
         delete: { summary: "Back to the manifest's pool settings", security: admin, parameters: [nameParam], responses: { '200': ok('the function', 'FunctionInfo'), ...errors(401, 404, 409) } },
+      },
+      '/functions/{name}/logs': {
+        get: {
+          summary: "A function's recent output; with follow=true a server-sent event stream, one `data:` line (a LogLine as JSON) per line",
+          security: admin,
+          parameters: [
+            nameParam,
+            { name: 'tail', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: MAX_TAIL } },
+            { name: 'follow', in: 'query', required: false, schema: { type: 'string', enum: ['true', 'false'] } },
+          ],
+          responses: {
+            '200': { description: 'the lines, oldest first', content: { ...json('FunctionLogs'), 'text/event-stream': { schema: { type: 'string' } } } },
+            ...errors(400, 401, 404),
+          },
+        },
+      },
+      '/invocations/{id}/logs': {
+        get: { summary: 'The lines one invocation wrote (they arrive a few ms after its response)', security: admin, parameters: [idParam], responses: { '200': ok('its lines', 'InvocationLogs'), ...errors(401, 404) } },
       },
       '/events/{topic}': {
         post: { summary: 'Publish an event', security: admin, parameters: [{ name: 'topic', in: 'path', required: true, schema: { type: 'string' } }], requestBody: { required: true, content: json('PublishEvent') }, responses: { '201': ok('appended', 'Published'), ...errors(400, 401, 503) } },

@@ -94,6 +94,11 @@ const EventsSchema = strictObject({
   results_maxlen: v.optional(int(0), 100_000),
 });
 
+const LogsSchema = strictObject({
+  /** lines of container output kept in memory per function; older lines are dropped */
+  max_lines_per_function: v.optional(int(1, 1_000_000), 2000),
+});
+
 export const ConfigSchema = strictObject({
   // nullish: a section whose keys are all commented out parses as null and means "all defaults".
   gateway: v.nullish(GatewaySchema, {}),
@@ -102,6 +107,7 @@ export const ConfigSchema = strictObject({
   sandbox: v.nullish(SandboxSchema, {}),
   pool: v.nullish(PoolSchema, {}),
   events: v.nullish(EventsSchema, {}),
+  logs: v.nullish(LogsSchema, {}),
 });
 
 export type RuntimeConfig = v.InferOutput<typeof ConfigSchema>;

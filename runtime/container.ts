@@ -2,9 +2,9 @@
 // health check, then invoked over keep-alive HTTP on its unix socket.
 import { Agent, request } from 'node:http';
 import { mkdir, rm, chmod } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ContainerEngine, ContainerSpec, ExitInfo } from './engine/engine.ts';
+import type { ContainerEngine, ContainerLogLine, ContainerSpec, ExitInfo, LogFollow } from './engine/engine.ts';
 import { SandboxError, TitanError } from './errors.ts';
 import { SOCKET_FILE } from './sandbox.ts';
 
@@ -24,6 +24,8 @@ export class ConnectionLostError extends Error {
 
 // Linux caps unix socket paths at 107 bytes.
 const MAX_SOCKET_PATH = 107;
+/** After removal the engine ends a log stream by itself; one that lingers past this is cut. */
+const LOG_DRAIN_MS = 2000;
 
 interface Reply {
   status: number;
@@ -35,6 +37,7 @@ export class FunctionContainer {
   readonly exited: Promise<ExitInfo>;
   private readonly agent: Agent;
   private readonly socketPath: string;
+  private readonly logs?: LogFollow;
 
   private constructor(
     readonly id: string,
@@ -42,12 +45,14 @@ export class FunctionContainer {
     private readonly engine: ContainerEngine,
     private readonly socketDir: string,
     concurrency: number,
+    onLog?: (line: ContainerLogLine, containerId: string) => void,
   ) {
     this.socketPath = join(socketDir, SOCKET_FILE);
     // One agent per container; sockets stay open between invocations (no per-call connect). The pool
     // bounds in-flight calls per container, and concurrency can change live, so the agent does not.
     this.agent = new Agent({ keepAlive: true, maxFreeSockets: Math.max(concurrency, 256) });
     this.exited = engine.waitExit(id);
+    this.logs = onLog && engine.followLogs(id, (line) => onLog(line, id));
   }
 
   /**
@@ -57,12 +62,17 @@ export class FunctionContainer {
   static async start(
     engine: ContainerEngine,
     spec: ContainerSpec,
-    opts: { socketDir: string; concurrency: number; startupTimeoutMs: number; uid?: number },
+    opts: {
+      socketDir: string; concurrency: number; startupTimeoutMs: number; uid?: number;
+      /** every line of the container's output, from its start (so a failed start's output too) */
+      onLog?: (line: ContainerLogLine, containerId: string) => void;
+    },
   ): Promise<FunctionContainer> {
     const socketPath = join(opts.socketDir, SOCKET_FILE);
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
       throw new SandboxError(`socket path ${socketPath} is ${Buffer.byteLength(socketPath)} bytes, over the ${MAX_SOCKET_PATH}-byte limit; use a shorter state directory (TITAN_STATE_DIR)`);
     }
+    await mkdir(dirname(opts.socketDir), { recursive: true, mode: 0o700 }); // only the gateway reaches the sockets
     await mkdir(opts.socketDir, { recursive: true });
     await chmod(opts.socketDir, 0o777); // the container's non-root user creates the socket here
     let id: string;
@@ -72,7 +82,7 @@ export class FunctionContainer {
       await rm(opts.socketDir, { recursive: true, force: true });
       throw new SandboxError(`could not start a container for image ${spec.image}: ${(err as Error).message}`);
     }
-    const c = new FunctionContainer(id, spec.name, engine, opts.socketDir, opts.concurrency);
+    const c = new FunctionContainer(id, spec.name, engine, opts.socketDir, opts.concurrency, opts.onLog);
     try {
       await c.waitReady(opts.startupTimeoutMs);
       return c;
@@ -149,7 +159,16 @@ export class FunctionContainer {
     try {
       await this.engine.remove(this.id);
     } finally {
+      this.stopLogs();
       await rm(this.socketDir, { recursive: true, force: true });
     }
+  }
+
+  /** Not cut at once: the last lines (a crash, a timeout's victim) are still on their way. */
+  private stopLogs(): void {
+    const logs = this.logs;
+    if (!logs) return;
+    const timer = setTimeout(() => logs.stop(), LOG_DRAIN_MS).unref();
+    void logs.ended.then(() => clearTimeout(timer));
   }
 }

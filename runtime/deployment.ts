@@ -7,6 +7,7 @@ import { ConnectionLostError, FunctionContainer, type InvokeReply } from './cont
 import type { ContainerEngine, ExitInfo } from './engine/engine.ts';
 import { FunctionError, OutOfMemoryError, SandboxError, TimeoutError, TitanError } from './errors.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
+import type { LogStore } from './logs.ts';
 import { Pool, type PoolEvent } from './pool.ts';
 import { containerSpecFor, type SandboxLimits } from './sandbox.ts';
 import type { FunctionSpec, PoolSettings } from './spec.ts';
@@ -24,6 +25,8 @@ export interface DeploymentOptions {
   onPoolEvent?: (fn: string, e: PoolEvent) => void;
   /** live settings in force (a persisted override); default: the manifest's */
   poolSettings?: PoolSettings;
+  /** where the containers' output goes; none: not captured */
+  logs?: LogStore;
 }
 
 export interface InvocationContext {
@@ -94,6 +97,7 @@ export class Deployment {
       socketDir,
       concurrency: this.spec.pool.concurrency,
       startupTimeoutMs: this.opts.startupTimeoutMs,
+      onLog: this.opts.logs && ((line, id) => this.opts.logs!.add(this.spec.name, id, line)),
     });
     this.warmed = true;
     return c;
@@ -111,10 +115,13 @@ export class Deployment {
     try {
       reply = await lease.worker.invoke(body, controller.signal);
     } catch (err) {
-      // The container is in an unknown state: never hand it out again.
+      // The container is in an unknown state: never hand it out again. A lost connection is explained
+      // first: retiring removes the container, and with it the engine's record of an OOM kill (an
+      // inspect racing the removal answers 404, and out_of_memory became sandbox_error under load).
+      // Meanwhile the lease keeps the slot busy; a container that did exit is retired by the pool.
+      const explained = err instanceof ConnectionLostError ? await this.explainLoss(lease.worker) : undefined;
       this.pool.retire(lease.worker, err instanceof TimeoutError ? 'timeout' : 'crashed');
-      if (err instanceof ConnectionLostError) throw await this.explainLoss(lease.worker);
-      throw err;
+      throw explained ?? err;
     } finally {
       clearTimeout(timer);
     }

@@ -18,6 +18,7 @@ import { installBootstrap, LABEL, type SandboxLimits } from './sandbox.ts';
 import { parseMemory } from './quantity.ts';
 import { applyUpdate, PoolOverrides, type PoolUpdate } from './pool-overrides.ts';
 import { TitanError } from './errors.ts';
+import type { LogStore } from './logs.ts';
 import type { PoolSettings, TriggerSpec } from './spec.ts';
 
 interface Entry {
@@ -40,6 +41,8 @@ export interface RegistryOptions {
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** quiet time after a file event before rescanning, so a copy in progress settles */
   debounceMs?: number;
+  /** captures every container's output, per function and invocation */
+  logs?: LogStore;
 }
 
 export class Registry extends EventEmitter {
@@ -218,6 +221,7 @@ export class Registry extends EventEmitter {
       queueMax: config.pool.queue_max,
       queueTimeoutMs: config.pool.queue_timeout_sec * 1000,
       onPoolEvent: this.opts.onPoolEvent,
+      logs: this.opts.logs,
     });
   }
 

@@ -2,12 +2,17 @@
 // over HTTP/1.1 on a unix socket. Mounted read-only into every function container; it must
 // depend on nothing but Node's standard library (the image has nothing baked in).
 import { createServer } from 'node:http';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { runTagged, tagWrites } from './log-tags.mjs';
 
 const socketPath = process.env.TITAN_SOCKET;
 const handlerPath = process.env.TITAN_HANDLER;
 const functionName = process.env.TITAN_FUNCTION;
+
+// Before the handler loads, so everything it writes goes through the tagging (see log-tags.mjs).
+tagWrites(process.stdout);
+tagWrites(process.stderr);
 
 let handler;
 let loadError;
@@ -63,7 +68,7 @@ async function invoke(req, res) {
   };
   let result;
   try {
-    result = await handler(payload.event, context);
+    result = await runTagged(payload.context?.invocationId, handler, payload.event, context);
   } catch (err) {
     return send(res, 'error', JSON.stringify(describe(err)));
   }
@@ -89,7 +94,9 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 0; // the gateway owns connection lifetime; never close idle sockets under it
 rmSync(socketPath, { force: true });
-server.listen(socketPath);
+// Connecting to a unix socket needs write permission on it, and the gateway may run as another
+// non-root user (its production image does). The directory around it is the gateway's to guard.
+server.listen(socketPath, () => chmodSync(socketPath, 0o666));
 const stop = () => server.close(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

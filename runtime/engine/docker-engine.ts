@@ -2,7 +2,9 @@
 // through the same code. The API version is left unpinned so an older engine is spoken to in its own.
 import Docker from 'dockerode';
 import { createRequire } from 'node:module';
-import type { ContainerEngine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo } from './engine.ts';
+import { Writable } from 'node:stream';
+import type { ContainerEngine, ContainerLogLine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo, LogFollow } from './engine.ts';
+import { LogLineSplitter } from './log-lines.ts';
 import { TitanError } from '../errors.ts';
 
 // tar-fs (dockerode's own tar packer) ships no types.
@@ -102,6 +104,47 @@ export class DockerEngine implements ContainerEngine {
     }
   }
 
+  followLogs(id: string, onLine: (line: ContainerLogLine) => void): LogFollow {
+    let stream: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
+    let stopped = false;
+    let done!: () => void;
+    const ended = new Promise<void>((resolve) => (done = resolve));
+    void (async () => {
+      try {
+        // No `since`: the engine replays from the container's start, so attaching a moment after
+        // `run` loses nothing. Timestamps give each line the engine's receive time.
+        stream = (await this.docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true, timestamps: true })) as typeof stream;
+      } catch {
+        return done(); // gone already, or the engine is away: nothing to follow
+      }
+      if (stopped) {
+        stream!.destroy();
+        return done();
+      }
+      const splitters = (['stdout', 'stderr'] as const).map((kind) => new LogLineSplitter(kind, onLine));
+      // demuxStream writes one whole frame (one engine log message) per write.
+      const [out, err] = splitters.map((s) => new Writable({ write: (frame: Buffer, _enc, cb) => (s.frame(frame), cb()) }));
+      this.docker.modem.demuxStream(stream!, out, err);
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        if (!stopped) for (const s of splitters) s.end();
+        done();
+      };
+      stream!.on('end', finish);
+      stream!.on('close', finish);
+      stream!.on('error', finish);
+    })();
+    return {
+      stop: () => {
+        stopped = true;
+        stream?.destroy();
+      },
+      ended,
+    };
+  }
+
   async listByLabels(labels: Record<string, string>): Promise<ContainerSummary[]> {
     const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
     const list = await this.docker.listContainers({ all: true, filters: { label } });
@@ -136,11 +179,12 @@ export class DockerEngine implements ContainerEngine {
     }
   }
 
-  async buildImage(contextDir: string, files: string[], tag: string): Promise<void> {
+  async buildImage(contextDir: string, files: string[], tag: string, dockerfile = 'Dockerfile'): Promise<void> {
     // Packed here rather than by dockerode so file modes survive as they are (umask 0): the image's
     // /tmp must stay 1777.
     const context = tarFs.pack(contextDir, { entries: files, umask: 0 });
-    const stream = await this.docker.buildImage(context, { t: tag, rm: true, forcerm: true });
+    // No network for build steps: this engine has no bridge, and nothing we build needs one.
+    const stream = await this.docker.buildImage(context, { t: tag, rm: true, forcerm: true, dockerfile, networkmode: 'none' });
     await new Promise<void>((resolve, reject) =>
       this.docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => {
         const failed = err?.message ?? out.find((o) => o.error)?.error;

@@ -57,6 +57,21 @@ export interface EngineInfo {
   os: string;
 }
 
+/** One line of a container's output, without its newline. */
+export interface ContainerLogLine {
+  stream: 'stdout' | 'stderr';
+  text: string;
+  /** epoch ms the engine received it */
+  time: number;
+}
+
+export interface LogFollow {
+  /** stop following now (lines not yet delivered are dropped) */
+  stop(): void;
+  /** resolves once following ended: stopped, the container gone, or the engine failed */
+  readonly ended: Promise<void>;
+}
+
 export interface ContainerEngine {
   /** resolves when the engine answers; rejects with engine_unavailable otherwise */
   ping(): Promise<EngineInfo>;
@@ -68,11 +83,16 @@ export interface ContainerEngine {
   waitExit(id: string): Promise<ExitInfo>;
   /** the last lines of a container's stdout and stderr, for error messages */
   logs(id: string, tail: number): Promise<string>;
+  /**
+   * Every line of a container's stdout and stderr, from its start and then as written, until it is
+   * removed or `stop()` is called. Never throws: engine errors just end it.
+   */
+  followLogs(id: string, onLine: (line: ContainerLogLine) => void): LogFollow;
   listByLabels(labels: Record<string, string>): Promise<ContainerSummary[]>;
   /** the image's labels, or undefined when it is not present */
   imageLabels(ref: string): Promise<Record<string, string> | undefined>;
   /** pull from a registry; rejects when none can be reached within timeoutMs */
   pullImage(ref: string, timeoutMs: number): Promise<void>;
   /** build `tag` from a directory holding a Dockerfile (no registry needed for FROM scratch) */
-  buildImage(contextDir: string, files: string[], tag: string): Promise<void>;
+  buildImage(contextDir: string, files: string[], tag: string, dockerfile?: string): Promise<void>;
 }

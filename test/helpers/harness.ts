@@ -1,17 +1,27 @@
 // Test harness: a real gateway on the real engine, in a private temp directory with its own state
 // directory (and so its own container label scope), driven in-process through app.request.
 import { randomBytes } from 'node:crypto';
+import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { defaultConfig, type RuntimeConfig } from '../../runtime/config.ts';
 import { DockerEngine } from '../../runtime/engine/docker-engine.ts';
-import { Gateway } from '../../gateway/gateway.ts';
+import { Gateway, scopeOf } from '../../gateway/gateway.ts';
+import type { ContainerSummary } from '../../runtime/engine/engine.ts';
+import { LABEL } from '../../runtime/sandbox.ts';
 
 /** The engine the tests use: DOCKER_HOST, as .ci/run and `npm run setup` arrange. */
 export function testEngine(): DockerEngine {
   return new DockerEngine();
+}
+
+/** The engine's containers in a gateway's scope (its state directory), optionally of one function. */
+export function containersOf(config: Pick<RuntimeConfig, 'state_dir'>, fnName?: string): Promise<ContainerSummary[]> {
+  const labels: Record<string, string> = { [LABEL.scope]: scopeOf(config.state_dir) };
+  if (fnName) labels[LABEL.fn] = fnName;
+  return testEngine().listByLabels(labels);
 }
 
 export type FunctionFiles = Record<string, string>;
@@ -30,15 +40,27 @@ export interface Harness {
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
 
+export interface HarnessOptions {
+  adminToken?: string;
+  /**
+   * Use this directory (from `newHarnessDir`) instead of a fresh one: a gateway started on the
+   * directory of an earlier one shares its state directory, and so its container scope. Function
+   * folders already in it are deployed as they are. Removed on close like a private one.
+   */
+  dir?: string;
+}
+
+/** A private directory for a harness; short, as unix socket paths are limited to 107 bytes. */
+export const newHarnessDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'tt-'));
+
 export async function startHarness(
   functions: Record<string, FunctionFiles> = {},
   overrides: DeepPartial<RuntimeConfig> = {},
-  gatewayOptions: { adminToken?: string } = {},
+  { dir: givenDir, ...gatewayOptions }: HarnessOptions = {},
 ): Promise<Harness> {
-  // Short path: unix socket paths are limited to 107 bytes.
-  const dir = await mkdtemp(join(tmpdir(), 'tt-'));
+  const dir = givenDir ?? (await newHarnessDir());
   const functionsDir = join(dir, 'functions');
-  await mkdir(functionsDir);
+  await mkdir(functionsDir, { recursive: true });
   const base = defaultConfig(dir);
   const config: RuntimeConfig = {
     ...base,
@@ -49,6 +71,7 @@ export async function startHarness(
     pool: { ...base.pool, idle_sec: 60, ...overrides.pool },
     // A key prefix of its own per harness: tests share one Redis (REDIS_URL) without seeing each other.
     events: { ...base.events, key_prefix: `t${randomBytes(4).toString('hex')}:`, block_ms: 200, retry_base_ms: 50, ...overrides.events },
+    logs: { ...base.logs, ...overrides.logs },
   };
   const addFunction = async (folder: string, files: FunctionFiles) => {
     const staging = join(dir, `.staging-${folder}`);
@@ -60,8 +83,15 @@ export async function startHarness(
   };
   for (const [folder, files] of Object.entries(functions)) await addFunction(folder, files);
   const gw = new Gateway({ config, engine: testEngine(), log: pino({ level: process.env.TITAN_TEST_LOG ?? 'silent' }), processMetrics: false, ...gatewayOptions });
-  await gw.start();
-  await gw.registry.settled();
+  try {
+    await gw.start();
+    await gw.registry.settled();
+  } catch (err) {
+    // A harness that failed to start leaves no containers behind for the next run.
+    await gw.close().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     gw,
     dir,
@@ -92,4 +122,23 @@ export async function eventually<T>(check: () => Promise<T> | T, ms = 10_000, ev
     if (v || Date.now() > until) return v;
     await new Promise((r) => setTimeout(r, every));
   }
+}
+
+export interface ErrorBody {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+/** The error of an error response, after checking the one documented shape: `{ error: { code, message } }`. */
+export async function errorOf(res: Response): Promise<ErrorBody> {
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/, 'errors are JSON');
+  const body = (await res.json()) as { error: ErrorBody };
+  assert.deepEqual(Object.keys(body), ['error'], 'an error body has `error` and nothing else');
+  const { code, message, details } = body.error;
+  assert.equal(typeof code, 'string');
+  assert.ok(typeof message === 'string' && message.length > 0, 'an error says what happened');
+  assert.ok(Object.keys(body.error).every((k) => ['code', 'message', 'details'].includes(k)), `error keys: ${Object.keys(body.error)}`);
+  if (details !== undefined) assert.equal(typeof details, 'object');
+  return body.error;
 }

@@ -28,6 +28,11 @@ const FUNCTIONS = [
   },
 ];
 
+const LOG_LINES = [
+  { time: Date.UTC(2024, 0, 2, 3, 4, 5, 6), stream: 'stdout', invocationId: 'inv-1-abcdef', container: 'abcdef012345', text: 'hello from inv-1' },
+  { time: Date.UTC(2024, 0, 2, 3, 4, 6), stream: 'stderr', container: 'abcdef012345', text: 'outside any invocation' },
+];
+
 function fakeGateway(seen: Seen[]): Server {
   return createServer(async (req, res) => {
     let body = '';
@@ -44,6 +49,15 @@ function fakeGateway(seen: Seen[]): Server {
     if (req.method === 'POST' && req.url === '/events/chat.room1') return json(201, { id: '1-0', topic: 'chat.room1' });
     if (req.method === 'GET' && req.url === '/dlq?count=5') return json(200, { entries: [{ id: '9-0', function: 'echo', error: '{}' }] });
     if (req.method === 'POST' && req.url === '/dlq/9-0/replay') return json(200, { id: '9-0', function: 'echo', queued: '10-0' });
+    if (req.method === 'GET' && req.url === '/functions/echo/logs?tail=2') return json(200, { function: 'echo', lines: LOG_LINES });
+    if (req.method === 'GET' && req.url === '/invocations/inv-1-abcdef/logs') return json(200, { invocationId: 'inv-1-abcdef', function: 'echo', lines: LOG_LINES.slice(0, 1) });
+    if (req.method === 'GET' && req.url === '/functions/echo/logs?follow=true&tail=1') {
+      // The tail line, a keep-alive comment, a new line, then the gateway ends the stream.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${JSON.stringify(LOG_LINES[0])}\n\n: keep-alive\n\n`);
+      setTimeout(() => res.end(`data: ${JSON.stringify(LOG_LINES[1])}\n\n`), 20);
+      return;
+    }
     const name = /^\/functions\/([^/]+)\/invoke$/.exec(req.url ?? '')?.[1];
     json(404, { error: { code: 'not_found', message: name ? `no function named '${name}'` : `no route ${req.method} ${req.url}` } });
   });
@@ -156,6 +170,30 @@ describe('titan CLI', () => {
     assert.equal(JSON.parse(replay.stdout).queued, '10-0');
     const bad = await titan(['dlq', 'purge'], { TITAN_URL: url });
     assert.equal(bad.code, 2);
+  });
+
+  test('logs prints time, stream, invocation id prefix and text; --invocation and -f too', async () => {
+    const expected = [
+      '2024-01-02T03:04:05.006Z stdout inv-1-ab hello from inv-1',
+      '2024-01-02T03:04:06.000Z stderr -        outside any invocation',
+    ];
+    const r = await titan(['logs', 'echo', '--tail', '2'], { TITAN_URL: url });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, expected.join('\n') + '\n');
+    const one = await titan(['logs', '--invocation', 'inv-1-abcdef'], { TITAN_URL: url });
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(one.stdout, `${expected[0]}\n`);
+    const follow = await titan(['logs', 'echo', '-f', '--tail', '1'], { TITAN_URL: url });
+    assert.equal(follow.code, 0, follow.stderr);
+    assert.equal(follow.stdout, expected.join('\n') + '\n', 'the tail, then the new line; the comment is skipped');
+    assert.deepEqual(seen.map((s) => s.url), ['/functions/echo/logs?tail=2', '/invocations/inv-1-abcdef/logs', '/functions/echo/logs?follow=true&tail=1']);
+    assert.equal(seen[2].headers.accept, 'text/event-stream');
+    const bad = await titan(['logs', 'echo', '--tail', '0'], { TITAN_URL: url });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--tail must be an integer from 1 to 10000/);
+    const missing = await titan(['logs', 'nope'], { TITAN_URL: url });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^error: not_found: /);
   });
 
   test('an unknown command is a usage error', async () => {

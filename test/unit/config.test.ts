@@ -50,6 +50,7 @@ describe('defaults', () => {
     assert.equal(c.sandbox.user, '65534:65534');
     assert.deepEqual(c.sandbox.fs_roots, []);
     assert.deepEqual(c.pool, { min: 1, max: 4, concurrency: 1, idle_sec: 300, queue_max: 64, queue_timeout_sec: 10 });
+    assert.deepEqual(c.logs, { max_lines_per_function: 2000 });
   });
 
   test('config/runtime.yaml holds exactly the defaults', () => {
@@ -117,7 +118,7 @@ describe('validation', () => {
     const msg = await configError(loadConfig({ path: file, env: {} }));
     assert.match(msg, /gateway\.hots: unknown key \(allowed keys: host, port, max_body_bytes\)/);
     assert.match(msg, /gateway\.bogus: unknown key/);
-    assert.match(msg, /: extra: unknown key \(allowed keys: gateway, functions_dir, state_dir, sandbox, pool, events\)/);
+    assert.match(msg, /: extra: unknown key \(allowed keys: gateway, functions_dir, state_dir, sandbox, pool, events, logs\)/);
   });
 
   test('every problem is listed with its key path and the file name', async () => {

@@ -12,7 +12,7 @@ test('the document validates as OpenAPI and describes the routes with their sche
     components: { schemas: Record<string, { properties?: Record<string, unknown>; additionalProperties?: boolean; required?: string[] }> };
   };
   assert.equal(api.openapi, '3.1.0');
-  for (const p of ['/functions/{name}/invoke', '/functions', '/functions/{name}/pool', '/events/{topic}', '/dlq', '/healthz', '/metrics']) {
+  for (const p of ['/functions/{name}/invoke', '/functions', '/functions/{name}/pool', '/events/{topic}', '/dlq', '/healthz', '/metrics', '/functions/{name}/logs', '/invocations/{id}/logs']) {
     assert.ok(api.paths[p], `documents ${p}`);
   }
   const pool = api.components.schemas.PoolUpdate!;
