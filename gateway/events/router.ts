@@ -8,7 +8,7 @@ import type { TriggerSpec } from '../../runtime/spec.ts';
 import { parseEntry } from './event.ts';
 import { globToRedisPattern, isGlob, topicMatches, typeMatches } from './glob.ts';
 import type { Keys } from './keys.ts';
-import { autoClaim, ensureGroup, flatten, isNoGroup, readGroup, type Entry } from './streams.ts';
+import { autoClaim, ensureGroup, flatten, isNoGroup, readGroup, readOwnPending, type Entry } from './streams.ts';
 
 export interface RouterDeps {
   cmd: Redis;
@@ -29,6 +29,10 @@ export class Router {
   private discovered = new Set<string>();
   /** per glob trigger: Redis time (ms) when this router first saw it; see startId */
   private readonly globSince = new Map<string, number>();
+  /** a group vanished (Redis lost its data, or a stream was deleted): streams recreated since are new */
+  private regroupFromStart = false;
+  /** after an error: entries this consumer read but did not route are routed before new ones */
+  private recoverOwn = false;
   private lastScan = 0;
   private lastReclaim = 0;
   subscribed = false;
@@ -62,8 +66,12 @@ export class Router {
         await this.turn();
       } catch (err) {
         this.subscribed = false;
-        if (isNoGroup(err)) this.grouped.clear(); // Redis lost its data (restart without persistence)
-        else this.d.log('event router: redis error, retrying', { err: (err as Error).message });
+        this.recoverOwn = true;
+        if (isNoGroup(err)) {
+          // Redis lost its data (restart without persistence): every entry now in a stream came after.
+          this.grouped.clear();
+          this.regroupFromStart = true;
+        } else this.d.log('event router: redis error, retrying', { err: (err as Error).message });
         await sleep(250);
       }
     }
@@ -81,10 +89,15 @@ export class Router {
       await ensureGroup(this.d.cmd, this.d.keys.topic(t), this.d.cfg.group, this.startId(t));
       this.grouped.add(t);
     }
+    this.regroupFromStart = false;
     this.subscribed = true;
     if (topics.length === 0) {
       await sleep(100);
       return;
+    }
+    if (this.recoverOwn) {
+      for (const t of topics) await this.route(t, await readOwnPending(this.d.cmd, this.d.cfg.group, this.d.consumer, this.d.keys.topic(t), this.d.cfg.read_count));
+      this.recoverOwn = false;
     }
     if (now - this.lastReclaim > (this.d.cfg.reclaim_idle_sec * 1000) / 2) {
       this.lastReclaim = now;
@@ -107,7 +120,7 @@ export class Router {
    * skip them: it starts where the glob subscription began instead, so nothing published since is lost.
    */
   private startId(topic: string): string {
-    if (this.d.cfg.start_from === 'all') return '0';
+    if (this.d.cfg.start_from === 'all' || this.regroupFromStart) return '0';
     const exact = this.d.triggers().some((t) => !isGlob(t.topic) && t.topic === topic);
     const since = [...this.globSince].filter(([g]) => topicMatches(g, topic)).map(([, ms]) => ms);
     return exact || since.length === 0 ? '$' : `${Math.min(...since) - 1}`;

@@ -37,6 +37,18 @@ function pairsOf(reply: unknown[]): Array<[string, Entry[]]> {
   return out;
 }
 
+/**
+ * This consumer's own pending entries (read, not yet acknowledged), oldest first; never blocks.
+ * After an error between a read and its acknowledgement (Redis went away under the command
+ * connection while the blocking one had just read), these are ours to finish: waiting for
+ * XAUTOCLAIM would stall them for reclaim_idle_sec.
+ */
+export async function readOwnPending(redis: Redis, group: string, consumer: string, key: string, count: number): Promise<Entry[]> {
+  const reply = (await redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', key, '0')) as unknown[] | null;
+  // Entries deleted while pending come back with null fields: nothing left to process.
+  return (reply ? pairsOf(reply) : []).flatMap(([, entries]) => entries).filter((e) => e[1] !== null);
+}
+
 /** Take over entries another consumer left pending for longer than minIdleMs. */
 export async function autoClaim(redis: Redis, key: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<Entry[]> {
   const reply = (await redis.call('XAUTOCLAIM', key, group, consumer, minIdleMs, '0-0', 'COUNT', count)) as [string, Array<Entry | null>];

@@ -9,7 +9,7 @@ import { isTitanError } from '../../runtime/errors.ts';
 import type { Invoke, Trigger } from '../invoke.ts';
 import { fieldsToRecord, handlerEventJson } from './event.ts';
 import type { Keys } from './keys.ts';
-import { autoClaim, ensureGroup, flatten, isNoGroup, readGroup, type Entry } from './streams.ts';
+import { autoClaim, ensureGroup, flatten, isNoGroup, readGroup, readOwnPending, type Entry } from './streams.ts';
 
 export interface WorkerDeps {
   fn: string;
@@ -33,6 +33,8 @@ export class QueueWorker {
   private slotFreed?: () => void;
   private lastReclaim = 0;
   private heartbeat?: NodeJS.Timeout;
+  /** when set: an entry was left pending by a Redis error; take our own pending entries up again from then */
+  private recoverAt = 0;
 
   constructor(private readonly d: WorkerDeps) {}
 
@@ -84,6 +86,13 @@ export class QueueWorker {
       return;
     }
     const now = Date.now();
+    if (this.recoverAt && now >= this.recoverAt) {
+      // Our in-flight entries are pending too: skip them, and take no more than the free slots.
+      const own = (await readOwnPending(this.d.cmd, this.d.cfg.group, this.d.consumer, this.key, this.inflight.size + free)).filter(([id]) => !this.inflight.has(id));
+      this.recoverAt = own.length >= free ? now : 0; // maybe more: again on the next turn
+      for (const e of own.slice(0, free)) this.dispatch(e, true);
+      if (own.length) return;
+    }
     if (now - this.lastReclaim > (this.d.cfg.reclaim_idle_sec * 1000) / 2) {
       this.lastReclaim = now;
       const claimed = await autoClaim(this.d.cmd, this.key, this.d.cfg.group, this.d.consumer, this.d.cfg.reclaim_idle_sec * 1000, free);
@@ -99,7 +108,10 @@ export class QueueWorker {
     if (this.inflight.has(id)) return;
     this.inflight.add(id);
     void this.process(id, fieldsToRecord(flat), reclaimed)
-      .catch((err) => this.d.log('event worker: entry left pending', { fn: this.d.fn, id, err: (err as Error).message }))
+      .catch((err) => {
+        this.d.log('event worker: entry left pending; retrying it shortly', { fn: this.d.fn, id, err: (err as Error).message });
+        this.recoverAt = Math.max(this.recoverAt, Date.now() + 1000); // not at once: Redis is likely still away
+      })
       .finally(() => {
         this.inflight.delete(id);
         this.slotFreed?.();

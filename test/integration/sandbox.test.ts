@@ -1,0 +1,149 @@
+// The lock-down, as seen from inside a function container on the real engine: a probe function reports
+// what its process can see and do, and the test checks it against the documented sandbox.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { parseMemory } from '../../runtime/quantity.ts';
+import { containersOf, fn, startHarness, type Harness } from '../helpers/harness.ts';
+
+// Reads cgroup limits under both layouts (v2 unified, v1 per-controller), whichever the engine uses.
+const PROBE = `
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+const attempt = (f) => { try { f(); return 'ok'; } catch (e) { return e.code ?? String(e); } };
+const firstOf = (...paths) => { for (const p of paths) { try { return readFileSync(p, 'utf8').trim(); } catch {} } return undefined; };
+
+export default async () => {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const field = (k) => status.match(new RegExp('^' + k + ':\\\\s*(\\\\S+)', 'm'))?.[1];
+  const quota = firstOf('/sys/fs/cgroup/cpu.max') ?? [firstOf('/sys/fs/cgroup/cpu/cpu.cfs_quota_us'), firstOf('/sys/fs/cgroup/cpu/cpu.cfs_period_us')].join(' ');
+  return {
+    uid: process.getuid(),
+    gid: process.getgid(),
+    capEff: field('CapEff'),
+    capPrm: field('CapPrm'),
+    capBnd: field('CapBnd'),
+    noNewPrivs: field('NoNewPrivs'),
+    interfaces: readdirSync('/sys/class/net').sort(),
+    ipv4Routes: readFileSync('/proc/net/route', 'utf8').trim().split('\\n').slice(1),
+    writeRoot: attempt(() => writeFileSync('/etc/x', 'x')),
+    writeCode: attempt(() => writeFileSync('/fn/x', 'x')),
+    writeBootstrap: attempt(() => writeFileSync('/titan/x', 'x')),
+    writeTmp: attempt(() => writeFileSync('/tmp/x', 'x')),
+    readTmp: attempt(() => { if (readFileSync('/tmp/x', 'utf8') !== 'x') throw new Error('lost'); }),
+    execTmp: attempt(() => { writeFileSync('/tmp/run', '#!/usr/local/bin/node\\n'); chmodSync('/tmp/run', 0o755); execFileSync('/tmp/run'); }),
+    memoryLimit: Number(firstOf('/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes')),
+    pidsLimit: Number(firstOf('/sys/fs/cgroup/pids.max', '/sys/fs/cgroup/pids/pids.max')),
+    cpuQuota: quota,
+    env: { ...process.env },
+    cwd: process.cwd(),
+    mounts: readFileSync('/proc/self/mounts', 'utf8').trim().split('\\n').map((l) => {
+      const [source, target, type, options] = l.split(' ');
+      return { source, target, type, rw: options.split(',').includes('rw') };
+    }),
+    engineSockets: ['/var/run/docker.sock', '/run/docker.sock', '/run/podman/podman.sock'].filter((s) => attempt(() => readdirSync(s)) !== 'ENOENT'),
+  };
+};`;
+
+interface Probe {
+  uid: number;
+  gid: number;
+  capEff: string;
+  capPrm: string;
+  capBnd: string;
+  noNewPrivs: string;
+  interfaces: string[];
+  ipv4Routes: string[];
+  writeRoot: string;
+  writeCode: string;
+  writeBootstrap: string;
+  writeTmp: string;
+  readTmp: string;
+  execTmp: string;
+  memoryLimit: number;
+  pidsLimit: number;
+  cpuQuota: string;
+  env: Record<string, string>;
+  cwd: string;
+  mounts: Array<{ source: string; target: string; type: string; rw: boolean }>;
+  engineSockets: string[];
+}
+
+// Set in the gateway's process: it must not reach the function.
+const CANARY = 'TT_SANDBOX_CANARY';
+
+describe('sandbox', () => {
+  let h: Harness;
+  let p: Probe;
+  before(async () => {
+    process.env[CANARY] = 'gateway-only';
+    h = await startHarness(
+      { probe: fn(PROBE, 'resources: { memory: 48Mi, cpu: 250m, cpu_limit: 500m }\nenv: { GREETING: hello }\n') },
+      { events: { embedded_redis: false } },
+    );
+    const res = await h.invoke('probe', {});
+    assert.equal(res.status, 200, await res.clone().text());
+    p = (await res.json()) as Probe;
+  });
+  after(async () => {
+    delete process.env[CANARY];
+    if (!h) return;
+    await h.close();
+    assert.deepEqual(await containersOf(h.config), [], 'close removes every container');
+  });
+
+  test('no network: only the loopback interface and no IPv4 routes', () => {
+    assert.deepEqual(p.interfaces, ['lo']);
+    assert.deepEqual(p.ipv4Routes, []);
+  });
+
+  test('the root filesystem, the code mount and the bootstrap are read-only; /tmp is writable but not executable', () => {
+    assert.equal(p.writeRoot, 'EROFS');
+    assert.equal(p.writeCode, 'EROFS');
+    assert.equal(p.writeBootstrap, 'EROFS');
+    assert.equal(p.writeTmp, 'ok');
+    assert.equal(p.readTmp, 'ok');
+    assert.equal(p.execTmp, 'EACCES', '/tmp is mounted noexec');
+    assert.equal(p.cwd, '/fn');
+  });
+
+  test('not root, no capabilities, no new privileges', () => {
+    const [uid, gid] = h.config.sandbox.user.split(':').map(Number);
+    assert.notEqual(p.uid, 0);
+    assert.equal(p.uid, uid);
+    assert.equal(p.gid, gid);
+    assert.equal(p.capEff, '0000000000000000');
+    assert.equal(p.capPrm, '0000000000000000');
+    assert.equal(p.capBnd, '0000000000000000', 'nothing can be regained');
+    assert.equal(p.noNewPrivs, '1');
+  });
+
+  test('the memory limit, the pids limit and the CPU cap are in force', () => {
+    assert.equal(p.memoryLimit, parseMemory('48Mi'));
+    assert.equal(p.pidsLimit, h.config.sandbox.pids_limit);
+    const [quota, period] = p.cpuQuota.split(' ').map(Number);
+    assert.ok(quota! > 0 && period! > 0, `a CFS quota is set (${p.cpuQuota})`);
+    assert.equal(quota! / period!, 0.5, 'cpu_limit 500m');
+  });
+
+  test("the function gets its manifest env and the runtime's variables, never the gateway's environment", () => {
+    assert.equal(p.env.GREETING, 'hello');
+    assert.equal(p.env.TITAN_FUNCTION, 'probe');
+    assert.equal(p.env.HOME, '/tmp');
+    assert.equal(p.env[CANARY], undefined);
+    assert.equal(p.env.DOCKER_HOST, undefined);
+    assert.ok(!Object.keys(p.env).some((k) => k.startsWith('npm_')), 'nothing of the test runner leaks');
+  });
+
+  test('host directories come in read-only, except the socket directory; the engine socket never', () => {
+    // Kernel filesystems (proc, sysfs, cgroup, devpts, mqueue) and tmpfs are the engine's; what is
+    // left are bind mounts of host directories.
+    const virtual = new Set(['proc', 'sysfs', 'cgroup', 'cgroup2', 'devpts', 'mqueue', 'tmpfs', 'overlay']);
+    const fromHost = p.mounts.filter((m) => !virtual.has(m.type));
+    const writable = fromHost.filter((m) => m.rw).map((m) => m.target);
+    assert.deepEqual(writable, ['/run/titan'], `writable host mounts: ${JSON.stringify(fromHost)}`);
+    for (const target of ['/fn', '/titan']) assert.ok(fromHost.some((m) => m.target === target && !m.rw), `${target} mounted read-only`);
+    assert.deepEqual(p.engineSockets, []);
+    assert.ok(!p.mounts.some((m) => /docker|podman|containerd/.test(m.target)), 'no engine socket is mounted');
+  });
+});
