@@ -77,9 +77,12 @@ export class EventSystem {
 
   get state(): TriggerState {
     if (!this.cmd) return 'disabled';
-    if (this.cmd.status !== 'ready') return this.router?.subscribed === undefined ? 'connecting' : 'disconnected';
-    return this.router?.subscribed ? 'subscribed' : 'connecting';
+    if (this.cmd.status === 'ready' && this.router?.subscribed) return (this.everSubscribed = true) && 'subscribed';
+    // Never reached Redis yet: still connecting; lost it after being subscribed: disconnected.
+    return this.everSubscribed ? 'disconnected' : 'connecting';
   }
+
+  private everSubscribed = false;
 
   health(): { state: TriggerState; reason?: string; redis?: string; group: string; consumer: string; topics: string[] } {
     const state = this.state;
@@ -184,15 +187,27 @@ export class EventSystem {
   /** Append one event to a topic's stream; returns its entry id. */
   async publish(topic: string, type: string, dataJson: string, source?: string): Promise<string> {
     validateTopic(topic);
+    this.refuseInternal(topic);
     const id = await this.redis().xadd(this.keys.topic(topic), '*', ...flatten({ type, data: dataJson, source, time: new Date().toISOString() }));
     if (!this.router?.topics().includes(topic)) this.router?.rescanSoon();
     return id!;
   }
 
+  /** The runtime's own streams are not topics: a publish there would forge results or queue work. */
+  private refuseInternal(topic: string): void {
+    const { results_stream, dlq_stream, queue_prefix } = this.cfg;
+    if (topic === results_stream || topic === dlq_stream || topic.startsWith(queue_prefix)) {
+      throw new TitanError('invalid_request', `'${topic}' is one of the runtime's own streams (${results_stream}, ${dlq_stream}, ${queue_prefix}*), not a topic`);
+    }
+  }
+
   /** Events a function emitted through context.emit, appended after it succeeded. */
   async publishEmits(fn: string, emits: Emit[]): Promise<void> {
     if (emits.length === 0) return;
-    for (const e of emits) validateTopic(e.topic);
+    for (const e of emits) {
+      validateTopic(e.topic);
+      this.refuseInternal(e.topic);
+    }
     const tx = this.redis().multi();
     const time = new Date().toISOString();
     for (const e of emits) tx.xadd(this.keys.topic(e.topic), '*', ...flatten({ type: e.type, data: JSON.stringify(e.data), source: `function:${fn}`, time }));

@@ -222,6 +222,11 @@ describe('event triggers', () => {
     const badTopic = await json(h.request('/events/bad%20topic', { method: 'POST', body: JSON.stringify({ type: 'x' }) }));
     assert.equal(badTopic.status, 400);
     assert.match(badTopic.body.error.message, /invalid topic/);
+    for (const internal of ['titan.results', 'titan.dlq', 'titan.q.onorder']) {
+      const forged = await json(h.request(`/events/${internal}`, { method: 'POST', body: JSON.stringify({ type: 'x' }) }));
+      assert.equal(forged.status, 400, internal);
+      assert.match(forged.body.error.message, /runtime's own streams/);
+    }
   });
 
   test('GET /dlq lists dead-lettered entries; POST /dlq/:id/replay re-queues one, which succeeds once the function is fixed', async () => {
