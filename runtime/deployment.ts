@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { removeBuild } from './build.ts';
 import { ConnectionLostError, FunctionContainer, type InvokeReply } from './container.ts';
 import type { ContainerEngine, ExitInfo } from './engine/engine.ts';
 import { FunctionError, OutOfMemoryError, SandboxError, TimeoutError, TitanError } from './errors.ts';
@@ -137,7 +138,7 @@ export class Deployment {
 
   /** The socket dropped mid-call: find out whether the kernel's OOM killer did it. */
   private async explainLoss(worker: FunctionContainer): Promise<TitanError> {
-    const exit = await Promise.race([worker.exited, sleep(3000).then(() => undefined as ExitInfo | undefined)]);
+    const exit = await Promise.race([worker.exited, sleep(3000, undefined, { ref: false }).then(() => undefined as ExitInfo | undefined)]);
     if (exit?.oomKilled) return new OutOfMemoryError(this.spec.name, this.spec.memoryBytes);
     return new SandboxError(
       exit
@@ -146,8 +147,9 @@ export class Deployment {
     );
   }
 
+  /** Stop taking work; once every container is gone, so is the build output they mounted. */
   drain(): Promise<void> {
-    return this.pool.drain();
+    return this.pool.drain().then(() => removeBuild(this.spec));
   }
 }
 

@@ -4,15 +4,24 @@ import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { defaultConfig, type RuntimeConfig } from '../../runtime/config.ts';
 import { DockerEngine } from '../../runtime/engine/docker-engine.ts';
+import { locateEngine } from '../../runtime/engine/locate.ts';
 import { Gateway, scopeOf } from '../../gateway/gateway.ts';
 import type { ContainerSummary } from '../../runtime/engine/engine.ts';
 import { LABEL } from '../../runtime/sandbox.ts';
 
-/** The engine the tests use: DOCKER_HOST, as .ci/run and `npm run setup` arrange. */
+// `npm test` right after `npm run setup` must find the engine setup started (as `npm start` does):
+// DOCKER_HOST wins, then the default socket, then the engine recorded in the state directory. It is
+// exported so child processes (gateways, the docker CLI) use the same one.
+if (!process.env.DOCKER_HOST) {
+  const found = await locateEngine(resolve(process.env.TITAN_STATE_DIR || '.titan'));
+  if (found) process.env.DOCKER_HOST = found.host;
+}
+
+/** The engine the tests use (see above). */
 export function testEngine(): DockerEngine {
   return new DockerEngine();
 }
