@@ -24,7 +24,7 @@ const Handler = v.pipe(
   v.minLength(1),
   v.check((h) => !/[\\\0]/.test(h) && !path.posix.isAbsolute(h) && !path.win32.isAbsolute(h), (i) => `must be a path relative to the function folder (got ${show(i)})`),
   v.check((h) => !h.split('/').includes('..'), (i) => `must not contain '..' (got ${show(i)})`),
-  v.regex(/\.(js|mjs|cjs)$/, (i) => `must name a .js, .mjs or .cjs file (got ${show(i)})`),
+  v.regex(/\.(js|mjs|cjs|ts|mts)$/, (i) => `must name a .js, .mjs, .cjs, .ts or .mts file (got ${show(i)})`),
   v.transform((h) => path.posix.normalize(h)),
 );
 

@@ -12,6 +12,7 @@ import type { FunctionInfo } from './function-info.ts';
 export type { FunctionInfo };
 import type { ContainerEngine } from './engine/engine.ts';
 import { folderFingerprint } from './fingerprint.ts';
+import { buildHandler, buildRoot, removeBuild } from './build.ts';
 import { loadFunctionFolder } from './manifest.ts';
 import type { PoolEvent, PoolStats } from './pool.ts';
 import { installBootstrap, LABEL, type SandboxLimits } from './sandbox.ts';
@@ -83,8 +84,9 @@ export class Registry extends EventEmitter {
   async removeOrphans(): Promise<number> {
     const orphans = await this.opts.engine.listByLabels({ [LABEL.managed]: 'true', [LABEL.scope]: this.opts.scope });
     await Promise.all(orphans.map((c) => this.opts.engine.remove(c.id)));
-    // Their socket directories go too; one that cannot be removed is harmless leftover.
+    // Their socket directories and handler builds go too; one that cannot be removed is harmless leftover.
     await rm(this.runDir, { recursive: true, force: true }).catch(() => {});
+    await rm(buildRoot(this.opts.config.state_dir), { recursive: true, force: true }).catch(() => {});
     if (orphans.length) this.opts.log?.('removed orphan containers of an earlier run', { count: orphans.length });
     return orphans.length;
   }
@@ -171,6 +173,7 @@ export class Registry extends EventEmitter {
     let spec;
     try {
       spec = await loadFunctionFolder(join(this.dir, folder), this.opts.config);
+      spec = await buildHandler(spec, buildRoot(this.opts.config.state_dir));
     } catch (err) {
       if (entry.active) this.retireEntry({ ...entry, pending: undefined }, 'invalid');
       this.opts.log?.('function invalid', { folder, err: (err as Error).message });
@@ -179,6 +182,7 @@ export class Registry extends EventEmitter {
     const clash = [...this.entries.values()].find((e) => e.folder !== folder && e.name === spec.name && !e.invalid);
     if (clash) {
       if (entry.active) this.retireEntry({ ...entry, pending: undefined }, 'invalid');
+      void removeBuild(spec);
       return { folder, fingerprint, name: folder, invalid: `function name '${spec.name}' is already used by folder '${clash.folder}'` };
     }
     if (entry.active && entry.active.spec.name !== spec.name) {

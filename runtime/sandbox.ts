@@ -11,6 +11,8 @@ export const BOOTSTRAP_SOURCE = fileURLToPath(new URL('./bootstrap/', import.met
 export const CONTAINER_SOCKET_DIR = '/run/titan';
 export const CONTAINER_SOCKET = `${CONTAINER_SOCKET_DIR}/fn.sock`;
 export const SOCKET_FILE = 'fn.sock';
+/** A built handler's output (runtime/build.ts), mounted read-only beside the untouched folder at /fn. */
+export const BUILD_MOUNT = '/fn-build';
 
 /** Labels every container carries; `titan.scope` ties it to one gateway's state directory. */
 export const LABEL = {
@@ -58,8 +60,10 @@ export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: Sa
       HOME: '/tmp',
       NODE_ENV: 'production',
       TITAN_SOCKET: CONTAINER_SOCKET,
-      TITAN_HANDLER: `/fn/${fn.handler}`,
+      TITAN_HANDLER: fn.build ? `${BUILD_MOUNT}/${fn.build.handler}` : `/fn/${fn.handler}`,
       TITAN_FUNCTION: fn.name,
+      // stack traces of a built handler point at its sources under /fn
+      ...(fn.build ? { NODE_OPTIONS: [fn.env.NODE_OPTIONS, '--enable-source-maps'].filter(Boolean).join(' ') } : {}),
     },
     labels: {
       [LABEL.managed]: 'true',
@@ -75,6 +79,7 @@ export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: Sa
     pidsLimit: limits.pidsLimit,
     binds: [
       { hostPath: fn.dir, containerPath: '/fn', readOnly: true },
+      ...(fn.build ? [{ hostPath: fn.build.dir, containerPath: BUILD_MOUNT, readOnly: true }] : []),
       { hostPath: limits.bootstrapDir, containerPath: '/titan', readOnly: true },
       { hostPath: at.socketDir, containerPath: CONTAINER_SOCKET_DIR, readOnly: false },
       ...fn.fs.mounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, readOnly: true })),

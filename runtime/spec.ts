@@ -31,6 +31,8 @@ export interface FunctionSpec {
   dir: string;
   /** handler file, relative to `dir` */
   handler: string;
+  /** set by runtime/build.ts for handlers that need a build step (TypeScript): the module containers load instead */
+  build?: HandlerBuild;
   image: string;
   triggers: TriggerSpec[];
   /** attempts per event before the DLQ; unset means the runtime config's events.max_attempts */
@@ -48,4 +50,11 @@ export interface FunctionSpec {
   auth: 'none' | 'token';
   /** hash of the parsed manifest: live pool overrides hold only while it is unchanged */
   manifestHash: string;
+}
+
+export interface HandlerBuild {
+  /** absolute host path of this deployment's build output, mounted read-only beside the function folder */
+  dir: string;
+  /** the built module, relative to `dir` */
+  handler: string;
 }

@@ -22,7 +22,7 @@ try {
   // or CommonJS `exports.handler` (arrives as default.handler).
   const candidates = [mod.default, mod.handler, mod.default?.handler];
   handler = candidates.find((c) => typeof c === 'function');
-  if (!handler) loadError = new Error(`${handlerPath.replace(/^\/fn\//, '')} exports no function: expected a default export or an export named 'handler'`);
+  if (!handler) loadError = new Error(`${handlerPath.replace(/^\/fn(-build)?\//, '')} exports no function: expected a default export or an export named 'handler'`);
 } catch (err) {
   loadError = err;
 }

@@ -159,10 +159,10 @@ describe('resolveManifest', () => {
     }
   });
 
-  test('handler must be a relative .js/.mjs/.cjs path', async () => {
-    for (const ok of ['index.cjs', 'lib/x.mjs', './a.js']) assert.ok(resolve({ handler: ok }).handler);
+  test('handler must be a relative .js/.mjs/.cjs/.ts/.mts path', async () => {
+    for (const ok of ['index.cjs', 'lib/x.mjs', './a.js', 'index.ts', 'src/h.mts']) assert.ok(resolve({ handler: ok }).handler);
     assert.match(await manifestError(() => resolve({ handler: '/etc/x.js' })), /handler: must be a path relative to the function folder/);
-    assert.match(await manifestError(() => resolve({ handler: 'index.ts' })), /handler: must name a \.js, \.mjs or \.cjs file/);
+    assert.match(await manifestError(() => resolve({ handler: 'index.tsx' })), /handler: must name a \.js, \.mjs, \.cjs, \.ts or \.mts file/);
     assert.match(await manifestError(() => resolve({ handler: 'a\\b.js' })), /handler: must be a path relative/);
   });
 

@@ -1,0 +1,112 @@
+// Every folder in examples/ deployed as it is (copied into a harness, as the README says to copy it
+// into functions/) and exercised: hello and hello-ts over HTTP, the pipeline end to end over Redis.
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { errorOf, startHarness, type FunctionFiles, type Harness } from '../helpers/harness.ts';
+import { deletePrefix, json, readStream, redisClient, sharedRedisUrl, waitFor } from '../helpers/events.ts';
+
+const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+/** Deployable folders under examples/ (those holding a function.yaml), relative to it. */
+async function exampleFolders(dir = EXAMPLES): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  if (entries.some((e) => e.name === 'function.yaml')) return [relative(EXAMPLES, dir)];
+  const nested = await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => exampleFolders(join(dir, e.name))));
+  return nested.flat().sort();
+}
+
+/** An example folder's files, as the harness writes them (examples are flat folders). */
+async function filesOf(example: string): Promise<FunctionFiles> {
+  const dir = join(EXAMPLES, example);
+  const files: FunctionFiles = {};
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    assert.ok(e.isFile(), `${example}/${e.name}: the test copies flat folders only`);
+    files[e.name] = await readFile(join(dir, e.name), 'utf8');
+  }
+  return files;
+}
+
+// Deployed under their folder's base name, as `cp -r examples/<path> functions/` would.
+const TESTED = ['hello', 'hello-ts', 'pipeline/consumer', 'pipeline/producer'];
+
+describe('examples', () => {
+  let h: Harness;
+  let redis: Redis;
+  let prefix: string;
+
+  before(async () => {
+    redis = redisClient(await sharedRedisUrl());
+    const functions: Record<string, FunctionFiles> = {};
+    for (const ex of TESTED) functions[ex.split('/').pop()!] = await filesOf(ex);
+    h = await startHarness(functions);
+    prefix = h.config.events.key_prefix; // the config the gateway runs on
+    await waitFor('the trigger to subscribe', async () => (await json(h.request('/healthz'))).body.triggers.state === 'subscribed');
+  });
+  after(async () => {
+    await h?.close();
+    if (redis) {
+      if (prefix) await deletePrefix(redis, prefix);
+      redis.disconnect();
+    }
+  });
+
+  test('every example folder is exercised here', async () => {
+    assert.deepEqual(await exampleFolders(), TESTED);
+    const { body } = await json(h.request('/functions'));
+    for (const f of body.functions as Array<{ name: string; status: string; error?: string }>) assert.equal(f.status, 'ready', `${f.name}: ${f.error}`);
+  });
+
+  test('hello (JavaScript) answers over HTTP', async () => {
+    const res = await json(h.invoke('hello', { name: 'Ada' }));
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { message: 'hello, Ada' });
+    assert.deepEqual((await json(h.invoke('hello', ''))).body, { message: 'hello, world' }, 'an empty body is a null event');
+  });
+
+  test('hello-ts (TypeScript, two modules) answers over HTTP', async () => {
+    const res = await json(h.invoke('hello-ts', { name: ' Ada ', language: 'fr' }));
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { message: 'bonjour, Ada', name: 'Ada', language: 'fr', invocationId: res.headers.get('x-invocation-id') });
+    const plain = await json(h.invoke('hello-ts', { language: 'xx' }));
+    assert.equal(plain.body.message, 'hello, world');
+  });
+
+  test('pipeline: the producer emits an order over HTTP, the consumer runs on it, emits a receipt and its result lands on titan.results', async () => {
+    const res = await json(h.invoke('producer', { item: 'book', quantity: 2 }));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const { orderId } = res.body;
+    assert.deepEqual(res.body, { orderId, item: 'book', quantity: 2, status: 'placed' });
+
+    const order = (await readStream(redis, `${prefix}shop.orders`)).find((e) => JSON.parse(e.fields.data!).orderId === orderId);
+    assert.ok(order, 'the order event is on shop.orders when the producer has answered');
+    assert.equal(order.fields.type, 'order_placed');
+    assert.equal(order.fields.source, 'function:producer');
+
+    const done = await waitFor('the consumer result on titan.results', async () =>
+      (await readStream(redis, `${prefix}titan.results`)).find((e) => e.fields.function === 'consumer' && e.fields.event_id === order.id));
+    assert.equal(done.fields.outcome, 'ok', done.fields.error);
+    assert.equal(done.fields.topic, 'shop.orders');
+    const receipt = { orderId, item: 'book', quantity: 2, totalCents: 2400, receivedFrom: 'function:producer' };
+    assert.deepEqual(JSON.parse(done.fields.result!), receipt);
+
+    const emitted = await waitFor('the receipt on shop.receipts', async () =>
+      (await readStream(redis, `${prefix}shop.receipts`)).find((e) => JSON.parse(e.fields.data!).orderId === orderId));
+    assert.equal(emitted.fields.type, 'receipt_ready');
+    assert.equal(emitted.fields.source, 'function:consumer');
+    assert.deepEqual(JSON.parse(emitted.fields.data!), receipt);
+  });
+
+  test('pipeline: a bad order is a function error and emits nothing', async () => {
+    const before = (await readStream(redis, `${prefix}shop.orders`)).length;
+    const res = await h.invoke('producer', { quantity: 2 });
+    assert.equal(res.status, 500);
+    const e = await errorOf(res);
+    assert.equal(e.code, 'function_error');
+    assert.match(e.message, /needs an "item"/);
+    assert.equal((await readStream(redis, `${prefix}shop.orders`)).length, before);
+  });
+});
