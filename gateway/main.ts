@@ -1,5 +1,5 @@
 // `npm start` / `titan serve`: load the config, find the container engine, make sure the runtime
-// image exists, then serve the functions directory until SIGINT/SIGTERM. SIGHUP rescans.
+// images exist, then serve the functions directory until SIGINT/SIGTERM. SIGHUP rescans.
 import pino from 'pino';
 import { loadConfig } from '../runtime/config.ts';
 import { DockerEngine } from '../runtime/engine/docker-engine.ts';
@@ -23,8 +23,16 @@ async function main(): Promise<void> {
   const info = await engine.ping();
   log.info({ engine: found.host, source: found.source, version: info.serverVersion }, 'container engine');
 
-  const outcome = await ensureRuntimeImage(engine, config.sandbox.image, { log: (line) => log.info(line) });
-  if (outcome !== 'present') log.info({ image: config.sandbox.image, outcome }, 'runtime image ready');
+  for (const [kind, image] of [['node', config.sandbox.image], ['python', config.sandbox.python_image]] as const) {
+    try {
+      const outcome = await ensureRuntimeImage(engine, image, { kind, log: (line) => log.info(line) });
+      if (outcome !== 'present') log.info({ image, kind, outcome }, 'runtime image ready');
+    } catch (err) {
+      // Python functions are optional: without their image they fail to start, the rest serves.
+      if (kind === 'node') throw err;
+      log.warn({ image, err: (err as Error).message }, 'python runtime image unavailable; runtime: python functions will not start');
+    }
+  }
 
   const gateway = new Gateway({ config, engine, log });
   await gateway.start();

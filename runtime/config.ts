@@ -34,6 +34,7 @@ const GatewaySchema = strictObject({
 const SandboxSchema = strictObject({
   runtime: v.optional(v.picklist(['docker', 'podman']), 'docker'),
   image: v.optional(nonEmpty, 'node:20-bookworm-slim'),
+  python_image: v.optional(nonEmpty, 'python:3.12-slim'),
   // Kept as written; manifest resolution parses them, so a function's spec carries cores and bytes.
   default_cpu: v.optional(CpuQuantity, '50m'),
   default_cpu_limit: v.optional(CpuQuantity, '1'),

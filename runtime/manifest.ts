@@ -8,13 +8,29 @@ import { int, parseYaml, problemsOf, rootListProblem, strictObject, VALIDATION }
 import { TitanError } from './errors.ts';
 import { FsPermissionError, isWithin, resolveFsPermissions } from './permissions.ts';
 import { CpuQuantity, parseCpu, parseMemory } from './quantity.ts';
-import type { FunctionSpec } from './spec.ts';
+import type { FunctionSpec, Runtime } from './spec.ts';
 
 export const NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
 const NAME_RULE = 'a lowercase letter followed by up to 62 of a-z, 0-9, _ and -';
 export const isValidFunctionName = (s: unknown): s is string => typeof s === 'string' && NAME_PATTERN.test(s);
 
 export const MANIFEST_FILES = ['function.yaml', 'plugin.yaml'] as const;
+
+const RUNTIMES = ['node', 'python'] as const satisfies readonly Runtime[];
+export const DEFAULT_HANDLER: Record<Runtime, string> = { node: 'index.js', python: 'main.py' };
+/** The handler files each runtime loads, and how a message names them. */
+const HANDLER_FILES: Record<Runtime, { pattern: RegExp; shown: string }> = {
+  node: { pattern: /\.(js|mjs|cjs|ts|mts)$/, shown: '.js, .mjs, .cjs, .ts or .mts' },
+  python: { pattern: /\.py$/, shown: '.py' },
+};
+
+/** Why `handler` does not suit `runtime`, naming the runtime that would load it. */
+function handlerRuntimeProblem(runtime: Runtime, handler: string): string | undefined {
+  if (HANDLER_FILES[runtime].pattern.test(handler)) return undefined;
+  const fits = RUNTIMES.find((r) => HANDLER_FILES[r].pattern.test(handler));
+  const hint = fits ? `; set runtime: ${fits} for it` : '';
+  return `handler: runtime ${runtime} loads ${HANDLER_FILES[runtime].shown} files (got '${handler}'${hint})`;
+}
 
 const show = (i: { input: unknown }) => JSON.stringify(i.input);
 const nonEmpty = v.pipe(v.string(), v.minLength(1));
@@ -24,7 +40,7 @@ const Handler = v.pipe(
   v.minLength(1),
   v.check((h) => !/[\\\0]/.test(h) && !path.posix.isAbsolute(h) && !path.win32.isAbsolute(h), (i) => `must be a path relative to the function folder (got ${show(i)})`),
   v.check((h) => !h.split('/').includes('..'), (i) => `must not contain '..' (got ${show(i)})`),
-  v.regex(/\.(js|mjs|cjs|ts|mts)$/, (i) => `must name a .js, .mjs, .cjs, .ts or .mts file (got ${show(i)})`),
+  v.regex(/\.(js|mjs|cjs|ts|mts|py)$/, (i) => `must name a .js, .mjs, .cjs, .ts, .mts or .py file (got ${show(i)})`),
   v.transform((h) => path.posix.normalize(h)),
 );
 
@@ -41,8 +57,9 @@ export const ManifestSchema = strictObject({
     v.pipe(v.union([v.string(), v.number()], (i) => `must be a string or number (got ${show(i)})`), v.transform(String), v.minLength(1)),
     '0.0.0',
   ),
-  runtime: v.optional(v.picklist(['node']), 'node'),
-  handler: v.optional(Handler, 'index.js'),
+  runtime: v.optional(v.picklist(RUNTIMES), 'node'),
+  /** default per runtime: DEFAULT_HANDLER */
+  handler: v.optional(Handler),
   image: v.optional(nonEmpty),
   description: v.optional(v.string()),
   triggers: v.nullish(v.array(strictObject({ topic: nonEmpty, event_type: v.optional(nonEmpty) })), []),
@@ -116,6 +133,9 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     const from = (k: 'min' | 'max') => (m.pool[k] === undefined ? ' from the runtime config' : '');
     problems.push(`pool.min: must be <= pool.max (got min ${pool.min}${from('min')}, max ${pool.max}${from('max')})`);
   }
+  const handler = m.handler ?? DEFAULT_HANDLER[m.runtime];
+  const handlerProblem = handlerRuntimeProblem(m.runtime, handler);
+  if (handlerProblem) problems.push(handlerProblem);
   const dir = path.resolve(opts.dir);
   const fs = attempt('permissions.fs', () => resolveFsPermissions(m.permissions.fs, config.sandbox.fs_roots, opts.cwd ?? process.cwd()));
 
@@ -125,8 +145,8 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     version: m.version,
     runtime: m.runtime,
     dir,
-    handler: m.handler,
-    image: m.image ?? config.sandbox.image,
+    handler,
+    image: m.image ?? (m.runtime === 'python' ? config.sandbox.python_image : config.sandbox.image),
     triggers: m.triggers.map((t) => (t.event_type === undefined ? { topic: t.topic } : { topic: t.topic, eventType: t.event_type })),
     ...(m.max_attempts !== undefined ? { maxAttempts: m.max_attempts } : {}),
     cpu,

@@ -4,7 +4,7 @@ import { cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerSpec } from './engine/engine.ts';
-import type { FunctionSpec } from './spec.ts';
+import type { FunctionSpec, Runtime } from './spec.ts';
 
 /** Where the bootstrap ships; the registry copies it into the state directory (see installBootstrap). */
 export const BOOTSTRAP_SOURCE = fileURLToPath(new URL('./bootstrap/', import.meta.url));
@@ -49,16 +49,26 @@ export interface SandboxPlacement {
   scope: string;
 }
 
+/** How each runtime's bootstrap starts (the interpreter is found on the image's PATH). */
+const BOOTSTRAP: Record<Runtime, Pick<ContainerSpec, 'entrypoint' | 'cmd'>> = {
+  node: { entrypoint: ['node'], cmd: ['/titan/node.mjs'] },
+  python: { entrypoint: ['python3'], cmd: ['/titan/python.py'] },
+};
+const RUNTIME_ENV: Record<Runtime, Record<string, string>> = {
+  node: { NODE_ENV: 'production' },
+  // The root filesystem and /fn are read-only: no .pyc files; and output reaches the logs per line.
+  python: { PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
+};
+
 export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: SandboxPlacement): ContainerSpec {
   return {
     name: at.containerName,
     image: fn.image,
-    entrypoint: ['node'],
-    cmd: ['/titan/node.mjs'],
+    ...BOOTSTRAP[fn.runtime],
     env: {
       ...fn.env,
       HOME: '/tmp',
-      NODE_ENV: 'production',
+      ...RUNTIME_ENV[fn.runtime],
       TITAN_SOCKET: CONTAINER_SOCKET,
       TITAN_HANDLER: fn.build ? `${BUILD_MOUNT}/${fn.build.handler}` : `/fn/${fn.handler}`,
       TITAN_FUNCTION: fn.name,

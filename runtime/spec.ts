@@ -23,10 +23,13 @@ export interface FsMount {
   containerPath: string;
 }
 
+/** The languages a handler may be written in; each has its bootstrap in runtime/bootstrap/. */
+export type Runtime = 'node' | 'python';
+
 export interface FunctionSpec {
   name: string;
   version: string;
-  runtime: 'node';
+  runtime: Runtime;
   /** absolute path of the function folder on the host */
   dir: string;
   /** handler file, relative to `dir` */

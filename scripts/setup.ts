@@ -1,11 +1,11 @@
 // `npm run setup` (after bin/setup.js installed the dependencies): the config loads, a container engine
-// answers (started here when none does), and the runtime image exists. Safe to run again: it reuses both.
+// answers (started here when none does), and the runtime images (node, python) exist. Safe to run again: it reuses what exists.
 import { existsSync } from 'node:fs';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../runtime/config.ts';
 import { DockerEngine } from '../runtime/engine/docker-engine.ts';
 import type { EngineInfo } from '../runtime/engine/engine.ts';
 import { DEFAULT_DOCKER_SOCKET, describeNoEngine, engineOptionsFromHost, locateEngine, pingHost, startLocalEngine } from '../runtime/engine/locate.ts';
-import { ensureRuntimeImage } from '../runtime/image/runtime-image.ts';
+import { ensureRuntimeImage, HOST_PYTHON } from '../runtime/image/runtime-image.ts';
 
 const done = (line: string) => process.stdout.write(`✓ ${line}\n`);
 const detail = (line: string) => process.stdout.write(`  ${line}\n`);
@@ -45,11 +45,25 @@ export async function setup(env: NodeJS.ProcessEnv = process.env): Promise<numbe
     const label = [engine.kind, engine.info.serverVersion].filter(Boolean).join(' ');
     done(`engine: ${label} (API ${engine.info.apiVersion}) at ${engine.host} (${engine.how})`);
 
-    const image = config.sandbox.image;
-    const since = performance.now();
-    const outcome = await ensureRuntimeImage(new DockerEngine(engineOptionsFromHost(engine.host)), image, { log: detail });
-    const how = { present: 'present', pulled: `pulled in ${seconds(since)}`, built: `built from this host's node ${process.version} in ${seconds(since)}` };
-    done(`image ${image}: ${how[outcome]}`);
+    const docker = new DockerEngine(engineOptionsFromHost(engine.host));
+    const images = [
+      { kind: 'node', image: config.sandbox.image, from: `node ${process.version}` },
+      { kind: 'python', image: config.sandbox.python_image, from: HOST_PYTHON },
+    ] as const;
+    for (const { kind, image, from } of images) {
+      const since = performance.now();
+      let outcome;
+      try {
+        outcome = await ensureRuntimeImage(docker, image, { kind, log: detail });
+      } catch (err) {
+        // Python is optional: without its image only `runtime: python` functions fail to start.
+        if (kind === 'node') throw err;
+        process.stdout.write(`! ${kind} image ${image}: unavailable (${(err as Error).message}); runtime: python functions will not start\n`);
+        continue;
+      }
+      const how = { present: 'present', pulled: `pulled in ${seconds(since)}`, built: `built from this host's ${from} in ${seconds(since)}` };
+      done(`${kind} image ${image}: ${how[outcome]}`);
+    }
 
     const tests = env.DOCKER_HOST || engine.host === `unix://${DEFAULT_DOCKER_SOCKET}` ? '' : `; for \`npm test\`: export DOCKER_HOST=${engine.host}`;
     process.stdout.write(`Ready: start the gateway with \`npm start\`${tests}\n`);

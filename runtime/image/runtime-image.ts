@@ -1,7 +1,7 @@
 // Makes the function runtime image available: present already, pulled from a registry, or, on
-// air-gapped machines, built locally from the host's own `node` binary and the libraries it links.
+// air-gapped machines, built locally from the host's own `node` (or `python3`) and the libraries it links.
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,7 +15,12 @@ const REV_LABEL = 'titan.image-rev';
 
 export type ImageOutcome = 'present' | 'pulled' | 'built';
 
+/** Which bootstrap the image must run: decides what a local build puts in it. */
+export type ImageKind = 'node' | 'python';
+
 export interface EnsureImageOptions {
+  /** default 'node' */
+  kind?: ImageKind;
   /** try a registry before building; off when TITAN_OFFLINE=1 (air-gapped machines, CI) */
   pull?: boolean;
   /** how long a pull may take to answer before we assume no registry is reachable */
@@ -26,15 +31,16 @@ export interface EnsureImageOptions {
 export async function ensureRuntimeImage(
   engine: ContainerEngine,
   ref: string,
-  { pull = process.env.TITAN_OFFLINE !== '1', pullTimeoutMs = 20_000, log = () => {} }: EnsureImageOptions = {},
+  { kind = 'node', pull = process.env.TITAN_OFFLINE !== '1', pullTimeoutMs = 20_000, log = () => {} }: EnsureImageOptions = {},
 ): Promise<ImageOutcome> {
+  const build = kind === 'python' ? () => buildHostPythonImage(engine, ref) : () => buildHostNodeImage(engine, ref);
   const labels = await engine.imageLabels(ref);
   // An image this code built earlier is rebuilt when the recipe changed; any other image is left alone.
   const stale = labels?.[REV_LABEL] !== undefined && labels[REV_LABEL] !== IMAGE_REV;
   if (labels && !stale) return 'present';
   if (stale) {
     log(`image ${ref} was built locally by an older recipe (rev ${labels![REV_LABEL]}); rebuilding`);
-    await buildHostNodeImage(engine, ref);
+    await build();
     return 'built';
   }
   if (pull) {
@@ -46,8 +52,8 @@ export async function ensureRuntimeImage(
       log(`pull failed (${(err as Error).message.split('\n')[0]})`);
     }
   }
-  log(`building ${ref} from this host's node ${process.version}`);
-  await buildHostNodeImage(engine, ref);
+  log(`building ${ref} from this host's ${kind === 'python' ? HOST_PYTHON : `node ${process.version}`}`);
+  await build();
   return 'built';
 }
 
@@ -62,20 +68,29 @@ export async function sharedLibraries(binary: string): Promise<string[]> {
   return [...libs];
 }
 
+type Place = (src: string, dest: string) => Promise<void>;
+
 /**
- * An image holding only `node` and its libraries: no shell, no package manager. The bootstrap and
- * the function code are mounted at run time, so nothing else is needed.
+ * Builds `tag` FROM scratch out of a root filesystem that `fill` assembles through `place` (which
+ * copies a host file to a path in the image, following symlinks so the real file lands there).
  */
-export async function buildHostNodeImage(engine: ContainerEngine, tag: string, nodeBinary = process.execPath): Promise<void> {
+async function buildFromRootfs(
+  engine: ContainerEngine,
+  tag: string,
+  fill: (rootfs: string, place: Place) => Promise<void>,
+  { describe, entrypoint }: { describe: string; entrypoint: string },
+): Promise<void> {
   const ctx = await mkdtemp(join(tmpdir(), 'titan-image-'));
   try {
     const rootfs = join(ctx, 'rootfs');
-    const place = async (src: string, dest: string) => {
+    const place: Place = async (src, dest) => {
       await mkdir(join(rootfs, dirname(dest)), { recursive: true });
-      await copyFile(src, join(rootfs, dest)); // copyFile follows symlinks: the real file lands at the link's path
+      await copyFile(src, join(rootfs, dest));
+      // Python trusts a cached .pyc only while its source keeps the mtime it was compiled from.
+      const { atime, mtime } = await stat(src);
+      await utimes(join(rootfs, dest), atime, mtime);
     };
-    await place(nodeBinary, '/usr/local/bin/node');
-    for (const lib of await sharedLibraries(nodeBinary)) await place(lib, lib);
+    await fill(rootfs, place);
     // A tmpfs mounted over an image directory takes that directory's mode: it must be 1777 here,
     // or the non-root function user cannot write /tmp however the tmpfs is mounted.
     await mkdir(join(rootfs, 'tmp'), { recursive: true });
@@ -86,8 +101,8 @@ export async function buildHostNodeImage(engine: ContainerEngine, tag: string, n
         'FROM scratch',
         'COPY rootfs/ /',
         'ENV PATH=/usr/local/bin:/usr/bin:/bin',
-        `LABEL titan.local-build="node ${process.version} from the host" ${REV_LABEL}="${IMAGE_REV}"`,
-        'ENTRYPOINT ["node"]',
+        `LABEL titan.local-build="${describe}" ${REV_LABEL}="${IMAGE_REV}"`,
+        `ENTRYPOINT ["${entrypoint}"]`,
         '',
       ].join('\n'),
     );
@@ -95,4 +110,72 @@ export async function buildHostNodeImage(engine: ContainerEngine, tag: string, n
   } finally {
     await rm(ctx, { recursive: true, force: true });
   }
+}
+
+/**
+ * An image holding only `node` and its libraries: no shell, no package manager. The bootstrap and
+ * the function code are mounted at run time, so nothing else is needed.
+ */
+export async function buildHostNodeImage(engine: ContainerEngine, tag: string, nodeBinary = process.execPath): Promise<void> {
+  await buildFromRootfs(
+    engine,
+    tag,
+    async (_rootfs, place) => {
+      await place(nodeBinary, '/usr/local/bin/node');
+      for (const lib of await sharedLibraries(nodeBinary)) await place(lib, lib);
+    },
+    { describe: `node ${process.version} from the host`, entrypoint: 'node' },
+  );
+}
+
+/** Debian's interpreter (a pyenv shim or a venv on the PATH would not stand alone in an image). */
+export const HOST_PYTHON = '/usr/bin/python3';
+/** Parts of the standard library a function does not need; `config-*` is the static libpython (25 MB). */
+const PY_SKIP = /^(test|tests|idle_test|idlelib|tkinter|turtledemo|ensurepip|lib2to3|site-packages|dist-packages|config-.*|_test.*\.so|.*\.opt-[12]\.pyc)$/;
+
+/**
+ * An image holding only the host's `python3`, its standard library and the libraries both link:
+ * no shell, no pip. The compiled `__pycache__` of the standard library is kept: without it every
+ * container start compiles the bootstrap's imports again (measured: 0.4 s becomes 1.4 s).
+ */
+export async function buildHostPythonImage(engine: ContainerEngine, tag: string, python = HOST_PYTHON): Promise<void> {
+  let info: { version: string; stdlib: string; executable: string };
+  try {
+    const { stdout } = await run(python, ['-c', 'import json, os, sys, sysconfig; print(json.dumps({"version": sys.version.split()[0], "stdlib": sysconfig.get_paths()["stdlib"], "executable": os.path.realpath(sys.executable)}))']);
+    info = JSON.parse(stdout);
+  } catch (err) {
+    throw new Error(`cannot build ${tag}: ${python} does not run on this host (${(err as Error).message.split('\n')[0]}); install python3 or make ${tag} available`);
+  }
+  await buildFromRootfs(
+    engine,
+    tag,
+    async (rootfs, place) => {
+      await place(info.executable, info.executable);
+      if (info.executable !== '/usr/bin/python3') {
+        await mkdir(join(rootfs, '/usr/bin'), { recursive: true });
+        await symlink(info.executable, join(rootfs, '/usr/bin/python3'));
+      }
+      const binaries = [info.executable];
+      for (const file of await stdlibFiles(info.stdlib)) {
+        await place(file, file);
+        if (file.endsWith('.so')) binaries.push(file);
+      }
+      const linked = await Promise.all(binaries.map((b) => sharedLibraries(b).catch(() => [])));
+      for (const lib of new Set(linked.flat())) await place(lib, lib);
+    },
+    { describe: `python ${info.version} from the host`, entrypoint: 'python3' },
+  );
+}
+
+/** Regular files of the standard library, minus PY_SKIP; symlinks are followed, dangling ones left out. */
+async function stdlibFiles(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (PY_SKIP.test(e.name)) continue;
+    const path = join(dir, e.name);
+    const st = await stat(path).catch(() => undefined); // follows links; Debian's sitecustomize.py points into /etc
+    if (st?.isDirectory()) files.push(...(await stdlibFiles(path)));
+    else if (st?.isFile()) files.push(path);
+  }
+  return files;
 }

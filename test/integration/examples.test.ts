@@ -1,12 +1,14 @@
 // Every folder in examples/ deployed as it is (copied into a harness, as the README says to copy it
-// into functions/) and exercised: hello and hello-ts over HTTP, the pipeline end to end over Redis.
+// into functions/) and exercised: hello, hello-py and hello-ts over HTTP, the pipeline end to end over Redis.
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
-import { errorOf, startHarness, type FunctionFiles, type Harness } from '../helpers/harness.ts';
+import { defaultConfig } from '../../runtime/config.ts';
+import { ensureRuntimeImage } from '../../runtime/image/runtime-image.ts';
+import { errorOf, startHarness, testEngine, type FunctionFiles, type Harness } from '../helpers/harness.ts';
 import { deletePrefix, json, readStream, redisClient, sharedRedisUrl, waitFor } from '../helpers/events.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
@@ -31,7 +33,7 @@ async function filesOf(example: string): Promise<FunctionFiles> {
 }
 
 // Deployed under their folder's base name, as `cp -r examples/<path> functions/` would.
-const TESTED = ['hello', 'hello-ts', 'pipeline/consumer', 'pipeline/producer'];
+const TESTED = ['hello', 'hello-py', 'hello-ts', 'pipeline/consumer', 'pipeline/producer'];
 
 describe('examples', () => {
   let h: Harness;
@@ -39,6 +41,8 @@ describe('examples', () => {
   let prefix: string;
 
   before(async () => {
+    // hello-py needs the python image; CI's setup made it, this makes the test stand alone.
+    await ensureRuntimeImage(testEngine(), defaultConfig().sandbox.python_image, { kind: 'python' });
     redis = redisClient(await sharedRedisUrl());
     const functions: Record<string, FunctionFiles> = {};
     for (const ex of TESTED) functions[ex.split('/').pop()!] = await filesOf(ex);
@@ -73,6 +77,13 @@ describe('examples', () => {
     assert.deepEqual(res.body, { message: 'bonjour, Ada', name: 'Ada', language: 'fr', invocationId: res.headers.get('x-invocation-id') });
     const plain = await json(h.invoke('hello-ts', { language: 'xx' }));
     assert.equal(plain.body.message, 'hello, world');
+  });
+
+  test('hello-py (Python) answers over HTTP', async () => {
+    const res = await json(h.invoke('hello-py', { name: ' Ada ' }));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body, { message: 'hello, Ada', invocationId: res.headers.get('x-invocation-id') });
+    assert.equal((await json(h.invoke('hello-py', ''))).body.message, 'hello, world', 'an empty body is None');
   });
 
   test('pipeline: the producer emits an order over HTTP, the consumer runs on it, emits a receipt and its result lands on titan.results', async () => {

@@ -131,7 +131,7 @@ describe('resolveManifest', () => {
     const msg = await manifestError(() =>
       resolve({
         version: '',
-        runtime: 'python',
+        runtime: 'ruby',
         handler: '../escape.js',
         triggers: [{ event_type: 'x' }],
         resources: { cpu: '0', memory: '8Mi' },
@@ -142,7 +142,7 @@ describe('resolveManifest', () => {
     );
     for (const expected of [
       'function.yaml: version: must not be empty',
-      'function.yaml: runtime: must be one of "node" (got "python")',
+      'function.yaml: runtime: must be one of "node", "python" (got "ruby")',
       "function.yaml: handler: must not contain '..'",
       'function.yaml: triggers[0].topic: is required',
       "function.yaml: resources.cpu: invalid CPU quantity '0'",
@@ -162,8 +162,21 @@ describe('resolveManifest', () => {
   test('handler must be a relative .js/.mjs/.cjs/.ts/.mts path', async () => {
     for (const ok of ['index.cjs', 'lib/x.mjs', './a.js', 'index.ts', 'src/h.mts']) assert.ok(resolve({ handler: ok }).handler);
     assert.match(await manifestError(() => resolve({ handler: '/etc/x.js' })), /handler: must be a path relative to the function folder/);
-    assert.match(await manifestError(() => resolve({ handler: 'index.tsx' })), /handler: must name a \.js, \.mjs, \.cjs, \.ts or \.mts file/);
+    assert.match(await manifestError(() => resolve({ handler: 'index.tsx' })), /handler: must name a \.js, \.mjs, \.cjs, \.ts, \.mts or \.py file/);
     assert.match(await manifestError(() => resolve({ handler: 'a\\b.js' })), /handler: must be a path relative/);
+  });
+
+  test('runtime python: main.py and the python image by default; handlers must suit the runtime', async () => {
+    const py = resolve({ runtime: 'python' });
+    assert.equal(py.runtime, 'python');
+    assert.equal(py.handler, 'main.py');
+    assert.equal(py.image, config.sandbox.python_image);
+    assert.equal(py.image, 'python:3.12-slim');
+    assert.equal(resolve({ runtime: 'python', handler: 'src/app.py', image: 'my/py:1' }).image, 'my/py:1');
+    assert.equal(resolve({}).handler, 'index.js');
+    assert.equal(resolve({}).image, config.sandbox.image);
+    assert.match(await manifestError(() => resolve({ runtime: 'python', handler: 'index.js' })), /handler: runtime python loads \.py files \(got 'index\.js'; set runtime: node for it\)/);
+    assert.match(await manifestError(() => resolve({ handler: 'main.py' })), /handler: runtime node loads \.js, \.mjs, \.cjs, \.ts or \.mts files \(got 'main\.py'; set runtime: python for it\)/);
   });
 
   test('timeout_sec above 3600 is rejected', async () => {

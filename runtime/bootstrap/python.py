@@ -1,0 +1,236 @@
+# In-container bootstrap for `runtime: python`: loads the handler once, then serves invocations over
+# HTTP/1.1 on a unix socket, speaking the same protocol as node.mjs. Mounted read-only into every
+# function container; it must depend on nothing but Python's standard library.
+import contextvars
+import importlib.util
+import json
+import os
+import signal
+import socketserver
+import sys
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler
+
+SOCKET_PATH = os.environ["TITAN_SOCKET"]
+HANDLER_PATH = os.environ["TITAN_HANDLER"]
+FUNCTION_NAME = os.environ.get("TITAN_FUNCTION", "")
+SHOWN_PATH = HANDLER_PATH[len("/fn/"):] if HANDLER_PATH.startswith("/fn/") else HANDLER_PATH
+
+
+# Per-invocation attribution of output, as log-tags.mjs does for Node: every line written while an
+# invocation runs is prefixed with \x1e<invocationId>\x1f (runtime/logs.ts strips and indexes it).
+# The id lives in a context variable: each request thread has its own context, and an async
+# handler's task (and the tasks it creates) a copy. Threads a handler starts itself write untagged.
+TAG_START, TAG_END, ESCAPED = "\x1e", "\x1f", "\u241e"
+current_id = contextvars.ContextVar("titan_invocation", default="")
+
+
+class TaggedStream:
+    def __init__(self, stream):
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._owner = None  # whose unterminated last line is open: None none, "" an untagged one
+
+    def write(self, text):
+        if not text:
+            return 0
+        ident = current_id.get()
+        with self._lock:
+            out = "\n" if self._owner is not None and self._owner != ident else ""
+            if ident == "":
+                out += text.replace(TAG_START, ESCAPED)
+            else:
+                prefix = TAG_START + ident + TAG_END
+                body = text[:-1].replace("\n", "\n" + prefix) + text[-1:]
+                out += ("" if self._owner == ident else prefix) + body
+            self._owner = None if text.endswith("\n") else ident
+            self._stream.write(out)
+            self._stream.flush()
+        return len(text)
+
+    def finish(self, ident):
+        """An invocation returned: end its unfinished last line rather than leave it to the next writer."""
+        with self._lock:
+            if self._owner == ident:
+                self._owner = None
+                self._stream.write("\n")
+                self._stream.flush()
+
+    def __getattr__(self, name):  # flush, fileno, encoding, isatty...
+        return getattr(self._stream, name)
+
+
+sys.stdout = TaggedStream(sys.stdout)
+sys.stderr = TaggedStream(sys.stderr)
+
+
+def run_tagged(ident, fn, *args):
+    if not isinstance(ident, str) or not ident:
+        return fn(*args)
+    token = current_id.set(ident)
+    try:
+        return fn(*args)
+    finally:
+        current_id.reset(token)
+        sys.stdout.finish(ident)
+        sys.stderr.finish(ident)
+
+
+def describe(err, load=False):
+    name = type(err).__name__
+    message = str(err) or name
+    # A load error reaches the user as a bare message ("handler failed to load: ..."), and in Python
+    # the type says as much as the text (NameError, ModuleNotFoundError): keep both.
+    if load:
+        message = f"{name}: {message}"
+    stack = "".join(traceback.format_exception(type(err), err, err.__traceback__)).rstrip("\n").split("\n")
+    return {"name": name, "message": message, "stack": "\n".join(stack[-12:])}
+
+
+def load_handler():
+    # The function's own modules import as siblings (`import helpers` beside main.py).
+    sys.path.insert(0, os.path.dirname(HANDLER_PATH))
+    spec = importlib.util.spec_from_file_location("titan_handler", HANDLER_PATH)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{SHOWN_PATH} cannot be loaded as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["titan_handler"] = module
+    spec.loader.exec_module(module)
+    fn = getattr(module, "handler", None)
+    if not callable(fn):
+        raise TypeError(f"{SHOWN_PATH} defines no function named 'handler': expected def handler(event, context)")
+    return fn
+
+
+handler = None
+load_error = None
+try:
+    handler = load_handler()
+except BaseException as e:  # SyntaxError, ImportError, even SystemExit at module level
+    load_error = e
+
+# Coroutines of every invocation run on one event loop in its own thread, as Node runs every
+# invocation on one loop: module-level async resources (clients, locks) stay usable across calls.
+_loop = None
+_loop_lock = threading.Lock()
+
+
+def event_loop():
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            import asyncio  # here, not at the top: it adds 0.2 s to every start of a sync handler's container
+
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="titan-asyncio", daemon=True).start()
+        return _loop
+
+
+class Context:
+    """What a handler gets as `context`: the invocation's fields as attributes, and emit()."""
+
+    def __init__(self, raw):
+        self.invocation_id = raw.get("invocationId")
+        self.function_name = FUNCTION_NAME
+        self.deadline = raw.get("deadline")  # epoch milliseconds
+        self.trigger = raw.get("trigger") or {}
+        self._emits = []
+
+    def emit(self, topic, type, data=None):
+        if not isinstance(topic, str) or not topic or not isinstance(type, str) or not type:
+            raise TypeError("context.emit(topic, type, data): topic and type must be non-empty strings")
+        self._emits.append({"topic": topic, "type": type, "data": data})
+
+    def __repr__(self):
+        return f"Context(invocation_id={self.invocation_id!r}, function_name={self.function_name!r})"
+
+
+def call_handler(event, context):
+    result = handler(event, context)
+    if hasattr(result, "__await__"):  # a coroutine, or any other awaitable
+        import asyncio
+
+        ident = current_id.get()
+
+        async def wait():
+            current_id.set(ident)  # the task runs in a copy of the loop thread's context
+            return await result
+        result = asyncio.run_coroutine_threadsafe(wait(), event_loop()).result()
+    return result
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the gateway reuses its connections
+
+    def log_message(self, format, *args):  # no access log on the function's stderr
+        pass
+
+    def send(self, status, body, outcome=None, envelope=False):
+        data = json.dumps(body, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        if outcome:
+            self.send_header("x-titan-outcome", outcome)
+        if envelope:
+            self.send_header("x-titan-envelope", "1")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path != "/healthz":
+            return self.send(404, {"ok": False})
+        if load_error is not None:
+            return self.send(500, {"ok": False, "error": describe(load_error, load=True)})
+        self.send(200, {"ok": True})
+
+    def do_POST(self):
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length)
+        if self.path != "/invoke":
+            return self.send(404, {"ok": False})
+        if load_error is not None:
+            return self.send(200, describe(load_error, load=True), "error")
+        try:
+            payload = json.loads(raw.decode("utf-8"))
+        except ValueError as e:
+            return self.send(200, {"name": "ProtocolError", "message": f"bad invocation body: {e}"}, "error")
+        context = Context(payload.get("context") or {})
+        try:
+            result = run_tagged(context.invocation_id, call_handler, payload.get("event"), context)
+        except BaseException as e:  # a handler's sys.exit() is its error, not the container's end
+            return self.send(200, describe(e), "error")
+        emits = context._emits
+        body = {"result": result, "emits": emits} if emits else result
+        try:
+            self.send(200, body, "ok", envelope=bool(emits))
+        except (TypeError, ValueError) as e:
+            self.send(200, {"name": "TypeError", "message": f"result is not JSON-serialisable: {e}"}, "error")
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True  # in-flight invocations do not hold up a stop
+    block_on_close = False
+
+
+def main():
+    try:
+        os.unlink(SOCKET_PATH)
+    except FileNotFoundError:
+        pass
+    server = Server(SOCKET_PATH, Handler)
+    # Connecting to a unix socket needs write permission on it, and the gateway may run as another
+    # non-root user. The directory around it is the gateway's to guard.
+    os.chmod(SOCKET_PATH, 0o666)
+
+    def stop(signum, frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    server.serve_forever()
+    server.server_close()
+
+
+main()
