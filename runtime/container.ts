@@ -15,6 +15,12 @@ export interface InvokeReply {
   body: string;
 }
 
+/** A time limit on one call: past `ms` the request is cut and the call rejects with `error()`. */
+export interface CallLimit {
+  ms: number;
+  error: () => Error;
+}
+
 /** The socket broke mid-call: the container died or was killed under the invocation. */
 export class ConnectionLostError extends Error {
   constructor(cause: Error) {
@@ -113,13 +119,19 @@ export class FunctionContainer {
     }
   }
 
-  /** Send one invocation. Rejects with ConnectionLostError when the socket breaks, or the abort reason. */
-  async invoke(body: string, signal?: AbortSignal): Promise<InvokeReply> {
+  /**
+   * Send one invocation. Rejects with ConnectionLostError when the socket breaks, or with
+   * `limit.error()` once `limit.ms` passed (the request is cut). A plain timer rather than an
+   * AbortSignal: Node's http client hangs several listeners on a signal for every request, a
+   * measurable share of a warm call (bench/README.md).
+   */
+  async invoke(body: string, limit?: CallLimit): Promise<InvokeReply> {
+    let cut: Error | undefined;
     let reply: Reply;
     try {
-      reply = await this.send('POST', '/invoke', body, signal);
+      reply = await this.send('POST', '/invoke', body, limit && { ms: limit.ms, cut: () => (cut = limit.error()) });
     } catch (err) {
-      if (signal?.aborted) throw signal.reason;
+      if (cut) throw cut;
       throw new ConnectionLostError(err as Error);
     }
     return {
@@ -129,26 +141,34 @@ export class FunctionContainer {
     };
   }
 
-  private send(method: string, path: string, body?: string, signal?: AbortSignal): Promise<Reply> {
+  private send(method: string, path: string, body?: string, limit?: { ms: number; cut: () => Error }): Promise<Reply> {
     return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      };
       const req = request(
         {
           socketPath: this.socketPath,
           agent: this.agent,
           method,
           path,
-          signal,
           headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
         },
         (res) => {
           res.setEncoding('utf8');
           let text = '';
           res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-          res.on('error', reject);
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
+          });
+          res.on('error', fail);
         },
       );
-      req.on('error', reject);
+      if (limit) timer = setTimeout(() => req.destroy(limit.cut()), limit.ms);
+      req.on('error', fail);
       req.end(body);
     });
   }

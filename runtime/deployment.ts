@@ -110,11 +110,9 @@ export class Deployment {
     if (lease.cold) this.coldStarts++;
     const body = `{"event":${eventJson},"context":${JSON.stringify(ctx)}}`;
     const remaining = Math.max(0, ctx.deadline - Date.now());
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new TimeoutError(this.spec.name, this.spec.timeoutMs)), remaining);
     let reply: InvokeReply;
     try {
-      reply = await lease.worker.invoke(body, controller.signal);
+      reply = await lease.worker.invoke(body, { ms: remaining, error: () => new TimeoutError(this.spec.name, this.spec.timeoutMs) });
     } catch (err) {
       // The container is in an unknown state: never hand it out again. A lost connection is explained
       // first: retiring removes the container, and with it the engine's record of an OOM kill (an
@@ -123,8 +121,6 @@ export class Deployment {
       const explained = err instanceof ConnectionLostError ? await this.explainLoss(lease.worker) : undefined;
       this.pool.retire(lease.worker, err instanceof TimeoutError ? 'timeout' : 'crashed');
       throw explained ?? err;
-    } finally {
-      clearTimeout(timer);
     }
     this.pool.release(lease);
     if (reply.outcome === 'error') {

@@ -1,0 +1,87 @@
+// Scenario 2: the first invocation of a function whose pool is empty (min 0), through the gateway,
+// against a raw container create + start + ready through the engine with the same image and flags.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { FunctionContainer } from '../../runtime/container.ts';
+import { loadFunctionFolder } from '../../runtime/manifest.ts';
+import { parseMemory } from '../../runtime/quantity.ts';
+import { containerSpecFor, type SandboxLimits } from '../../runtime/sandbox.ts';
+import { BENCH_LABEL } from './cleanup.ts';
+import type { BenchContext } from './context.ts';
+import { dropFunction, removeFunction, writeFunctionFolder, type FunctionShape } from './fixture.ts';
+import { functionStatus, waitFor, waitUndeployed } from './gateway-api.ts';
+import { KeepAliveClient } from './http-client.ts';
+import { progress } from './progress.ts';
+import { measurement, type Measurement } from './record.ts';
+import { spread } from './stats.ts';
+
+const SHAPE: FunctionShape = { pool: { min: 0, max: 1, concurrency: 1 } };
+
+/** The sandbox limits the registry derives from the config, for containers started outside it. */
+export function limitsOf(ctx: BenchContext): SandboxLimits {
+  const sb = ctx.bench.config.sandbox;
+  return { user: sb.user, pidsLimit: sb.pids_limit, tmpBytes: parseMemory(sb.tmp_size), bootstrapDir: join(ctx.bench.config.state_dir, 'bootstrap') };
+}
+
+/** Create + start + first health answer, through the runtime's own container code; then removed. */
+export async function rawStart(ctx: BenchContext, fnDir: string): Promise<number> {
+  const fn = await loadFunctionFolder(fnDir, ctx.bench.config);
+  const suffix = randomBytes(4).toString('hex');
+  const socketDir = join(ctx.bench.config.state_dir, 'raw', suffix);
+  const spec = containerSpecFor(fn, limitsOf(ctx), { containerName: `titan-bench-raw-${suffix}`, socketDir, scope: 'bench' });
+  spec.labels = { [BENCH_LABEL]: ctx.runId }; // not the gateway's: its scope cleanup must not see it
+  const t0 = performance.now();
+  const c = await FunctionContainer.start(ctx.engine, spec, { socketDir, concurrency: 1, startupTimeoutMs: 30_000 });
+  const ms = performance.now() - t0;
+  await c.stop();
+  return ms;
+}
+
+/** Deploy a min-0 function, time its first call (which must report x-cold-start), undeploy it. */
+async function coldInvoke(ctx: BenchContext): Promise<number> {
+  const name = `cold-${randomBytes(3).toString('hex')}`;
+  await dropFunction(ctx.bench, name, SHAPE);
+  const client = new KeepAliveClient({ host: '127.0.0.1', port: ctx.gateway.port, path: `/functions/${name}/invoke` });
+  try {
+    await waitFor(`deploy of ${name}`, async () => (await functionStatus(ctx, name)) === 'ready', 30_000, 20);
+    const t0 = performance.now();
+    const reply = await client.send('{}');
+    const ms = performance.now() - t0;
+    if (reply.status !== 200 || reply.headers['x-cold-start'] !== 'true') {
+      throw new Error(`cold call to ${name}: status ${reply.status}, x-cold-start ${reply.headers['x-cold-start']}: ${reply.body.slice(0, 200)}`);
+    }
+    return ms;
+  } finally {
+    client.close();
+    await removeFunction(ctx.bench, name);
+    await waitUndeployed(ctx, name);
+  }
+}
+
+export async function coldStart(ctx: BenchContext): Promise<Measurement[]> {
+  const refDir = await writeFunctionFolder(ctx.bench, 'coldref', SHAPE);
+  const raw: number[] = [];
+  const cold: number[] = [];
+  const reps = ctx.sizes.coldReps;
+  // Rep 0 warms up (engine caches, the gateway's first deploy path) and is not counted.
+  for (let rep = 0; rep <= reps; rep++) {
+    progress(`cold start: ${rep === 0 ? 'warm-up' : `rep ${rep}/${reps}`}`);
+    const first = rep % 2 === 0;
+    const r = first ? await rawStart(ctx, refDir) : 0;
+    const c = await coldInvoke(ctx);
+    const r2 = first ? r : await rawStart(ctx, refDir);
+    if (rep === 0) continue;
+    raw.push(r2);
+    cold.push(c);
+  }
+  ctx.facts.rawStartMs = spread(raw).median;
+  return [
+    measurement({
+      name: 'cold start: first invocation, empty pool',
+      unit: 'ms',
+      value: spread(cold),
+      reference: { name: 'raw create + start + ready (engine API)', value: spread(raw) },
+      target: { text: 'ratio <= 1.25', met: (_v, _r, ratio) => ratio! <= 1.25 },
+    }),
+  ];
+}

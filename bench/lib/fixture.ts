@@ -1,0 +1,85 @@
+// The benchmark's private directory: its runtime config, its functions directory, and the no-op
+// function folders it drops in (whole, by rename, as a deploy tool would).
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defaultConfig, type RuntimeConfig } from '../../runtime/config.ts';
+
+export const NOOP_HANDLER = 'export default async () => null;\n';
+export const EVENT_TOPIC = 'bench.events';
+
+export interface BenchDir {
+  dir: string;
+  functionsDir: string;
+  config: RuntimeConfig;
+  /** prefix of every Redis key this run's gateway uses (the Redis may be shared) */
+  keyPrefix: string;
+}
+
+/** Under /tmp with a short name: container socket paths are limited to 107 bytes. */
+export async function createBenchDir(): Promise<BenchDir> {
+  const dir = await mkdtemp('/tmp/tb-');
+  const functionsDir = join(dir, 'functions');
+  await mkdir(functionsDir, { recursive: true });
+  const keyPrefix = `bench${randomBytes(4).toString('hex')}:`;
+  const base = defaultConfig(dir);
+  const config: RuntimeConfig = {
+    ...base,
+    functions_dir: functionsDir,
+    state_dir: join(dir, 's'),
+    gateway: { ...base.gateway, host: '127.0.0.1', port: 0 },
+    events: { ...base.events, key_prefix: keyPrefix },
+  };
+  return { dir, functionsDir, config, keyPrefix };
+}
+
+export interface FunctionShape {
+  pool: { min: number; max: number; concurrency: number };
+  topic?: string;
+}
+
+/**
+ * A no-op function's manifest. `cpu: "1"`: a full CPU share, so the container is not starved by
+ * whatever else runs on the machine (the default 50m is a weight of 51 against others' 1024).
+ */
+export function manifest({ pool, topic }: FunctionShape): string {
+  return [
+    'version: "1"',
+    'resources:',
+    '  cpu: "1"',
+    'pool:',
+    `  min: ${pool.min}`,
+    `  max: ${pool.max}`,
+    `  concurrency: ${pool.concurrency}`,
+    ...(topic ? ['triggers:', `  - topic: ${topic}`] : []),
+    '',
+  ].join('\n');
+}
+
+/**
+ * Write a function folder beside the functions directory; the returned `commit` moves it in, so it
+ * appears whole (and a deploy can be timed from that moment).
+ */
+export async function stageFunction(bench: BenchDir, name: string, shape: FunctionShape): Promise<() => Promise<void>> {
+  const staging = join(bench.dir, `.staging-${name}`);
+  await mkdir(staging, { recursive: true });
+  await writeFile(join(staging, 'function.yaml'), manifest(shape));
+  await writeFile(join(staging, 'index.js'), NOOP_HANDLER);
+  return () => rename(staging, join(bench.functionsDir, name));
+}
+
+export async function dropFunction(bench: BenchDir, name: string, shape: FunctionShape): Promise<void> {
+  await (await stageFunction(bench, name, shape))();
+}
+
+/** Write a function folder outside the functions directory (for the raw references). */
+export async function writeFunctionFolder(bench: BenchDir, name: string, shape: FunctionShape): Promise<string> {
+  const dir = join(bench.dir, 'ref', name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'function.yaml'), manifest(shape));
+  await writeFile(join(dir, 'index.js'), NOOP_HANDLER);
+  return dir;
+}
+
+export const removeFunction = (bench: BenchDir, name: string): Promise<void> =>
+  rm(join(bench.functionsDir, name), { recursive: true, force: true });

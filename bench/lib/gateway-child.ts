@@ -1,0 +1,50 @@
+// The gateway under test, in a process of its own so that the load client's CPU and memory stay out
+// of its figures (and `--profile` can run it under `node --cpu-prof`). Driven by its parent over IPC.
+import pino from 'pino';
+import type { RuntimeConfig } from '../../runtime/config.ts';
+import { DockerEngine } from '../../runtime/engine/docker-engine.ts';
+import { engineOptionsFromHost } from '../../runtime/engine/locate.ts';
+import { Gateway } from '../../gateway/gateway.ts';
+
+export type ToChild = { type: 'memory' } | { type: 'close' };
+export type FromChild =
+  | { type: 'ready'; port: number; redisUrl?: string; triggers: string }
+  | { type: 'memory'; rss: number; heapUsed: number }
+  | { type: 'failed'; message: string };
+
+const send = (m: FromChild) => process.send?.(m);
+const config = JSON.parse(process.env.TITAN_BENCH_CONFIG!) as RuntimeConfig;
+
+// Level warn: a line per invocation (the default, info) would be a measurable share of a no-op call.
+const gw = new Gateway({
+  config,
+  engine: new DockerEngine(engineOptionsFromHost(process.env.DOCKER_HOST!)),
+  log: pino({ name: 'titan-bench', level: 'warn' }),
+  processMetrics: false,
+});
+
+let closing: Promise<void> | undefined;
+const close = () => (closing ??= gw.close().finally(() => process.exit(0)));
+
+process.on('message', (m: ToChild) => {
+  if (m.type === 'close') void close();
+  else if (m.type === 'memory') {
+    (globalThis as { gc?: () => void }).gc?.(); // heapUsed after a full collection: what is retained
+    const { rss, heapUsed } = process.memoryUsage();
+    send({ type: 'memory', rss, heapUsed });
+  }
+});
+process.on('disconnect', () => void close()); // the benchmark died: leave no containers behind
+// Ctrl-C reaches the whole process group: the parent decides when this gateway closes.
+process.on('SIGINT', () => {});
+
+try {
+  await gw.start();
+  await gw.registry.settled();
+  const port = await gw.listen();
+  const health = gw.events.health();
+  send({ type: 'ready', port, redisUrl: health.redis, triggers: health.state });
+} catch (err) {
+  send({ type: 'failed', message: (err as Error).message });
+  await close();
+}

@@ -1,0 +1,57 @@
+// Scenario 6: the gateway's RSS idle and after N invocations, and the memory of one warm container
+// as its cgroup counts it (the engine's stats API, as `docker stats` computes it).
+import Docker from 'dockerode';
+import { engineOptionsFromHost } from '../../runtime/engine/locate.ts';
+import type { BenchContext } from './context.ts';
+import { containerSocket } from './gateway-api.ts';
+import { load } from './load.ts';
+import { progress } from './progress.ts';
+import { measurement, type Measurement } from './record.ts';
+import { spread } from './stats.ts';
+import { WARM_FN } from './warm.ts';
+
+const MiB = 1024 ** 2;
+
+/**
+ * Usage minus inactive file pages, as `docker stats` shows it (cgroup v1 and v2). The runtime's engine
+ * interface has no stats call and the benchmark does not widen it for itself: dockerode, here only.
+ */
+async function containerMemory(dockerHost: string, id: string): Promise<number> {
+  const docker = new Docker(engineOptionsFromHost(dockerHost));
+  const s = (await docker.getContainer(id).stats({ stream: false })) as { memory_stats: { usage?: number; stats?: Record<string, number> } };
+  const { usage = 0, stats = {} } = s.memory_stats;
+  return usage - (stats.total_inactive_file ?? stats.inactive_file ?? 0);
+}
+
+export async function memory(ctx: BenchContext): Promise<Measurement[]> {
+  const n = ctx.sizes.memoryInvocations;
+  const { id } = await containerSocket(ctx, WARM_FN);
+  const idle = await ctx.gateway.memory();
+  const containerIdle = await containerMemory(ctx.dockerHost, id);
+  // Bounded by count and by time; at 8 connections so it takes seconds, not minutes.
+  const target = { url: `${ctx.gateway.url}/functions/${WARM_FN}/invoke`, body: '{}' };
+  let done = 0;
+  while (done < n) {
+    progress(`memory: ${done}/${n} invocations`);
+    done += (await load(target, 8, 10, Math.min(20_000, n - done))).ok;
+  }
+  const after = await ctx.gateway.memory();
+  const containerAfter = await containerMemory(ctx.dockerHost, id);
+  const mib = (x: number) => spread([x / MiB]);
+  return [
+    measurement({
+      name: `gateway RSS after ${n} invocations`,
+      unit: 'MiB',
+      value: mib(after.rss),
+      reference: { name: 'gateway RSS idle, after start', value: mib(idle.rss) },
+      note: `heap in use after a full GC: ${(idle.heapUsed / MiB).toFixed(1)} MiB idle, ${(after.heapUsed / MiB).toFixed(1)} MiB after`,
+    }),
+    measurement({ name: 'gateway RSS idle', unit: 'MiB', value: mib(idle.rss) }),
+    measurement({
+      name: `warm container memory after ${n} invocations`,
+      unit: 'MiB',
+      value: mib(containerAfter),
+      reference: { name: 'the same container idle, warm', value: mib(containerIdle) },
+    }),
+  ];
+}

@@ -1,0 +1,137 @@
+// `npm run bench [-- --quick] [--only warm,events] [--reps N] [--profile]`: runs the gateway under test in a
+// child process, measures each scenario against its reference in the same run, prints a table and
+// writes bench/results/<timestamp>.json.
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DockerEngine } from '../runtime/engine/docker-engine.ts';
+import { describeNoEngine, engineOptionsFromHost, locateEngine } from '../runtime/engine/locate.ts';
+import { ensureRuntimeImage } from '../runtime/image/runtime-image.ts';
+import { FULL, QUICK, type BenchContext, type Scenario } from './lib/context.ts';
+import { coldStart } from './lib/cold-start.ts';
+import { summariseProfiles } from './lib/cpu-profile.ts';
+import { deploy } from './lib/deploy.ts';
+import { dockerRun } from './lib/docker-run.ts';
+import { events, redisVersion } from './lib/events.ts';
+import { createBenchDir, dropFunction, EVENT_TOPIC } from './lib/fixture.ts';
+import { GatewayProcess } from './lib/gateway-process.ts';
+import { describeMachine, machineInfo } from './lib/machine.ts';
+import { memory } from './lib/memory.ts';
+import { note } from './lib/progress.ts';
+import type { Measurement } from './lib/record.ts';
+import { table, writeReport } from './lib/report.ts';
+import { cleanup } from './lib/cleanup.ts';
+import { WARM_FN, warm } from './lib/warm.ts';
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const EVENT_FN = 'ev';
+
+const SCENARIOS: Scenario[] = [
+  { name: 'memory', run: memory },
+  { name: 'warm', run: warm },
+  { name: 'docker-run', run: dockerRun },
+  { name: 'cold', run: coldStart },
+  { name: 'deploy', run: deploy },
+  { name: 'events', run: events },
+];
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    reps: { type: 'string' },
+  },
+});
+const only = args.only?.split(',').map((s) => s.trim());
+const unknown = only?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
+if (unknown.length) {
+  process.stderr.write(`bench: unknown scenario ${unknown.join(', ')}; choose from ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<number> {
+  const started = new Date();
+  const t0 = performance.now();
+  const reps = args.reps === undefined ? undefined : Number(args.reps);
+  if (reps !== undefined && !(Number.isInteger(reps) && reps >= 1 && reps <= 50)) throw new Error(`--reps must be an integer from 1 to 50 (got ${args.reps})`);
+  const base = args.quick ? QUICK : FULL;
+  const sizes = reps ? { ...base, reps, coldReps: reps, dockerRunReps: reps, deployReps: reps, events: { ...base.events, reps } } : base;
+  const bench = await createBenchDir();
+  const found = await locateEngine(bench.config.state_dir);
+  if (!found) throw new Error(await describeNoEngine(bench.config.state_dir));
+  const engine = new DockerEngine(engineOptionsFromHost(found.host));
+  const engineInfo = await engine.ping();
+  await ensureRuntimeImage(engine, bench.config.sandbox.image, { log: (l) => note(l) });
+
+  // The no-op functions under test: one container each, taking every call at once (concurrency 64),
+  // so the gateway and the direct reference reach the very same container.
+  const oneContainer = { min: 1, max: 1, concurrency: 64 };
+  await dropFunction(bench, WARM_FN, { pool: oneContainer });
+  await dropFunction(bench, EVENT_FN, { pool: oneContainer, topic: EVENT_TOPIC });
+
+  const profileDir = args.profile ? join(RESULTS_DIR, `profile-${started.toISOString().replace(/[:.]/g, '-')}`) : undefined;
+  note(`starting the gateway under test (${args.quick ? 'quick' : 'full'} mode)...`);
+  const gateway = await GatewayProcess.start({ config: bench.config, dockerHost: found.host, cpuProfDir: profileDir }).catch(async (err: unknown) => {
+    await rm(bench.dir, { recursive: true, force: true });
+    throw err;
+  });
+  const runId = randomBytes(4).toString('hex');
+  const ctx: BenchContext = { bench, gateway, engine, dockerHost: found.host, sizes, runId, facts: {}, notes: [] };
+  // `on`, not `once`: under tsx a signal that finds no listener ends the process at once, and the
+  // tsx CLI may relay a second one while the cleanup (a few seconds) is still running.
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    note('interrupted: cleaning up');
+    void cleanup(ctx).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const machine = machineInfo(`${engineInfo.serverVersion} (API ${engineInfo.apiVersion})`, gateway.redisUrl ? await redisVersion(gateway.redisUrl) : null);
+  note(describeMachine(machine));
+  const measurements: Measurement[] = [];
+  let failed = 0;
+  try {
+    for (const s of SCENARIOS) {
+      if (interrupted) break;
+      if (only && !only.includes(s.name)) continue;
+      note(`== ${s.name}`);
+      const t = performance.now();
+      try {
+        const got = await s.run(ctx);
+        measurements.push(...got);
+        note(`   ${got.length} measurement(s) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      } catch (err) {
+        failed++;
+        const msg = `${s.name} failed: ${(err as Error).stack ?? err}`;
+        ctx.notes.push(msg);
+        note(msg);
+      }
+    }
+  } finally {
+    await cleanup(ctx);
+  }
+  machine.load_end = loadavg().map((x) => Math.round(x * 100) / 100);
+
+  process.stdout.write(`\n${describeMachine(machine)}\nmode ${args.quick ? 'quick' : 'full'}, ${((performance.now() - t0) / 1000).toFixed(1)} s\n\n`);
+  process.stdout.write(`${table(measurements)}\n`);
+  for (const n of ctx.notes) process.stdout.write(`\nnote: ${n}\n`);
+  const file = await writeReport(RESULTS_DIR, { started: started.toISOString(), mode: args.quick ? 'quick' : 'full', machine, measurements, notes: ctx.notes });
+  process.stdout.write(`\nresults: ${file}\n`);
+  if (profileDir) process.stdout.write(`\n${await summariseProfiles(profileDir)}\n`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);
