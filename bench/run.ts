@@ -1,6 +1,4 @@
-// `npm run bench [-- --quick] [--only warm,events] [--reps N] [--profile]`: runs the gateway under test in a
-// child process, measures each scenario against its reference in the same run, prints a table and
-// writes bench/results/<timestamp>.json.
+// `npm run bench [-- --quick] [--only a,b] [--reps N] [--profile]`: runs every scenario, prints and saves the table.
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';

@@ -47,7 +47,7 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
   const streamingLimit = bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
   // A declared length settles it without touching the body. Hono's bodyLimit reads `req.raw.body`
   // first, which makes @hono/node-server build a full web Request and stream for every call and
-  // loses its direct read in `c.req.text()`: a fifth of a warm no-op call's CPU (bench/README.md).
+  // loses its direct read in `c.req.text()`: ~40% of the gateway's CPU per warm call (bench/README.md).
   const limit: MiddlewareHandler = (c, next) => {
     const length = c.req.header('content-length');
     if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamingLimit(c, next);

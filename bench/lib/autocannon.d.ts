@@ -1,4 +1,4 @@
-// The part of autocannon's API the benchmark uses (the package ships no types; @types/autocannon lags it).
+// Types for the part of autocannon's API the benchmark uses (the package ships none).
 declare module 'autocannon' {
   interface Options {
     url: string;

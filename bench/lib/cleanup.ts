@@ -1,5 +1,4 @@
-// Leaves nothing behind, even after a failure or Ctrl-C: the gateway (which removes its containers),
-// the containers the benchmark started itself, this run's Redis keys and the bench directory.
+// Leaves nothing behind, even after a failure or Ctrl-C: gateway, own containers, Redis keys, directory.
 import { rm } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { redisOptionsFromUrl } from '../../gateway/events/redis.ts';

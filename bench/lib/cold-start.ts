@@ -1,5 +1,4 @@
-// Scenario 2: the first invocation of a function whose pool is empty (min 0), through the gateway,
-// against a raw container create + start + ready through the engine with the same image and flags.
+// Scenario 2: first call with an empty pool (min 0) vs a raw create + start + ready with the same spec.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { FunctionContainer } from '../../runtime/container.ts';

@@ -1,5 +1,4 @@
-// What every scenario is given: the gateway under test, the bench directory, the engine, the sizes of
-// this mode, and facts one scenario leaves for a later one (a reference measured once).
+// What every scenario is given: gateway under test, bench directory, engine, sizes, shared facts.
 import type { DockerEngine } from '../../runtime/engine/docker-engine.ts';
 import type { BenchDir } from './fixture.ts';
 import type { GatewayProcess } from './gateway-process.ts';
@@ -8,6 +7,8 @@ import type { Measurement } from './record.ts';
 export interface Sizes {
   /** repetitions of each latency and throughput measurement */
   reps: number;
+  /** sequential calls before each latency measurement: after concurrent load the gateway takes a
+   * couple of thousand to settle back to its one-client figure */
   latencyWarmup: number;
   latencyCount: number;
   loadWarmupSec: number;
@@ -22,7 +23,7 @@ export interface Sizes {
 /** Under a minute on 2 busy cores: one repetition each, short runs. */
 export const QUICK: Sizes = {
   reps: 1,
-  latencyWarmup: 200,
+  latencyWarmup: 1000,
   latencyCount: 1000,
   loadWarmupSec: 0.3,
   loadSec: 0.7,
@@ -35,7 +36,7 @@ export const QUICK: Sizes = {
 
 export const FULL: Sizes = {
   reps: 5,
-  latencyWarmup: 1000,
+  latencyWarmup: 2000,
   latencyCount: 5000,
   loadWarmupSec: 1,
   loadSec: 2,

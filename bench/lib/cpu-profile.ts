@@ -1,5 +1,4 @@
-// `--profile`: the gateway ran under `node --cpu-prof`; this sums its .cpuprofile into self time per
-// function and per package, the first thing to read when a target is missed.
+// `--profile`: sums the gateway's .cpuprofile into self time per package and per function.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 

@@ -1,5 +1,4 @@
-// Scenario 5: deploy latency, from a function folder appearing in the functions directory to its
-// first successful invocation (the watcher's debounce, manifest load, prewarm and the call itself).
+// Scenario 5: deploy latency, from a folder appearing in the functions directory to its first 200.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchContext } from './context.ts';

@@ -1,5 +1,4 @@
-// Scenario 3: the original design, one `docker run --rm` per invocation (the CLI, the same sandbox
-// flags, `node -e` loading and calling the handler), against a warm invocation through the gateway.
+// Scenario 3: the original design, one `docker run --rm` per invocation, vs a warm call.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';

@@ -1,5 +1,4 @@
-// The benchmark's private directory: its runtime config, its functions directory, and the no-op
-// function folders it drops in (whole, by rename, as a deploy tool would).
+// The benchmark's private directory: runtime config, functions directory, no-op function folders.
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

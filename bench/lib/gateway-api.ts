@@ -1,5 +1,4 @@
-// How scenarios look at the gateway under test besides loading it: a function's status, waiting
-// for a deploy or an undeploy, and the unix socket of one of its containers (for direct calls).
+// How scenarios inspect the gateway under test: function status, (un)deploy waits, container sockets.
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { scopeOf } from '../../gateway/gateway.ts';

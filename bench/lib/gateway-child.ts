@@ -1,5 +1,4 @@
-// The gateway under test, in a process of its own so that the load client's CPU and memory stay out
-// of its figures (and `--profile` can run it under `node --cpu-prof`). Driven by its parent over IPC.
+// The gateway under test in a process of its own (out of the load client's CPU), driven over IPC.
 import pino from 'pino';
 import type { RuntimeConfig } from '../../runtime/config.ts';
 import { DockerEngine } from '../../runtime/engine/docker-engine.ts';

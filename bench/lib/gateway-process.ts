@@ -1,5 +1,4 @@
-// Starts the gateway under test as a child process (gateway-child.ts) and talks to it over IPC:
-// its port, its memory, and a clean close that removes its containers.
+// Starts gateway-child.ts and talks to it over IPC: its port, its memory, a clean close.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { RuntimeConfig } from '../../runtime/config.ts';

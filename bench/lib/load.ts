@@ -1,5 +1,4 @@
-// Throughput at a fixed number of concurrent keep-alive connections, with autocannon. Every run is
-// bounded twice: by its duration and by a request count.
+// Throughput at N keep-alive connections with autocannon, bounded by duration and by request count.
 import autocannon from 'autocannon';
 
 export interface LoadTarget {

@@ -1,5 +1,4 @@
-// Scenario 6: the gateway's RSS idle and after N invocations, and the memory of one warm container
-// as its cgroup counts it (the engine's stats API, as `docker stats` computes it).
+// Scenario 6: gateway RSS idle and after N invocations, and one warm container's cgroup memory.
 import Docker from 'dockerode';
 import { engineOptionsFromHost } from '../../runtime/engine/locate.ts';
 import type { BenchContext } from './context.ts';

@@ -1,5 +1,4 @@
-// CPU time a process has used so far (user + system, all threads), from /proc: CPU per call is a
-// figure that holds on a loaded machine better than calls per second do.
+// CPU time a process has used (user + system, all threads), from /proc, for CPU per call.
 import { readFileSync } from 'node:fs';
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux

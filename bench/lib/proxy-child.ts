@@ -1,6 +1,4 @@
-// A minimal node:http proxy to a container's unix socket (read the body, wrap it in the bootstrap's
-// protocol, forward over a keep-alive agent, copy the answer back): the floor for any gateway
-// written in Node that adds one HTTP hop. Started by warm.ts; prints nothing, answers over IPC.
+// A minimal node:http proxy to a container's socket: the floor for any gateway written in Node.
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -8,6 +6,7 @@ const socketPath = process.argv[2]!;
 const agent = new Agent({ keepAlive: true, maxFreeSockets: 256 });
 let n = 0;
 
+// Read the body, wrap it in the bootstrap's protocol, forward it over a keep-alive agent, copy the answer.
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));

@@ -1,5 +1,4 @@
-// One benchmark result as the JSON file and the table show it: a value, the reference it is measured
-// against in the same run, their ratio, and the target with whether it was met.
+// One result as the JSON and the table show it: value, reference, ratio, target and whether it was met.
 import type { Spread } from './stats.ts';
 
 export interface Measurement {

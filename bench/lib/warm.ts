@@ -1,7 +1,4 @@
-// Scenario 1: a warm no-op invocation through the gateway (real HTTP on 127.0.0.1) against the same
-// call sent straight to the container's unix socket: latency with one client, throughput at 1/8/32.
-// At 32 connections a minimal node:http proxy runs too, as the floor for any Node gateway, and the
-// CPU each proxy spends per call is measured.
+// Scenario 1: warm no-op call through the gateway vs straight to the container socket (and a minimal proxy).
 import type { BenchContext } from './context.ts';
 import { containerInvokeBody, containerSocket } from './gateway-api.ts';
 import { KeepAliveClient } from './http-client.ts';
