@@ -7,8 +7,8 @@ import type { Measurement } from './record.ts';
 export interface Sizes {
   /** repetitions of each latency and throughput measurement */
   reps: number;
-  /** sequential calls before each latency measurement: after concurrent load the gateway takes a
-   * couple of thousand to settle back to its one-client figure */
+  /** sequential calls before each latency measurement, three times as many before the first one:
+   * the gateway takes a few thousand one-client calls to reach its steady figure, even after load */
   latencyWarmup: number;
   latencyCount: number;
   loadWarmupSec: number;
@@ -23,7 +23,7 @@ export interface Sizes {
 /** Under a minute on 2 busy cores: one repetition each, short runs. */
 export const QUICK: Sizes = {
   reps: 1,
-  latencyWarmup: 1000,
+  latencyWarmup: 500,
   latencyCount: 1000,
   loadWarmupSec: 0.3,
   loadSec: 0.7,
@@ -36,7 +36,7 @@ export const QUICK: Sizes = {
 
 export const FULL: Sizes = {
   reps: 5,
-  latencyWarmup: 2000,
+  latencyWarmup: 1000,
   latencyCount: 5000,
   loadWarmupSec: 1,
   loadSec: 2,

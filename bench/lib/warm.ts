@@ -33,7 +33,7 @@ async function latency(ctx: BenchContext, socketPath: string, proxyPort: number)
       for (const side of order<Side>(['direct', 'gateway', 'proxy'], rep)) {
         progress(`warm latency: rep ${rep + 1}/${sizes.reps}, ${side}`);
         const { client, body } = clients[side];
-        await client.latencies(sizes.latencyWarmup, 30_000, body);
+        await client.latencies(rep === 0 ? 3 * sizes.latencyWarmup : sizes.latencyWarmup, 30_000, body);
         const ms = await client.latencies(sizes.latencyCount, 60_000, body);
         p50[side].push(percentile(ms, 0.5));
         p99[side].push(percentile(ms, 0.99));
