@@ -1,7 +1,7 @@
 // Makes the function runtime image available: present already, pulled from a registry, or, on
 // air-gapped machines, built locally from the host's own `node` (or `python3`) and the libraries it links.
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, open, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,8 +9,8 @@ import type { ContainerEngine } from '../engine/engine.ts';
 
 const run = promisify(execFile);
 
-/** Bump when the locally built image changes, so setups rebuild it. 2: /tmp is 1777. */
-export const IMAGE_REV = '2';
+/** Bump when the locally built image changes, so setups rebuild it. 2: /tmp is 1777. 3: HOST_COMMANDS. */
+export const IMAGE_REV = '3';
 const REV_LABEL = 'titan.image-rev';
 
 export type ImageOutcome = 'present' | 'pulled' | 'built';
@@ -33,7 +33,11 @@ export async function ensureRuntimeImage(
   ref: string,
   { kind = 'node', pull = process.env.TITAN_OFFLINE !== '1', pullTimeoutMs = 20_000, log = () => {} }: EnsureImageOptions = {},
 ): Promise<ImageOutcome> {
-  const build = kind === 'python' ? () => buildHostPythonImage(engine, ref) : () => buildHostNodeImage(engine, ref);
+  const build = async () => {
+    if (kind === 'python') return buildHostPythonImage(engine, ref);
+    const missing = await buildHostNodeImage(engine, ref);
+    if (missing.length) log(`this host has no ${missing.join(', ')} to copy into ${ref}; functions cannot run them`);
+  };
   const labels = await engine.imageLabels(ref);
   // An image this code built earlier is rebuilt when the recipe changed; any other image is left alone.
   const stale = labels?.[REV_LABEL] !== undefined && labels[REV_LABEL] !== IMAGE_REV;
@@ -113,19 +117,55 @@ async function buildFromRootfs(
 }
 
 /**
- * An image holding only `node` and its libraries: no shell, no package manager. The bootstrap and
- * the function code are mounted at run time, so nothing else is needed.
+ * Commands the real node:20-bookworm-slim has and functions may run (functions/shell_runner): the
+ * local build copies them too, so a whitelist works the same offline. Never a shell.
  */
-export async function buildHostNodeImage(engine: ContainerEngine, tag: string, nodeBinary = process.execPath): Promise<void> {
+export const HOST_COMMANDS = ['ls', 'cat', 'wc', 'head', 'tail', 'grep', 'date', 'echo', 'sort', 'uniq', 'cut', 'tr', 'stat', 'env', 'true', 'false'] as const;
+const COMMAND_DIRS = ['/usr/bin', '/bin'];
+
+/** Where a command is on this host as a real ELF binary (Debian's egrep is a shell script: never copied). */
+async function hostCommand(name: string): Promise<string | undefined> {
+  for (const dir of COMMAND_DIRS) {
+    const path = join(dir, name);
+    const file = await open(path).catch(() => undefined); // follows links, as copying will
+    if (!file) continue;
+    try {
+      const magic = Buffer.alloc(4);
+      await file.read(magic, 0, 4, 0);
+      if (magic.equals(Buffer.from('\x7fELF', 'latin1'))) return path;
+    } finally {
+      await file.close();
+    }
+  }
+  return undefined;
+}
+
+/**
+ * An image holding `node`, HOST_COMMANDS and the libraries they link: no shell, no package manager.
+ * The bootstrap and the function code are mounted at run time. Returns the commands this host lacks.
+ */
+export async function buildHostNodeImage(engine: ContainerEngine, tag: string, nodeBinary = process.execPath): Promise<string[]> {
+  const missing: string[] = [];
   await buildFromRootfs(
     engine,
     tag,
     async (_rootfs, place) => {
       await place(nodeBinary, '/usr/local/bin/node');
-      for (const lib of await sharedLibraries(nodeBinary)) await place(lib, lib);
+      const binaries = [nodeBinary];
+      for (const name of HOST_COMMANDS) {
+        const found = await hostCommand(name);
+        if (!found) missing.push(name);
+        else {
+          await place(found, found); // at its host path, which the image's PATH holds too
+          binaries.push(found);
+        }
+      }
+      const linked = await Promise.all(binaries.map((b) => sharedLibraries(b)));
+      for (const lib of new Set(linked.flat())) await place(lib, lib);
     },
     { describe: `node ${process.version} from the host`, entrypoint: 'node' },
   );
+  return missing;
 }
 
 /** Debian's interpreter (a pyenv shim or a venv on the PATH would not stand alone in an image). */
