@@ -1,0 +1,169 @@
+// The built-in function functions/shell_runner deployed as it is (its allow path pointed at a
+// temporary inbox) on the real engine and runtime image: whitelisted commands run, every kind of
+// bad input is rejected naming its rule, output is capped and a command past its limit is killed.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import YAML from 'yaml';
+import { defaultConfig } from '../../runtime/config.ts';
+import { ensureRuntimeImage, HOST_COMMANDS } from '../../runtime/image/runtime-image.ts';
+import { errorOf, newHarnessDir, startHarness, testEngine, type FunctionFiles, type Harness } from '../helpers/harness.ts';
+
+const FOLDER = fileURLToPath(new URL('../../functions/shell_runner/', import.meta.url));
+const IMAGE = defaultConfig().sandbox.image;
+
+/** The real folder's files, its manifest allowing `inbox` instead of ./inbox and its config changed by `config`. */
+async function shellRunner(inbox: string, config: Record<string, unknown> = {}): Promise<FunctionFiles> {
+  const files: FunctionFiles = {};
+  for (const e of await readdir(FOLDER, { withFileTypes: true })) {
+    assert.ok(e.isFile(), `shell_runner/${e.name}: the test copies a flat folder`);
+    files[e.name] = await readFile(join(FOLDER, e.name), 'utf8');
+  }
+  const manifest = YAML.parse(files['function.yaml']!);
+  assert.deepEqual(manifest.permissions.fs.allow, ['./inbox/**'], 'the shipped manifest allows ./inbox');
+  manifest.permissions.fs.allow = [`${inbox}/**`];
+  manifest.config = { ...manifest.config, ...config };
+  files['function.yaml'] = YAML.stringify(manifest);
+  return files;
+}
+
+interface Output {
+  stdout: string;
+  stderr: string;
+  exit_code: number | null;
+  signal: string | null;
+  truncated: boolean;
+  timed_out: boolean;
+}
+
+describe('shell_runner', () => {
+  let h: Harness;
+  let inbox = '';
+  const TIGHT = { max_output_bytes: 1000, command_timeout_ms: 1500 };
+
+  before(async () => {
+    await ensureRuntimeImage(testEngine(), IMAGE); // a stand-alone run gets the image with the commands
+    const dir = await newHarnessDir();
+    inbox = join(dir, 'inbox');
+    await mkdir(join(inbox, 'docs'), { recursive: true });
+    await writeFile(join(inbox, 'a.txt'), 'hello world\n');
+    await writeFile(join(inbox, 'docs', 'b.txt'), 'one\ntwo\n');
+    await writeFile(join(inbox, 'big.txt'), 'x'.repeat(1 << 20));
+    await symlink('/etc/passwd', join(inbox, 'passwd'));
+    await symlink('/titan', join(inbox, 'bootstrap')); // exists in every function container
+    await symlink('docs/b.txt', join(inbox, 'b-link'));
+    h = await startHarness(
+      { shell_runner: await shellRunner(inbox), shell_tight: await shellRunner(inbox, TIGHT) },
+      { sandbox: { fs_roots: [inbox] } },
+      { dir },
+    );
+    const { functions } = (await (await h.request('/functions')).json()) as { functions: Array<{ name: string; status: string; error?: string }> };
+    for (const f of functions) assert.equal(f.status, 'ready', `${f.name}: ${f.error}`);
+  });
+  after(() => h?.close());
+
+  const run = async (name: string, body: unknown): Promise<Output> => {
+    const res = await h.invoke(name, body);
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    return JSON.parse(text) as Output;
+  };
+  /** A rejection: 500 function_error, the InputRejected's message naming the rule. */
+  const rejected = async (body: unknown, rule: string, name = 'shell_runner'): Promise<string> => {
+    const res = await h.invoke(name, body);
+    assert.equal(res.status, 500, JSON.stringify(body));
+    const e = await errorOf(res);
+    assert.equal(e.code, 'function_error');
+    assert.deepEqual(e.details, { name: 'InputRejected' });
+    assert.ok(e.message.startsWith(`rule ${rule}: `), `${JSON.stringify(body)} → ${e.message}`);
+    return e.message;
+  };
+
+  test('wc -c counts a file in the inbox; ls lists it', async () => {
+    assert.deepEqual(await run('shell_runner', { command: 'wc', args: ['-c', 'a.txt'] }), {
+      stdout: '12 a.txt\n', stderr: '', exit_code: 0, signal: null, truncated: false, timed_out: false,
+    });
+    const ls = await run('shell_runner', { command: 'ls', args: [] });
+    assert.deepEqual(ls.stdout.trim().split('\n'), ['a.txt', 'b-link', 'big.txt', 'bootstrap', 'docs', 'passwd']);
+    assert.equal((await run('shell_runner', { command: 'ls', args: [join(inbox, 'docs')] })).stdout, 'b.txt\n', 'an absolute path inside');
+    assert.equal((await run('shell_runner', { command: 'cat', args: ['b-link'] })).stdout, 'one\ntwo\n', 'a link that stays inside');
+  });
+
+  test('stdin reaches the command, grep and date run; a failing command reports its exit code', async () => {
+    assert.equal((await run('shell_runner', { command: 'wc', args: ['-l'], stdin: 'a\nb\nc\n' })).stdout.trim(), '3');
+    assert.equal((await run('shell_runner', { command: 'grep', args: ['-n', 'two', 'docs/b.txt'] })).stdout, '2:two\n');
+    assert.match((await run('shell_runner', { command: 'date', args: ['-u', '+%Y'] })).stdout, /^20\d\d\n$/);
+    const missing = await run('shell_runner', { command: 'cat', args: ['nope.txt'] });
+    assert.equal(missing.exit_code, 1);
+    assert.match(missing.stderr, /nope\.txt: No such file or directory/);
+  });
+
+  test('a command not whitelisted is rejected, however it is spelled', async () => {
+    for (const command of ['rm', 'sh', 'env', '/bin/ls', 'ls; rm -rf /']) {
+      assert.match(await rejected({ command, args: [] }, 'command_not_allowed'), /is not whitelisted; allowed: ls, cat, wc, head, tail, grep, date, echo$/);
+    }
+  });
+
+  test('a shell metacharacter payload is rejected', async () => {
+    const m = await rejected({ command: 'ls', args: ['; rm -rf /'] }, 'shell_metacharacter');
+    assert.equal(m, 'rule shell_metacharacter: argument 1 "; rm -rf /" contains the shell metacharacter ";"; none of ; & | ` $ < > ( ) or a line break is accepted');
+    await rejected({ command: 'echo', args: ['$(cat /etc/passwd)'] }, 'shell_metacharacter');
+    await rejected({ command: 'ls', args: [], shell: true }, 'unknown_key');
+  });
+
+  test('path escapes are rejected: .., absolute paths outside, links out', async () => {
+    await rejected({ command: 'cat', args: ['../../etc/passwd'] }, 'path_dotdot');
+    assert.equal(await rejected({ command: 'cat', args: ['/etc/passwd'] }, 'path_escape'), `rule path_escape: argument 1 "/etc/passwd" leaves the allowed directories (${inbox})`);
+    await rejected({ command: 'grep', args: ['-r', 'x', '--include=*', '/titan'] }, 'path_escape');
+    await rejected({ command: 'cat', args: ['passwd'] }, 'path_escape'); // dangling inside the container: no /etc/passwd there
+    assert.match(await rejected({ command: 'ls', args: ['bootstrap'] }, 'path_escape'), /through a symbolic link/);
+    assert.match(await rejected({ command: 'cat', args: ['bootstrap/node.mjs'] }, 'path_escape'), /through a symbolic link/);
+    await rejected({ command: 'grep', args: ['-f/titan/node.mjs', 'a.txt'] }, 'path_escape');
+  });
+
+  test('oversized output is cut at max_output_bytes and the command killed', async () => {
+    const r = await run('shell_tight', { command: 'cat', args: ['big.txt'] });
+    assert.equal(r.truncated, true);
+    assert.equal(r.stdout.length, TIGHT.max_output_bytes);
+    assert.equal(r.signal, 'SIGKILL');
+    assert.equal(r.exit_code, null);
+    const whole = await run('shell_runner', { command: 'head', args: ['-c', '1000', 'big.txt'] });
+    assert.deepEqual([whole.stdout.length, whole.truncated], [1000, false]);
+  });
+
+  test('a command outliving command_timeout_ms is killed', async () => {
+    const started = Date.now();
+    const r = await run('shell_tight', { command: 'tail', args: ['-f', 'a.txt'] });
+    const took = Date.now() - started;
+    assert.deepEqual(r, { stdout: 'hello world\n', stderr: '', exit_code: null, signal: 'SIGKILL', truncated: false, timed_out: true });
+    assert.ok(took >= TIGHT.command_timeout_ms && took < TIGHT.command_timeout_ms + 3000, `answered after ${took} ms`);
+  });
+});
+
+describe('the node runtime image', () => {
+  test(`has ${HOST_COMMANDS.join(', ')} working, for a non-root user without a network`, async () => {
+    await ensureRuntimeImage(testEngine(), IMAGE);
+    // node is the image's entrypoint and the one program sure to be there; it runs each command.
+    const script = `
+      const { spawnSync } = require('node:child_process');
+      const { existsSync } = require('node:fs');
+      const found = {};
+      for (const c of ${JSON.stringify(HOST_COMMANDS)}) {
+        const at = ['/usr/local/bin', '/usr/bin', '/bin'].map((d) => d + '/' + c).find((p) => existsSync(p));
+        const r = at && spawnSync(at, ['--version'], { encoding: 'utf8' });
+        found[c] = r ? (r.error ? String(r.error) : r.status + ' ' + r.stdout.split('\\n')[0]) : 'missing';
+      }
+      found.sh = ['/bin/sh', '/usr/bin/sh', '/bin/bash'].some((p) => existsSync(p));
+      console.log(JSON.stringify(found));`;
+    const { stdout } = await promisify(execFile)('docker', ['run', '--rm', '--network', 'none', '--user', '65534:65534', '--read-only', IMAGE, '-e', script], { env: process.env });
+    const found = JSON.parse(stdout) as Record<string, string | boolean>;
+    // '<status> <first line of --version>'; GNU false exits 1 even then
+    for (const c of HOST_COMMANDS) assert.match(String(found[c]), new RegExp(`^${c === 'false' ? 1 : 0} ${c} \\(GNU `), `${c}: ${found[c]}`);
+    const labels = await testEngine().imageLabels(IMAGE);
+    if (labels?.['titan.image-rev']) assert.equal(found.sh, false, 'a locally built image has no shell');
+  });
+});
