@@ -33,6 +33,9 @@ function handlerRuntimeProblem(runtime: Runtime, handler: string): string | unde
 }
 
 const show = (i: { input: unknown }) => JSON.stringify(i.input);
+/** `config:` travels to the container in an environment variable; Linux caps one at 128 KiB. */
+export const MAX_CONFIG_BYTES = 64 * 1024;
+const jsonSize = (x: unknown): number => Buffer.byteLength(JSON.stringify(x) ?? '');
 const nonEmpty = v.pipe(v.string(), v.minLength(1));
 
 const Handler = v.pipe(
@@ -77,6 +80,15 @@ export const ManifestSchema = strictObject({
   ),
   env: v.nullish(
     v.record(EnvKey, v.pipe(v.union([v.string(), v.number(), v.boolean()], (i) => `must be a string, number or boolean (got ${show(i)})`), v.transform(String))),
+    {},
+  ),
+  /** free-form settings for the handler, delivered as `context.config` (see sandbox.ts) */
+  config: v.nullish(
+    v.pipe(
+      // not v.record alone: it takes a list for an object ({0: ...}), and the handler is promised a mapping
+      v.custom<Record<string, unknown>>((c) => typeof c === 'object' && c !== null && !Array.isArray(c), (i) => `must be a mapping of keys to values (got ${show(i)})`),
+      v.check((c) => jsonSize(c) <= MAX_CONFIG_BYTES, (i) => `must be at most ${MAX_CONFIG_BYTES} bytes as JSON (got ${jsonSize(i.input)})`),
+    ),
     {},
   ),
 });
@@ -156,6 +168,7 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     pool,
     fs,
     env: m.env,
+    config: m.config,
     auth: m.auth,
     manifestHash: createHash('sha256').update(JSON.stringify(raw ?? {})).digest('hex').slice(0, 16),
   };

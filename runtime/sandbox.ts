@@ -72,6 +72,9 @@ export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: Sa
       TITAN_SOCKET: CONTAINER_SOCKET,
       TITAN_HANDLER: fn.build ? `${BUILD_MOUNT}/${fn.build.handler}` : `/fn/${fn.handler}`,
       TITAN_FUNCTION: fn.name,
+      // the manifest's `config:` (context.config) and where permissions.fs mounted the allowed paths
+      TITAN_FUNCTION_CONFIG: JSON.stringify(fn.config),
+      TITAN_FS_ALLOW: JSON.stringify(fn.fs.mounts.map((m) => m.containerPath)),
       // stack traces of a built handler point at its sources under /fn
       ...(fn.build ? { NODE_OPTIONS: [fn.env.NODE_OPTIONS, '--enable-source-maps'].filter(Boolean).join(' ') } : {}),
     },

@@ -49,6 +49,8 @@ export interface FunctionSpec {
   pool: PoolSettings;
   fs: { mounts: FsMount[]; masks: string[] };
   env: Record<string, string>;
+  /** the manifest's `config:`, given to the handler as `context.config` */
+  config: Record<string, unknown>;
   /** `token`: invoking it over HTTP needs the admin bearer token too */
   auth: 'none' | 'token';
   /** hash of the parsed manifest: live pool overrides hold only while it is unchanged */

@@ -10,6 +10,14 @@ const socketPath = process.env.TITAN_SOCKET;
 const handlerPath = process.env.TITAN_HANDLER;
 const functionName = process.env.TITAN_FUNCTION;
 
+/** Frozen all the way down: one invocation must not change what the next one sees. */
+const deepFreeze = (x) => {
+  if (x && typeof x === 'object') for (const v of Object.values(Object.freeze(x))) deepFreeze(v);
+  return x;
+};
+// The manifest's `config:`, checked by the gateway to be a JSON object.
+const functionConfig = deepFreeze(JSON.parse(process.env.TITAN_FUNCTION_CONFIG || '{}'));
+
 // Before the handler loads, so everything it writes goes through the tagging (see log-tags.mjs).
 tagWrites(process.stdout);
 tagWrites(process.stderr);
@@ -59,6 +67,7 @@ async function invoke(req, res) {
   const context = {
     ...payload.context,
     functionName,
+    config: functionConfig,
     emit(topic, type, data) {
       if (typeof topic !== 'string' || !topic || typeof type !== 'string' || !type) {
         throw new TypeError('context.emit(topic, type, data): topic and type must be non-empty strings');

@@ -15,6 +15,9 @@ from http.server import BaseHTTPRequestHandler
 SOCKET_PATH = os.environ["TITAN_SOCKET"]
 HANDLER_PATH = os.environ["TITAN_HANDLER"]
 FUNCTION_NAME = os.environ.get("TITAN_FUNCTION", "")
+# The manifest's `config:`, checked by the gateway to be a JSON object. Shared by every invocation:
+# handlers read it, never change it.
+FUNCTION_CONFIG = json.loads(os.environ.get("TITAN_FUNCTION_CONFIG") or "{}")
 SHOWN_PATH = HANDLER_PATH[len("/fn/"):] if HANDLER_PATH.startswith("/fn/") else HANDLER_PATH
 
 
@@ -133,6 +136,7 @@ class Context:
     def __init__(self, raw):
         self.invocation_id = raw.get("invocationId")
         self.function_name = FUNCTION_NAME
+        self.config = FUNCTION_CONFIG
         self.deadline = raw.get("deadline")  # epoch milliseconds
         self.trigger = raw.get("trigger") or {}
         self._emits = []

@@ -21,7 +21,14 @@ describe('invoke', () => {
   before(async () => {
     h = await startHarness(
       {
-        esm: fn('export default async (event, context) => ({ event, context })', 'version: "1.2.0"\npool: { min: 1, max: 2, concurrency: 3 }\n'),
+        esm: fn(
+          `export default async (event, context) => {
+            let frozen = true;
+            try { context.config.nested.n = 2; frozen = false; } catch {}
+            return { event, context, frozen };
+          }`,
+          'version: "1.2.0"\npool: { min: 1, max: 2, concurrency: 3 }\nconfig: { greeting: hej, nested: { n: 1 } }\n',
+        ),
         cjs: fn('module.exports = async (event) => ({ style: "module.exports", event });'),
         named: fn('exports.handler = async (event) => ({ style: "exports.handler", event });'),
         mjs: { 'function.yaml': 'handler: main.mjs\n', 'main.mjs': 'export async function handler(event) { return { style: "mjs", event }; }' },
@@ -57,11 +64,13 @@ describe('invoke', () => {
     const id = res.headers.get('x-invocation-id');
     assert.match(id ?? '', UUID);
     assert.equal(res.headers.get('x-cold-start'), 'false', 'pool.min 1 prewarms, so the first call is warm');
-    const body = (await res.json()) as { event: unknown; context: Record<string, unknown> };
+    const body = (await res.json()) as { event: unknown; context: Record<string, unknown>; frozen: boolean };
     assert.deepEqual(body.event, { hello: 'world', n: [1, 2.5, null] });
     assert.equal(body.context.invocationId, id, 'the handler sees the id the caller got');
     assert.equal(body.context.functionName, 'esm');
     assert.deepEqual(body.context.trigger, { kind: 'http' });
+    assert.deepEqual(body.context.config, { greeting: 'hej', nested: { n: 1 } }, "the manifest's config: as context.config");
+    assert.equal(body.frozen, true, 'context.config is frozen all the way down');
     const deadline = body.context.deadline as number;
     assert.ok(deadline >= sent + timeoutMs && deadline <= answered + timeoutMs, `deadline ${deadline} is the call's start + timeout_sec`);
 

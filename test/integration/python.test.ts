@@ -15,8 +15,9 @@ const functions: Record<string, FunctionFiles> = {
   pysync: py(`import threading
 def handler(event, context):
     return {"event": event, "id": context.invocation_id, "fn": context.function_name,
-            "deadline": context.deadline, "trigger": context.trigger, "thread": threading.current_thread().name}
-`),
+            "deadline": context.deadline, "trigger": context.trigger, "thread": threading.current_thread().name,
+            "config": context.config}
+`, 'config:\n  greeting: hej\n  limits: { n: 3 }\n'),
   pyasync: {
     'function.yaml': PY,
     'main.py': `import asyncio
@@ -98,6 +99,7 @@ describe('Python handlers', () => {
     assert.equal(fn, 'pysync');
     assert.ok(typeof deadline === 'number' && deadline > before, `deadline ${deadline}`);
     assert.deepEqual(trigger, { kind: 'http' });
+    assert.deepEqual(res.body.config, { greeting: 'hej', limits: { n: 3 } }, "the manifest's config: as context.config");
     assert.equal((await json(h.invoke('pysync', ''))).body.event, null, 'an empty body is None');
   });
 

@@ -75,6 +75,7 @@ describe('resolveManifest', () => {
       pool: { min: 1, max: 4, concurrency: 1, idleSec: 300 },
       fs: { mounts: [], masks: [] },
       env: {},
+      config: {},
       auth: 'none',
     });
   });
@@ -105,13 +106,22 @@ describe('resolveManifest', () => {
     assert.deepEqual(spec.env, { MODE: 'fast', RETRIES: '3', DEBUG: 'false' });
   });
 
+  test('config: any JSON object, kept as it is, at most 64 KiB', async () => {
+    const config = { commands: ['ls', 'wc'], limits: { max_args: 8 }, verbose: true };
+    assert.deepEqual(resolve({ config }).config, config);
+    assert.match(await manifestError(() => resolve({ config: ['ls'] })), /function\.yaml: config: /);
+    assert.match(await manifestError(() => resolve({ config: 'ls' })), /function\.yaml: config: /);
+    const big = { blob: 'x'.repeat(64 * 1024) };
+    assert.match(await manifestError(() => resolve({ config: big })), /config: must be at most 65536 bytes as JSON \(got 65547\)/);
+  });
+
   test('a partial pool is merged with the config', () => {
     assert.deepEqual(resolve({ pool: { max: 2 } }).pool, { min: 1, max: 2, concurrency: 1, idleSec: 300 });
   });
 
   test('an unknown key is rejected, naming it and the allowed keys', async () => {
     const msg = await manifestError(() => resolve({ nmae: 'x' }));
-    assert.match(msg, /^function\.yaml: nmae: unknown key \(allowed keys: name, version, runtime, handler, image, .*env\)$/);
+    assert.match(msg, /^function\.yaml: nmae: unknown key \(allowed keys: name, version, runtime, handler, image, .*env, config\)$/);
     const nested = await manifestError(() => resolve({ pool: { maximum: 3 } }));
     assert.match(nested, /function\.yaml: pool\.maximum: unknown key \(allowed keys: min, max, concurrency, idle_sec\)/);
   });
