@@ -1,12 +1,26 @@
 // Redis connections for the event system. Commands fail fast while Redis is away (no offline
 // queue), so HTTP work never hangs on it; blocking reads get connections of their own.
 import { Redis, type RedisOptions } from 'ioredis';
+import { TitanError } from '../../runtime/errors.ts';
 
+const SCHEMES = ['redis:', 'rediss:'];
+
+/** redis://[user:password@]host[:port][/db], rediss:// (TLS), unix:///path or /path to a socket. */
 export function redisOptionsFromUrl(url: string): RedisOptions & { path?: string } {
   if (url.startsWith('unix://')) return { path: url.slice('unix://'.length) };
   if (url.startsWith('/')) return { path: url };
-  const u = new URL(url);
+  let u: URL | undefined;
+  try {
+    u = new URL(url);
+  } catch {
+    // reported below, without echoing a URL that may hold a password
+  }
+  if (!u || !SCHEMES.includes(u.protocol)) {
+    const scheme = u ? u.protocol.slice(0, -1) : 'unparseable';
+    throw new TitanError('invalid_config', `redis url: expected redis://host:port, rediss://host:port, unix:///path/to/socket or /path/to/socket (got ${scheme})`);
+  }
   return {
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
     host: u.hostname,
     port: Number(u.port || 6379),
     ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
