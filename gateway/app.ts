@@ -28,11 +28,13 @@ export interface AppDeps {
   events: EventSystem;
   logs: LogStore;
   log: Logger;
+  /** file sources' status for /healthz */
+  sources?: () => unknown[];
   maxBodyBytes: number;
   auth: TokenCheck;
 }
 
-export function createApp({ registry, engine, metrics, invoke, events, logs, log, maxBodyBytes, auth }: AppDeps): Hono {
+export function createApp({ registry, engine, metrics, invoke, events, logs, log, sources = () => [], maxBodyBytes, auth }: AppDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -92,7 +94,7 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
   app.get('/healthz', async (c) => {
     try {
       const engineInfo = await engine.ping();
-      return c.json({ status: 'ok', engine: { reachable: true, ...engineInfo }, triggers: events.health(), functions: registry.list().length });
+      return c.json({ status: 'ok', engine: { reachable: true, ...engineInfo }, triggers: events.health(), functions: registry.list().length, sources: sources() });
     } catch (err) {
       return c.json({ status: 'unavailable', engine: { reachable: false, error: (err as Error).message }, triggers: events.health() }, 503);
     }

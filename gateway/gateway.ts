@@ -14,6 +14,7 @@ import { createInvoker, type Invoke } from './invoke.ts';
 import { EventSystem } from './events/event-system.ts';
 import { isLoopback, TokenCheck } from './auth.ts';
 import { TitanError } from '../runtime/errors.ts';
+import { FsSource, type SourceStatus } from './sources/fs-source.ts';
 
 export interface GatewayOptions {
   config: RuntimeConfig;
@@ -39,6 +40,8 @@ export class Gateway {
   readonly logs: LogStore;
   readonly app;
   readonly log: Logger;
+  /** `sources:` from the config: directories whose files become events */
+  readonly sources: FsSource[];
   private server?: ServerType;
   private auth!: TokenCheck;
   private closing?: Promise<void>;
@@ -71,6 +74,12 @@ export class Gateway {
       promRegistry: this.metrics.registry,
       redisUrl: opts.redisUrl,
     }));
+    this.sources = config.sources.map((source) => new FsSource({
+      config: source,
+      stateDir: config.state_dir,
+      publish: (topic, type, dataJson, src) => events.publish(topic, type, dataJson, src),
+      log: (msg, fields) => this.log.info({ source: `fs:${source.path}`, ...fields }, msg),
+    }));
     this.invoke = createInvoker({
       registry,
       metrics: this.metrics,
@@ -85,16 +94,31 @@ export class Gateway {
       events,
       logs: this.logs,
       log: this.log,
+      sources: () => this.sourceStatus(),
       maxBodyBytes: config.gateway.max_body_bytes,
       auth: (this.auth = new TokenCheck(opts.adminToken ?? (process.env.TITAN_ADMIN_TOKEN || undefined))),
     });
   }
 
-  /** Clean up orphans, deploy the functions directory and start watching it. */
+  /** Clean up orphans, deploy the functions directory and start watching it; then the file sources. */
   async start(): Promise<void> {
     await this.opts.engine.ping();
+    // Before any deploy: a function mounting a source directory that does not exist yet would have the
+    // engine create it, owned by root. A source that cannot create it reports `failed` and stays off.
+    for (const s of this.sources) await s.prepare();
     await this.registry.start();
     await this.events.start(this.invoke);
+    const { state, reason } = this.events.health();
+    for (const s of this.sources) {
+      // Without an event system every publish would fail until the process ends: say so once instead.
+      if (state === 'disabled') s.disable(reason ?? 'events are disabled');
+      else await s.start();
+    }
+    if (state === 'disabled' && this.sources.length > 0) this.log.warn({ reason }, 'file sources are off: no event system');
+  }
+
+  sourceStatus(): SourceStatus[] {
+    return this.sources.map((s) => s.status());
   }
 
   /** Listen on the configured host and port; resolves with the bound port. */
@@ -113,6 +137,8 @@ export class Gateway {
   /** Stop listening, drain and remove every container. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      // Sources first: nothing new is published while the rest shuts down. Each one saves its index.
+      await Promise.allSettled(this.sources.map((s) => s.close()));
       const server = this.server;
       this.logs.close(); // ends `follow` streams, which would otherwise keep the server from closing
       if (server) await new Promise<void>((r) => server.close(() => r()));

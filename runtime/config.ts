@@ -95,6 +95,28 @@ const EventsSchema = strictObject({
   results_maxlen: v.optional(int(0), 100_000),
 });
 
+/** What a topic may be called; the event system checks published topics against the same rule. */
+export const TOPIC_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+
+/**
+ * Names a file source never reports: dotfiles and editor or download temp files (`.#x` is a dotfile).
+ * `ignore:` patterns add to these. A pattern is matched against each path segment's name.
+ */
+export const DEFAULT_SOURCE_IGNORE = ['.*', '*.swp', '*.swx', '*~', '*.part', '*.crdownload', '*.tmp'] as const;
+
+// picklist on `type`, so further kinds of source can join as a variant.
+const FsSourceSchema = strictObject({
+  type: v.picklist(['fs']),
+  /** the directory to watch; created if missing */
+  path: nonEmpty,
+  topic: v.pipe(v.string(), v.regex(TOPIC_PATTERN)),
+  /** how long a file must stay unchanged before its event is published */
+  debounce_ms: v.optional(int(0, 3_600_000), 500),
+  recursive: v.optional(v.boolean(), true),
+  /** name patterns (`*`, `?`) ignored in addition to DEFAULT_SOURCE_IGNORE */
+  ignore: v.optional(v.array(nonEmpty), []),
+});
+
 const LogsSchema = strictObject({
   /** lines of container output kept in memory per function; older lines are dropped */
   max_lines_per_function: v.optional(int(1, 1_000_000), 2000),
@@ -109,9 +131,12 @@ export const ConfigSchema = strictObject({
   pool: v.nullish(PoolSchema, {}),
   events: v.nullish(EventsSchema, {}),
   logs: v.nullish(LogsSchema, {}),
+  /** directories whose new and changed files are published as events */
+  sources: v.nullish(v.array(FsSourceSchema), []),
 });
 
 export type RuntimeConfig = v.InferOutput<typeof ConfigSchema>;
+export type SourceConfig = RuntimeConfig['sources'][number];
 
 /** Relative directories are relative to the working directory the gateway was started in. */
 function resolvePaths(c: RuntimeConfig, cwd: string): RuntimeConfig {
@@ -120,6 +145,7 @@ function resolvePaths(c: RuntimeConfig, cwd: string): RuntimeConfig {
     functions_dir: path.resolve(cwd, c.functions_dir),
     state_dir: path.resolve(cwd, c.state_dir),
     sandbox: { ...c.sandbox, fs_roots: c.sandbox.fs_roots.map((r) => path.resolve(cwd, r)) },
+    sources: c.sources.map((s) => ({ ...s, path: path.resolve(cwd, s.path) })),
   };
 }
 
@@ -182,10 +208,28 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<RuntimeC
   }
   const envProblems = isRecord(raw) ? applyEnv(raw, env) : [];
   const result = v.safeParse(ConfigSchema, raw, VALIDATION);
-  const fileProblems = [...rootListProblem(raw), ...(result.success ? [] : problemsOf(result.issues))];
+  const fileProblems = [...rootListProblem(raw), ...(result.success ? sourceProblems(result.output, cwd) : problemsOf(result.issues))];
   const problems = [...fileProblems.map((p) => `${file}: ${p}`), ...envProblems];
   if (problems.length > 0 || !result.success) throw configError(file, abs, problems);
   return resolvePaths(result.output, cwd);
+}
+
+/** What the schema cannot see alone: topics reserved by the events section, and duplicates. */
+function sourceProblems(c: RuntimeConfig, cwd: string): string[] {
+  const { results_stream, dlq_stream, queue_prefix } = c.events;
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  c.sources.forEach((s, i) => {
+    if (s.topic === results_stream || s.topic === dlq_stream || s.topic.startsWith(queue_prefix)) {
+      problems.push(`sources[${i}].topic: '${s.topic}' is one of the runtime's own streams (${results_stream}, ${dlq_stream}, ${queue_prefix}*), not a topic`);
+    }
+    // Two entries with the same directory and topic would share one index and publish everything twice.
+    const key = `${path.resolve(cwd, s.path)}\0${s.topic}`;
+    const first = seen.get(key);
+    if (first !== undefined) problems.push(`sources[${i}]: same path and topic as sources[${first}] (${JSON.stringify(s.path)}, ${s.topic})`);
+    else seen.set(key, i);
+  });
+  return problems;
 }
 
 function configError(file: string, abs: string, problems: string[]): TitanError {

@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { RuntimeConfig } from '../../runtime/config.ts';
+import { TOPIC_PATTERN, type RuntimeConfig } from '../../runtime/config.ts';
 import type { Emit } from '../../runtime/deployment.ts';
 import { TitanError } from '../../runtime/errors.ts';
 import type { Registry } from '../../runtime/registry.ts';
@@ -32,7 +32,8 @@ export interface EventSystemOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export const TOPIC_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+// Defined beside the config schema, which validates source topics with it; re-exported for callers here.
+export { TOPIC_PATTERN };
 
 export function validateTopic(topic: string): void {
   if (!TOPIC_PATTERN.test(topic)) {

@@ -81,6 +81,8 @@ export async function startHarness(
     // A key prefix of its own per harness: tests share one Redis (REDIS_URL) without seeing each other.
     events: { ...base.events, key_prefix: `t${randomBytes(4).toString('hex')}:`, block_ms: 200, retry_base_ms: 50, ...overrides.events },
     logs: { ...base.logs, ...overrides.logs },
+    // Replaced whole, not merged: entries need absolute paths (the harness directory is not the cwd).
+    sources: (overrides.sources as RuntimeConfig['sources'] | undefined) ?? base.sources,
   };
   const addFunction = async (folder: string, files: FunctionFiles) => {
     const staging = join(dir, `.staging-${folder}`);

@@ -53,9 +53,14 @@ describe('defaults', () => {
     assert.deepEqual(c.logs, { max_lines_per_function: 2000 });
   });
 
-  test('config/runtime.yaml holds exactly the defaults', () => {
+  test('config/runtime.yaml holds exactly the defaults, plus the ./inbox file source it enables', () => {
     const text = readFileSync(new URL('../../config/runtime.yaml', import.meta.url), 'utf8');
-    assert.deepEqual(v.parse(ConfigSchema, parseYamlText(text)), v.parse(ConfigSchema, {}));
+    const { sources, ...file } = v.parse(ConfigSchema, parseYamlText(text));
+    const { sources: noSources, ...defaults } = v.parse(ConfigSchema, {});
+    assert.deepEqual(noSources, [], 'no sources unless configured');
+    assert.deepEqual(sources, [{ type: 'fs', path: './inbox', topic: 'files.v1', debounce_ms: 500, recursive: true, ignore: [] }]);
+    assert.deepEqual(file.sandbox.fs_roots, ['./inbox'], 'the file source directory is mountable');
+    assert.deepEqual({ ...file, sandbox: { ...file.sandbox, fs_roots: [] } }, defaults);
   });
 
   test('a missing file at the default path means all defaults', async () => {
@@ -118,7 +123,7 @@ describe('validation', () => {
     const msg = await configError(loadConfig({ path: file, env: {} }));
     assert.match(msg, /gateway\.hots: unknown key \(allowed keys: host, port, max_body_bytes\)/);
     assert.match(msg, /gateway\.bogus: unknown key/);
-    assert.match(msg, /: extra: unknown key \(allowed keys: gateway, functions_dir, state_dir, sandbox, pool, events, logs\)/);
+    assert.match(msg, /: extra: unknown key \(allowed keys: gateway, functions_dir, state_dir, sandbox, pool, events, logs, sources\)/);
   });
 
   test('every problem is listed with its key path and the file name', async () => {
