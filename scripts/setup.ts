@@ -6,6 +6,7 @@ import { DockerEngine } from '../runtime/engine/docker-engine.ts';
 import type { EngineInfo } from '../runtime/engine/engine.ts';
 import { DEFAULT_DOCKER_SOCKET, describeNoEngine, engineOptionsFromHost, locateEngine, pingHost, startLocalEngine } from '../runtime/engine/locate.ts';
 import { ensureRuntimeImage, HOST_PYTHON } from '../runtime/image/runtime-image.ts';
+import { installFunctionDeps } from './function-deps.ts';
 
 const done = (line: string) => process.stdout.write(`✓ ${line}\n`);
 const detail = (line: string) => process.stdout.write(`  ${line}\n`);
@@ -40,6 +41,10 @@ export async function setup(env: NodeJS.ProcessEnv = process.env): Promise<numbe
     const configFile = env.TITAN_CONFIG || DEFAULT_CONFIG_PATH;
     const config = await loadConfig({ env });
     done(`config: ${existsSync(configFile) ? configFile : 'defaults'} (state dir ${config.state_dir})`);
+
+    for (const deps of await installFunctionDeps(config.functions_dir)) {
+      done(`function ${deps.folder}: dependencies ${deps.outcome === 'installed' ? `installed (npm ci, ${(deps.ms / 1000).toFixed(1)} s)` : 'up to date'}`);
+    }
 
     const engine = await readyEngine(config.state_dir, env);
     const label = [engine.kind, engine.info.serverVersion].filter(Boolean).join(' ');
