@@ -11,6 +11,7 @@ export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   payload_too_large: 413,
   function_invalid: 409,
   function_error: 500,
+  function_rejected: 400,
   timeout: 504,
   overloaded: 429,
   out_of_memory: 502,

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { removeBuild } from './build.ts';
 import { ConnectionLostError, FunctionContainer, type InvokeReply } from './container.ts';
 import type { ContainerEngine, ExitInfo } from './engine/engine.ts';
-import { FunctionError, OutOfMemoryError, SandboxError, TimeoutError, TitanError } from './errors.ts';
+import { FunctionError, FunctionRejectedError, OutOfMemoryError, SandboxError, TimeoutError, TitanError } from './errors.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 import type { LogStore } from './logs.ts';
 import { Pool, type PoolEvent } from './pool.ts';
@@ -124,8 +124,9 @@ export class Deployment {
     }
     this.pool.release(lease);
     if (reply.outcome === 'error') {
-      const e = safeParse(reply.body) as { name?: string; message?: string; stack?: string } | undefined;
-      throw new FunctionError(e?.message ?? reply.body, e?.name ? { name: e.name } : undefined);
+      const e = safeParse(reply.body) as { name?: string; message?: string; stack?: string; rejected?: boolean } | undefined;
+      const details = e?.name ? { name: e.name } : undefined;
+      throw e?.rejected === true ? new FunctionRejectedError(e.message ?? reply.body, details) : new FunctionError(e?.message ?? reply.body, details);
     }
     if (!reply.envelope) return { resultJson: reply.body, emits: [], cold: lease.cold, waitMs: lease.waitMs };
     const env = JSON.parse(reply.body) as { result: unknown; emits: Emit[] };

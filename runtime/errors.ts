@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'function_invalid'
   | 'function_error'
+  | 'function_rejected'
   | 'timeout'
   | 'overloaded'
   | 'out_of_memory'
@@ -44,6 +45,16 @@ export const isTitanError = (e: unknown): e is TitanError => e instanceof TitanE
 export class FunctionError extends TitanError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('function_error', message, details);
+  }
+}
+
+/**
+ * A handler refused its input: it threw an error whose `status` is 400-499 (see the bootstraps).
+ * The caller's fault, not the function's: answered 400, and an event is not retried.
+ */
+export class FunctionRejectedError extends TitanError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('function_rejected', message, details);
   }
 }
 

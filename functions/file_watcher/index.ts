@@ -32,8 +32,8 @@ export function allowedFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
 
 function settingsOf(config: Context['config'] = {}): { maxBytes: number; topic: string } {
   const { max_bytes: maxBytes = DEFAULT_MAX_BYTES, topic = DEFAULT_TOPIC } = config;
-  if (!Number.isSafeInteger(maxBytes) || (maxBytes as number) < 1) throw new FileError('invalid_input', `config max_bytes must be a positive integer (got ${JSON.stringify(maxBytes)})`);
-  if (typeof topic !== 'string' || !topic) throw new FileError('invalid_input', `config topic must be a non-empty string (got ${JSON.stringify(topic)})`);
+  if (!Number.isSafeInteger(maxBytes) || (maxBytes as number) < 1) throw new FileError('invalid_config', `config max_bytes must be a positive integer (got ${JSON.stringify(maxBytes)})`);
+  if (typeof topic !== 'string' || !topic) throw new FileError('invalid_config', `config topic must be a non-empty string (got ${JSON.stringify(topic)})`);
   return { maxBytes: maxBytes as number, topic };
 }
 

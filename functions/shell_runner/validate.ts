@@ -19,6 +19,8 @@ export type Rule =
   | 'path_escape';
 
 export class InputRejected extends Error {
+  /** 400-499: the runtime answers 400 function_rejected and never retries it (the input is at fault) */
+  readonly status = 400;
   readonly rule: Rule;
   constructor(rule: Rule, detail: string) {
     super(`rule ${rule}: ${detail}`);

@@ -5,11 +5,14 @@ import { randomUUID } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeConfig } from '../../runtime/config.ts';
-import { isTitanError } from '../../runtime/errors.ts';
+import { isTitanError, type ErrorCode } from '../../runtime/errors.ts';
 import type { Invoke, Trigger } from '../invoke.ts';
 import { fieldsToRecord, handlerEventJson } from './event.ts';
 import type { Keys } from './keys.ts';
 import { autoClaim, ensureGroup, flatten, isNoGroup, readGroup, readOwnPending, type Entry } from './streams.ts';
+
+/** Failures a retry cannot change: the function is gone, the event is not JSON, or the handler refused it. */
+const NOT_RETRIED = new Set<ErrorCode>(['not_found', 'invalid_json', 'function_rejected']);
 
 export interface WorkerDeps {
   fn: string;
@@ -144,7 +147,7 @@ export class QueueWorker {
         return;
       } catch (err) {
         const error = JSON.stringify(isTitanError(err) ? { code: err.code, message: err.message } : { code: 'internal_error', message: String(err) });
-        if (attempts >= this.d.maxAttempts() || (isTitanError(err) && (err.code === 'not_found' || err.code === 'invalid_json'))) {
+        if (attempts >= this.d.maxAttempts() || (isTitanError(err) && NOT_RETRIED.has(err.code))) {
           await this.finish(id, job, attemptsField, { outcome: 'error', invocationId, body: error, ms: performance.now() - started, attempts });
           this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'dead_lettered' });
           return;

@@ -38,10 +38,17 @@ try {
 // A stray rejection in one invocation must not kill the others sharing this container.
 process.on('unhandledRejection', (err) => console.error('unhandled rejection:', err));
 
+// An error whose `status` (or `statusCode`, as http-errors sets it) is 400-499 says the input was
+// bad: the gateway answers 400 function_rejected and an event is not retried.
+const isRejection = (err) => {
+  const status = err?.status ?? err?.statusCode;
+  return Number.isInteger(status) && status >= 400 && status <= 499;
+};
 const describe = (err) => ({
   name: err?.name ?? 'Error',
   message: err?.message ?? String(err),
   stack: typeof err?.stack === 'string' ? err.stack.split('\n').slice(0, 12).join('\n') : undefined,
+  ...(isRejection(err) ? { rejected: true } : {}),
 });
 
 const send = (res, outcome, body, extraHeaders = {}) => {

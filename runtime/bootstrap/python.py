@@ -88,7 +88,13 @@ def describe(err, load=False):
     if load:
         message = f"{name}: {message}"
     stack = "".join(traceback.format_exception(type(err), err, err.__traceback__)).rstrip("\n").split("\n")
-    return {"name": name, "message": message, "stack": "\n".join(stack[-12:])}
+    described = {"name": name, "message": message, "stack": "\n".join(stack[-12:])}
+    # An exception whose `status` is 400-499 says the input was bad: the gateway answers 400
+    # function_rejected and an event is not retried.
+    status = getattr(err, "status", None)
+    if not load and isinstance(status, int) and not isinstance(status, bool) and 400 <= status <= 499:
+        described["rejected"] = True
+    return described
 
 
 def load_handler():

@@ -38,6 +38,10 @@ describe('event triggers', () => {
         flaky: fn(`export default async () => { throw new Error('card declined'); };`, 'max_attempts: 2\n' + triggers({ topic: 'payments' })),
         payok: fn(`export default async (event) => ({ paid: event.data.amount });`, triggers({ topic: 'payments', event_type: 'charge' })),
         mal: fn(`export default async (event) => ({ got: event.data });`, triggers({ topic: 'raw' })),
+        picky: fn(
+          `export default async (event) => { throw Object.assign(new Error('amount must be a number'), { status: 400 }); };`,
+          'max_attempts: 3\n' + triggers({ topic: 'refunds' }),
+        ),
         chatter: fn(`export default async (event) => ({ topic: event.topic, type: event.type });`, triggers({ topic: 'chat.*', event_type: '*' })),
         fixme: fn(`export default async () => { throw new Error('not fixed yet'); };`, 'version: "1"\nmax_attempts: 1\n' + triggers({ topic: 'invoices' })),
       },
@@ -169,6 +173,17 @@ describe('event triggers', () => {
       const [pending] = (await redis.xpending(`${P}titan.q.${q}`, 'plugins')) as [number];
       assert.equal(pending, 0, `nothing pending on ${q}'s queue`);
     }
+  });
+
+  test('an event the handler rejects (status 400-499) goes to the DLQ at once, never retried', async () => {
+    const id = await xadd('refunds', { type: 'refund', data: '{"amount":"ten"}' });
+    const dead = await waitFor('the DLQ entry', async () => (await dlq()).find((e) => e.fields.topic === 'refunds' && e.fields.event_id === id));
+    assert.equal(dead.fields.function, 'picky');
+    assert.equal(dead.fields.attempts, '1', 'max_attempts is 3, but a retry cannot change a rejection');
+    assert.deepEqual(JSON.parse(dead.fields.error!), { code: 'function_rejected', message: 'amount must be a number' });
+    const m = await (await h.request('/metrics')).text();
+    assert.equal(metricValue(m, 'titan_event_retries_total', { function: 'picky' }), 0);
+    assert.equal(metricValue(m, 'titan_invocations_total', { function: 'picky', outcome: 'function_rejected' }), 1);
   });
 
   test('malformed entries go to the DLQ with the reason; the loop goes on', async () => {

@@ -100,18 +100,19 @@ describe('file_watcher', () => {
     assert.equal(body.chars, 'Titan now summarises documents dropped into its inbox. '.repeat(12).trim().length);
   });
 
-  test('bad requests and bad files are function errors that say which', async () => {
-    const cases: Array<[unknown, RegExp]> = [
-      [{ path: 'data.csv' }, /^unsupported_type: data\.csv: unsupported file type '\.csv'/],
-      [{ path: 'missing.md' }, /^not_found: missing\.md: no such file/],
-      [{ path: '/etc/passwd.md' }, /^not_readable: \/etc\/passwd\.md: outside the directories file_watcher may read/],
-      [{ file: 'x' }, /^invalid_input: expected \{ "path": "<file>" \}/],
+  test('bad files are function errors, a bad request is rejected; each says which', async () => {
+    const cases: Array<[unknown, number, string, RegExp]> = [
+      [{ path: 'data.csv' }, 500, 'function_error', /^unsupported_type: data\.csv: unsupported file type '\.csv'/],
+      [{ path: 'missing.md' }, 500, 'function_error', /^not_found: missing\.md: no such file/],
+      [{ path: '/etc/passwd.md' }, 500, 'function_error', /^not_readable: \/etc\/passwd\.md: outside the directories file_watcher may read/],
+      [{ file: 'x' }, 400, 'function_rejected', /^invalid_input: expected \{ "path": "<file>" \}/],
+      [{ path: '../x.md' }, 400, 'function_rejected', /^invalid_input: \.\.\/x\.md: '\.\.' is not allowed/],
     ];
-    for (const [body, message] of cases) {
+    for (const [body, status, code, message] of cases) {
       const res = await h.invoke('file_watcher', body);
-      assert.equal(res.status, 500, JSON.stringify(body));
+      assert.equal(res.status, status, JSON.stringify(body));
       const e = await errorOf(res);
-      assert.equal(e.code, 'function_error');
+      assert.equal(e.code, code);
       assert.match(e.message, message);
     }
   });

@@ -38,6 +38,9 @@ describe('invoke', () => {
               case 'throw': throw new Error('the widget is on fire');
               case 'reject-type': return Promise.reject(new TypeError('not a widget'));
               case 'throw-string': throw 'plain string';
+              case 'refuse': throw Object.assign(new RangeError('quantity must be positive'), { status: 422 });
+              case 'refuse-code': throw Object.assign(new Error('no such widget'), { statusCode: 404 });
+              case 'status-500': throw Object.assign(new Error('upstream broke'), { status: 500 });
               case 'undefined': return undefined;
               case 'bigint': return { n: 1n };
               default: return { unicode: 'grüße, 世界 ✓', echo: e };
@@ -116,6 +119,18 @@ describe('invoke', () => {
     assert.equal(e.message, 'plain string');
 
     assert.equal((await h.invoke('misc', { kind: 'echo' })).status, 200, 'a handler error does not cost the container');
+  });
+
+  test('an error with status (or statusCode) 400-499 is a 400 function_rejected; other statuses stay function_error', async () => {
+    const refused = await h.invoke('misc', { kind: 'refuse' });
+    assert.equal(refused.status, 400);
+    assert.deepEqual(await errorOf(refused), { code: 'function_rejected', message: 'quantity must be positive', details: { name: 'RangeError' } });
+    const byCode = await h.invoke('misc', { kind: 'refuse-code' });
+    assert.equal(byCode.status, 400);
+    assert.equal((await errorOf(byCode)).code, 'function_rejected');
+    const server = await h.invoke('misc', { kind: 'status-500' });
+    assert.equal(server.status, 500);
+    assert.equal((await errorOf(server)).code, 'function_error');
   });
 
   test('undefined becomes null; a result that is not JSON is a function_error', async () => {

@@ -28,7 +28,11 @@ async def handler(event, context):
 `,
     'helper.py': 'def shout(s):\n    return s.upper() + "!"\n',
   },
-  pythrows: py(`def handler(event, context):
+  pythrows: py(`class Refused(ValueError):
+    status = 400
+def handler(event, context):
+    if event.get("refuse"):
+        raise Refused("order must be a number")
     raise ValueError("no such order: " + str(event["order"]))
 `),
   pyemit: py(`def handler(event, context):
@@ -115,6 +119,9 @@ describe('Python handlers', () => {
     const e = await errorOf(res);
     assert.equal(e.code, 'function_error');
     assert.match(e.message, /no such order: 7/);
+    const refused = await h.invoke('pythrows', { refuse: true });
+    assert.equal(refused.status, 400, 'an exception with status 400-499 is the caller\'s fault');
+    assert.deepEqual(await errorOf(refused), { code: 'function_rejected', message: 'order must be a number', details: { name: 'Refused' } });
   });
 
   test('context.emit lands on its topic with source function:<name>', async () => {

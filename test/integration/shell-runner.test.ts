@@ -72,12 +72,12 @@ describe('shell_runner', () => {
     assert.equal(res.status, 200, text);
     return JSON.parse(text) as Output;
   };
-  /** A rejection: 500 function_error, the InputRejected's message naming the rule. */
+  /** A rejection: 400 function_rejected (InputRejected has status 400), its message naming the rule. */
   const rejected = async (body: unknown, rule: string, name = 'shell_runner'): Promise<string> => {
     const res = await h.invoke(name, body);
-    assert.equal(res.status, 500, JSON.stringify(body));
+    assert.equal(res.status, 400, JSON.stringify(body));
     const e = await errorOf(res);
-    assert.equal(e.code, 'function_error');
+    assert.equal(e.code, 'function_rejected');
     assert.deepEqual(e.details, { name: 'InputRejected' });
     assert.ok(e.message.startsWith(`rule ${rule}: `), `${JSON.stringify(body)} → ${e.message}`);
     return e.message;
