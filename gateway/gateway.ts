@@ -1,7 +1,8 @@
 // Assembles one gateway (registry, metrics, invoker, HTTP app) and owns its lifecycle:
 // start → listen → close, where close drains every pool and removes every container.
 import { createHash } from 'node:crypto';
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener, type ServerType } from '@hono/node-server';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import type { RuntimeConfig } from '../runtime/config.ts';
@@ -10,6 +11,7 @@ import { LogStore } from '../runtime/logs.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { Registry } from '../runtime/registry.ts';
 import { createApp } from './app.ts';
+import { fastInvoke } from './fast-invoke.ts';
 import { createInvoker, type Invoke } from './invoke.ts';
 import { EventSystem } from './events/event-system.ts';
 import { isLoopback, TokenCheck } from './auth.ts';
@@ -127,9 +129,18 @@ export class Gateway {
     if (!isLoopback(host) && !this.auth.configured) {
       return Promise.reject(new TitanError('invalid_config', `refusing to listen on ${host} without an admin token: set TITAN_ADMIN_TOKEN, or listen on 127.0.0.1`));
     }
+    // POST /functions/:name/invoke skips Hono's Web Request/Response layer; the rest is Hono's.
+    const listener = fastInvoke({
+      registry: this.registry,
+      invoke: this.invoke,
+      log: this.log,
+      maxBodyBytes: this.opts.config.gateway.max_body_bytes,
+      fallback: getRequestListener(this.app.fetch, { hostname: host }),
+    });
     return new Promise((resolve, reject) => {
-      const server = serve({ fetch: this.app.fetch, hostname: host, port }, (info: AddressInfo) => resolve(info.port));
+      const server = createServer(listener);
       server.once('error', reject);
+      server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
       this.server = server;
     });
   }
