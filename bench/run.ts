@@ -22,7 +22,7 @@ import { note } from './lib/progress.ts';
 import type { Measurement } from './lib/record.ts';
 import { table, writeReport } from './lib/report.ts';
 import { cleanup } from './lib/cleanup.ts';
-import { WARM_FN, warm } from './lib/warm.ts';
+import { WARM_FN, warm, warm32 } from './lib/warm.ts';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const EVENT_FN = 'ev';
@@ -30,6 +30,7 @@ const EVENT_FN = 'ev';
 const SCENARIOS: Scenario[] = [
   { name: 'memory', run: memory },
   { name: 'warm', run: warm },
+  { name: 'warm32', run: warm32, onlyWhenNamed: true },
   { name: 'docker-run', run: dockerRun },
   { name: 'cold', run: coldStart },
   { name: 'deploy', run: deploy },
@@ -79,6 +80,7 @@ async function main(): Promise<number> {
   });
   const runId = randomBytes(4).toString('hex');
   const ctx: BenchContext = { bench, gateway, engine, dockerHost: found.host, sizes, runId, facts: {}, notes: [] };
+  if (process.env.TITAN_BENCH_LISTENER) ctx.notes.push(`gateway listener: ${process.env.TITAN_BENCH_LISTENER} (TITAN_BENCH_LISTENER)`);
   // `on`, not `once`: under tsx a signal that finds no listener ends the process at once, and the
   // tsx CLI may relay a second one while the cleanup (a few seconds) is still running.
   let interrupted = false;
@@ -98,7 +100,7 @@ async function main(): Promise<number> {
   try {
     for (const s of SCENARIOS) {
       if (interrupted) break;
-      if (only && !only.includes(s.name)) continue;
+      if (only ? !only.includes(s.name) : s.onlyWhenNamed) continue;
       note(`== ${s.name}`);
       const t = performance.now();
       try {

@@ -65,4 +65,6 @@ export interface BenchContext {
 export interface Scenario {
   name: string;
   run(ctx: BenchContext): Promise<Measurement[]>;
+  /** runs only when named in `--only` (a part of another scenario, for profiling and A/B runs) */
+  onlyWhenNamed?: boolean;
 }

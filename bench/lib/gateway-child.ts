@@ -1,4 +1,6 @@
 // The gateway under test in a process of its own (out of the load client's CPU), driven over IPC.
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { RuntimeConfig } from '../../runtime/config.ts';
 import { DockerEngine } from '../../runtime/engine/docker-engine.ts';
@@ -40,7 +42,11 @@ process.on('SIGINT', () => {});
 try {
   await gw.start();
   await gw.registry.settled();
-  const port = await gw.listen();
+  // TITAN_BENCH_LISTENER=hono: Hono's listener alone, as before the invoke fast path, for A/B runs.
+  const port =
+    process.env.TITAN_BENCH_LISTENER === 'hono'
+      ? await new Promise<number>((resolve) => serve({ fetch: gw.app.fetch, hostname: config.gateway.host, port: config.gateway.port }, (i: AddressInfo) => resolve(i.port)))
+      : await gw.listen();
   const health = gw.events.health();
   send({ type: 'ready', port, redisUrl: health.redis, triggers: health.state });
 } catch (err) {

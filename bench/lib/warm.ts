@@ -61,7 +61,7 @@ async function latency(ctx: BenchContext, socketPath: string, proxyPort: number)
   ];
 }
 
-async function throughput(ctx: BenchContext, socketPath: string, proxy: MinimalProxy): Promise<Measurement[]> {
+async function throughput(ctx: BenchContext, socketPath: string, proxy: MinimalProxy, concurrency: readonly number[] = CONCURRENCY): Promise<Measurement[]> {
   const { sizes } = ctx;
   const targets: Record<Side, LoadTarget & { pid?: number }> = {
     gateway: { url: `${ctx.gateway.url}/functions/${WARM_FN}/invoke`, body: '{}', pid: ctx.gateway.pid },
@@ -71,7 +71,7 @@ async function throughput(ctx: BenchContext, socketPath: string, proxy: MinimalP
   };
   const rps: Record<number, Record<Side, number[]>> = {};
   const cpuPerCall: Record<'gateway' | 'proxy', number[]> = { gateway: [], proxy: [] };
-  for (const c of CONCURRENCY) {
+  for (const c of concurrency) {
     rps[c] = { gateway: [], direct: [], proxy: [] };
     const sides: Side[] = c === 32 ? ['direct', 'gateway', 'proxy'] : ['direct', 'gateway'];
     for (let rep = 0; rep < sizes.reps; rep++) {
@@ -85,7 +85,7 @@ async function throughput(ctx: BenchContext, socketPath: string, proxy: MinimalP
       }
     }
   }
-  const out = CONCURRENCY.map((c) =>
+  const out = concurrency.map((c) =>
     measurement({
       name: `warm throughput, ${c} connection${c > 1 ? 's' : ''}`,
       unit: 'req/s',
@@ -113,15 +113,27 @@ async function throughput(ctx: BenchContext, socketPath: string, proxy: MinimalP
   return out;
 }
 
-export async function warm(ctx: BenchContext): Promise<Measurement[]> {
+async function withProxy(ctx: BenchContext, run: (socketPath: string, proxy: MinimalProxy) => Promise<Measurement[]>): Promise<Measurement[]> {
   const { socketPath } = await containerSocket(ctx, WARM_FN);
   const proxy = await startProxy(socketPath);
   try {
     // The proxy starts cold: give its JIT what the gateway had before it is measured.
     progress('warm: warming up the minimal proxy');
     await load({ url: `http://127.0.0.1:${proxy.port}/`, body: '{}' }, 8, 1, 100_000);
-    return [...(await latency(ctx, socketPath, proxy.port)), ...(await throughput(ctx, socketPath, proxy))];
+    return await run(socketPath, proxy);
   } finally {
     await proxy.stop();
   }
 }
+
+export const warm = (ctx: BenchContext): Promise<Measurement[]> =>
+  withProxy(ctx, async (socketPath, proxy) => [...(await latency(ctx, socketPath, proxy.port)), ...(await throughput(ctx, socketPath, proxy))]);
+
+/** `--only warm32`: the 32-connection throughput and CPU per call alone, for profiling and A/B runs. */
+export const warm32 = (ctx: BenchContext): Promise<Measurement[]> =>
+  withProxy(ctx, async (socketPath, proxy) => {
+    // Without the latency part before it, the gateway gets the same JIT warm-up as the proxy.
+    progress('warm32: warming up the gateway');
+    await load({ url: `${ctx.gateway.url}/functions/${WARM_FN}/invoke`, body: '{}' }, 8, 1, 100_000);
+    return throughput(ctx, socketPath, proxy, [32]);
+  });
