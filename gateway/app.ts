@@ -66,7 +66,7 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
   app.post('/functions/:name/invoke', limit, async (c) => {
     const name = c.req.param('name');
     validateName(name); // before reading the body: a bad name is refused cheaply
-    if (registry.get(name)?.spec.auth === 'token') auth.require(c, `function '${name}'`);
+    if (registry.get(name)?.spec.auth === 'token') auth.require(c.req.header('authorization'), `function '${name}'`);
     if (c.req.query('async') === 'true') {
       // Refuse now what could never run: an async call is never accepted and then silently lost.
       resolveFunction(registry, name);

@@ -6,6 +6,7 @@ import { Context } from 'hono';
 import type { Logger } from 'pino';
 import { TitanError } from '../runtime/errors.ts';
 import type { Registry } from '../runtime/registry.ts';
+import type { TokenCheck } from './auth.ts';
 import { errorResponse } from './http-errors.ts';
 import type { Invoke } from './invoke.ts';
 
@@ -15,6 +16,8 @@ export interface FastInvokeDeps {
   registry: Registry;
   invoke: Invoke;
   log: Logger;
+  /** the same check Hono's route makes for `auth: token` functions */
+  auth: TokenCheck;
   maxBodyBytes: number;
   /** Hono's listener: every request the fast path does not take */
   fallback: RequestListener;
@@ -27,8 +30,8 @@ const utf8 = new TextDecoder();
 
 /**
  * The name of the function a request may invoke without Hono, or undefined when Hono must answer it:
- * the function is deployed and open (an `auth: token` one needs Hono's token check), and the body's
- * declared length is within the limit (a missing or chunked length, or a 413, is Hono's `limit`).
+ * the function is deployed, and the body's declared length is within the limit (a missing or chunked
+ * length, or a 413, is Hono's `limit`). The caller checks the token of an `auth: token` function.
  */
 function fastName(req: IncomingMessage, registry: Registry, maxBodyBytes: number): string | undefined {
   if (req.method !== 'POST') return undefined;
@@ -37,10 +40,10 @@ function fastName(req: IncomingMessage, registry: Registry, maxBodyBytes: number
   const length = req.headers['content-length'];
   if (length === undefined || req.headers['transfer-encoding'] !== undefined || !(Number(length) <= maxBodyBytes)) return undefined;
   const name = m[1]!;
-  return registry.get(name)?.spec.auth === 'none' ? name : undefined;
+  return registry.get(name) ? name : undefined;
 }
 
-export function fastInvoke({ registry, invoke, log, maxBodyBytes, fallback }: FastInvokeDeps): RequestListener {
+export function fastInvoke({ registry, invoke, log, auth, maxBodyBytes, fallback }: FastInvokeDeps): RequestListener {
   // Rare (any non-2xx answer): built by the same errorResponse as Hono's onError, so the status,
   // body and headers cannot drift apart.
   const sendError = async (req: IncomingMessage, res: ServerResponse, err: unknown) => {
@@ -53,6 +56,7 @@ export function fastInvoke({ registry, invoke, log, maxBodyBytes, fallback }: Fa
 
   const run = async (req: IncomingMessage, res: ServerResponse, name: string, body: Buffer) => {
     try {
+      if (registry.get(name)?.spec.auth === 'token') auth.require(req.headers.authorization, `function '${name}'`);
       const out = await invoke({ name, eventJson: utf8.decode(body), trigger: { kind: 'http' } });
       res.writeHead(200, {
         'content-type': 'application/json',

@@ -134,6 +134,7 @@ export class Gateway {
       registry: this.registry,
       invoke: this.invoke,
       log: this.log,
+      auth: this.auth,
       maxBodyBytes: this.opts.config.gateway.max_body_bytes,
       fallback: getRequestListener(this.app.fetch, { hostname: host }),
     });

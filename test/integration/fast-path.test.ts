@@ -1,6 +1,6 @@
 // The node:http fast path for POST /functions/:name/invoke (gateway/fast-invoke.ts), over a real
 // listening port: it answers as Hono's route does (status, body, headers), and every request it does
-// not take (auth: token, unknown names, bodies without a length or over the limit, other routes)
+// not take (unknown names, bodies without a length or over the limit, other routes)
 // still reaches Hono. The in-process tests (app.request) never see this layer.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
@@ -154,14 +154,16 @@ describe('invoke fast path over a listening port', () => {
     assert.deepEqual(JSON.parse(small.body), { echo: { a: 1 } });
   });
 
-  test('an auth: token function: 401 without the token, 200 with it', async () => {
-    const anon = await send('/functions/guarded/invoke', { body: '{}' });
+  test('an auth: token function: 401 without the token, 200 with it, on the fast path', async () => {
+    const { reply: anon, by } = await via(() => send('/functions/guarded/invoke', { body: '{}' }));
+    assert.equal(by, 'fast');
     assert.equal(anon.status, 401);
     assert.equal((await errorOf(asResponse(anon))).code, 'unauthorized');
     assert.match(String(anon.headers['www-authenticate']), /^Bearer/);
     const wrong = await send('/functions/guarded/invoke', { body: '{}', headers: { authorization: `Bearer ${TOKEN}x` } });
     assert.equal(wrong.status, 401);
-    const right = await send('/functions/guarded/invoke', { body: '{}', headers: { authorization: `Bearer ${TOKEN}` } });
+    const { reply: right, by: rightBy } = await via(() => send('/functions/guarded/invoke', { body: '{}', headers: { authorization: `Bearer ${TOKEN}` } }));
+    assert.equal(rightBy, 'fast');
     assert.equal(right.status, 200);
     assert.deepEqual(JSON.parse(right.body), { guarded: true });
   });
