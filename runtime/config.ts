@@ -109,7 +109,7 @@ const FsSourceSchema = strictObject({
   type: v.picklist(['fs']),
   /** the directory to watch; created if missing */
   path: nonEmpty,
-  topic: v.pipe(v.string(), v.regex(TOPIC_PATTERN)),
+  topic: v.pipe(v.string(), v.regex(TOPIC_PATTERN, (i) => `invalid topic ${JSON.stringify(i.input)}: topics match ${TOPIC_PATTERN.source}`)),
   /** how long a file must stay unchanged before its event is published */
   debounce_ms: v.optional(int(0, 3_600_000), 500),
   recursive: v.optional(v.boolean(), true),
