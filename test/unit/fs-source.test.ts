@@ -317,7 +317,7 @@ describe('fs source: configuration', () => {
     assert.match(msg, /sources\[0\]\.type: must be one of "fs" \(got "ftp"\)/);
     assert.match(msg, /sources\[1\]\.path: is required/);
     assert.match(msg, /sources\[2\]\.path: must not be empty/);
-    assert.match(msg, /sources\[2\]\.topic: must match .* \(got "bad topic"\)/);
+    assert.match(msg, /sources\[2\]\.topic: invalid topic "bad topic": topics match \^\[A-Za-z0-9\]/);
     assert.match(msg, /sources\[3\]\.debounce_ms: must be >= 0 \(got -1\)/);
     assert.match(msg, /sources\[3\]\.recursive: must be true or false \(got "yes"\)/);
     assert.match(msg, /sources\[3\]\.bogus: unknown key \(allowed keys: type, path, topic, debounce_ms, recursive, ignore\)/);
