@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import YAML from 'yaml';
 import { defaultConfig } from '../../runtime/config.ts';
 import { ensureRuntimeImage, HOST_COMMANDS } from '../../runtime/image/runtime-image.ts';
+import type { RunResult } from '../../functions/shell_runner/run.ts';
 import { errorOf, newHarnessDir, startHarness, testEngine, type FunctionFiles, type Harness } from '../helpers/harness.ts';
 
 const FOLDER = fileURLToPath(new URL('../../functions/shell_runner/', import.meta.url));
@@ -31,14 +32,8 @@ async function shellRunner(inbox: string, config: Record<string, unknown> = {}):
   return files;
 }
 
-interface Output {
-  stdout: string;
-  stderr: string;
-  exit_code: number | null;
-  signal: string | null;
-  truncated: boolean;
-  timed_out: boolean;
-}
+/** What the function answers: its own result type, so the test cannot drift from it. */
+type Output = RunResult;
 
 describe('shell_runner', () => {
   let h: Harness;
