@@ -22,6 +22,11 @@ export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   internal_error: 500,
   events_unavailable: 503,
   unauthorized: 401,
+  invalid_topic: 400,
+  forbidden_origin: 403,
+  forbidden_host: 403,
+  /** a function answered something the gateway will not pass on (too large, malformed) */
+  invalid_response: 502,
 };
 
 export function toTitanError(err: unknown): TitanError {

@@ -19,7 +19,11 @@ export type ErrorCode =
   | 'invalid_config'
   | 'internal_error'
   | 'events_unavailable'
-  | 'unauthorized';
+  | 'unauthorized'
+  | 'invalid_topic'
+  | 'forbidden_origin'
+  | 'forbidden_host'
+  | 'invalid_response';
 
 export class TitanError extends Error {
   readonly code: ErrorCode;
