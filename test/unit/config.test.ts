@@ -41,7 +41,17 @@ async function configError(p: Promise<unknown>): Promise<string> {
 describe('defaults', () => {
   test('defaultConfig has the documented values with absolute paths', () => {
     const c = defaultConfig('/srv/titan');
-    assert.deepEqual(c.gateway, { host: '127.0.0.1', port: 8080, max_body_bytes: 1048576 });
+    assert.deepEqual(c.gateway, {
+      host: '127.0.0.1',
+      port: 8080,
+      max_body_bytes: 1048576,
+      allowed_hosts: [],
+      cors: { allow_origins: [], allow_headers: [], max_age_sec: 600 },
+      headers_timeout_sec: 10,
+      request_timeout_sec: 60,
+      keep_alive_timeout_sec: 5,
+      max_connections: 1024,
+    });
     assert.equal(c.functions_dir, '/srv/titan/functions');
     assert.equal(c.state_dir, '/srv/titan/.titan');
     assert.equal(c.sandbox.runtime, 'docker');
@@ -121,7 +131,7 @@ describe('validation', () => {
   test('unknown keys are rejected with their path, at any depth', async () => {
     const file = await yamlFile('gateway:\n  hots: x\n  bogus: 1\nextra: true\n');
     const msg = await configError(loadConfig({ path: file, env: {} }));
-    assert.match(msg, /gateway\.hots: unknown key \(allowed keys: host, port, max_body_bytes\)/);
+    assert.match(msg, /gateway\.hots: unknown key \(allowed keys: host, port, max_body_bytes, allowed_hosts, cors, headers_timeout_sec, request_timeout_sec, keep_alive_timeout_sec, max_connections\)/);
     assert.match(msg, /gateway\.bogus: unknown key/);
     assert.match(msg, /: extra: unknown key \(allowed keys: gateway, functions_dir, state_dir, sandbox, pool, events, logs, sources\)/);
   });
@@ -225,5 +235,60 @@ describe('env overrides', () => {
     const msg = await configError(loadConfig({ path: file, env: { TITAN_PORT: 'x' } }));
     assert.match(msg, /pool\.min: must be >= 0/);
     assert.match(msg, /TITAN_PORT: must be an integer/);
+  });
+});
+
+describe('gateway: browsers and slow clients', () => {
+  test('allowed_hosts, cors and the connection limits are read as written', async () => {
+    const file = await yamlFile(
+      [
+        'gateway:',
+        '  allowed_hosts: [titan.example.com, "*.lan.example", 10.0.0.5, "[fd00::5]"]',
+        '  cors:',
+        '    allow_origins: [http://localhost:3000, https://app.example.com]',
+        '    allow_headers: [x-request-id]',
+        '    max_age_sec: 60',
+        '  headers_timeout_sec: 2.5',
+        '  request_timeout_sec: 30',
+        '  keep_alive_timeout_sec: 1',
+        '  max_connections: 10',
+      ].join('\n'),
+    );
+    const { gateway } = await loadConfig({ path: file, env: {} });
+    assert.deepEqual(gateway.allowed_hosts, ['titan.example.com', '*.lan.example', '10.0.0.5', '[fd00::5]']);
+    assert.deepEqual(gateway.cors, { allow_origins: ['http://localhost:3000', 'https://app.example.com'], allow_headers: ['x-request-id'], max_age_sec: 60 });
+    assert.deepEqual([gateway.headers_timeout_sec, gateway.request_timeout_sec, gateway.keep_alive_timeout_sec, gateway.max_connections], [2.5, 30, 1, 10]);
+  });
+
+  test('"*", ports and URLs in allowed_hosts are refused, each saying why', async () => {
+    const file = await yamlFile('gateway:\n  allowed_hosts: ["*", "titan.example.com:8080", "http://titan.example.com"]\n');
+    const msg = await configError(loadConfig({ path: file, env: {} }));
+    assert.match(msg, /gateway\.allowed_hosts\[0\]: must name hosts: "\*" would accept any DNS name, which is what DNS rebinding needs/);
+    assert.match(msg, /gateway\.allowed_hosts\[1\]: must be a host name or address without a port, .* \(got "titan\.example\.com:8080"\)/);
+    assert.match(msg, /gateway\.allowed_hosts\[2\]: must be a host name or address without a port/);
+    assert.match(msg, /\(3 problems\)/);
+  });
+
+  test('allow_origins takes origins exactly as browsers send them: no *, null, path or upper case', async () => {
+    const file = await yamlFile('gateway:\n  cors:\n    allow_origins: ["*", "null", "http://localhost:3000/", "HTTP://App.example.com", "ftp://x.example"]\n');
+    const msg = await configError(loadConfig({ path: file, env: {} }));
+    const origin = 'must be an origin as a browser sends it: scheme://host\\[:port\\], no path and no \\*';
+    assert.match(msg, new RegExp(`gateway\\.cors\\.allow_origins\\[0\\]: ${origin} \\(got "\\*"\\)`));
+    assert.match(msg, new RegExp(`gateway\\.cors\\.allow_origins\\[1\\]: ${origin} \\(got "null"\\)`));
+    assert.match(msg, /allow_origins\[2\]: .*\(got "http:\/\/localhost:3000\/"; did you mean "http:\/\/localhost:3000"\?\)/);
+    assert.match(msg, /allow_origins\[3\]: .*\(got "HTTP:\/\/App\.example\.com"; did you mean "http:\/\/app\.example\.com"\?\)/);
+    assert.match(msg, /allow_origins\[4\]: .*\(got "ftp:\/\/x\.example"\)/);
+    assert.match(msg, /\(5 problems\)/);
+  });
+
+  test('timeouts must be positive, headers_timeout_sec at most request_timeout_sec, max_connections >= 1', async () => {
+    const file = await yamlFile('gateway:\n  headers_timeout_sec: 0\n  keep_alive_timeout_sec: -1\n  max_connections: 0\n  cors:\n    allow_headers: ["x y"]\n');
+    const msg = await configError(loadConfig({ path: file, env: {} }));
+    assert.match(msg, /gateway\.headers_timeout_sec: must be > 0 \(got 0\)/);
+    assert.match(msg, /gateway\.keep_alive_timeout_sec: must be > 0 \(got -1\)/);
+    assert.match(msg, /gateway\.max_connections: must be >= 1 \(got 0\)/);
+    assert.match(msg, /gateway\.cors\.allow_headers\[0\]: must be a header name \(got "x y"\)/);
+    const order = await configError(loadConfig({ path: await yamlFile('gateway:\n  headers_timeout_sec: 90\n'), env: {} }));
+    assert.match(order, /gateway\.headers_timeout_sec: must be <= gateway\.request_timeout_sec \(got 90, request_timeout_sec 60\)/);
   });
 });
