@@ -15,6 +15,7 @@ import { logRoutes } from './routes/logs.ts';
 import type { LogStore } from '../runtime/logs.ts';
 import { poolRoutes } from './routes/pools.ts';
 import type { TokenCheck } from './auth.ts';
+import type { BrowserPolicy } from './origin.ts';
 import { openApiDocument } from './openapi.ts';
 import { createRequire } from 'node:module';
 
@@ -32,9 +33,11 @@ export interface AppDeps {
   sources?: () => unknown[];
   maxBodyBytes: number;
   auth: TokenCheck;
+  /** Host and Origin checks, CORS: the first thing every request meets */
+  browser: BrowserPolicy;
 }
 
-export function createApp({ registry, engine, metrics, invoke, events, logs, log, sources = () => [], maxBodyBytes, auth }: AppDeps): Hono {
+export function createApp({ registry, engine, metrics, invoke, events, logs, log, sources = () => [], maxBodyBytes, auth, browser }: AppDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -42,6 +45,9 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
     return errorResponse(c, err);
   });
   app.notFound((c) => errorResponse(c, new TitanError('not_found', `no route ${c.req.method} ${c.req.path}`)));
+  // Before every route and every other middleware: a page of another site, or one reaching us under
+  // a rebound name, is refused before any body is read or any token is looked at.
+  app.use('*', browser.middleware());
 
   const tooLarge = () => {
     throw new TitanError('payload_too_large', `request body is larger than the ${maxBodyBytes}-byte limit`);
@@ -66,7 +72,8 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
   app.post('/functions/:name/invoke', limit, async (c) => {
     const name = c.req.param('name');
     validateName(name); // before reading the body: a bad name is refused cheaply
-    if (registry.get(name)?.spec.auth === 'token') auth.require(c.req.header('authorization'), `function '${name}'`);
+    const dep = registry.get(name);
+    if (dep) auth.mayInvoke(dep.spec, c.req.header('authorization'));
     if (c.req.query('async') === 'true') {
       // Refuse now what could never run: an async call is never accepted and then silently lost.
       resolveFunction(registry, name);

@@ -15,6 +15,7 @@ import { fastInvoke } from './fast-invoke.ts';
 import { createInvoker, type Invoke } from './invoke.ts';
 import { EventSystem } from './events/event-system.ts';
 import { isLoopback, TokenCheck } from './auth.ts';
+import { BrowserPolicy } from './origin.ts';
 import { TitanError } from '../runtime/errors.ts';
 import { FsSource, type SourceStatus } from './sources/fs-source.ts';
 
@@ -46,6 +47,7 @@ export class Gateway {
   readonly sources: FsSource[];
   private server?: ServerType;
   private auth!: TokenCheck;
+  private browser!: BrowserPolicy;
   private closing?: Promise<void>;
 
   constructor(readonly opts: GatewayOptions) {
@@ -99,6 +101,11 @@ export class Gateway {
       sources: () => this.sourceStatus(),
       maxBodyBytes: config.gateway.max_body_bytes,
       auth: (this.auth = new TokenCheck(opts.adminToken ?? (process.env.TITAN_ADMIN_TOKEN || undefined))),
+      browser: (this.browser = new BrowserPolicy({
+        loopbackOnly: isLoopback(config.gateway.host),
+        allowedHosts: config.gateway.allowed_hosts,
+        cors: config.gateway.cors,
+      })),
     });
   }
 
@@ -125,7 +132,8 @@ export class Gateway {
 
   /** Listen on the configured host and port; resolves with the bound port. */
   listen(): Promise<number> {
-    const { host, port } = this.opts.config.gateway;
+    const gateway = this.opts.config.gateway;
+    const { host, port } = gateway;
     if (!isLoopback(host) && !this.auth.configured) {
       return Promise.reject(new TitanError('invalid_config', `refusing to listen on ${host} without an admin token: set TITAN_ADMIN_TOKEN, or listen on 127.0.0.1`));
     }
@@ -135,11 +143,30 @@ export class Gateway {
       invoke: this.invoke,
       log: this.log,
       auth: this.auth,
-      maxBodyBytes: this.opts.config.gateway.max_body_bytes,
+      browser: this.browser,
+      maxBodyBytes: gateway.max_body_bytes,
       fallback: getRequestListener(this.app.fetch, { hostname: host }),
     });
+    // Slow clients hold a connection each: headers and the whole request (not the function's run)
+    // must arrive in time, or Node answers 408 and closes it. Node looks at its connections every
+    // connectionsCheckingInterval (30 s by default), so that sets how late a timeout may fire.
+    const headersTimeout = gateway.headers_timeout_sec * 1000;
+    const server = createServer({
+      headersTimeout,
+      requestTimeout: gateway.request_timeout_sec * 1000,
+      keepAliveTimeout: gateway.keep_alive_timeout_sec * 1000,
+      connectionsCheckingInterval: Math.min(1000, headersTimeout / 2),
+    }, listener);
+    // Past the cap, Node closes each new connection as soon as it is accepted ('drop'): one line per
+    // burst in the log, not one per connection of a flood.
+    server.maxConnections = gateway.max_connections;
+    let dropLogged = 0;
+    server.on('drop', () => {
+      if (Date.now() - dropLogged < 10_000) return;
+      dropLogged = Date.now();
+      this.log.warn({ max_connections: gateway.max_connections }, 'connections refused: gateway.max_connections reached');
+    });
     return new Promise((resolve, reject) => {
-      const server = createServer(listener);
       server.once('error', reject);
       server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
       this.server = server;
