@@ -9,6 +9,7 @@ import type { ContainerEngine, ExitInfo } from './engine/engine.ts';
 import { FunctionError, FunctionRejectedError, OutOfMemoryError, SandboxError, TimeoutError, TitanError } from './errors.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 import type { LogStore } from './logs.ts';
+import { verifyMounts } from './permissions.ts';
 import { Pool, type PoolEvent } from './pool.ts';
 import { containerSpecFor, type SandboxLimits } from './sandbox.ts';
 import type { FunctionSpec, PoolSettings } from './spec.ts';
@@ -90,6 +91,8 @@ export class Deployment {
   }
 
   private async startContainer(): Promise<FunctionContainer> {
+    // permissions.fs paths were checked at deploy; a start may come much later (see permissions.ts)
+    await verifyMounts(this.spec.fs);
     const suffix = randomBytes(4).toString('hex');
     const socketDir = join(this.opts.runDir, suffix);
     const containerName = `titan-${this.opts.scope}-${this.spec.name}-${suffix}`;

@@ -16,11 +16,17 @@ export interface TriggerSpec {
   eventType?: string;
 }
 
+/** What a mounted host path was at deploy: `missing` paths are created by the engine, as directories. */
+export type MountKind = 'directory' | 'file' | 'missing';
+
 export interface FsMount {
-  /** absolute host path, the static prefix of an allowed glob */
+  /** absolute real host path of an allowed directory (or file) */
   hostPath: string;
   /** where the function sees it (same absolute path as on the host) */
   containerPath: string;
+  /** the real path, at deploy, of the sandbox.fs_roots entry holding it: every container start checks both again */
+  root: string;
+  kind: MountKind;
 }
 
 /** The languages a handler may be written in; each has its bootstrap in runtime/bootstrap/. */
