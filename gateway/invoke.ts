@@ -7,6 +7,7 @@ import { TitanError, isTitanError } from '../runtime/errors.ts';
 import { NAME_PATTERN } from '../runtime/manifest.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { Registry } from '../runtime/registry.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts';
 
 export type Trigger = { kind: 'http' } | { kind: 'event'; topic: string; eventType: string; messageId: string } | { kind: 'async' };
 
@@ -42,13 +43,16 @@ export function validateName(name: string): void {
   }
 }
 
-/** Throws invalid_json unless `text` is one JSON value; an empty body means `null`. */
+/** Throws invalid_json unless `text` is one JSON value nested at most MAX_JSON_DEPTH deep; empty means `null`. */
 export function checkEventJson(text: string): string {
   if (text.trim() === '') return 'null';
   try {
     JSON.parse(text);
   } catch (err) {
     throw new TitanError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (nestsDeeperThan(text)) {
+    throw new TitanError('invalid_json', `request body nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep`, { max_depth: MAX_JSON_DEPTH });
   }
   return text;
 }

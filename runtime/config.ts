@@ -118,6 +118,11 @@ const SandboxSchema = strictObject({
     '65534:65534',
   ),
   fs_roots: v.optional(v.array(nonEmpty), []),
+  /** the engine's log file per container is rotated at this size; log_max_files are kept */
+  log_max_size: v.optional(MemoryQuantity, '5Mi'),
+  log_max_files: v.optional(int(1, 100), 2),
+  /** longest answer the gateway accepts from a function (502 invalid_response beyond it) */
+  max_response_bytes: v.optional(int(1024, 1024 ** 3), 6 * 1024 ** 2),
 });
 
 const PoolSchema = v.pipe(

@@ -1,9 +1,10 @@
 // One running function container: started through the engine, warm once its bootstrap answers a
 // health check, then invoked over keep-alive HTTP on its unix socket.
-import { Agent, request } from 'node:http';
-import { mkdir, rm, chmod } from 'node:fs/promises';
+import { request } from 'node:http';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DialInAgent } from './dial-in.ts';
 import type { ContainerEngine, ContainerLogLine, ContainerSpec, ExitInfo, LogFollow } from './engine/engine.ts';
 import { SandboxError, TitanError } from './errors.ts';
 import { SOCKET_FILE } from './sandbox.ts';
@@ -32,6 +33,15 @@ export class ConnectionLostError extends Error {
 const MAX_SOCKET_PATH = 107;
 /** After removal the engine ends a log stream by itself; one that lingers past this is cut. */
 const LOG_DRAIN_MS = 2000;
+/** pool.concurrency is at most 1000; the bootstrap keeps one idle connection beyond those in use */
+const DIAL_IN_LIMITS = { maxConnections: 1024, maxSpare: 8 };
+
+/** The answer was more than the gateway passes on; the connection is dropped, the container stays. */
+export class ResponseTooLargeError extends TitanError {
+  constructor(limit: number) {
+    super('invalid_response', `the function's answer is larger than the ${limit}-byte limit (sandbox.max_response_bytes)`, { max_response_bytes: limit });
+  }
+}
 
 interface Reply {
   status: number;
@@ -39,56 +49,55 @@ interface Reply {
   body: string;
 }
 
+export interface StartOptions {
+  /** host directory for the gateway's socket, created here and mounted read-only in the container */
+  socketDir: string;
+  startupTimeoutMs: number;
+  /** longest answer accepted from the container */
+  maxResponseBytes: number;
+  /** every line of the container's output, from its start (so a failed start's output too) */
+  onLog?: (line: ContainerLogLine, containerId: string) => void;
+}
+
 export class FunctionContainer {
   readonly exited: Promise<ExitInfo>;
-  private readonly agent: Agent;
-  private readonly socketPath: string;
   private readonly logs?: LogFollow;
 
   private constructor(
     readonly id: string,
     readonly name: string,
     private readonly engine: ContainerEngine,
-    private readonly socketDir: string,
-    concurrency: number,
-    onLog?: (line: ContainerLogLine, containerId: string) => void,
+    private readonly agent: DialInAgent,
+    private readonly opts: StartOptions,
   ) {
-    this.socketPath = join(socketDir, SOCKET_FILE);
-    // One agent per container; sockets stay open between invocations (no per-call connect). The pool
-    // bounds in-flight calls per container, and concurrency can change live, so the agent does not.
-    this.agent = new Agent({ keepAlive: true, maxFreeSockets: Math.max(concurrency, 256) });
     this.exited = engine.waitExit(id);
-    this.logs = onLog && engine.followLogs(id, (line) => onLog(line, id));
+    // A call waiting for a connection from a container that is gone fails at once, not at its deadline.
+    void this.exited.then((e) => agent.close(new Error(`container exited with code ${e.exitCode}`)));
+    this.logs = opts.onLog && engine.followLogs(id, (line) => opts.onLog!(line, id));
   }
 
   /**
-   * Create and start a container and wait until its bootstrap answers. A container that fails to
-   * become ready is removed, never returned.
+   * Listen, create and start a container and wait until its bootstrap dialed in and answered. A
+   * container that fails to become ready is removed, never returned.
    */
-  static async start(
-    engine: ContainerEngine,
-    spec: ContainerSpec,
-    opts: {
-      socketDir: string; concurrency: number; startupTimeoutMs: number; uid?: number;
-      /** every line of the container's output, from its start (so a failed start's output too) */
-      onLog?: (line: ContainerLogLine, containerId: string) => void;
-    },
-  ): Promise<FunctionContainer> {
+  static async start(engine: ContainerEngine, spec: ContainerSpec, opts: StartOptions): Promise<FunctionContainer> {
     const socketPath = join(opts.socketDir, SOCKET_FILE);
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
       throw new SandboxError(`socket path ${socketPath} is ${Buffer.byteLength(socketPath)} bytes, over the ${MAX_SOCKET_PATH}-byte limit; use a shorter state directory (TITAN_STATE_DIR)`);
     }
     await mkdir(dirname(opts.socketDir), { recursive: true, mode: 0o700 }); // only the gateway reaches the sockets
-    await mkdir(opts.socketDir, { recursive: true });
-    await chmod(opts.socketDir, 0o777); // the container's non-root user creates the socket here
+    await mkdir(opts.socketDir, { mode: 0o755 }); // the container may look in, never write
+    const agent = new DialInAgent(socketPath, DIAL_IN_LIMITS);
     let id: string;
     try {
+      await agent.listen();
       id = await engine.run(spec);
     } catch (err) {
+      agent.close(err as Error);
       await rm(opts.socketDir, { recursive: true, force: true });
       throw new SandboxError(`could not start a container for image ${spec.image}: ${(err as Error).message}`);
     }
-    const c = new FunctionContainer(id, spec.name, engine, opts.socketDir, opts.concurrency, opts.onLog);
+    const c = new FunctionContainer(id, spec.name, engine, agent, opts);
     try {
       await c.waitReady(opts.startupTimeoutMs);
       return c;
@@ -98,24 +107,38 @@ export class FunctionContainer {
     }
   }
 
+  /** Connections the container dialed beyond the limits (closed on arrival). */
+  get refusedConnections(): number {
+    return this.agent.refused;
+  }
+
   private async waitReady(timeoutMs: number): Promise<void> {
     const started = Date.now();
     let exit: ExitInfo | undefined;
     void this.exited.then((e) => (exit = e));
-    for (let delay = 2; ; delay = Math.min(delay * 2, 25)) {
-      if (exit) {
-        const logs = (await this.engine.logs(this.id, 20)).trim();
-        throw new SandboxError(`container exited with code ${exit.exitCode} while starting${logs ? `: ${logs}` : ''}`);
+    const notReady = () => new SandboxError(`container not ready after ${Date.now() - started} ms (limit ${timeoutMs} ms)`);
+    for (;;) {
+      // Waits for the bootstrap to load the handler and dial in; fails at once when the container exits.
+      const left = timeoutMs - (Date.now() - started);
+      if (left <= 0) throw notReady();
+      const reply = await this.send('GET', '/healthz', undefined, { ms: left, cut: notReady }).catch((err: Error) => err);
+      if (reply instanceof SandboxError) throw reply;
+      if (reply instanceof Error) {
+        // Either the container exited (its exit is a moment behind the closed connection) or it
+        // dropped the connection: look again after a beat.
+        await Promise.race([this.exited, sleep(20)]);
+        if (exit) {
+          const logs = (await this.engine.logs(this.id, 20)).trim();
+          throw new SandboxError(`container exited with code ${exit.exitCode} while starting${logs ? `: ${logs}` : ''}`);
+        }
+        continue;
       }
-      const reply = await this.send('GET', '/healthz').catch(() => undefined);
-      if (reply?.status === 200) return;
-      if (reply?.status === 500) {
-        const { error } = JSON.parse(reply.body) as { error: { message: string } };
-        throw new TitanError('function_invalid', `handler failed to load: ${error.message}`);
+      if (reply.status === 200) return;
+      if (reply.status === 500) {
+        const said = safeJson(reply.body) as { error?: { message?: unknown } } | undefined;
+        throw new TitanError('function_invalid', `handler failed to load: ${String(said?.error?.message ?? reply.body.slice(0, 500))}`);
       }
-      const waited = Date.now() - started;
-      if (waited > timeoutMs) throw new SandboxError(`container not ready after ${waited} ms (limit ${timeoutMs} ms)`);
-      await sleep(delay);
+      throw new SandboxError(`container answered its health check with status ${reply.status}`);
     }
   }
 
@@ -132,6 +155,7 @@ export class FunctionContainer {
       reply = await this.send('POST', '/invoke', body, limit && { ms: limit.ms, cut: () => (cut = limit.error()) });
     } catch (err) {
       if (cut) throw cut;
+      if (err instanceof ResponseTooLargeError) throw err;
       throw new ConnectionLostError(err as Error);
     }
     return {
@@ -142,6 +166,7 @@ export class FunctionContainer {
   }
 
   private send(method: string, path: string, body?: string, limit?: { ms: number; cut: () => Error }): Promise<Reply> {
+    const max = this.opts.maxResponseBytes;
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const fail = (err: Error) => {
@@ -150,19 +175,26 @@ export class FunctionContainer {
       };
       const req = request(
         {
-          socketPath: this.socketPath,
+          // The agent hands out the connections the container dialed; the path only names them.
+          socketPath: this.agent.socketPath,
           agent: this.agent,
           method,
           path,
           headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
         },
         (res) => {
-          res.setEncoding('utf8');
-          let text = '';
-          res.on('data', (chunk: string) => (text += chunk));
+          const declared = Number(res.headers['content-length']);
+          if (declared > max) return req.destroy(new ResponseTooLargeError(max));
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > max) req.destroy(new ResponseTooLargeError(max));
+            else chunks.push(chunk);
+          });
           res.on('end', () => {
             clearTimeout(timer);
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, size).toString('utf8') });
           });
           res.on('error', fail);
         },
@@ -175,12 +207,12 @@ export class FunctionContainer {
 
   /** Kill and remove; safe to call more than once. */
   async stop(): Promise<void> {
-    this.agent.destroy();
+    this.agent.close(new Error('container stopped'));
     try {
       await this.engine.remove(this.id);
     } finally {
       this.stopLogs();
-      await rm(this.socketDir, { recursive: true, force: true });
+      await rm(this.opts.socketDir, { recursive: true, force: true });
     }
   }
 
@@ -190,5 +222,13 @@ export class FunctionContainer {
     if (!logs) return;
     const timer = setTimeout(() => logs.stop(), LOG_DRAIN_MS).unref();
     void logs.ended.then(() => clearTimeout(timer));
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

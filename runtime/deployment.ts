@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { removeBuild } from './build.ts';
-import { ConnectionLostError, FunctionContainer, type InvokeReply } from './container.ts';
+import { ConnectionLostError, FunctionContainer, ResponseTooLargeError, type InvokeReply } from './container.ts';
 import type { ContainerEngine, ExitInfo } from './engine/engine.ts';
 import { FunctionError, FunctionRejectedError, OutOfMemoryError, SandboxError, TimeoutError, TitanError } from './errors.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
@@ -99,8 +99,8 @@ export class Deployment {
     const spec = containerSpecFor(this.spec, this.opts.limits, { containerName, socketDir, scope: this.opts.scope });
     const c = await FunctionContainer.start(this.opts.engine, spec, {
       socketDir,
-      concurrency: this.spec.pool.concurrency,
       startupTimeoutMs: this.opts.startupTimeoutMs,
+      maxResponseBytes: this.opts.limits.maxResponseBytes,
       onLog: this.opts.logs && ((line, id) => this.opts.logs!.add(this.spec.name, id, line)),
     });
     this.warmed = true;
@@ -121,6 +121,11 @@ export class Deployment {
       // first: retiring removes the container, and with it the engine's record of an OOM kill (an
       // inspect racing the removal answers 404, and out_of_memory became sandbox_error under load).
       // Meanwhile the lease keeps the slot busy; a container that did exit is retired by the pool.
+      if (err instanceof ResponseTooLargeError) {
+        // Only that connection was dropped (unread); the container itself is as good as before.
+        this.pool.release(lease);
+        throw err;
+      }
       const explained = err instanceof ConnectionLostError ? await this.explainLoss(lease.worker) : undefined;
       this.pool.retire(lease.worker, err instanceof TimeoutError ? 'timeout' : 'crashed');
       throw explained ?? err;
@@ -132,8 +137,23 @@ export class Deployment {
       throw e?.rejected === true ? new FunctionRejectedError(e.message ?? reply.body, details) : new FunctionError(e?.message ?? reply.body, details);
     }
     if (!reply.envelope) return { resultJson: reply.body, emits: [], cold: lease.cold, waitMs: lease.waitMs };
-    const env = JSON.parse(reply.body) as { result: unknown; emits: Emit[] };
-    return { resultJson: JSON.stringify(env.result), emits: env.emits, cold: lease.cold, waitMs: lease.waitMs };
+    const env = this.openEnvelope(reply.body);
+    return { resultJson: env.resultJson, emits: env.emits, cold: lease.cold, waitMs: lease.waitMs };
+  }
+
+  /** `{ result, emits }` from the container, which may say anything: a bad one is invalid_response. */
+  private openEnvelope(body: string): { resultJson: string; emits: Emit[] } {
+    const bad = (why: string) => new TitanError('invalid_response', `function '${this.spec.name}' answered a malformed envelope: ${why}`);
+    let env: { result?: unknown; emits?: unknown };
+    try {
+      env = JSON.parse(body) as typeof env;
+      // JSON.stringify recurses: a result nested past the stack's depth throws RangeError here.
+      const resultJson = JSON.stringify(env?.result ?? null);
+      if (!Array.isArray(env?.emits)) throw bad('emits is not an array');
+      return { resultJson, emits: env.emits as Emit[] };
+    } catch (err) {
+      throw err instanceof TitanError ? err : bad((err as Error).message);
+    }
   }
 
   /** The socket dropped mid-call: find out whether the kernel's OOM killer did it. */

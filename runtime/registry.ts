@@ -15,8 +15,7 @@ import { folderFingerprint } from './fingerprint.ts';
 import { buildHandler, buildRoot, removeBuild } from './build.ts';
 import { loadFunctionFolder } from './manifest.ts';
 import type { PoolEvent, PoolStats } from './pool.ts';
-import { installBootstrap, LABEL, type SandboxLimits } from './sandbox.ts';
-import { parseMemory } from './quantity.ts';
+import { installBootstrap, LABEL, sandboxLimits, type SandboxLimits } from './sandbox.ts';
 import { applyUpdate, PoolOverrides, type PoolUpdate } from './pool-overrides.ts';
 import { TitanError } from './errors.ts';
 import type { LogStore } from './logs.ts';
@@ -60,8 +59,7 @@ export class Registry extends EventEmitter {
 
   constructor(private readonly opts: RegistryOptions) {
     super();
-    const sb = opts.config.sandbox;
-    this.limits = { user: sb.user, pidsLimit: sb.pids_limit, tmpBytes: parseMemory(sb.tmp_size), bootstrapDir: join(opts.config.state_dir, 'bootstrap') };
+    this.limits = sandboxLimits(opts.config);
     this.runDir = join(opts.config.state_dir, 'run');
     this.overrides = new PoolOverrides(join(opts.config.state_dir, 'pool-overrides.json'));
   }

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerSpec } from './engine/engine.ts';
 import type { FunctionSpec, Runtime } from './spec.ts';
+import type { RuntimeConfig } from './config.ts';
+import { parseMemory } from './quantity.ts';
 
 /** Where the bootstrap ships; the registry copies it into the state directory (see installBootstrap). */
 export const BOOTSTRAP_SOURCE = fileURLToPath(new URL('./bootstrap/', import.meta.url));
@@ -40,11 +42,30 @@ export interface SandboxLimits {
   user: string;
   pidsLimit: number;
   tmpBytes: number;
+  /** the engine's log file per container: rotated at this size, this many kept */
+  logMaxBytes: number;
+  logMaxFiles: number;
+  /** longest answer the gateway accepts from a container */
+  maxResponseBytes: number;
+}
+
+/** The limits the config sets for every function container. */
+export function sandboxLimits(config: Pick<RuntimeConfig, 'sandbox' | 'state_dir'>): SandboxLimits {
+  const sb = config.sandbox;
+  return {
+    user: sb.user,
+    pidsLimit: sb.pids_limit,
+    tmpBytes: parseMemory(sb.tmp_size),
+    bootstrapDir: join(config.state_dir, 'bootstrap'),
+    logMaxBytes: parseMemory(sb.log_max_size),
+    logMaxFiles: sb.log_max_files,
+    maxResponseBytes: sb.max_response_bytes,
+  };
 }
 
 export interface SandboxPlacement {
   containerName: string;
-  /** host directory bind-mounted writable at /run/titan; the bootstrap creates its socket there */
+  /** host directory holding the gateway's socket, bind-mounted read-only at /run/titan; the bootstrap dials in */
   socketDir: string;
   scope: string;
 }
@@ -94,7 +115,7 @@ export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: Sa
       { hostPath: fn.dir, containerPath: '/fn', readOnly: true },
       ...(fn.build ? [{ hostPath: fn.build.dir, containerPath: BUILD_MOUNT, readOnly: true }] : []),
       { hostPath: limits.bootstrapDir, containerPath: '/titan', readOnly: true },
-      { hostPath: at.socketDir, containerPath: CONTAINER_SOCKET_DIR, readOnly: false },
+      { hostPath: at.socketDir, containerPath: CONTAINER_SOCKET_DIR, readOnly: true },
       ...fn.fs.mounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, readOnly: true })),
     ],
     tmpfs: [
@@ -102,6 +123,7 @@ export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: Sa
       // `deny` inside an allowed mount: cover it with an empty, read-only tmpfs
       ...fn.fs.masks.map((p) => ({ containerPath: p, sizeBytes: 4096, mode: 0o555, readOnly: true })),
     ],
+    log: { maxBytes: limits.logMaxBytes, maxFiles: limits.logMaxFiles },
     readonlyRootfs: true,
     network: 'none',
     dropAllCapabilities: true,

@@ -3,8 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { FunctionContainer } from '../../runtime/container.ts';
 import { loadFunctionFolder } from '../../runtime/manifest.ts';
-import { parseMemory } from '../../runtime/quantity.ts';
-import { containerSpecFor, type SandboxLimits } from '../../runtime/sandbox.ts';
+import { containerSpecFor, sandboxLimits, type SandboxLimits } from '../../runtime/sandbox.ts';
 import { BENCH_LABEL } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
 import { dropFunction, removeFunction, writeFunctionFolder, type FunctionShape } from './fixture.ts';
@@ -17,10 +16,7 @@ import { spread } from './stats.ts';
 const SHAPE: FunctionShape = { pool: { min: 0, max: 1, concurrency: 1 } };
 
 /** The sandbox limits the registry derives from the config, for containers started outside it. */
-export function limitsOf(ctx: BenchContext): SandboxLimits {
-  const sb = ctx.bench.config.sandbox;
-  return { user: sb.user, pidsLimit: sb.pids_limit, tmpBytes: parseMemory(sb.tmp_size), bootstrapDir: join(ctx.bench.config.state_dir, 'bootstrap') };
-}
+export const limitsOf = (ctx: BenchContext): SandboxLimits => sandboxLimits(ctx.bench.config);
 
 /** Create + start + first health answer, through the runtime's own container code; then removed. */
 export async function rawStart(ctx: BenchContext, fnDir: string): Promise<number> {
@@ -30,7 +26,7 @@ export async function rawStart(ctx: BenchContext, fnDir: string): Promise<number
   const spec = containerSpecFor(fn, limitsOf(ctx), { containerName: `titan-bench-raw-${suffix}`, socketDir, scope: 'bench' });
   spec.labels = { [BENCH_LABEL]: ctx.runId }; // not the gateway's: its scope cleanup must not see it
   const t0 = performance.now();
-  const c = await FunctionContainer.start(ctx.engine, spec, { socketDir, concurrency: 1, startupTimeoutMs: 30_000 });
+  const c = await FunctionContainer.start(ctx.engine, spec, { socketDir, startupTimeoutMs: 30_000, maxResponseBytes: limitsOf(ctx).maxResponseBytes });
   const ms = performance.now() - t0;
   await c.stop();
   return ms;

@@ -1,8 +1,8 @@
-// In-container bootstrap for `runtime: node`: loads the handler once, then serves invocations
-// over HTTP/1.1 on a unix socket. Mounted read-only into every function container; it must
-// depend on nothing but Node's standard library (the image has nothing baked in).
+// In-container bootstrap for `runtime: node`: loads the handler once, then dials the gateway's unix
+// socket and serves invocations over HTTP/1.1 on the connections it dialed. Mounted read-only into
+// every function container; it must depend on nothing but Node's standard library.
 import { createServer } from 'node:http';
-import { chmodSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { runTagged, tagWrites } from './log-tags.mjs';
 
@@ -108,11 +108,63 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
   }
 });
-server.keepAliveTimeout = 0; // the gateway owns connection lifetime; never close idle sockets under it
-rmSync(socketPath, { force: true });
-// Connecting to a unix socket needs write permission on it, and the gateway may run as another
-// non-root user (its production image does). The directory around it is the gateway's to guard.
-server.listen(socketPath, () => chmodSync(socketPath, 0o666));
-const stop = () => server.close(() => process.exit(0));
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+// The gateway owns connection lifetime and deadlines: never close a connection under it.
+server.keepAliveTimeout = 0;
+server.headersTimeout = 0;
+server.requestTimeout = 0;
+
+// The socket is the gateway's, in a directory this container sees read-only. Keep one idle
+// connection dialed beyond those serving a call, so the gateway never waits for a dial.
+const MAX_CONNECTIONS = 1024;
+const live = new Set();
+let idle = 0;
+let dialing = false;
+let failures = 0;
+
+function dial() {
+  if (dialing || idle > 0 || live.size >= MAX_CONNECTIONS) return;
+  dialing = true;
+  const sock = connect(socketPath);
+  let failure;
+  sock.on('error', (err) => (failure = err)); // 'close' follows and decides
+  sock.once('connect', () => {
+    dialing = false;
+    failures = 0;
+    sock.busy = false;
+    live.add(sock);
+    idle++;
+    server.emit('connection', sock);
+  });
+  sock.once('close', () => {
+    if (live.delete(sock)) {
+      if (!sock.busy) idle--;
+      return dial();
+    }
+    // The dial failed. The gateway listens before the container starts: if it stays away, it let go of us.
+    dialing = false;
+    if (++failures > 50) {
+      console.error(`titan bootstrap: cannot reach the gateway at ${socketPath}: ${failure?.message}`);
+      process.exit(1);
+    }
+    setTimeout(dial, Math.min(10 * failures, 200));
+  });
+}
+
+server.on('request', (req, res) => {
+  const sock = req.socket;
+  if (!sock.busy) {
+    sock.busy = true;
+    idle--;
+  }
+  res.once('close', () => {
+    if (sock.busy && live.has(sock)) {
+      sock.busy = false;
+      idle++;
+    }
+  });
+  dial();
+});
+
+dial();
+process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));

@@ -1,12 +1,13 @@
-# In-container bootstrap for `runtime: python`: loads the handler once, then serves invocations over
-# HTTP/1.1 on a unix socket, speaking the same protocol as node.mjs. Mounted read-only into every
+# In-container bootstrap for `runtime: python`: loads the handler once, then dials the gateway's unix
+# socket and serves invocations over HTTP/1.1 on the connections it dialed, as node.mjs does. Mounted read-only into every
 # function container; it must depend on nothing but Python's standard library.
 import contextvars
 import importlib.util
 import json
 import os
 import signal
-import socketserver
+import socket
+import time
 import sys
 import threading
 import traceback
@@ -189,13 +190,18 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        if self.path != "/healthz":
-            return self.send(404, {"ok": False})
-        if load_error is not None:
-            return self.send(500, {"ok": False, "error": describe(load_error, load=True)})
-        self.send(200, {"ok": True})
+        with spares.busy():
+            if self.path != "/healthz":
+                return self.send(404, {"ok": False})
+            if load_error is not None:
+                return self.send(500, {"ok": False, "error": describe(load_error, load=True)})
+            self.send(200, {"ok": True})
 
     def do_POST(self):
+        with spares.busy():
+            self.invoke()
+
+    def invoke(self):
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length)
         if self.path != "/invoke":
@@ -204,7 +210,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, describe(load_error, load=True), "error")
         try:
             payload = json.loads(raw.decode("utf-8"))
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: nested deeper than Python parses
             return self.send(200, {"name": "ProtocolError", "message": f"bad invocation body: {e}"}, "error")
         context = Context(payload.get("context") or {})
         try:
@@ -215,32 +221,84 @@ class Handler(BaseHTTPRequestHandler):
         body = {"result": result, "emits": emits} if emits else result
         try:
             self.send(200, body, "ok", envelope=bool(emits))
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, RecursionError) as e:
             self.send(200, {"name": "TypeError", "message": f"result is not JSON-serialisable: {e}"}, "error")
 
 
-class Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True  # in-flight invocations do not hold up a stop
-    block_on_close = False
+# The socket is the gateway's, in a directory this container sees read-only. One thread per dialed
+# connection; one idle connection is kept beyond those serving a call, so the gateway never waits.
+MAX_CONNECTIONS = 1024
+
+
+class Spares:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.live = 0
+        self.idle = 0
+        self.dialing = False
+
+    def busy(self):
+        spares = self
+
+        class Busy:
+            def __enter__(self):
+                with spares._lock:
+                    spares.idle -= 1
+                spares.dial()
+
+            def __exit__(self, *exc):
+                with spares._lock:
+                    spares.idle += 1
+
+        return Busy()
+
+    def dial(self):
+        with self._lock:
+            if self.dialing or self.idle > 0 or self.live >= MAX_CONNECTIONS:
+                return
+            self.dialing = True
+        threading.Thread(target=self._dial, daemon=True).start()
+
+    def _dial(self):
+        failures = 0
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(SOCKET_PATH)
+                break
+            except OSError as e:
+                sock.close()
+                # The gateway listens before the container starts: if it stays away, it let go of us.
+                failures += 1
+                if failures > 50:
+                    sys.__stderr__.write(f"titan bootstrap: cannot reach the gateway at {SOCKET_PATH}: {e}\n")
+                    os._exit(1)
+                time.sleep(min(0.01 * failures, 0.2))
+        with self._lock:
+            self.dialing = False
+            self.live += 1
+            self.idle += 1
+        try:
+            Handler(sock, "gateway", None)
+        except OSError:
+            pass  # the gateway dropped the connection (a deadline cut the call)
+        finally:
+            sock.close()
+            with self._lock:
+                self.live -= 1
+                self.idle -= 1  # a connection ends between calls (or its call was counted back in)
+            self.dial()
+
+
+spares = Spares()
 
 
 def main():
-    try:
-        os.unlink(SOCKET_PATH)
-    except FileNotFoundError:
-        pass
-    server = Server(SOCKET_PATH, Handler)
-    # Connecting to a unix socket needs write permission on it, and the gateway may run as another
-    # non-root user. The directory around it is the gateway's to guard.
-    os.chmod(SOCKET_PATH, 0o666)
-
-    def stop(signum, frame):
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    server.serve_forever()
-    server.server_close()
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: done.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: done.set())
+    spares.dial()
+    done.wait()
 
 
 main()

@@ -42,6 +42,8 @@ export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOpti
           `${t.readOnly ? 'ro' : 'rw'},size=${t.sizeBytes},mode=${t.mode.toString(8)},nosuid,nodev,noexec`,
         ]),
       ),
+      // Whatever a function prints, the engine keeps at most maxFiles × maxBytes of it on disk.
+      LogConfig: { Type: 'json-file', Config: { 'max-size': String(spec.log.maxBytes), 'max-file': String(spec.log.maxFiles) } },
       AutoRemove: false,
       RestartPolicy: { Name: 'no' },
     },

@@ -33,6 +33,8 @@ export interface ContainerSpec {
   pidsLimit: number;
   binds: BindMount[];
   tmpfs: TmpfsMount[];
+  /** the engine's own log file of the container: rotated at maxBytes, maxFiles kept */
+  log: { maxBytes: number; maxFiles: number };
   /** these are fixed by policy, but spelled out so the engine adapter cannot forget them */
   readonlyRootfs: true;
   network: 'none';
