@@ -209,9 +209,9 @@ async function firstLink(p: string): Promise<string | undefined> {
  * What changed about `p` since deploy saw it real (no link on its way) and of kind `was`, or undefined
  * if nothing did. A path missing at deploy may since have become a directory (the engine would create
  * one itself); its existing ancestors must still be real, as the engine follows links when it creates
- * what is missing, as it does when it mounts.
+ * what is missing, as it does when it mounts. `missingOk`: a missing path is not a change.
  */
-async function changeOf(p: string, was: MountKind): Promise<string | undefined> {
+async function changeOf(p: string, was: MountKind, missingOk = was === 'missing'): Promise<string | undefined> {
   const link = await firstLink(p);
   if (link !== undefined) {
     const target = await realpath(link).then(
@@ -223,7 +223,7 @@ async function changeOf(p: string, was: MountKind): Promise<string | undefined> 
     return `is now reached through a symlink: '${link}' links to ${target}${now}`;
   }
   const now = kindOf(await lstat(p).catch(() => undefined));
-  if (now === was || (was === 'missing' && now === 'directory')) return undefined;
+  if (now === was || (was === 'missing' && now === 'directory') || (missingOk && now === 'missing')) return undefined;
   return now === 'missing' ? `no longer exists (it was ${KIND_SHOWN[was]} at deploy)` : `is now ${KIND_SHOWN[now]} (it was ${KIND_SHOWN[was]} at deploy)`;
 }
 
@@ -238,9 +238,9 @@ export async function verifyMounts(fs: ResolvedFs): Promise<void> {
   const problems: string[] = [];
   const badRoots = new Set<string>();
   for (const root of new Set(fs.mounts.map((m) => m.root))) {
-    const change = await changeOf(root, 'directory');
     // A root missing at deploy (or since) is the mounts' concern: each says whether it existed.
-    if (change && !change.startsWith('no longer exists')) {
+    const change = await changeOf(root, 'directory', true);
+    if (change) {
       problems.push(`sandbox.fs_roots: '${root}' ${change}`);
       badRoots.add(root);
     }
@@ -253,8 +253,9 @@ export async function verifyMounts(fs: ResolvedFs): Promise<void> {
       continue;
     }
     const change = await changeOf(m.hostPath, m.kind);
-    if (change) problems.push(`permissions.fs.allow: '${m.hostPath}' ${change}`);
-    if (change) bad.add(m.hostPath);
+    if (!change) continue;
+    problems.push(`permissions.fs.allow: '${m.hostPath}' ${change}`);
+    bad.add(m.hostPath);
   }
   for (const mask of fs.masks) {
     if ([...bad].some((m) => isWithin(mask, m))) continue;

@@ -206,8 +206,10 @@ describe('verifyMounts', () => {
   // Each test gets its own layout, as each changes it: <base>/root/{inbox/secret, other}, <base>/outside
   let base: string;
   let r: string;
+  const bases: string[] = [];
   const layout = async () => {
     base = await realpath(await mkdtemp(path.join(os.tmpdir(), 'titan-verify-')));
+    bases.push(base);
     r = path.join(base, 'root');
     await mkdir(path.join(r, 'inbox/secret'), { recursive: true });
     await mkdir(path.join(r, 'other'));
@@ -235,7 +237,7 @@ describe('verifyMounts', () => {
     await symlink(target, p);
   };
   before(layout);
-  after(() => rm(base, { recursive: true, force: true }));
+  after(() => Promise.all(bases.map((b) => rm(b, { recursive: true, force: true }))));
 
   test('nothing changed, or a path missing at deploy created since as a directory: the start goes ahead', async () => {
     const fs = deployed();
@@ -291,6 +293,14 @@ describe('verifyMounts', () => {
     assert.deepEqual(await refused(fs), [`permissions.fs.deny: '${r}/inbox/secret' is now a file (it was a directory at deploy)`]);
     await rm(path.join(r, 'inbox'), { recursive: true });
     assert.deepEqual(await refused(fs), [`permissions.fs.allow: '${r}/inbox' no longer exists (it was a directory at deploy)`]);
+  });
+
+  test('a root removed: each mount says whether it existed; one still to be created is fine', async () => {
+    await layout();
+    const fs = deployed();
+    await rm(r, { recursive: true });
+    assert.deepEqual(await refused(fs), [`permissions.fs.allow: '${r}/inbox' no longer exists (it was a directory at deploy)`]);
+    await verifyMounts(resolveFsPermissions({ allow: ['./later/**'] }, [r], r));
   });
 
   test('a denied directory swapped for a link, even one inside its mount', async () => {
