@@ -206,10 +206,11 @@ describe('resolveManifest', () => {
     const dir = await folder('perm-fn', { 'data/in/a.txt': 'x' });
     const withRoot = { ...config, sandbox: { ...config.sandbox, fs_roots: [dir] } };
     const spec = resolve(
-      { permissions: { fs: { allow: ['./data/**/*.txt'], deny: ['./data/in'] } } },
+      // A glob narrower than a directory is refused now (it would mount the whole directory): `dir/**`.
+      { permissions: { fs: { allow: ['./data/**'], deny: ['./data/in'] } } },
       { dir, config: withRoot, cwd: dir },
     );
-    assert.deepEqual(spec.fs, { mounts: [{ hostPath: `${dir}/data`, containerPath: `${dir}/data` }], masks: [`${dir}/data/in`] });
+    assert.deepEqual(spec.fs, { mounts: [{ hostPath: `${dir}/data`, containerPath: `${dir}/data`, root: dir, kind: 'directory' }], masks: [`${dir}/data/in`] });
 
     const msg = await manifestError(() => resolve({ permissions: { fs: { allow: ['/etc'] } } }, { dir, config: withRoot }));
     assert.match(msg, /function\.yaml: permissions\.fs\.allow: '\/etc' is outside the permitted roots/);
