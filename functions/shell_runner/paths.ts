@@ -2,7 +2,7 @@
 // `..`, by an absolute path, or through a symbolic link.
 import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { InputRejected, shown } from './validate.ts';
+import { InputRejected, shown } from './rejection.ts';
 
 /** Longest name of one directory entry (Linux NAME_MAX): a longer segment names nothing. */
 const NAME_MAX = 255;

@@ -1,4 +1,5 @@
 // shell_runner's settings: the manifest's `config:` (context.config) checked, with the defaults applied.
+import { TABLES, tableOf } from './option-tables.ts';
 
 export interface Settings {
   /** the whitelist: the exact names a caller may run */
@@ -56,6 +57,11 @@ export function parseSettings(config: unknown): Settings {
   for (const c of commands) {
     if (typeof c !== 'string' || !COMMAND_NAME.test(c)) throw new ConfigInvalid(`commands: ${JSON.stringify(c)} is not a bare program name (letters, digits, . _ + -; no '/')`);
     if (RUNS_PROGRAMS.has(c)) throw new ConfigInvalid(`commands: '${c}' runs other programs, which would bypass the whitelist; it cannot be whitelisted`);
+    // Without a table of its options a program would take any option, including those that read
+    // other files or follow links out: refused here, once, rather than letting every option through.
+    if (!tableOf(c)) {
+      throw new ConfigInvalid(`commands: '${c}' has no option table in shell_runner (option-tables.ts), so its options cannot be checked; whitelistable: ${Object.keys(TABLES).join(', ')}`);
+    }
   }
 
   const reject = config.reject_shell_metacharacters ?? true;

@@ -1,33 +1,12 @@
-// shell_runner's input rules that need no filesystem: shape, whitelist, bounds, metacharacters.
+// shell_runner's input rules that need no filesystem: shape, whitelist, bounds, metacharacters, and
+// the options each command may take (options.ts, option-tables.ts).
 // Every rejection is an InputRejected whose message starts with `rule <name>:`.
+import { tableOf } from './option-tables.ts';
+import { readOptions } from './options.ts';
+import { InputRejected, shown } from './rejection.ts';
 import type { Settings } from './settings.ts';
 
-export type Rule =
-  | 'input_type'
-  | 'unknown_key'
-  | 'command_type'
-  | 'command_not_allowed'
-  | 'args_type'
-  | 'too_many_args'
-  | 'arg_too_long'
-  | 'arg_nul'
-  | 'shell_metacharacter'
-  | 'option_not_allowed'
-  | 'stdin_type'
-  | 'stdin_too_large'
-  | 'path_dotdot'
-  | 'path_escape';
-
-export class InputRejected extends Error {
-  /** 400-499: the runtime answers 400 function_rejected and never retries it (the input is at fault) */
-  readonly status = 400;
-  readonly rule: Rule;
-  constructor(rule: Rule, detail: string) {
-    super(`rule ${rule}: ${detail}`);
-    this.name = 'InputRejected';
-    this.rule = rule;
-  }
-}
+export { InputRejected, shown, type Rule } from './rejection.ts';
 
 export interface Request {
   command: string;
@@ -37,33 +16,12 @@ export interface Request {
 
 const KEYS = ['command', 'args', 'stdin'];
 
-/** A caller's value in a message: quoted, and short (an argument may be 4 KiB). */
-export function shown(value: string, max = 60): string {
-  const s = JSON.stringify(value.length > max ? value.slice(0, max) : value);
-  return value.length > max ? `${s.slice(0, -1)}…" (${value.length} characters)` : s;
-}
-
 /**
  * Nothing here runs a shell (spawn with shell: false), so these characters reach the command as
  * plain bytes and would be harmless. A payload full of them is still an attack signal, and someone
  * may one day wrap this in a shell: refusing them is defense in depth (reject_shell_metacharacters).
  */
 const SHELL_METACHARACTERS = /[;&|`$<>()\n\r]/;
-
-/**
- * Options of whitelistable commands that run another program. GNU getopt takes any unambiguous
- * prefix of a long option (`--compress-prog=sh`), so prefixes are refused too.
- */
-const RUNS_PROGRAM_OPTION: Record<string, string[]> = {
-  sort: ['--compress-program'],
-};
-
-function checkOption(command: string, arg: string, n: number): void {
-  const name = arg.split('=', 1)[0]!;
-  if (!name.startsWith('--') || name.length < 3) return;
-  const hit = RUNS_PROGRAM_OPTION[command]?.find((o) => o.startsWith(name));
-  if (hit) throw new InputRejected('option_not_allowed', `argument ${n} ${shown(arg)} is ${command}'s ${hit}, which runs another program`);
-}
 
 /** Checks an invocation event against the rules and the settings; returns it normalised (args default to []). */
 export function validateRequest(event: unknown, s: Settings): Request {
@@ -90,8 +48,11 @@ export function validateRequest(event: unknown, s: Settings): Request {
       const ch = JSON.stringify(arg.match(SHELL_METACHARACTERS)![0]);
       throw new InputRejected('shell_metacharacter', `argument ${n} ${shown(arg)} contains the shell metacharacter ${ch}; none of ; & | \` $ < > ( ) or a line break is accepted`);
     }
-    checkOption(command, arg, n);
   });
+  // Settings allow only commands that have a table; a missing one refuses every option, never none.
+  const table = tableOf(command);
+  if (!table) throw new InputRejected('option_not_allowed', `shell_runner has no option table for ${shown(command)}`);
+  readOptions(table, command, args as string[]);
 
   if (stdin !== undefined) {
     if (typeof stdin !== 'string') throw new InputRejected('stdin_type', `stdin must be a string (got ${stdin === null ? 'null' : typeof stdin})`);
