@@ -82,7 +82,7 @@ export function fastInvoke({ registry, invoke, log, auth, browser, maxBodyBytes,
     const name = dep.spec.name;
     let cors: Record<string, string> | undefined;
     try {
-      const origin = browser.check({ host: req.headers.host, origin: req.headers.origin, secFetchSite: one(req.headers['sec-fetch-site']) });
+      const origin = browser.check({ method: 'POST', header: (name) => one(req.headers[name]) });
       if (origin !== undefined) cors = browser.corsHeaders(origin);
       auth.mayInvoke(dep.spec, req.headers.authorization);
     } catch (err) {

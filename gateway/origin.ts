@@ -25,11 +25,10 @@ export interface BrowserPolicyOptions {
   cors: { allow_origins: readonly string[]; allow_headers: readonly string[]; max_age_sec: number };
 }
 
-/** The three request headers the policy reads; `host` undefined means none was sent. */
+/** A request as the policy reads it: its method and a header by lower-case name (undefined: not sent). */
 export interface RequestMarks {
-  host: string | undefined;
-  origin: string | undefined;
-  secFetchSite: string | undefined;
+  method: string;
+  header: (name: string) => string | undefined;
 }
 
 // What a Host header may look like; anything else (userinfo, paths, spaces) is refused before
@@ -52,6 +51,10 @@ const isLoopbackName = (h: string): boolean => h === 'localhost' || h.endsWith('
 const isAddress = (h: string): boolean => IPV4.test(h) || h.startsWith('[');
 /** A header value quoted for a message, cut short: the message must not echo a 16 KiB header. */
 const quote = (s: string): string => JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s);
+
+/** A top-level GET navigation: a followed link or a typed URL, not a frame, an image or a script. */
+const isUserNavigation = (method: string, header: RequestMarks['header']): boolean =>
+  (method === 'GET' || method === 'HEAD') && header('sec-fetch-mode') === 'navigate' && header('sec-fetch-dest') === 'document';
 
 /** Whether `origin` is the origin of a page served by this gateway under `host`. */
 function isSameOrigin(origin: string, host: string): boolean {
@@ -88,13 +91,18 @@ export class BrowserPolicy {
    * Throws forbidden_host or forbidden_origin for a request a browser made on another site's
    * behalf; returns the Origin when it is an allowed cross origin (its answer gets CORS headers).
    */
-  check({ host, origin, secFetchSite }: RequestMarks): string | undefined {
+  check({ method, header }: RequestMarks): string | undefined {
+    const host = header('host');
     if (host !== undefined) this.checkHost(host);
+    const origin = header('origin');
     if (origin === undefined) {
       // Browsers send Origin with every request but GET and HEAD; Sec-Fetch-Site still says where a
-      // GET (an <img>, a <script>, a link) came from. Only a browser sends it.
-      if (secFetchSite === 'cross-site' || secFetchSite === 'same-site') {
-        throw new TitanError('forbidden_origin', `a browser request from another site (Sec-Fetch-Site: ${secFetchSite}) is refused; open the gateway's URL directly`);
+      // GET (an <img>, a <script>, a fetch) came from. Only a browser sends it. A link the user
+      // followed is let through: its answer is shown to the user, never to the page that linked
+      // here, and no GET route changes anything (the README links to /openapi.json).
+      const site = header('sec-fetch-site');
+      if ((site === 'cross-site' || site === 'same-site') && !isUserNavigation(method, header)) {
+        throw new TitanError('forbidden_origin', `a browser request from another site (Sec-Fetch-Site: ${site}) is refused; open the gateway's URL directly`);
       }
       return undefined;
     }
@@ -133,10 +141,9 @@ export class BrowserPolicy {
     });
     return (c, next) => {
       const allowed = this.check({
+        method: c.req.method,
         // In-process requests (app.request('/x')) may have no Host header: their URL's host stands in.
-        host: c.req.header('host') ?? new URL(c.req.url).host,
-        origin: c.req.header('origin'),
-        secFetchSite: c.req.header('sec-fetch-site'),
+        header: (name) => c.req.header(name) ?? (name === 'host' ? new URL(c.req.url).host : undefined),
       });
       return allowed === undefined ? next() : withCors(c, next);
     };

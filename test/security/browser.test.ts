@@ -174,7 +174,7 @@ describe('a gateway on loopback, against web pages', () => {
     assert.equal((await send('/functions', { headers: { origin: gwUrl } })).status, 200);
   });
 
-  test('Origin null (sandboxed frames, file:// pages) and Sec-Fetch-Site cross-site or same-site without Origin: 403 forbidden_origin', async () => {
+  test('Origin null (sandboxed frames, file:// pages) and Sec-Fetch-Site cross-site or same-site without Origin (but a followed link): 403 forbidden_origin', async () => {
     const runs = await shellRuns();
     await refused(await invokeShell({ origin: 'null' }), 403, 'forbidden_origin');
     await refused(await send('/functions', { headers: { origin: 'null' } }), 403, 'forbidden_origin');
@@ -185,6 +185,12 @@ describe('a gateway on loopback, against web pages', () => {
     assert.equal(await shellRuns(), runs, 'shell_runner did not run');
     // Typed into the address bar (none) or from the gateway's own page (same-origin): served.
     for (const site of ['none', 'same-origin']) assert.equal((await send('/functions', { headers: { 'sec-fetch-site': site } })).status, 200, site);
+    // A link the user followed from another site is shown to the user, not to that site: served.
+    // The same GET loaded into a frame, or as a no-cors fetch, is refused.
+    const nav = { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' };
+    assert.equal((await send('/openapi.json', { headers: { ...nav, 'sec-fetch-dest': 'document' } })).status, 200);
+    await refused(await send('/openapi.json', { headers: { ...nav, 'sec-fetch-dest': 'iframe' } }), 403, 'forbidden_origin');
+    await refused(await send('/openapi.json', { headers: { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'script' } }), 403, 'forbidden_origin');
   });
 
   test('refused before the body is read: a 403 arrives while the declared body is still unsent', async () => {
@@ -279,6 +285,10 @@ describe('a gateway on loopback, against web pages', () => {
       const shown = await eventually(async () => (await frame.content().catch(() => '')).match(/"code":"forbidden_origin"/), 10_000);
       assert.ok(shown, 'the form post got the refusal');
       assert.equal(await shellRuns(), runs, 'shell_runner did not run');
+      // A link on the same page, followed by the user: a top-level navigation, served to the user.
+      const [docs] = await Promise.all([page.waitForNavigation(), page.click('#docs')]);
+      assert.equal(docs?.status(), 200);
+      assert.equal(docs?.url(), `${gwUrl}/openapi.json`);
 
       await page.goto(`${trusted.origin}/`);
       const answer = await page.evaluate(async (url) => {
@@ -301,6 +311,7 @@ function hostilePage(gwUrl: string): string {
   const target = `${gwUrl}/functions/shell_runner/invoke`;
   return `<!doctype html><title>cute cats</title>
 <iframe name="sink"></iframe>
+<a id="docs" href="${gwUrl}/openapi.json">the API</a>
 <form id="f" method="POST" enctype="text/plain" target="sink" action="${target}">
   <input name='{"command":"ls","pad":"' value='"}'>
 </form>
