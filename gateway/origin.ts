@@ -73,6 +73,11 @@ export class BrowserPolicy {
   /** `.example.com` for each `*.example.com` */
   private readonly suffixes: string[] = [];
   private readonly origins: Set<string>;
+  /**
+   * Host headers already accepted, as sent: the hot path skips the URL parser (about 1.3 µs a call).
+   * Bounded, as loopback alone has 2^24 addresses times 65536 ports to spell.
+   */
+  private readonly knownHosts = new Set<string>();
   private readonly exposeHeaders = EXPOSE_HEADERS.join(',');
 
   constructor(private readonly opts: BrowserPolicyOptions) {
@@ -113,8 +118,12 @@ export class BrowserPolicy {
   }
 
   private checkHost(host: string): void {
+    if (this.knownHosts.has(host)) return;
     const name = hostnameOf(host);
-    if (name !== undefined && this.accepts(name)) return;
+    if (name !== undefined && this.accepts(name)) {
+      if (this.knownHosts.size < 256) this.knownHosts.add(host);
+      return;
+    }
     throw new TitanError('forbidden_host', `host ${quote(host)} is not a name of this gateway (loopback names, and gateway.allowed_hosts); a page reaching it under another name is DNS rebinding`);
   }
 
