@@ -7,6 +7,7 @@ import { FunctionMemory, TimeoutSec, type RuntimeConfig } from './config.ts';
 import { int, parseYaml, problemsOf, rootListProblem, strictObject, VALIDATION } from './schema-util.ts';
 import { TitanError } from './errors.ts';
 import { FsPermissionError, isWithin, resolveFsPermissions } from './permissions.ts';
+import { triggerTopicProblem } from './topics.ts';
 import { CpuQuantity, parseCpu, parseMemory } from './quantity.ts';
 import type { FunctionSpec, Runtime } from './spec.ts';
 
@@ -53,6 +54,13 @@ const EnvKey = v.pipe(
   v.check((k) => !k.startsWith('TITAN_'), (i) => `env names starting with TITAN_ are reserved for the runtime (got ${show(i)})`),
 );
 
+/** A topic or glob; none may reach only into the runtime's reserved namespace (runtime/topics.ts). */
+const TriggerTopic = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.check((t) => triggerTopicProblem(t) === undefined, (i) => triggerTopicProblem(String(i.input))!),
+);
+
 // Sections are nullish so that a key whose children are all commented out means "defaults".
 export const ManifestSchema = strictObject({
   name: v.optional(v.pipe(v.string(), v.regex(NAME_PATTERN, (i) => `must be ${NAME_RULE} (got ${show(i)})`))),
@@ -65,7 +73,7 @@ export const ManifestSchema = strictObject({
   handler: v.optional(Handler),
   image: v.optional(nonEmpty),
   description: v.optional(v.string()),
-  triggers: v.nullish(v.array(strictObject({ topic: nonEmpty, event_type: v.optional(nonEmpty) })), []),
+  triggers: v.nullish(v.array(strictObject({ topic: TriggerTopic, event_type: v.optional(nonEmpty) })), []),
   max_attempts: v.optional(int(1, 100)),
   auth: v.optional(v.picklist(['none', 'token']), 'none'),
   resources: v.nullish(strictObject({ cpu: v.optional(CpuQuantity), cpu_limit: v.optional(CpuQuantity), memory: v.optional(FunctionMemory) }), {}),

@@ -292,3 +292,40 @@ describe('resources.cpu_limit', () => {
     assert.match(await manifestError(() => resolve({ resources: { cpu: '2', cpu_limit: '500m' } })), /resources\.cpu_limit: must be >= resources\.cpu/);
   });
 });
+
+describe('triggers and the reserved namespace', () => {
+  const withTrigger = (topic: string) => ({ triggers: [{ topic }] });
+
+  test("a trigger naming one of the runtime's own streams or keys is invalid, saying why", async () => {
+    for (const topic of ['titan.results', 'titan.dlq', 'titan.q.other', 'titan.attempts', 'titan.invocation:0b6f', 'TITAN.Results', 'prod:titan.q.other']) {
+      const msg = await manifestError(() => resolve(withTrigger(topic)));
+      assert.equal(
+        msg,
+        `function.yaml: triggers[0].topic: '${topic}' is reserved: names starting with 'titan.' (in any case, also after a ':') are the runtime's own streams and keys (results, dead letters, other functions' queues), which no trigger may read`,
+      );
+    }
+  });
+
+  test('a glob whose fixed part is inside the namespace matches only reserved names: invalid', async () => {
+    for (const topic of ['titan.*', 'titan.q.*', 'Titan.?lq', 'titan.q.vic*', 'x:titan.*']) {
+      const msg = await manifestError(() => resolve(withTrigger(topic)));
+      assert.equal(
+        msg,
+        `function.yaml: triggers[0].topic: '${topic}' matches only reserved names: names starting with 'titan.' (in any case, also after a ':') are the runtime's own streams and keys, which no trigger may read (a wider glob such as '*' is allowed and never matches them)`,
+      );
+    }
+  });
+
+  test('globs that can also match ordinary topics deploy, and so do topics that merely contain titan', () => {
+    for (const topic of ['*', 't*', 'titan*', 'titan?q.*', '?itan.*', 'titanic.events', 'news.titan.launch', 'orders']) {
+      assert.deepEqual(resolve(withTrigger(topic)).triggers, [{ topic }], topic);
+    }
+  });
+
+  test('every reserved trigger is listed with its index', async () => {
+    const msg = await manifestError(() => resolve({ triggers: [{ topic: 'orders' }, { topic: 'titan.results' }, { topic: 'titan.*', event_type: 'x' }] }));
+    assert.match(msg, /\(2 problems\)/);
+    assert.match(msg, /triggers\[1\]\.topic: 'titan\.results' is reserved/);
+    assert.match(msg, /triggers\[2\]\.topic: 'titan\.\*' matches only reserved names/);
+  });
+});
