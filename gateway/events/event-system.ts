@@ -5,15 +5,16 @@ import { hostname } from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { TOPIC_PATTERN, type RuntimeConfig } from '../../runtime/config.ts';
-import type { Emit } from '../../runtime/deployment.ts';
 import { TitanError } from '../../runtime/errors.ts';
 import type { Registry } from '../../runtime/registry.ts';
 import type { Invoke } from '../invoke.ts';
+import { enqueueWithinBacklog } from './async-queue.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.ts';
 import { fieldsToRecord } from './event.ts';
 import { Keys } from './keys.ts';
 import { connectRedis, redactUrl } from './redis.ts';
 import { Router } from './router.ts';
+import { validateEmits, validateTopic } from './publish-rules.ts';
 import { flatten } from './streams.ts';
 import { QueueWorker } from './worker.ts';
 import { EventMetrics } from './metrics.ts';
@@ -33,13 +34,7 @@ export interface EventSystemOptions {
 }
 
 // Defined beside the config schema, which validates source topics with it; re-exported for callers here.
-export { TOPIC_PATTERN };
-
-export function validateTopic(topic: string): void {
-  if (!TOPIC_PATTERN.test(topic)) {
-    throw new TitanError('invalid_request', `invalid topic ${JSON.stringify(topic)}: topics match ${TOPIC_PATTERN.source}`);
-  }
-}
+export { TOPIC_PATTERN, validateTopic };
 
 export class EventSystem {
   private cmd?: Redis;
@@ -132,6 +127,7 @@ export class EventSystem {
       consumer: this.consumer,
       triggers: () => this.opts.registry.triggers(),
       onEvent: (topic, outcome) => this.metrics?.events.inc({ topic, outcome }),
+      onOverflow: (fn, topic) => this.metrics?.onOutcome({ fn, topic, outcome: 'dead_lettered' }),
       log: this.opts.log,
     });
     this.router.start();
@@ -185,45 +181,55 @@ export class EventSystem {
     return this.cmd;
   }
 
-  /** Append one event to a topic's stream; returns its entry id. */
+  /**
+   * Append one event to a topic's stream; returns its entry id. Reserved and malformed topics are
+   * invalid_topic (publish-rules.ts): a write there would forge results, queue work or break retries.
+   * The stream is trimmed to about topic_maxlen entries: a topic its readers fall that far behind on
+   * loses its oldest events, as a bounded log must.
+   */
   async publish(topic: string, type: string, dataJson: string, source?: string): Promise<string> {
     validateTopic(topic);
-    this.refuseInternal(topic);
-    const id = await this.redis().xadd(this.keys.topic(topic), '*', ...flatten({ type, data: dataJson, source, time: new Date().toISOString() }));
+    const id = await this.redis().xadd(this.keys.topic(topic), 'MAXLEN', '~', this.cfg.topic_maxlen, '*', ...flatten({ type, data: dataJson, source, time: new Date().toISOString() }));
     if (!this.router?.topics().includes(topic)) this.router?.rescanSoon();
     return id!;
   }
 
-  /** The runtime's own streams are not topics: a publish there would forge results or queue work. */
-  private refuseInternal(topic: string): void {
-    const { results_stream, dlq_stream, queue_prefix } = this.cfg;
-    if (topic === results_stream || topic === dlq_stream || topic.startsWith(queue_prefix)) {
-      throw new TitanError('invalid_request', `'${topic}' is one of the runtime's own streams (${results_stream}, ${dlq_stream}, ${queue_prefix}*), not a topic`);
-    }
-  }
-
-  /** Events a function emitted through context.emit, appended after it succeeded. */
-  async publishEmits(fn: string, emits: Emit[]): Promise<void> {
-    if (emits.length === 0) return;
-    for (const e of emits) {
-      validateTopic(e.topic);
-      this.refuseInternal(e.topic);
-    }
+  /**
+   * Events a function emitted through context.emit, appended after it succeeded. `emits` comes from
+   * the container: all of it is checked first (validateEmits), then written in one MULTI, so an
+   * invocation's emits are published whole or not at all. A refusal fails the invocation with the
+   * refusal's code although the handler ran: the caller learns its events went nowhere.
+   */
+  async publishEmits(fn: string, emits: unknown): Promise<void> {
+    const checked = validateEmits(fn, emits, this.cfg.max_emits_per_invocation);
+    if (checked.length === 0) return;
     const tx = this.redis().multi();
     const time = new Date().toISOString();
-    for (const e of emits) tx.xadd(this.keys.topic(e.topic), '*', ...flatten({ type: e.type, data: JSON.stringify(e.data), source: `function:${fn}`, time }));
-    await tx.exec();
+    for (const e of checked) {
+      tx.xadd(this.keys.topic(e.topic), 'MAXLEN', '~', this.cfg.topic_maxlen, '*', ...flatten({ type: e.type, data: JSON.stringify(e.data), source: `function:${fn}`, time }));
+    }
+    const results = await tx.exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) throw failed[0];
+    const known = this.router?.topics() ?? [];
+    if (checked.some((e) => !known.includes(e.topic))) this.router?.rescanSoon();
   }
 
-  /** Queue an async invocation with the same delivery guarantees as events. */
+  /**
+   * Queue an async invocation with the same delivery guarantees as events; 429 overloaded when the
+   * function's backlog is at events.async_backlog_max (async-queue.ts).
+   */
   async enqueueAsync(fn: string, eventJson: string): Promise<string> {
     const id = randomUUID();
-    const key = this.keys.invocation(id);
-    const tx = this.redis().multi();
-    tx.hset(key, { invocation_id: id, function: fn, status: 'queued', created_at: new Date().toISOString() });
-    tx.expire(key, this.cfg.async_result_ttl_sec);
-    tx.xadd(this.keys.queue(fn), '*', ...flatten({ kind: 'async', invocation_id: id, payload: eventJson }));
-    await tx.exec();
+    await enqueueWithinBacklog(this.redis(), {
+      queueKey: this.keys.queue(fn),
+      recordKey: this.keys.invocation(id),
+      fn,
+      id,
+      eventJson,
+      backlogMax: this.cfg.async_backlog_max,
+      recordTtlSec: this.cfg.async_result_ttl_sec,
+    });
     return id;
   }
 

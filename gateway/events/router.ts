@@ -1,14 +1,17 @@
 // Reads every subscribed topic with the consumer group and fans each event out to the work queue
 // of every function whose trigger matches. The fan-out and the XACK are one MULTI, so an event is
 // either durably queued for all its functions or still pending (and reclaimed after a crash).
+// Never reads a reserved key (runtime/topics.ts), whatever a glob trigger says; a function whose
+// queue is full (queue_maxlen) gets the event in the DLQ instead, as overloaded, never silently lost.
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeConfig } from '../../runtime/config.ts';
 import type { TriggerSpec } from '../../runtime/spec.ts';
+import { isReservedTopic } from '../../runtime/topics.ts';
 import { parseEntry } from './event.ts';
 import { globToRedisPattern, isGlob, topicMatches, typeMatches } from './glob.ts';
 import type { Keys } from './keys.ts';
-import { autoClaim, ensureGroup, flatten, isNoGroup, readGroup, readOwnPending, type Entry } from './streams.ts';
+import { autoClaim, ensureGroup, flatten, idleConsumerMs, isNoGroup, pruneIdleConsumers, readGroup, readOwnPending, type Entry } from './streams.ts';
 
 export interface RouterDeps {
   cmd: Redis;
@@ -18,6 +21,8 @@ export interface RouterDeps {
   consumer: string;
   triggers: () => Array<{ fn: string } & TriggerSpec>;
   onEvent?: (topic: string, outcome: 'routed' | 'ignored' | 'malformed') => void;
+  /** an event matched `fn`, whose queue was full: it went to the DLQ */
+  onOverflow?: (fn: string, topic: string) => void;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -51,7 +56,8 @@ export class Router {
 
   /** The topics read now: exact trigger topics plus streams found for glob triggers. */
   topics(): string[] {
-    const exact = this.d.triggers().filter((t) => !isGlob(t.topic)).map((t) => t.topic);
+    // Manifests cannot name a reserved topic; checked again here, as this is what reads Redis.
+    const exact = this.d.triggers().filter((t) => !isGlob(t.topic) && !isReservedTopic(t.topic)).map((t) => t.topic);
     return [...new Set([...exact, ...this.discovered])].sort();
   }
 
@@ -106,6 +112,7 @@ export class Router {
         const claimed = await autoClaim(this.d.cmd, key, this.d.cfg.group, this.d.consumer, this.d.cfg.reclaim_idle_sec * 1000, this.d.cfg.read_count);
         if (claimed.length) this.d.log('event router: reclaimed pending events', { topic: t, count: claimed.length });
         await this.route(t, claimed);
+        await pruneIdleConsumers(this.d.cmd, key, this.d.cfg.group, this.d.consumer, idleConsumerMs(this.d.cfg));
       }
     }
     const keys = topics.map(this.d.keys.topic);
@@ -134,36 +141,56 @@ export class Router {
       this.globSince.set(g, Number(sec) * 1000 + Math.floor(Number(usec) / 1000));
     }
     const found = new Set<string>();
-    const internal = this.d.keys.queue('');
     for (const g of globs) {
       let cursor = '0';
       do {
         const [next, keys] = (await this.d.cmd.call('SCAN', cursor, 'MATCH', this.d.keys.prefix + globToRedisPattern(g), 'COUNT', 500, 'TYPE', 'stream')) as [string, string[]];
         cursor = next;
-        for (const k of keys) if (!k.startsWith(internal)) found.add(this.d.keys.topicOf(k));
+        // `*`, `t*` and `titan*` match the runtime's own streams too: every reserved key is skipped.
+        for (const k of keys) if (!this.d.keys.isInternal(k)) found.add(this.d.keys.topicOf(k));
       } while (cursor !== '0');
     }
     this.discovered = found;
   }
 
-  /** Fan a batch out in one atomic round trip: XADD to each matching queue, then XACK. */
+  /**
+   * Fan a batch out in one atomic round trip: XADD to each matching queue, then XACK. Queue lengths
+   * are read first (one pipeline): the router is a queue's only event writer, so the bound holds to
+   * within one batch per gateway.
+   */
   private async route(topic: string, entries: Entry[]): Promise<void> {
     if (entries.length === 0) return;
     const key = this.d.keys.topic(topic);
     const triggers = this.d.triggers();
+    const parsed = entries.map(([id, flat]) => {
+      const p = parseEntry(topic, id, flat);
+      const fns = p.ok ? [...new Set(triggers.filter((t) => topicMatches(t.topic, topic) && typeMatches(t.eventType, p.event.type)).map((t) => t.fn))] : [];
+      return { id, p, fns };
+    });
+    const queued = await this.queueLengths([...new Set(parsed.flatMap((e) => e.fns))]);
+    const full = new Map<string, number>();
     const tx = this.d.cmd.multi();
+    const dlq = (fields: Record<string, string | undefined>) => tx.xadd(this.d.keys.dlq, 'MAXLEN', '~', this.d.cfg.dlq_maxlen, '*', ...flatten(fields));
     const outcomes: Array<'routed' | 'ignored' | 'malformed'> = [];
-    for (const [id, flat] of entries) {
-      const parsed = parseEntry(topic, id, flat);
-      if (!parsed.ok) {
+    for (const { id, p, fns } of parsed) {
+      if (!p.ok) {
         // Nothing can run on it: straight to the DLQ, with the reason, and acknowledged.
-        tx.xadd(this.d.keys.dlq, '*', ...flatten({ ...parsed.fields, topic, event_id: id, function: '', error: JSON.stringify({ code: 'invalid_event', message: parsed.error }), attempts: '0' }));
+        dlq({ ...p.fields, topic, event_id: id, function: '', error: JSON.stringify({ code: 'invalid_event', message: p.error }), attempts: '0' });
         outcomes.push('malformed');
       } else {
-        const fns = [...new Set(triggers.filter((t) => topicMatches(t.topic, topic) && typeMatches(t.eventType, parsed.event.type)).map((t) => t.fn))];
-        const e = parsed.event;
+        const e = p.event;
+        const job = { kind: 'event', topic, event_id: id, type: e.type, data: e.dataJson, source: e.source, time: e.time, correlation_id: e.correlationId };
         for (const fn of fns) {
-          tx.xadd(this.d.keys.queue(fn), '*', ...flatten({ kind: 'event', topic, event_id: id, type: e.type, data: e.dataJson, source: e.source, time: e.time, correlation_id: e.correlationId }));
+          const n = queued.get(fn) ?? 0;
+          if (n < this.d.cfg.queue_maxlen) {
+            tx.xadd(this.d.keys.queue(fn), '*', ...flatten(job));
+            queued.set(fn, n + 1);
+          } else {
+            // Replayable from the DLQ (POST /dlq/:id/replay) once the function has caught up.
+            const message = `function '${fn}' has ${n} entries queued or running, the most events.queue_maxlen allows (${this.d.cfg.queue_maxlen})`;
+            dlq({ ...job, function: fn, error: JSON.stringify({ code: 'overloaded', message }), attempts: '0' });
+            full.set(fn, (full.get(fn) ?? 0) + 1);
+          }
         }
         outcomes.push(fns.length ? 'routed' : 'ignored');
       }
@@ -173,5 +200,21 @@ export class Router {
     const failed = results?.find(([err]) => err);
     if (failed) throw failed[0];
     for (const o of outcomes) this.d.onEvent?.(topic, o);
+    for (const [fn, count] of full) {
+      this.d.log('event router: queue full, events dead-lettered as overloaded', { fn, topic, count, queue_maxlen: this.d.cfg.queue_maxlen });
+      for (let i = 0; i < count; i++) this.d.onOverflow?.(fn, topic);
+    }
+  }
+
+  private async queueLengths(fns: string[]): Promise<Map<string, number>> {
+    if (fns.length === 0) return new Map();
+    const p = this.d.cmd.pipeline();
+    for (const fn of fns) p.xlen(this.d.keys.queue(fn));
+    const res = (await p.exec()) ?? [];
+    return new Map(fns.map((fn, i) => {
+      const [err, n] = res[i] ?? [new Error('no reply')];
+      if (err) throw err;
+      return [fn, Number(n)];
+    }));
   }
 }

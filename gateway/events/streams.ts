@@ -63,3 +63,32 @@ export function flatten(fields: Record<string, string | undefined>): string[] {
   for (const [k, v] of Object.entries(fields)) if (v !== undefined) out.push(k, v);
   return out;
 }
+
+// Deletes, atomically, the group's consumers other than ARGV[2] that hold nothing pending and have
+// been idle longer than ARGV[3] ms. Atomic, because between a separate XINFO and XGROUP DELCONSUMER
+// the consumer could read entries, and deleting it then would drop them from the pending list: lost.
+const PRUNE = `
+local n = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if f.name ~= ARGV[2] and tonumber(f.pending) == 0 and tonumber(f.idle) > tonumber(ARGV[3]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f.name)
+    n = n + 1
+  end
+end
+return n
+`;
+
+/**
+ * Every gateway start reads as a new consumer (its name has the pid and a random part), and Redis
+ * keeps a consumer until it is deleted: without this, each restart would leave one behind in every
+ * topic's and queue's group for good. A consumer that holds nothing pending owns no work, and one
+ * still alive is simply created again by its next read.
+ */
+export async function pruneIdleConsumers(redis: Redis, key: string, group: string, self: string, minIdleMs: number): Promise<number> {
+  return Number(await redis.eval(PRUNE, 1, key, group, self, minIdleMs));
+}
+
+/** Live consumers read at least every block_ms and touch their entries every reclaim_idle_sec/3: well past both. */
+export const idleConsumerMs = (cfg: { reclaim_idle_sec: number; block_ms: number }): number => 4 * Math.max(cfg.reclaim_idle_sec * 1000, cfg.block_ms);

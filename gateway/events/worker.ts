@@ -9,10 +9,14 @@ import { isTitanError, type ErrorCode } from '../../runtime/errors.ts';
 import type { Invoke, Trigger } from '../invoke.ts';
 import { fieldsToRecord, handlerEventJson } from './event.ts';
 import type { Keys } from './keys.ts';
-import { autoClaim, ensureGroup, flatten, isNoGroup, readGroup, readOwnPending, type Entry } from './streams.ts';
+import { autoClaim, ensureGroup, flatten, idleConsumerMs, isNoGroup, pruneIdleConsumers, readGroup, readOwnPending, type Entry } from './streams.ts';
 
-/** Failures a retry cannot change: the function is gone, the event is not JSON, or the handler refused it. */
-const NOT_RETRIED = new Set<ErrorCode>(['not_found', 'invalid_json', 'function_rejected']);
+/**
+ * Failures a retry cannot change: the function is gone, the event is not JSON, the handler refused
+ * it, or its answer was refused (emits to a reserved topic, too many emits): running it again would
+ * repeat its side effects for the same refusal.
+ */
+const NOT_RETRIED = new Set<ErrorCode>(['not_found', 'invalid_json', 'function_rejected', 'invalid_topic', 'invalid_response']);
 
 export interface WorkerDeps {
   fn: string;
@@ -107,6 +111,7 @@ export class QueueWorker {
     if (now - this.lastReclaim > (this.d.cfg.reclaim_idle_sec * 1000) / 2) {
       this.lastReclaim = now;
       const claimed = await autoClaim(this.d.cmd, this.key, this.d.cfg.group, this.d.consumer, this.d.cfg.reclaim_idle_sec * 1000, free);
+      await pruneIdleConsumers(this.d.cmd, this.key, this.d.cfg.group, this.d.consumer, idleConsumerMs(this.d.cfg));
       if (claimed.length) this.d.log('event worker: reclaimed pending entries', { fn: this.d.fn, count: claimed.length });
       for (const e of claimed) this.dispatch(e, true);
       if (claimed.length) return;
@@ -131,10 +136,15 @@ export class QueueWorker {
   }
 
   private async process(id: string, job: Job, reclaimed: boolean): Promise<void> {
-    const { cmd, keys } = this.d;
-    const attemptsField = `${this.d.fn}:${id}`;
-    let attempts = reclaimed ? Number((await cmd.hget(keys.attempts, attemptsField)) ?? 0) : 0;
-    if (job.kind === 'async') await cmd.hset(keys.invocation(job.invocation_id!), 'status', 'running');
+    const { cmd, keys, cfg } = this.d;
+    const attemptsKey = keys.attempts(this.d.fn, id);
+    let attempts = reclaimed ? Number((await cmd.get(attemptsKey)) ?? 0) : 0;
+    if (job.kind === 'async') {
+      // With its TTL again: a call that waited longer than async_result_ttl_sec finds its record gone,
+      // and HSET alone would recreate it without one.
+      const record = keys.invocation(job.invocation_id!);
+      await cmd.multi().hset(record, 'status', 'running').expire(record, cfg.async_result_ttl_sec).exec();
+    }
     for (;;) {
       attempts++;
       const started = performance.now();
@@ -142,17 +152,18 @@ export class QueueWorker {
       const invocationId = job.kind === 'async' ? job.invocation_id! : randomUUID();
       try {
         const out = await this.d.invoke({ ...this.request(job), invocationId });
-        await this.finish(id, job, attemptsField, { outcome: 'ok', invocationId, body: out.resultJson, ms: performance.now() - started });
+        await this.finish(id, job, attemptsKey, { outcome: 'ok', invocationId, body: out.resultJson, ms: performance.now() - started });
         this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'ok' });
         return;
       } catch (err) {
         const error = JSON.stringify(isTitanError(err) ? { code: err.code, message: err.message } : { code: 'internal_error', message: String(err) });
         if (attempts >= this.d.maxAttempts() || (isTitanError(err) && NOT_RETRIED.has(err.code))) {
-          await this.finish(id, job, attemptsField, { outcome: 'error', invocationId, body: error, ms: performance.now() - started, attempts });
+          await this.finish(id, job, attemptsKey, { outcome: 'error', invocationId, body: error, ms: performance.now() - started, attempts });
           this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'dead_lettered' });
           return;
         }
-        await cmd.hset(keys.attempts, attemptsField, attempts);
+        // Removed when the entry is finished; the TTL covers an entry that never is (function removed).
+        await cmd.set(attemptsKey, attempts, 'EX', cfg.attempts_ttl_sec);
         this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'retry' });
         await sleep(this.d.cfg.retry_base_ms * 2 ** (attempts - 1));
       }
@@ -173,7 +184,7 @@ export class QueueWorker {
    * Outcomes settled in the same turn of the event loop share one MULTI (still all-or-nothing): under
    * load that is one write and one reply instead of one per event (bench/README.md).
    */
-  private finish(id: string, job: Job, attemptsField: string, r: { outcome: 'ok' | 'error'; invocationId: string; body: string; ms: number; attempts?: number }): Promise<void> {
+  private finish(id: string, job: Job, attemptsKey: string, r: { outcome: 'ok' | 'error'; invocationId: string; body: string; ms: number; attempts?: number }): Promise<void> {
     const { keys, cfg } = this.d;
     const batch = (this.batch ??= this.openBatch());
     const { tx } = batch;
@@ -191,11 +202,11 @@ export class QueueWorker {
     }
     if (r.outcome === 'error') {
       const { kind: _k, ...original } = job;
-      tx.xadd(keys.dlq, '*', ...flatten({ ...original, kind: job.kind, function: this.d.fn, error: r.body, attempts: String(r.attempts) }));
+      tx.xadd(keys.dlq, 'MAXLEN', '~', cfg.dlq_maxlen, '*', ...flatten({ ...original, kind: job.kind, function: this.d.fn, error: r.body, attempts: String(r.attempts) }));
     }
     tx.xack(this.key, cfg.group, id);
     tx.xdel(this.key, id);
-    tx.hdel(keys.attempts, attemptsField);
+    tx.del(attemptsKey);
     const to = tx.length - 1;
     return new Promise((resolve, reject) => batch.settle.push((results, err) => {
       const failed = err ?? results?.slice(from, to).find(([e]) => e)?.[0];

@@ -292,3 +292,66 @@ describe('gateway: browsers and slow clients', () => {
     assert.match(order, /gateway\.headers_timeout_sec: must be <= gateway\.request_timeout_sec \(got 90, request_timeout_sec 60\)/);
   });
 });
+
+describe('events: the reserved namespace and the bounds', () => {
+  test('the bounds have their documented defaults', () => {
+    const e = defaultConfig('/srv/titan').events;
+    assert.deepEqual(
+      { results: e.results_maxlen, topic: e.topic_maxlen, dlq: e.dlq_maxlen, queue: e.queue_maxlen, backlog: e.async_backlog_max, emits: e.max_emits_per_invocation, attempts: e.attempts_ttl_sec, async: e.async_result_ttl_sec },
+      { results: 100_000, topic: 100_000, dlq: 100_000, queue: 100_000, backlog: 10_000, emits: 100, attempts: 86_400, async: 86_400 },
+    );
+    assert.deepEqual([e.results_stream, e.dlq_stream, e.queue_prefix], ['titan.results', 'titan.dlq', 'titan.q.']);
+  });
+
+  test('results_stream, dlq_stream and queue_prefix must start with titan., each named', async () => {
+    const file = await yamlFile('events:\n  results_stream: results\n  dlq_stream: dead.letters\n  queue_prefix: "q."\n');
+    const msg = await configError(loadConfig({ path: file, env: {} }));
+    assert.match(msg, /\(3 problems\)/);
+    assert.match(msg, /events\.results_stream: must start with the reserved namespace 'titan\.' \(got "results"\), so that no topic can name or match the results/);
+    assert.match(msg, /events\.dlq_stream: must start with the reserved namespace 'titan\.' \(got "dead\.letters"\)/);
+    assert.match(msg, /events\.queue_prefix: must start with the reserved namespace 'titan\.' \(got "q\."\), so that no topic can name or match a function's queue/);
+  });
+
+  test('names inside the namespace, other than the defaults, are accepted', async () => {
+    const file = await yamlFile('events:\n  results_stream: titan.out\n  dlq_stream: titan.dead\n  queue_prefix: titan.work.\n');
+    const c = await loadConfig({ path: file, env: {} });
+    assert.deepEqual([c.events.results_stream, c.events.dlq_stream, c.events.queue_prefix], ['titan.out', 'titan.dead', 'titan.work.']);
+  });
+
+  test('a results or DLQ stream under queue_prefix would be a function queue: refused, with every cross-key problem at once', async () => {
+    const file = await yamlFile('events:\n  queue_prefix: "titan."\n  queue_maxlen: 5\n');
+    const msg = await configError(loadConfig({ path: file, env: {} }));
+    assert.match(msg, /\(3 problems\)/);
+    assert.match(msg, /events\.async_backlog_max: must be <= events\.queue_maxlen \(got 10000, queue_maxlen 5\)/);
+    assert.match(msg, /events\.results_stream: must not start with events\.queue_prefix \(got "titan\.results", queue_prefix "titan\."\): it would be a function's queue/);
+    assert.match(msg, /events\.dlq_stream: must not start with events\.queue_prefix \(got "titan\.dlq", queue_prefix "titan\."\)/);
+  });
+
+  test('async_backlog_max may not exceed queue_maxlen; the bounds must be positive', async () => {
+    const over = await configError(loadConfig({ path: await yamlFile('events:\n  queue_maxlen: 50\n  async_backlog_max: 60\n'), env: {} }));
+    assert.match(over, /events\.async_backlog_max: must be <= events\.queue_maxlen \(got 60, queue_maxlen 50\)/);
+    const zero = await configError(loadConfig({ path: await yamlFile('events:\n  topic_maxlen: 0\n  dlq_maxlen: -1\n  attempts_ttl_sec: 0\n  max_emits_per_invocation: 10001\n'), env: {} }));
+    assert.match(zero, /\(4 problems\)/);
+    assert.match(zero, /events\.topic_maxlen: must be >= 1 \(got 0\)/);
+    assert.match(zero, /events\.dlq_maxlen: must be >= 1 \(got -1\)/);
+    assert.match(zero, /events\.attempts_ttl_sec: must be >= 1 \(got 0\)/);
+    assert.match(zero, /events\.max_emits_per_invocation: must be <= 10000 \(got 10001\)/);
+  });
+
+  test('a source topic in the reserved namespace is refused, in any case and after a ":"', async () => {
+    const file = await yamlFile([
+      'sources:',
+      '  - { type: fs, path: ./a, topic: titan.attempts }',
+      '  - { type: fs, path: ./b, topic: TITAN.dlq }',
+      '  - { type: fs, path: ./c, topic: "other:titan.q.x" }',
+      '  - { type: fs, path: ./d, topic: titanic.files }',
+      '  - { type: fs, path: ./e, topic: news.titan.launch }',
+    ].join('\n'));
+    const msg = await configError(loadConfig({ path: file, env: {}, cwd: tmp }));
+    assert.match(msg, /\(3 problems\)/);
+    assert.match(msg, /sources\[0\]\.topic: 'titan\.attempts' is one of the runtime's own streams or keys: names starting with 'titan\.' \(in any case, also after a ':'\) are reserved/);
+    assert.match(msg, /sources\[1\]\.topic: 'TITAN\.dlq' is one of the runtime's own streams/);
+    assert.match(msg, /sources\[2\]\.topic: 'other:titan\.q\.x' is one of the runtime's own streams/);
+    assert.doesNotMatch(msg, /sources\[[34]\]/);
+  });
+});
