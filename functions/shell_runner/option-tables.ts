@@ -56,13 +56,17 @@ function uniqOperands(operands: readonly Operand[], command: string): void {
   const files = operands.filter((o) => o.afterEnd || !skipChars(o.arg));
   const output = files[1];
   if (output) {
-    throw new InputRejected('operand_not_allowed', `argument ${output.n} ${shown(output.arg)}: ${command} writes its output to a second file operand; give one input file (or stdin) and read stdout`);
+    const why = `${command} writes its output to a second file operand; give one input file (or stdin) and read stdout`;
+    throw new InputRejected('operand_not_allowed', `argument ${output.n} ${shown(output.arg)}: ${why}`);
   }
 }
 
 export const TABLES: Readonly<Record<string, Table>> = {
   ls: {
-    short: { ...flags('1abcdfghiklmnopqrstuvxABCDFGHNQRSUXZ'), w: takes(NUMBER), I: takes(TEXT), T: takes(NUMBER), L: no('shows and (with -R) enters what every symbolic link points to, out of the allowed directories (use -H for the arguments)') },
+    short: {
+      ...flags('1abcdfghiklmnopqrstuvxABCDFGHNQRSUXZ'), w: takes(NUMBER), I: takes(TEXT), T: takes(NUMBER),
+      L: no('shows and (with -R) enters what every symbolic link points to, out of the allowed directories (use -H for the arguments)'),
+    },
     long: {
       ...info(), all: '-a', 'almost-all': '-A', author: flag(), 'block-size': takes(TEXT), classify: mayTake(WHEN), color: mayTake(WHEN),
       context: '-Z', dereference: '-L', 'dereference-command-line': '-H', 'dereference-command-line-symlink-to-dir': flag(),
