@@ -75,7 +75,7 @@ export async function startHarness(
     ...base,
     functions_dir: functionsDir,
     state_dir: join(dir, 's'),
-    gateway: { ...base.gateway, port: 0, ...overrides.gateway },
+    gateway: { ...base.gateway, port: 0, ...overrides.gateway } as RuntimeConfig['gateway'],
     sandbox: { ...base.sandbox, default_cpu: '1', ...overrides.sandbox } as RuntimeConfig['sandbox'],
     pool: { ...base.pool, idle_sec: 60, ...overrides.pool },
     // A key prefix of its own per harness: tests share one Redis (REDIS_URL) without seeing each other.
