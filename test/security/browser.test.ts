@@ -5,7 +5,7 @@
 // gateway.cors.allow_origins get working CORS. The attacks are sent over a real port with exact
 // headers, in-process, and from a real Chromium.
 import assert from 'node:assert/strict';
-import { createServer, request, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,18 +15,13 @@ import { chromium, type Browser } from 'playwright-core';
 import YAML from 'yaml';
 import { defaultConfig } from '../../runtime/config.ts';
 import { ensureRuntimeImage } from '../../runtime/image/runtime-image.ts';
+import { sendRaw, type RawRequest, type Reply } from '../helpers/raw-http.ts';
 import { errorOf, eventually, fn, newHarnessDir, startHarness, testEngine, type FunctionFiles, type Harness } from '../helpers/harness.ts';
 
 const SHELL_RUNNER = fileURLToPath(new URL('../../functions/shell_runner/', import.meta.url));
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const EVIL = 'http://evil.example';
 const LS = JSON.stringify({ command: 'ls' });
-
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
 
 /** The built-in shell_runner as shipped, its allow path pointed at `inbox`. */
 async function shellRunner(inbox: string): Promise<FunctionFiles> {
@@ -91,18 +86,7 @@ describe('a gateway on loopback, against web pages', () => {
   });
 
   /** One request over the port with exactly these headers (`host` among them replaces Node's). */
-  const send = (path: string, { method = 'GET', headers = {}, body }: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
-    new Promise<Reply>((resolve, reject) => {
-      const length = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
-      const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: { ...length, ...headers } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-      });
-      req.on('error', reject);
-      req.end(body);
-    });
+  const send = (path: string, opts?: RawRequest) => sendRaw(port, path, opts);
   const invokeShell = (headers: Record<string, string>, query = '') =>
     send(`/functions/shell_runner/invoke${query}`, { method: 'POST', body: LS, headers: { 'content-type': 'text/plain', ...headers } });
 

@@ -6,22 +6,17 @@
 // pages. Slow clients are cut by the header and request timeouts, idle ones by the keep-alive
 // timeout, and connections past gateway.max_connections are closed as they arrive.
 import assert from 'node:assert/strict';
-import { request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { request, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { sendRaw, type RawRequest, type Reply } from '../helpers/raw-http.ts';
 import { errorOf, eventually, fn, newHarnessDir, startHarness, type FunctionFiles, type Harness } from '../helpers/harness.ts';
 
 const TOKEN = 'exposure test token';
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 const SECRET = 'a host file only the admin may have read\n';
-
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
 
 /** A gateway listening on a port, with a count of the requests that reached Hono (the rest took the fast path). */
 interface Listening {
@@ -51,20 +46,8 @@ async function start(readerManifest: (inbox: string) => string, overrides: Param
   return { h, port: await h.gw.listen(), honoCalls: () => calls };
 }
 
-/** One request over the port with exactly these headers. */
-function send(port: number, path: string, { method = 'POST', headers = {}, body }: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const length = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
-    const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: { ...length, ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+/** One request over the port with exactly these headers; POST unless said otherwise. */
+const send = (port: number, path: string, opts: RawRequest = {}): Promise<Reply> => sendRaw(port, path, { method: 'POST', ...opts });
 
 /** Asserts the exact refusal: status and the documented error code. */
 async function refused(r: Reply | Response, status: number, code: string): Promise<void> {
