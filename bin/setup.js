@@ -18,6 +18,9 @@ function installReason() {
   return undefined;
 }
 
+// `npm run setup -- --no-install`: the same as TITAN_SETUP_NO_INSTALL=1 (no Debian package is installed).
+if (process.argv.includes('--no-install')) process.env.TITAN_SETUP_NO_INSTALL = '1';
+
 const reason = installReason();
 if (reason) {
   const args = mtime('package-lock.json') === undefined ? ['install'] : ['ci'];

@@ -1,15 +1,20 @@
-// `npm run setup` (after bin/setup.js installed the dependencies): the config loads, a container engine
-// answers (started here when none does), and the runtime images (node, python) exist. Safe to run again: it reuses what exists.
+// `npm run setup` (after bin/setup.js installed the dependencies): the config loads, the Debian packages
+// the runtime and the tests need are installed (when setup may), a container engine answers (started
+// here when none does), and the runtime images (node, python) exist. Safe to run again: it reuses what exists.
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../runtime/config.ts';
 import { DockerEngine } from '../runtime/engine/docker-engine.ts';
 import type { EngineInfo } from '../runtime/engine/engine.ts';
-import { DEFAULT_DOCKER_SOCKET, describeNoEngine, engineOptionsFromHost, locateEngine, pingHost, startLocalEngine } from '../runtime/engine/locate.ts';
+import { describeNoEngine, engineOptionsFromHost, locateEngine, pingHost, startLocalEngine } from '../runtime/engine/locate.ts';
 import { ensureRuntimeImage, HOST_PYTHON } from '../runtime/image/runtime-image.ts';
+import { AptInstaller } from './apt.ts';
 import { installFunctionDeps } from './function-deps.ts';
+import { ensurePackages, probeFacts } from './system-packages.ts';
 
 const done = (line: string) => process.stdout.write(`✓ ${line}\n`);
 const detail = (line: string) => process.stdout.write(`  ${line}\n`);
+const warn = (line: string) => process.stdout.write(`! ${line}\n`);
 const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
 interface ReadyEngine {
@@ -42,6 +47,10 @@ export async function setup(env: NodeJS.ProcessEnv = process.env): Promise<numbe
     const config = await loadConfig({ env });
     done(`config: ${existsSync(configFile) ? configFile : 'defaults'} (state dir ${config.state_dir})`);
 
+    const installer = new AptInstaller({ logFile: join(config.state_dir, 'setup-apt.log'), env });
+    const packages = await ensurePackages(await probeFacts(config, env), installer, { done, detail, warn });
+    if (packages.outcome === 'none') done('system packages: nothing to install');
+
     for (const deps of await installFunctionDeps(config.functions_dir)) {
       done(`function ${deps.folder}: dependencies ${deps.outcome === 'installed' ? `installed (npm ci, ${(deps.ms / 1000).toFixed(1)} s)` : 'up to date'}`);
     }
@@ -70,8 +79,8 @@ export async function setup(env: NodeJS.ProcessEnv = process.env): Promise<numbe
       done(`${kind} image ${image}: ${how[outcome]}`);
     }
 
-    const tests = env.DOCKER_HOST || engine.host === `unix://${DEFAULT_DOCKER_SOCKET}` ? '' : `; for \`npm test\`: export DOCKER_HOST=${engine.host}`;
-    process.stdout.write(`Ready: start the gateway with \`npm start\`${tests}\n`);
+    // The gateway and the test harness find this engine as setup did (locateEngine): no export needed.
+    process.stdout.write('Ready: start the gateway with `npm start`; `npm test` runs the tests\n');
     return 0;
   } catch (err) {
     process.stderr.write(`✗ setup failed: ${(err as Error)?.message ?? String(err)}\n`);
