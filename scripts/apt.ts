@@ -13,11 +13,13 @@ const POLICY_MARK = '# written by titan-functions `npm run setup` while it insta
 const UPDATE_TIMEOUT_MS = 180_000;
 const INSTALL_TIMEOUT_MS = 1_200_000;
 
-/** Turns apt-get install's output into a few progress lines: totals, then each quarter downloaded and set up. */
+type Phase = 'downloaded' | 'unpacked' | 'set up';
+
+/** Turns apt-get install's output into a few progress lines: totals, then each quarter downloaded, unpacked and set up. */
 export class AptProgress {
   private total = 0;
-  private readonly counts = { downloaded: 0, 'set up': 0 };
-  private readonly shown = { downloaded: 0, 'set up': 0 };
+  private readonly counts: Record<Phase, number> = { downloaded: 0, unpacked: 0, 'set up': 0 };
+  private readonly shown: Record<Phase, number> = { downloaded: 0, unpacked: 0, 'set up': 0 };
 
   constructor(private readonly elapsed: () => string) {}
 
@@ -30,13 +32,14 @@ export class AptProgress {
     if ((m = /^Need to get (\S+ \S+)/.exec(text))) return `${m[1]} to download`;
     if (/^Get:\d+ /.test(text)) return this.step('downloaded');
     if ((m = /^Fetched (\S+ \S+) in (\S+)/.exec(text))) return `fetched ${m[1]} in ${m[2]}`;
+    if (/^Unpacking /.test(text)) return this.step('unpacked');
     if (/^Setting up /.test(text)) return this.step('set up');
     if (/^[EW]: /.test(text)) return text;
     return undefined;
   }
 
   /** A line when the count reaches the next quarter of the total (every 25 packages while it is unknown). */
-  private step(what: 'downloaded' | 'set up'): string | undefined {
+  private step(what: Phase): string | undefined {
     const n = ++this.counts[what];
     const every = this.total ? Math.max(1, Math.ceil(this.total / 4)) : 25;
     if (n - this.shown[what] < every && n !== this.total) return undefined;

@@ -169,14 +169,15 @@ describe('ensurePackages', () => {
 });
 
 describe('AptProgress: a few lines out of apt-get install', () => {
-  test('totals, each quarter downloaded and set up, apt\'s errors; nothing else', () => {
+  test('totals, each quarter downloaded, unpacked and set up, apt\'s errors; nothing else', () => {
     let s = 0;
     const p = new AptProgress(() => `${++s} s`);
     const transcript = [
       'Reading package lists...', 'The following NEW packages will be installed:', '  docker.io redis-server',
       '0 upgraded, 8 newly installed, 0 to remove and 22 not upgraded.', 'Need to get 74.0 MB of archives.',
       ...Array.from({ length: 8 }, (_, i) => `Get:${i + 1} http://deb.debian.org/debian bookworm/main amd64 pkg${i} 1.0 [1 MB]`),
-      'Fetched 74.0 MB in 9s (8,222 kB/s)', 'Selecting previously unselected package pkg0.',
+      'Fetched 74.0 MB in 9s (8,222 kB/s)',
+      ...Array.from({ length: 8 }, (_, i) => [`Selecting previously unselected package pkg${i}.`, `Preparing to unpack .../pkg${i}_1.0_amd64.deb ...`, `Unpacking pkg${i} (1.0) ...`]).flat(),
       ...Array.from({ length: 8 }, (_, i) => `Setting up pkg${i} (1.0) ...`),
       'W: an apt warning', 'E: an apt error',
     ];
@@ -185,7 +186,8 @@ describe('AptProgress: a few lines out of apt-get install', () => {
       '8 packages to install, dependencies included', '74.0 MB to download',
       'downloaded 2/8 packages (1 s)', 'downloaded 4/8 packages (2 s)', 'downloaded 6/8 packages (3 s)', 'downloaded 8/8 packages (4 s)',
       'fetched 74.0 MB in 9s',
-      'set up 2/8 packages (5 s)', 'set up 4/8 packages (6 s)', 'set up 6/8 packages (7 s)', 'set up 8/8 packages (8 s)',
+      'unpacked 2/8 packages (5 s)', 'unpacked 4/8 packages (6 s)', 'unpacked 6/8 packages (7 s)', 'unpacked 8/8 packages (8 s)',
+      'set up 2/8 packages (9 s)', 'set up 4/8 packages (10 s)', 'set up 6/8 packages (11 s)', 'set up 8/8 packages (12 s)',
       'W: an apt warning', 'E: an apt error',
     ]);
   });
@@ -210,7 +212,7 @@ describe('AptInstaller against a fake apt-get', () => {
     const policy = join(dir, 'policy-rc.d');
     const aptGet = await fakeApt('apt-ok', [
       `"${policy}" docker start; echo "policy-rc.d says $?" >> ${dir}/apt-ok.calls`,
-      '[ "$1" = install ] && { echo "0 upgraded, 2 newly installed, 0 to remove and 0 not upgraded."; echo "Get:1 x a"; echo "Get:2 x b"; echo "Setting up a (1) ..."; echo "Setting up b (1) ..."; }',
+      '[ "$1" = install ] && { echo "0 upgraded, 2 newly installed, 0 to remove and 0 not upgraded."; echo "Get:1 x a"; echo "Get:2 x b"; echo "Unpacking a (1) ..."; echo "Unpacking b (1) ..."; echo "Setting up a (1) ..."; echo "Setting up b (1) ..."; }',
       'exit 0',
     ].join('\n'));
     const lines: string[] = [];
@@ -224,7 +226,8 @@ describe('AptInstaller against a fake apt-get', () => {
     assert.equal(existsSync(policy), false, 'the policy-rc.d setup wrote is removed after the install');
     assert.match(lines[0]!, /^package lists updated \(apt-get update, \d+ s\); full output in /);
     assert.deepEqual(lines.slice(1).map((l) => l.replace(/\(\d+ s\)/, '(N s)')), [
-      '2 packages to install, dependencies included', 'downloaded 1/2 packages (N s)', 'downloaded 2/2 packages (N s)', 'set up 1/2 packages (N s)', 'set up 2/2 packages (N s)',
+      '2 packages to install, dependencies included', 'downloaded 1/2 packages (N s)', 'downloaded 2/2 packages (N s)',
+      'unpacked 1/2 packages (N s)', 'unpacked 2/2 packages (N s)', 'set up 1/2 packages (N s)', 'set up 2/2 packages (N s)',
     ]);
     assert.match(await readFile(join(dir, 'apt.log'), 'utf8'), /Setting up b \(1\) \.\.\./);
   });
