@@ -14,7 +14,7 @@ import { summariseProfiles } from './lib/cpu-profile.ts';
 import { deploy } from './lib/deploy.ts';
 import { dockerRun } from './lib/docker-run.ts';
 import { events, redisVersion } from './lib/events.ts';
-import { createBenchDir, dropFunction, EVENT_TOPIC } from './lib/fixture.ts';
+import { createBenchDir, dropFunction, EVENT_TOPIC, ONE_CONTAINER, type BenchDir } from './lib/fixture.ts';
 import { GatewayProcess } from './lib/gateway-process.ts';
 import { describeMachine, machineInfo } from './lib/machine.ts';
 import { memory } from './lib/memory.ts';
@@ -52,6 +52,22 @@ if (unknown.length) {
   process.exit(2);
 }
 
+/** Engine, runtime image, the functions under test and the gateway's process. */
+async function setUp(bench: BenchDir, profileDir: string | undefined) {
+  const found = await locateEngine(bench.config.state_dir);
+  if (!found) throw new Error(await describeNoEngine(bench.config.state_dir));
+  const engine = new DockerEngine(engineOptionsFromHost(found.host));
+  const engineInfo = await engine.ping();
+  await ensureRuntimeImage(engine, bench.config.sandbox.image, { log: (l) => note(l) });
+  // The no-op functions under test: one container each, taking every call at once (concurrency 64);
+  // the warm scenario starts its references (direct, minimal proxy) with the same manifest.
+  await dropFunction(bench, WARM_FN, { pool: ONE_CONTAINER });
+  await dropFunction(bench, EVENT_FN, { pool: ONE_CONTAINER, topic: EVENT_TOPIC });
+  note(`starting the gateway under test (${args.quick ? 'quick' : 'full'} mode)...`);
+  const gateway = await GatewayProcess.start({ config: bench.config, dockerHost: found.host, cpuProfDir: profileDir });
+  return { found, engine, engineInfo, gateway };
+}
+
 async function main(): Promise<number> {
   const started = new Date();
   const t0 = performance.now();
@@ -59,22 +75,10 @@ async function main(): Promise<number> {
   if (reps !== undefined && !(Number.isInteger(reps) && reps >= 1 && reps <= 50)) throw new Error(`--reps must be an integer from 1 to 50 (got ${args.reps})`);
   const base = args.quick ? QUICK : FULL;
   const sizes = reps ? { ...base, reps, coldReps: reps, dockerRunReps: reps, deployReps: reps, events: { ...base.events, reps } } : base;
-  const bench = await createBenchDir();
-  const found = await locateEngine(bench.config.state_dir);
-  if (!found) throw new Error(await describeNoEngine(bench.config.state_dir));
-  const engine = new DockerEngine(engineOptionsFromHost(found.host));
-  const engineInfo = await engine.ping();
-  await ensureRuntimeImage(engine, bench.config.sandbox.image, { log: (l) => note(l) });
-
-  // The no-op functions under test: one container each, taking every call at once (concurrency 64),
-  // so the gateway and the direct reference reach the very same container.
-  const oneContainer = { min: 1, max: 1, concurrency: 64 };
-  await dropFunction(bench, WARM_FN, { pool: oneContainer });
-  await dropFunction(bench, EVENT_FN, { pool: oneContainer, topic: EVENT_TOPIC });
-
   const profileDir = args.profile ? join(RESULTS_DIR, `profile-${started.toISOString().replace(/[:.]/g, '-')}`) : undefined;
-  note(`starting the gateway under test (${args.quick ? 'quick' : 'full'} mode)...`);
-  const gateway = await GatewayProcess.start({ config: bench.config, dockerHost: found.host, cpuProfDir: profileDir }).catch(async (err: unknown) => {
+  const bench = await createBenchDir();
+  // Until the gateway runs, cleanup() cannot: a failure here removes the directory itself.
+  const { found, engine, engineInfo, gateway } = await setUp(bench, profileDir).catch(async (err: unknown) => {
     await rm(bench.dir, { recursive: true, force: true });
     throw err;
   });

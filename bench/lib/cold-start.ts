@@ -1,30 +1,20 @@
 // Scenario 2: first call with an empty pool (min 0) vs a raw create + start + ready with the same spec.
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { FunctionContainer } from '../../runtime/container.ts';
-import { loadFunctionFolder } from '../../runtime/manifest.ts';
-import { containerSpecFor, sandboxLimits, type SandboxLimits } from '../../runtime/sandbox.ts';
-import { BENCH_LABEL } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
 import { dropFunction, removeFunction, writeFunctionFolder, type FunctionShape } from './fixture.ts';
 import { functionStatus, waitFor, waitUndeployed } from './gateway-api.ts';
 import { KeepAliveClient } from './http-client.ts';
 import { progress } from './progress.ts';
+import { limitsOf, rawPlacement } from './raw-container.ts';
 import { measurement, type Measurement } from './record.ts';
 import { spread } from './stats.ts';
 
 const SHAPE: FunctionShape = { pool: { min: 0, max: 1, concurrency: 1 } };
 
-/** The sandbox limits the registry derives from the config, for containers started outside it. */
-export const limitsOf = (ctx: BenchContext): SandboxLimits => sandboxLimits(ctx.bench.config);
-
 /** Create + start + first health answer, through the runtime's own container code; then removed. */
 export async function rawStart(ctx: BenchContext, fnDir: string): Promise<number> {
-  const fn = await loadFunctionFolder(fnDir, ctx.bench.config);
-  const suffix = randomBytes(4).toString('hex');
-  const socketDir = join(ctx.bench.config.state_dir, 'raw', suffix);
-  const spec = containerSpecFor(fn, limitsOf(ctx), { containerName: `titan-bench-raw-${suffix}`, socketDir, scope: 'bench' });
-  spec.labels = { [BENCH_LABEL]: ctx.runId }; // not the gateway's: its scope cleanup must not see it
+  const { socketDir, spec } = await rawPlacement(ctx, fnDir);
   const t0 = performance.now();
   const c = await FunctionContainer.start(ctx.engine, spec, { socketDir, startupTimeoutMs: 30_000, maxResponseBytes: limitsOf(ctx).maxResponseBytes });
   const ms = performance.now() - t0;

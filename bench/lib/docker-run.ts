@@ -6,7 +6,7 @@ import type { ContainerSpec } from '../../runtime/engine/engine.ts';
 import { loadFunctionFolder } from '../../runtime/manifest.ts';
 import { containerSpecFor } from '../../runtime/sandbox.ts';
 import { BENCH_LABEL } from './cleanup.ts';
-import { limitsOf } from './cold-start.ts';
+import { limitsOf } from './raw-container.ts';
 import type { BenchContext } from './context.ts';
 import { KeepAliveClient } from './http-client.ts';
 import { progress } from './progress.ts';

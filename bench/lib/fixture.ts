@@ -37,6 +37,9 @@ export interface FunctionShape {
   topic?: string;
 }
 
+/** The warm functions' pool: one container taking every call at once; the references get the same. */
+export const ONE_CONTAINER: FunctionShape['pool'] = { min: 1, max: 1, concurrency: 64 };
+
 /**
  * A no-op function's manifest. `cpu: "1"`: a full CPU share, so the container is not starved by
  * whatever else runs on the machine (the default 50m is a weight of 51 against others' 1024).

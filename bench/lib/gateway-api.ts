@@ -1,8 +1,7 @@
-// How scenarios inspect the gateway under test: function status, (un)deploy waits, container sockets.
-import { join } from 'node:path';
+// How scenarios inspect the gateway under test: function status, (un)deploy waits, its containers.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { scopeOf } from '../../gateway/gateway.ts';
-import { LABEL, SOCKET_FILE } from '../../runtime/sandbox.ts';
+import { LABEL } from '../../runtime/sandbox.ts';
 import type { BenchContext } from './context.ts';
 
 /** Poll until `check` returns a truthy value; throws after `ms` with `what` in the message. */
@@ -30,12 +29,15 @@ export async function waitUndeployed(ctx: BenchContext, name: string): Promise<v
   await waitFor(`undeploy of ${name}`, async () => (await functionStatus(ctx, name)) === undefined && (await containersOf(ctx, name)).length === 0, 30_000, 50);
 }
 
-/** The socket of the function's only container (containers are named titan-<scope>-<fn>-<dir>). */
-export async function containerSocket(ctx: BenchContext, fn: string): Promise<{ id: string; socketPath: string }> {
+/**
+ * The id of the function's only container. Its socket is the gateway's own listening socket now (the
+ * container dials in), so nothing but the gateway can call it: the direct reference is a container
+ * of the bench's own (direct.ts).
+ */
+export async function containerOf(ctx: BenchContext, fn: string): Promise<string> {
   const list = await containersOf(ctx, fn);
   if (list.length !== 1) throw new Error(`expected one container for ${fn}, found ${list.length}`);
-  const suffix = list[0]!.name.split('-').pop()!;
-  return { id: list[0]!.id, socketPath: join(ctx.bench.config.state_dir, 'run', suffix, SOCKET_FILE) };
+  return list[0]!.id;
 }
 
 /** The body the gateway sends a container for an HTTP call with event `{}` (the bootstrap's protocol). */

@@ -1,12 +1,15 @@
-// A sequential keep-alive HTTP client that times each request (TCP or unix socket), for latency.
-import { Agent, request, type IncomingHttpHeaders } from 'node:http';
+// A sequential keep-alive HTTP client that times each request (TCP, or a container's dialed-in
+// connections through the DialInAgent that listens for them), for latency.
+import { Agent, request, type ClientRequestArgs, type IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { DialInAgent } from '../../runtime/dial-in.ts';
 
 export interface HttpTarget {
   /** TCP (the gateway) ... */
   host?: string;
   port?: number;
-  /** ... or a unix socket (a container's bootstrap) */
-  socketPath?: string;
+  /** ... or the connections a container dialed in, handed out by the DialInAgent listening for them */
+  dialIn?: DialInAgent;
   path: string;
 }
 
@@ -16,14 +19,17 @@ export interface HttpReply {
   body: string;
 }
 
-/** autocannon's latency histogram has 1 ms resolution, too coarse for a 0.3 ms target: hence this. */
+/** Times each call with performance.now(): autocannon's histogram had 1 ms resolution, too coarse for a 0.3 ms target. */
 export class KeepAliveClient {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  private readonly agent: Agent;
 
-  constructor(private readonly target: HttpTarget) {}
+  constructor(private readonly target: HttpTarget) {
+    this.agent = target.dialIn ? new DialedInAgent(target.dialIn) : new Agent({ keepAlive: true, maxSockets: 1 });
+  }
 
   send(body: string, path = this.target.path): Promise<HttpReply> {
-    const { host, port, socketPath } = this.target;
+    const { host, port } = this.target;
+    const socketPath = this.target.dialIn?.socketPath;
     return new Promise((resolve, reject) => {
       const req = request(
         {
@@ -66,11 +72,27 @@ export class KeepAliveClient {
   }
 
   describe(): string {
-    const { host, port, socketPath, path } = this.target;
-    return socketPath ? `unix:${socketPath}${path}` : `http://${host}:${port}${path}`;
+    const { host, port, dialIn, path } = this.target;
+    return dialIn ? `dial-in:${dialIn.socketPath}${path}` : `http://${host}:${port}${path}`;
   }
 
+  /** Closes the client's connections (a dialed-in one too: the container dials another when it has none idle). */
   close(): void {
     this.agent.destroy();
+  }
+}
+
+/**
+ * One keep-alive connection at a time, as for TCP, taken from the DialInAgent. Its own agent rather
+ * than the DialInAgent's free list: the container counts a connection parked there as idle and dials
+ * no other, so a connection left behind would stall whoever asks the DialInAgent next (load.ts).
+ */
+class DialedInAgent extends Agent {
+  constructor(private readonly source: DialInAgent) {
+    super({ keepAlive: true, maxSockets: 1 });
+  }
+
+  override createConnection(options: ClientRequestArgs, created: (err: Error | null, socket?: Duplex) => void): Duplex | undefined {
+    return this.source.createConnection(options, created);
   }
 }

@@ -2,7 +2,7 @@
 import Docker from 'dockerode';
 import { engineOptionsFromHost } from '../../runtime/engine/locate.ts';
 import type { BenchContext } from './context.ts';
-import { containerSocket } from './gateway-api.ts';
+import { containerOf } from './gateway-api.ts';
 import { load } from './load.ts';
 import { progress } from './progress.ts';
 import { measurement, type Measurement } from './record.ts';
@@ -24,15 +24,15 @@ async function containerMemory(dockerHost: string, id: string): Promise<number> 
 
 export async function memory(ctx: BenchContext): Promise<Measurement[]> {
   const n = ctx.sizes.memoryInvocations;
-  const { id } = await containerSocket(ctx, WARM_FN);
+  const id = await containerOf(ctx, WARM_FN);
   const idle = await ctx.gateway.memory();
   const containerIdle = await containerMemory(ctx.dockerHost, id);
   // Bounded by count and by time; at 8 connections so it takes seconds, not minutes.
-  const target = { url: `${ctx.gateway.url}/functions/${WARM_FN}/invoke`, body: '{}' };
+  const target = { host: '127.0.0.1', port: ctx.gateway.port, path: `/functions/${WARM_FN}/invoke`, body: '{}' };
   let done = 0;
   while (done < n) {
     progress(`memory: ${done}/${n} invocations`);
-    done += (await load(target, 8, 10, Math.min(20_000, n - done))).ok;
+    done += (await load(target, 8, { warmupSec: 0, sec: 10, maxRequests: Math.min(20_000, n - done) })).calls;
   }
   const after = await ctx.gateway.memory();
   const containerAfter = await containerMemory(ctx.dockerHost, id);

@@ -1,12 +1,14 @@
-// A minimal node:http proxy to a container's socket: the floor for any gateway written in Node.
-import { Agent, createServer, request } from 'node:http';
+// A minimal node:http proxy to one container: the floor for any gateway written in Node. It owns the
+// socket its container dials in to, as the gateway owns its containers' sockets.
+import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DialInAgent, type DialInLimits } from '../../runtime/dial-in.ts';
 
 const socketPath = process.argv[2]!;
-const agent = new Agent({ keepAlive: true, maxFreeSockets: 256 });
+const agent = new DialInAgent(socketPath, JSON.parse(process.argv[3]!) as DialInLimits);
 let n = 0;
 
-// Read the body, wrap it in the bootstrap's protocol, forward it over a keep-alive agent, copy the answer.
+// Read the body, wrap it in the bootstrap's protocol, forward it over the dialed-in connections, copy the answer.
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
@@ -26,5 +28,11 @@ const server = createServer((req, res) => {
     up.end(body);
   });
 });
+
+// The container is started once the socket listens: the port tells the parent both.
+await agent.listen();
 server.listen(0, '127.0.0.1', () => process.send?.((server.address() as AddressInfo).port));
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', () => {
+  agent.close(new Error('the proxy stopped'));
+  process.exit(0);
+});

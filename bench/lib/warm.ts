@@ -1,9 +1,11 @@
-// Scenario 1: warm no-op call through the gateway vs straight to the container socket (and a minimal proxy).
+// Scenario 1: a warm no-op call through the gateway vs the same call straight to a container of the
+// same function and shape, with nothing in between (and through a minimal proxy to a third such container).
 import type { BenchContext } from './context.ts';
-import { containerInvokeBody, containerSocket } from './gateway-api.ts';
+import { DirectContainer } from './direct.ts';
+import { ONE_CONTAINER, writeFunctionFolder } from './fixture.ts';
+import { containerInvokeBody } from './gateway-api.ts';
 import { KeepAliveClient } from './http-client.ts';
 import { load, type LoadTarget } from './load.ts';
-import { withCpu } from './proc.ts';
 import { progress } from './progress.ts';
 import { startProxy, type MinimalProxy } from './proxy.ts';
 import { measurement, type Measurement } from './record.ts';
@@ -11,26 +13,34 @@ import { percentile, spread } from './stats.ts';
 
 export const WARM_FN = 'noop';
 const CONCURRENCY = [1, 8, 32] as const;
-const DIRECT = 'direct to the container socket';
+const DIRECT = 'direct to a container of the same shape';
 
 type Side = 'gateway' | 'direct' | 'proxy';
+const SIDES: Side[] = ['direct', 'gateway', 'proxy'];
+
+/** The three ways to the same no-op call, each to a container of its own, and what throughput loads. */
+interface Sides {
+  direct: DirectContainer;
+  proxy: MinimalProxy;
+  targets: Record<Side, LoadTarget>;
+}
 
 // Alternate which side goes first, so a drift in the machine's load does not favour one of them.
 const order = <T>(sides: T[], rep: number): T[] => (rep % 2 === 0 ? sides : [...sides].reverse());
 
-async function latency(ctx: BenchContext, socketPath: string, proxyPort: number): Promise<Measurement[]> {
+async function latency(ctx: BenchContext, sides: Sides): Promise<Measurement[]> {
   const { sizes } = ctx;
   let n = 0;
   const clients = {
     gateway: { client: new KeepAliveClient({ host: '127.0.0.1', port: ctx.gateway.port, path: `/functions/${WARM_FN}/invoke` }), body: () => '{}' },
-    direct: { client: new KeepAliveClient({ socketPath, path: '/invoke' }), body: () => containerInvokeBody(`bench-${++n}`) },
-    proxy: { client: new KeepAliveClient({ host: '127.0.0.1', port: proxyPort, path: '/' }), body: () => '{}' },
+    direct: { client: new KeepAliveClient({ dialIn: sides.direct.agent, path: '/invoke' }), body: () => containerInvokeBody(`bench-${++n}`) },
+    proxy: { client: new KeepAliveClient({ host: '127.0.0.1', port: sides.proxy.port, path: '/' }), body: () => '{}' },
   };
   const p50: Record<Side, number[]> = { gateway: [], direct: [], proxy: [] };
   const p99: Record<Side, number[]> = { gateway: [], direct: [], proxy: [] };
   try {
     for (let rep = 0; rep < sizes.reps; rep++) {
-      for (const side of order<Side>(['direct', 'gateway', 'proxy'], rep)) {
+      for (const side of order(SIDES, rep)) {
         progress(`warm latency: rep ${rep + 1}/${sizes.reps}, ${side}`);
         const { client, body } = clients[side];
         await client.latencies(rep === 0 ? 3 * sizes.latencyWarmup : sizes.latencyWarmup, 30_000, body);
@@ -61,14 +71,8 @@ async function latency(ctx: BenchContext, socketPath: string, proxyPort: number)
   ];
 }
 
-async function throughput(ctx: BenchContext, socketPath: string, proxy: MinimalProxy, concurrency: readonly number[] = CONCURRENCY): Promise<Measurement[]> {
+async function throughput(ctx: BenchContext, { targets }: Sides, concurrency: readonly number[] = CONCURRENCY): Promise<Measurement[]> {
   const { sizes } = ctx;
-  const targets: Record<Side, LoadTarget & { pid?: number }> = {
-    gateway: { url: `${ctx.gateway.url}/functions/${WARM_FN}/invoke`, body: '{}', pid: ctx.gateway.pid },
-    // autocannon sends one fixed body: one invocation id for all, which the bootstrap does not mind
-    direct: { url: 'http://localhost/invoke', socketPath, body: containerInvokeBody('bench-load') },
-    proxy: { url: `http://127.0.0.1:${proxy.port}/`, body: '{}', pid: proxy.pid },
-  };
   const rps: Record<number, Record<Side, number[]>> = {};
   const cpuPerCall: Record<'gateway' | 'proxy', number[]> = { gateway: [], proxy: [] };
   for (const c of concurrency) {
@@ -77,11 +81,9 @@ async function throughput(ctx: BenchContext, socketPath: string, proxy: MinimalP
     for (let rep = 0; rep < sizes.reps; rep++) {
       for (const side of order(sides, rep)) {
         progress(`warm throughput: ${c} connections, rep ${rep + 1}/${sizes.reps}, ${side}`);
-        const t = targets[side];
-        await load(t, c, sizes.loadWarmupSec, 200_000);
-        const { result, cpuMs } = await withCpu(t.pid ?? process.pid, () => load(t, c, sizes.loadSec, 500_000));
-        rps[c]![side].push(result.rps);
-        if (c === 32 && (side === 'gateway' || side === 'proxy')) cpuPerCall[side].push((cpuMs * 1000) / result.ok);
+        const r = await load(targets[side], c, { warmupSec: sizes.loadWarmupSec, sec: sizes.loadSec, maxRequests: 500_000 });
+        rps[c]![side].push(r.rps);
+        if (c === 32 && side !== 'direct') cpuPerCall[side].push((r.cpuMs! * 1000) / r.ok);
       }
     }
   }
@@ -113,27 +115,39 @@ async function throughput(ctx: BenchContext, socketPath: string, proxy: MinimalP
   return out;
 }
 
-async function withProxy(ctx: BenchContext, run: (socketPath: string, proxy: MinimalProxy) => Promise<Measurement[]>): Promise<Measurement[]> {
-  const { socketPath } = await containerSocket(ctx, WARM_FN);
-  const proxy = await startProxy(socketPath);
+/**
+ * Start the references, each with a container of its own (same function folder, same manifest, so
+ * same resources and pool shape as the gateway's), warm all three up alike, run, and stop them.
+ */
+async function withSides(ctx: BenchContext, run: (sides: Sides) => Promise<Measurement[]>): Promise<Measurement[]> {
+  const fnDir = await writeFunctionFolder(ctx.bench, WARM_FN, { pool: ONE_CONTAINER });
+  progress('warm: starting the direct reference and the minimal proxy, each with its own container');
+  const direct = await DirectContainer.start(ctx, fnDir);
   try {
-    // The proxy starts cold: give its JIT what the gateway had before it is measured.
-    progress('warm: warming up the minimal proxy');
-    await load({ url: `http://127.0.0.1:${proxy.port}/`, body: '{}' }, 8, 1, 100_000);
-    return await run(socketPath, proxy);
+    const proxy = await startProxy(ctx, fnDir);
+    try {
+      const host = '127.0.0.1';
+      const targets: Record<Side, LoadTarget> = {
+        gateway: { host, port: ctx.gateway.port, path: `/functions/${WARM_FN}/invoke`, body: '{}', pid: ctx.gateway.pid },
+        // one fixed body, so one invocation id for every call, which the bootstrap does not mind
+        direct: { agent: direct.agent, path: '/invoke', body: containerInvokeBody('bench-load') },
+        proxy: { host, port: proxy.port, path: '/', body: '{}', pid: proxy.pid },
+      };
+      // The proxy and both new containers start cold: give every side's JIT the same before measuring.
+      for (const side of SIDES) {
+        progress(`warm: warming up ${side}`);
+        await load(targets[side], 8, { warmupSec: 0, sec: 1, maxRequests: 100_000 });
+      }
+      return await run({ direct, proxy, targets });
+    } finally {
+      await proxy.stop();
+    }
   } finally {
-    await proxy.stop();
+    await direct.stop();
   }
 }
 
-export const warm = (ctx: BenchContext): Promise<Measurement[]> =>
-  withProxy(ctx, async (socketPath, proxy) => [...(await latency(ctx, socketPath, proxy.port)), ...(await throughput(ctx, socketPath, proxy))]);
+export const warm = (ctx: BenchContext): Promise<Measurement[]> => withSides(ctx, async (sides) => [...(await latency(ctx, sides)), ...(await throughput(ctx, sides))]);
 
 /** `--only warm32`: the 32-connection throughput and CPU per call alone, for profiling and A/B runs. */
-export const warm32 = (ctx: BenchContext): Promise<Measurement[]> =>
-  withProxy(ctx, async (socketPath, proxy) => {
-    // Without the latency part before it, the gateway gets the same JIT warm-up as the proxy.
-    progress('warm32: warming up the gateway');
-    await load({ url: `${ctx.gateway.url}/functions/${WARM_FN}/invoke`, body: '{}' }, 8, 1, 100_000);
-    return throughput(ctx, socketPath, proxy, [32]);
-  });
+export const warm32 = (ctx: BenchContext): Promise<Measurement[]> => withSides(ctx, (sides) => throughput(ctx, sides, [32]));
