@@ -199,7 +199,13 @@ export class FunctionContainer {
           res.on('error', fail);
         },
       );
-      if (limit) timer = setTimeout(() => req.destroy(limit.cut()), limit.ms);
+      // Rejects itself: a request still waiting for a dialed-in connection emits nothing when destroyed.
+      if (limit)
+        timer = setTimeout(() => {
+          const err = limit.cut();
+          req.destroy(err);
+          fail(err);
+        }, limit.ms);
       req.on('error', fail);
       req.end(body);
     });

@@ -113,16 +113,19 @@ server.keepAliveTimeout = 0;
 server.headersTimeout = 0;
 server.requestTimeout = 0;
 
-// The socket is the gateway's, in a directory this container sees read-only. Keep one idle
-// connection dialed beyond those serving a call, so the gateway never waits for a dial.
+// The socket is the gateway's, in a directory this container sees read-only. Keep one connection
+// dialed that the gateway has not used yet, so a call never waits for a dial.
 const MAX_CONNECTIONS = 1024;
 const live = new Set();
-let idle = 0;
+// Connections dialed that have not carried a request yet: the gateway's spare. A connection parked in
+// the gateway's free list is not one (it is idle here, but the gateway's waiting calls cannot get it),
+// so the demand signal is the gateway taking the spare: its first request.
+let fresh = 0;
 let dialing = false;
 let failures = 0;
 
 function dial() {
-  if (dialing || idle > 0 || live.size >= MAX_CONNECTIONS) return;
+  if (dialing || fresh > 0 || live.size >= MAX_CONNECTIONS) return;
   dialing = true;
   const sock = connect(socketPath);
   let failure;
@@ -130,14 +133,14 @@ function dial() {
   sock.once('connect', () => {
     dialing = false;
     failures = 0;
-    sock.busy = false;
+    sock.fresh = true;
     live.add(sock);
-    idle++;
+    fresh++;
     server.emit('connection', sock);
   });
   sock.once('close', () => {
     if (live.delete(sock)) {
-      if (!sock.busy) idle--;
+      if (sock.fresh) fresh--;
       return dial();
     }
     // The dial failed. The gateway listens before the container starts: if it stays away, it let go of us.
@@ -150,19 +153,13 @@ function dial() {
   });
 }
 
-server.on('request', (req, res) => {
+server.on('request', (req) => {
   const sock = req.socket;
-  if (!sock.busy) {
-    sock.busy = true;
-    idle--;
+  if (sock.fresh) {
+    sock.fresh = false;
+    fresh--;
+    dial();
   }
-  res.once('close', () => {
-    if (sock.busy && live.has(sock)) {
-      sock.busy = false;
-      idle++;
-    }
-  });
-  dial();
 });
 
 dial();

@@ -190,16 +190,16 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        with spares.busy():
-            if self.path != "/healthz":
-                return self.send(404, {"ok": False})
-            if load_error is not None:
-                return self.send(500, {"ok": False, "error": describe(load_error, load=True)})
-            self.send(200, {"ok": True})
+        spares.claim(self)
+        if self.path != "/healthz":
+            return self.send(404, {"ok": False})
+        if load_error is not None:
+            return self.send(500, {"ok": False, "error": describe(load_error, load=True)})
+        self.send(200, {"ok": True})
 
     def do_POST(self):
-        with spares.busy():
-            self.invoke()
+        spares.claim(self)
+        self.invoke()
 
     def invoke(self):
         length = int(self.headers.get("content-length") or 0)
@@ -226,7 +226,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 # The socket is the gateway's, in a directory this container sees read-only. One thread per dialed
-# connection; one idle connection is kept beyond those serving a call, so the gateway never waits.
+# connection. One connection the gateway has not used yet is kept dialed, so a call never waits for a
+# dial: a connection parked in the gateway's free list is idle here, but the gateway's waiting calls
+# cannot have it, so the signal to dial is the gateway taking the fresh one (its first request).
 MAX_CONNECTIONS = 1024
 
 
@@ -234,27 +236,21 @@ class Spares:
     def __init__(self):
         self._lock = threading.Lock()
         self.live = 0
-        self.idle = 0
+        self.fresh = 0
         self.dialing = False
 
-    def busy(self):
-        spares = self
-
-        class Busy:
-            def __enter__(self):
-                with spares._lock:
-                    spares.idle -= 1
-                spares.dial()
-
-            def __exit__(self, *exc):
-                with spares._lock:
-                    spares.idle += 1
-
-        return Busy()
+    def claim(self, handler):
+        """The first request on a connection: the gateway took the fresh one; dial the next."""
+        if getattr(handler, "_claimed", False):
+            return
+        handler._claimed = True
+        with self._lock:
+            self.fresh -= 1
+        self.dial()
 
     def dial(self):
         with self._lock:
-            if self.dialing or self.idle > 0 or self.live >= MAX_CONNECTIONS:
+            if self.dialing or self.fresh > 0 or self.live >= MAX_CONNECTIONS:
                 return
             self.dialing = True
         threading.Thread(target=self._dial, daemon=True).start()
@@ -277,16 +273,19 @@ class Spares:
         with self._lock:
             self.dialing = False
             self.live += 1
-            self.idle += 1
+            self.fresh += 1
+        handler = None
         try:
-            Handler(sock, "gateway", None)
+            handler = Handler.__new__(Handler)
+            handler.__init__(sock, "gateway", None)
         except OSError:
             pass  # the gateway dropped the connection (a deadline cut the call)
         finally:
             sock.close()
             with self._lock:
                 self.live -= 1
-                self.idle -= 1  # a connection ends between calls (or its call was counted back in)
+                if handler is None or not getattr(handler, "_claimed", False):
+                    self.fresh -= 1  # closed before the gateway used it
             self.dial()
 
 
