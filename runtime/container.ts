@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DialInAgent } from './dial-in.ts';
+import { DIAL_IN_LIMITS, DialInAgent } from './dial-in.ts';
 import type { ContainerEngine, ContainerLogLine, ContainerSpec, ExitInfo, LogFollow } from './engine/engine.ts';
 import { SandboxError, TitanError } from './errors.ts';
 import { SOCKET_FILE } from './sandbox.ts';
@@ -33,8 +33,6 @@ export class ConnectionLostError extends Error {
 const MAX_SOCKET_PATH = 107;
 /** After removal the engine ends a log stream by itself; one that lingers past this is cut. */
 const LOG_DRAIN_MS = 2000;
-/** pool.concurrency is at most 1000; the bootstrap keeps one idle connection beyond those in use */
-const DIAL_IN_LIMITS = { maxConnections: 1024, maxSpare: 8 };
 
 /** The answer was more than the gateway passes on; the connection is dropped, the container stays. */
 export class ResponseTooLargeError extends TitanError {

@@ -14,6 +14,9 @@ export interface DialInLimits {
   maxSpare: number;
 }
 
+/** pool.concurrency is at most 1000; a bootstrap keeps one connection dialed beyond those in use */
+export const DIAL_IN_LIMITS: DialInLimits = { maxConnections: 1024, maxSpare: 8 };
+
 type Created = (err: Error | null, socket?: Duplex) => void;
 
 export class DialInAgent extends Agent {

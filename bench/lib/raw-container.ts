@@ -4,15 +4,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DialInLimits } from '../../runtime/dial-in.ts';
+import { DIAL_IN_LIMITS } from '../../runtime/dial-in.ts';
 import type { ContainerSpec } from '../../runtime/engine/engine.ts';
 import { loadFunctionFolder } from '../../runtime/manifest.ts';
 import { containerSpecFor, sandboxLimits, SOCKET_FILE, type SandboxLimits } from '../../runtime/sandbox.ts';
 import { BENCH_LABEL } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
 
-/** What runtime/container.ts gives the gateway's own DialInAgent (DIAL_IN_LIMITS there, not exported). */
-export const DIAL_IN_LIMITS: DialInLimits = { maxConnections: 1024, maxSpare: 8 };
+/** The limits the gateway's own DialInAgent has (runtime/dial-in.ts). */
+export { DIAL_IN_LIMITS };
 
 /** The sandbox limits the registry derives from the config, for containers started outside it. */
 export const limitsOf = (ctx: BenchContext): SandboxLimits => sandboxLimits(ctx.bench.config);
