@@ -1,7 +1,8 @@
-// The one place that maps error codes to HTTP: every route throws, onError answers.
+// The one place that maps error codes to HTTP: every route throws, onError answers. The invoke fast
+// path and `/function/<name>` answer from `errorAnswer` too, so status, body and headers agree.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { TitanError, type ErrorCode, OverloadedError } from '../runtime/errors.ts';
+import { MethodNotAllowedError, TitanError, type ErrorCode, OverloadedError } from '../runtime/errors.ts';
 
 export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   not_found: 404,
@@ -27,6 +28,8 @@ export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   forbidden_host: 403,
   /** a function answered something the gateway will not pass on (too large, malformed) */
   invalid_response: 502,
+  /** `/function/<name>` with a method its manifest's `http.methods` leaves out; `Allow` lists them */
+  method_not_allowed: 405,
 };
 
 export function toTitanError(err: unknown): TitanError {
@@ -34,9 +37,23 @@ export function toTitanError(err: unknown): TitanError {
   return new TitanError('internal_error', 'internal error in the gateway');
 }
 
-export function errorResponse(c: Context, err: unknown): Response {
+/** An error as an HTTP answer: its status, its JSON body `{ error }` and the headers its code calls for. */
+export interface ErrorAnswer {
+  status: ContentfulStatusCode;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function errorAnswer(err: unknown): ErrorAnswer {
   const e = toTitanError(err);
-  if (e instanceof OverloadedError) c.header('Retry-After', String(e.retryAfterSec));
-  if (e.code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer realm="titan"');
-  return c.json({ error: e.toJSON() }, STATUS[e.code]);
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (e instanceof OverloadedError) headers['retry-after'] = String(e.retryAfterSec);
+  if (e.code === 'unauthorized') headers['www-authenticate'] = 'Bearer realm="titan"';
+  if (e instanceof MethodNotAllowedError) headers.allow = e.allow.join(', ');
+  return { status: STATUS[e.code], headers, body: JSON.stringify({ error: e.toJSON() }) };
+}
+
+export function errorResponse(c: Context, err: unknown): Response {
+  const { status, headers, body } = errorAnswer(err);
+  return c.body(body, status, headers);
 }

@@ -23,7 +23,8 @@ export type ErrorCode =
   | 'invalid_topic'
   | 'forbidden_origin'
   | 'forbidden_host'
-  | 'invalid_response';
+  | 'invalid_response'
+  | 'method_not_allowed';
 
 export class TitanError extends Error {
   readonly code: ErrorCode;
@@ -87,5 +88,15 @@ export class OutOfMemoryError extends TitanError {
 export class SandboxError extends TitanError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('sandbox_error', message, details);
+  }
+}
+
+/** `/function/<name>` with a method the function's manifest (`http.methods`) does not list. */
+export class MethodNotAllowedError extends TitanError {
+  /** what the function takes: the answer's `Allow` header */
+  readonly allow: readonly string[];
+  constructor(fn: string, method: string, allow: readonly string[]) {
+    super('method_not_allowed', `function '${fn}' does not take ${method} requests; it takes ${allow.join(', ')}`, { allow });
+    this.allow = allow;
   }
 }

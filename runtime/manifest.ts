@@ -9,7 +9,7 @@ import { TitanError } from './errors.ts';
 import { FsPermissionError, isWithin, resolveFsPermissions } from './permissions.ts';
 import { triggerTopicProblem } from './topics.ts';
 import { CpuQuantity, parseCpu, parseMemory } from './quantity.ts';
-import type { FunctionSpec, Runtime } from './spec.ts';
+import { HTTP_METHODS, type FunctionSpec, type HttpMethod, type Runtime } from './spec.ts';
 
 export const NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
 const NAME_RULE = 'a lowercase letter followed by up to 62 of a-z, 0-9, _ and -';
@@ -61,6 +61,23 @@ const TriggerTopic = v.pipe(
   v.check((t) => triggerTopicProblem(t) === undefined, (i) => triggerTopicProblem(String(i.input))!),
 );
 
+/** A method `/function/<name>` takes, in any case: `get` is GET. */
+const HttpMethodName = v.pipe(
+  v.string(),
+  v.transform((m) => m.toUpperCase()),
+  v.check((m) => (HTTP_METHODS as readonly string[]).includes(m), (i) => `must be one of ${HTTP_METHODS.join(', ')} (got ${show(i)})`),
+);
+
+/**
+ * The methods a function takes, in HTTP_METHODS order, each once. GET brings HEAD with it: a HEAD
+ * is a GET whose body the gateway drops (RFC 9110 §9.3.2), so a function that takes GET takes HEAD.
+ */
+export function httpMethods(listed: readonly string[]): HttpMethod[] {
+  const set = new Set(listed);
+  if (set.has('GET')) set.add('HEAD');
+  return HTTP_METHODS.filter((m) => set.has(m));
+}
+
 // Sections are nullish so that a key whose children are all commented out means "defaults".
 export const ManifestSchema = strictObject({
   name: v.optional(v.pipe(v.string(), v.regex(NAME_PATTERN, (i) => `must be ${NAME_RULE} (got ${show(i)})`))),
@@ -76,6 +93,8 @@ export const ManifestSchema = strictObject({
   triggers: v.nullish(v.array(strictObject({ topic: TriggerTopic, event_type: v.optional(nonEmpty) })), []),
   max_attempts: v.optional(int(1, 100)),
   auth: v.optional(v.picklist(['none', 'token']), 'none'),
+  /** `/function/<name>`: which methods it takes (absent: all of them); others answer 405 */
+  http: v.nullish(strictObject({ methods: v.optional(v.pipe(v.array(HttpMethodName), v.minLength(1, 'must list at least one method'))) }), {}),
   resources: v.nullish(strictObject({ cpu: v.optional(CpuQuantity), cpu_limit: v.optional(CpuQuantity), memory: v.optional(FunctionMemory) }), {}),
   timeout_sec: v.optional(TimeoutSec),
   pool: v.nullish(
@@ -178,6 +197,7 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     env: m.env,
     config: m.config,
     auth: m.auth,
+    ...(m.http.methods ? { http: { methods: httpMethods(m.http.methods) } } : {}),
     manifestHash: createHash('sha256').update(JSON.stringify(raw ?? {})).digest('hex').slice(0, 16),
   };
   return { spec, problems: [] };

@@ -44,6 +44,12 @@ export class Metrics {
     buckets: [0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly httpInvocations = new Counter({
+    name: 'titan_http_invocations_total',
+    help: 'Invocations through /function/<name>, by method and the status class of the answer (2xx ... 5xx)',
+    labelNames: ['function', 'method', 'status_class'] as const,
+    registers: [this.registry],
+  });
   readonly containerStartFailures = new Counter({
     name: 'titan_container_start_failures_total',
     help: 'Containers that failed to become ready',

@@ -29,6 +29,10 @@ export interface FsMount {
   kind: MountKind;
 }
 
+/** The methods `/function/<name>` takes; any other method is 405 there, and is no metrics label value. */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
 /** The languages a handler may be written in; each has its bootstrap in runtime/bootstrap/. */
 export type Runtime = 'node' | 'python';
 
@@ -59,6 +63,8 @@ export interface FunctionSpec {
   config: Record<string, unknown>;
   /** `token`: invoking it over HTTP needs the admin bearer token too */
   auth: 'none' | 'token';
+  /** the manifest's `http:`; absent: `/function/<name>` takes every method of HTTP_METHODS */
+  http?: { methods: HttpMethod[] };
   /** hash of the parsed manifest: live pool overrides hold only while it is unchanged */
   manifestHash: string;
 }
