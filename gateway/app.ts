@@ -1,6 +1,7 @@
 // The HTTP surface of the gateway (Hono). Routes stay thin: they parse, call the invoker or the
 // registry, and throw; errors become responses in one onError.
-import { Hono, type MiddlewareHandler } from 'hono';
+import type { IncomingMessage } from 'node:http';
+import { Hono, type Context, type Handler, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { ContainerEngine } from '../runtime/engine/engine.ts';
@@ -17,7 +18,14 @@ import { poolRoutes } from './routes/pools.ts';
 import type { TokenCheck } from './auth.ts';
 import type { BrowserPolicy } from './origin.ts';
 import { openApiDocument } from './openapi.ts';
+import { FunctionRoute, type FunctionCall } from './http-function/route.ts';
+import { managementRefused, mayInvoke, pageStarted } from './pages.ts';
 import { createRequire } from 'node:module';
+
+/** rawHeaders as [name, value] pairs, as sent. */
+function* pairs(raw: string[]): Iterable<readonly [string, string]> {
+  for (let i = 0; i < raw.length; i += 2) yield [raw[i]!, raw[i + 1]!];
+}
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -62,18 +70,29 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
     return Number(length) > maxBodyBytes ? tooLarge() : next();
   };
 
-  // Management routes need the admin token when one is configured. GET /invocations/:id (an async
-  // call's result) is not one: its id is an unguessable UUID that only the caller was given.
+  /** Whether a web page started this request (gateway/pages.ts); the browser policy has let it in. */
+  const fromPage = (c: Context): boolean => {
+    const header = (name: string) => c.req.header(name);
+    return pageStarted(header, browser.check({ method: c.req.method, header }));
+  };
+
+  // Management routes need the admin token when one is configured, and answer no page (pages.ts).
+  // GET /invocations/:id (an async call's result) is not one: its id is an unguessable UUID that
+  // only the caller was given.
   const admin = auth.admin();
+  const noPages: MiddlewareHandler = (c, next) => {
+    if (fromPage(c)) throw managementRefused();
+    return next();
+  };
   for (const path of ['/reload', '/functions/:name/pool', '/functions/:name/logs', '/invocations/:id/logs', '/events/*', '/dlq', '/dlq/*']) {
-    app.use(path, admin);
+    app.use(path, noPages, admin);
   }
 
   app.post('/functions/:name/invoke', limit, async (c) => {
     const name = c.req.param('name');
     validateName(name); // before reading the body: a bad name is refused cheaply
     const dep = registry.get(name);
-    if (dep) auth.mayInvoke(dep.spec, c.req.header('authorization'));
+    if (dep) mayInvoke(auth, dep.spec, c.req.header('authorization'), fromPage(c));
     if (c.req.query('async') === 'true') {
       // Refuse now what could never run: an async call is never accepted and then silently lost.
       resolveFunction(registry, name);
@@ -87,6 +106,30 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
       'x-cold-start': String(out.cold),
     });
   });
+
+  // `/function/<name>/<path>`: the same FunctionRoute as the fast path's (fast-invoke.ts), which
+  // serves these over a port unless the body is chunked or too large, or the target needs resolving.
+  const functions = new FunctionRoute({ registry, invoke, auth, log });
+  const functionRoute: Handler = async (c) => {
+    // Over a port, the request as sent (@hono/node-server's bindings); in-process, as the URL reads it.
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const url = new URL(c.req.url);
+    const call: FunctionCall = {
+      method: c.req.method,
+      url: incoming?.url ?? url.pathname + url.search,
+      header: (name) => c.req.header(name),
+      headerLines: () => (incoming ? pairs(incoming.rawHeaders) : c.req.raw.headers.entries()),
+      fromPage: fromPage(c),
+    };
+    const admitted = functions.admit(call);
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const answer = await functions.serve(admitted, call, body);
+    // A 204, 205 or 304 has a null body (the Response constructor insists); HEAD's Hono drops itself.
+    const out = answer.body === '' ? null : typeof answer.body === 'string' ? answer.body : new Uint8Array(answer.body.buffer, answer.body.byteOffset, answer.body.length);
+    return new Response(out as BodyInit | null, { status: answer.status, headers: answer.headers });
+  };
+  app.all('/function/:name', limit, functionRoute);
+  app.all('/function/:name/*', limit, functionRoute);
 
   app.get('/functions', (c) => c.json({ functions: registry.list() }));
 

@@ -7,15 +7,27 @@ import { TitanError, isTitanError } from '../runtime/errors.ts';
 import { NAME_PATTERN } from '../runtime/manifest.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { Registry } from '../runtime/registry.ts';
+import type { HttpMethod } from '../runtime/spec.ts';
+import { STATUS } from './http-errors.ts';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts';
 
-export type Trigger = { kind: 'http' } | { kind: 'event'; topic: string; eventType: string; messageId: string } | { kind: 'async' };
+/** `route: 'function'`: a call to `/function/<name>/<path>`; `{ kind: 'http' }` alone is `POST /functions/:name/invoke`. */
+export type HttpTrigger = { kind: 'http' } | { kind: 'http'; route: 'function'; method: HttpMethod; path: string };
+export type Trigger = HttpTrigger | { kind: 'event'; topic: string; eventType: string; messageId: string } | { kind: 'async' };
 
 export interface InvokeRequest {
   name: string;
   /** the event as JSON text; validated here, then passed to the container without re-serialising */
   eventJson: string;
+  /** the gateway wrote eventJson itself (JSON.stringify of a shallow object): no need to parse it again */
+  eventIsGatewayJson?: boolean;
   trigger: Trigger;
+  /**
+   * `/function/<name>` reads its HTTP answer here, before the call counts as done: what it throws is
+   * the invocation's outcome (and nothing the function emitted is published); the status it
+   * returns is counted by method and status class.
+   */
+  readAnswer?: (resultJson: string) => number;
   invocationId?: string;
   /** absolute epoch ms; defaults to now + the function's timeout */
   deadline?: number;
@@ -73,14 +85,16 @@ export function createInvoker({ registry, metrics, log, publishEmits, newId = ra
     const invocationId = req.invocationId ?? newId();
     let outcome = 'ok';
     let cold = false;
+    let status = 200;
     try {
       const dep = resolveFunction(registry, req.name);
-      const eventJson = checkEventJson(req.eventJson);
+      const eventJson = req.eventIsGatewayJson ? req.eventJson : checkEventJson(req.eventJson);
       const deadline = req.deadline ?? Date.now() + dep.spec.timeoutMs;
       const result = await dep.invoke(eventJson, { invocationId, deadline, trigger: req.trigger });
       cold = result.cold;
       if (cold) metrics.coldStarts.inc({ function: req.name });
       metrics.poolWait.observe({ function: req.name }, result.waitMs / 1000);
+      if (req.readAnswer) status = req.readAnswer(result.resultJson);
       if (result.emits.length > 0) {
         if (!publishEmits) throw new TitanError('events_unavailable', `function '${req.name}' emitted events, but events are not configured`);
         await publishEmits(req.name, result.emits);
@@ -88,6 +102,7 @@ export function createInvoker({ registry, metrics, log, publishEmits, newId = ra
       return { ...result, invocationId, durationMs: performance.now() - started };
     } catch (err) {
       outcome = isTitanError(err) ? err.code : 'sandbox_error';
+      status = isTitanError(err) ? STATUS[err.code] : 500;
       if (err instanceof Error && !isTitanError(err)) log.error({ err, invocationId, fn: req.name }, 'unexpected invoke failure');
       throw err;
     } finally {
@@ -96,8 +111,11 @@ export function createInvoker({ registry, metrics, log, publishEmits, newId = ra
       if (outcome !== 'not_found' && outcome !== 'invalid_name') {
         metrics.invocations.inc({ function: req.name, outcome });
         metrics.duration.observe({ function: req.name }, durationMs / 1000);
+        // Bounded: a route's methods are HTTP_METHODS (others are refused before they get here), five classes.
+        if ('route' in req.trigger) metrics.httpInvocations.inc({ function: req.name, method: req.trigger.method, status_class: `${Math.floor(status / 100)}xx` });
       }
-      log.info({ invocationId, fn: req.name, trigger: req.trigger.kind, outcome, durationMs: Math.round(durationMs * 1000) / 1000, cold }, 'invocation');
+      const route = 'route' in req.trigger ? { route: req.trigger.route, method: req.trigger.method } : {};
+      log.info({ invocationId, fn: req.name, trigger: req.trigger.kind, ...route, outcome, durationMs: Math.round(durationMs * 1000) / 1000, cold }, 'invocation');
     }
   };
 }
