@@ -4,8 +4,11 @@ import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** node_modules is fingerprinted by its own mtime only: walking it on every change would be slow. */
-const SHALLOW = new Set(['node_modules']);
+/**
+ * node_modules is fingerprinted by its own mtime only: walking it on every change would be slow. A
+ * change deeper inside reaches the deployer through the folder watcher instead (folder-watcher.ts).
+ */
+export const SHALLOW = new Set(['node_modules']);
 
 export async function folderFingerprint(dir: string): Promise<string> {
   const hash = createHash('sha256');

@@ -1,0 +1,160 @@
+// The deploy state machine: brings the deployed functions in line with the desired state the folder
+// watcher reports (folder → fingerprint). A folder that is new or whose fingerprint changed goes
+// through deploy(), top to bottom: validate the manifest, build the handler (TypeScript), refuse a
+// name another folder holds, retire the old name on a rename, then deploy (first version: serves
+// while it warms) or redeploy (new version warms while the old serves, then the old drains). A
+// folder that is gone is undeployed; one that fails a step is listed invalid and disturbs nothing else.
+import { join } from 'node:path';
+import { buildHandler, buildRoot, removeBuild } from '../build.ts';
+import type { RuntimeConfig } from '../config.ts';
+import type { Deployment } from '../deployment.ts';
+import { loadFunctionFolder } from '../manifest.ts';
+import type { FunctionSpec } from '../spec.ts';
+import type { DesiredState } from './folder-watcher.ts';
+
+/** One function folder as deployed. */
+export interface Entry {
+  folder: string;
+  fingerprint: string;
+  /** the function's name; an invalid folder is listed under its folder name */
+  name: string;
+  /** serving traffic */
+  active?: Deployment;
+  /** a redeploy warming up; becomes active once warm */
+  pending?: Deployment;
+  /** why it is not deployed */
+  invalid?: string;
+}
+
+export interface DeployerOptions {
+  config: RuntimeConfig;
+  /** a Deployment for a spec (engine, sandbox limits, live pool settings): the registry wires it */
+  create: (spec: FunctionSpec) => Deployment;
+  /** a redeploy became active after its warm-up: what is served changed between reconciles */
+  onPromoted: () => void;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export class Deployer {
+  /** by folder */
+  private readonly entries = new Map<string, Entry>();
+  /** by function name; a valid entry wins over an invalid one listed under the same name */
+  private names = new Map<string, Entry>();
+  /** warm-ups and drains under way, for settled() */
+  private readonly work = new Set<Promise<void>>();
+
+  constructor(private readonly opts: DeployerOptions) {}
+
+  byName(name: string): Entry | undefined {
+    return this.names.get(name);
+  }
+
+  all(): Entry[] {
+    return [...this.names.values()];
+  }
+
+  /** One pass: undeploy what is gone, deploy what is new or changed. Not reentrant (the registry serialises). */
+  async reconcile(desired: DesiredState): Promise<void> {
+    for (const [folder, entry] of this.entries) {
+      if (desired.has(folder)) continue;
+      this.entries.delete(folder);
+      this.undeploy(entry, 'removed');
+    }
+    for (const [folder, fingerprint] of desired) {
+      const prev = this.entries.get(folder);
+      if (prev && prev.fingerprint === fingerprint) continue;
+      this.entries.set(folder, await this.deploy(folder, fingerprint, prev));
+    }
+    this.rebuildNames();
+  }
+
+  private async deploy(folder: string, fingerprint: string, prev?: Entry): Promise<Entry> {
+    const entry: Entry = { folder, fingerprint, name: prev?.name ?? folder, active: prev?.active };
+    if (prev?.pending) void prev.pending.drain(); // superseded before it finished warming
+    const invalid = (why: string): Entry => {
+      if (entry.active) this.undeploy({ ...entry, pending: undefined }, 'invalid');
+      return { folder, fingerprint, name: folder, invalid: why };
+    };
+
+    // 1. Validate the manifest and build the handler.
+    let spec: FunctionSpec;
+    try {
+      spec = await loadFunctionFolder(join(this.opts.config.functions_dir, folder), this.opts.config);
+      spec = await buildHandler(spec, buildRoot(this.opts.config.state_dir));
+    } catch (err) {
+      this.opts.log?.('function invalid', { folder, err: (err as Error).message });
+      return invalid((err as Error).message);
+    }
+
+    // 2. A name belongs to the folder that deployed it first.
+    const holder = this.holderOf(spec.name, folder);
+    if (holder) {
+      void removeBuild(spec);
+      return invalid(`function name '${spec.name}' is already used by folder '${holder.folder}'`);
+    }
+
+    // 3. A rename: the old name goes at once, the new one deploys from scratch.
+    if (entry.active && entry.active.spec.name !== spec.name) {
+      this.undeploy({ ...entry, pending: undefined }, 'renamed');
+      entry.active = undefined;
+    }
+    entry.name = spec.name;
+
+    // 4. Deploy, or redeploy with the new version warm before the old one drains.
+    const dep = this.opts.create(spec);
+    if (!entry.active) {
+      entry.active = dep; // first deploy: requests queue in its pool while it warms
+      this.track(dep.warmUp());
+    } else {
+      entry.pending = dep; // redeploy: the old version serves until the new one is warm
+      this.track(dep.warmUp().then(() => this.promote(entry, dep)));
+    }
+    this.opts.log?.(prev ? 'function redeploying' : 'function deploying', { fn: spec.name, version: spec.version });
+    return entry;
+  }
+
+  /** The warm-up finished (or gave up: the new version's error then shows instead of the old). */
+  private promote(entry: Entry, dep: Deployment): void {
+    if (entry.pending !== dep || this.entries.get(entry.folder) !== entry) return; // superseded meanwhile
+    const old = entry.active;
+    entry.active = dep;
+    entry.pending = undefined;
+    if (old) void old.drain();
+    this.opts.onPromoted();
+  }
+
+  /** In-flight and queued work finishes; then the containers go. */
+  private undeploy(entry: Entry, why: string): void {
+    this.opts.log?.('function undeploying', { fn: entry.name, why });
+    for (const d of [entry.active, entry.pending]) if (d) this.track(d.drain());
+  }
+
+  private holderOf(name: string, folder: string): Entry | undefined {
+    return [...this.entries.values()].find((e) => e.folder !== folder && e.name === name && !e.invalid);
+  }
+
+  private rebuildNames(): void {
+    const names = new Map<string, Entry>();
+    for (const e of this.entries.values()) if (!names.has(e.name) || !e.invalid) names.set(e.name, e);
+    this.names = names;
+  }
+
+  private track(p: Promise<void>): void {
+    const t = p.finally(() => this.work.delete(t));
+    this.work.add(t);
+  }
+
+  /** Resolves once every warm-up and drain started so far has finished. */
+  async settled(): Promise<void> {
+    while (this.work.size) await Promise.all(this.work);
+  }
+
+  /** Drain every function; containers are removed. */
+  async close(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    this.names.clear();
+    await Promise.allSettled(all.flatMap((e) => [e.active?.drain(), e.pending?.drain()]));
+    await this.settled().catch(() => {});
+  }
+}
