@@ -8,6 +8,7 @@ import { STATUS } from './http-errors.ts';
 import { PublishBody } from './routes/events.ts';
 import { LogLineSchema } from '../runtime/logs.ts';
 import { MAX_TAIL } from './routes/logs.ts';
+import { HTTP_METHODS } from '../runtime/spec.ts';
 
 const ErrorBody = v.object({
   error: v.object({ code: v.picklist(Object.keys(STATUS) as [string, ...string[]]), message: v.string(), details: v.optional(v.record(v.string(), v.unknown())) }),
@@ -32,6 +33,25 @@ const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 's
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const admin = [{ bearer: [] }];
 const anyJson = { required: false, content: { 'application/json': { schema: {} } } };
+const invocationHeaders = { 'x-invocation-id': { schema: { type: 'string' } }, 'x-cold-start': { schema: { type: 'string', enum: ['true', 'false'] } } };
+
+/** `/function/{name}[/{path}]`: every method, any body in and out (the README has the event and the answer). */
+function functionRoute(withPath: boolean): Record<string, unknown> {
+  const parameters = [
+    nameParam,
+    ...(withPath ? [{ name: 'path', in: 'path', required: true, description: 'the rest of the path, slashes included: the event’s `path`', schema: { type: 'string' } }] : []),
+  ];
+  const operation = (method: string) => ({
+    summary: `${method} to an HTTP function: the request is its event (method, path, query, headers, body); it answers any status, headers and body`,
+    parameters,
+    ...(method === 'GET' || method === 'HEAD' ? {} : { requestBody: { required: false, content: { '*/*': { schema: {} } } } }),
+    responses: {
+      default: { description: "the function's answer: `{ statusCode, headers, body, isBase64Encoded }`, or any other value as 200 JSON", headers: invocationHeaders, content: { '*/*': { schema: {} } } },
+      ...errors(400, 401, 403, 404, 405, 409, 413, 429, 502, 503, 504),
+    },
+  });
+  return Object.fromEntries(HTTP_METHODS.map((m) => [m.toLowerCase(), operation(m)]));
+}
 
 export function openApiDocument(version: string): Record<string, unknown> {
   return {
@@ -59,12 +79,14 @@ export function openApiDocument(version: string): Record<string, unknown> {
           parameters: [nameParam, { name: 'async', in: 'query', required: false, schema: { type: 'string', enum: ['true'] } }],
           requestBody: anyJson,
           responses: {
-            '200': { description: 'the function result', headers: { 'x-invocation-id': { schema: { type: 'string' } }, 'x-cold-start': { schema: { type: 'string', enum: ['true', 'false'] } } }, content: { 'application/json': { schema: {} } } },
+            '200': { description: 'the function result', headers: invocationHeaders, content: { 'application/json': { schema: {} } } },
             '202': ok('queued (async=true)', 'AsyncAccepted'),
             ...errors(400, 401, 404, 409, 413, 429, 500, 502, 503, 504),
           },
         },
       },
+      '/function/{name}': functionRoute(false),
+      '/function/{name}/{path}': functionRoute(true),
       '/functions': { get: { summary: 'Deployed functions', responses: { '200': ok('the functions', 'FunctionList') } } },
       '/functions/{name}': { get: { summary: 'One function', parameters: [nameParam], responses: { '200': ok('the function', 'FunctionInfo'), ...errors(400, 404) } } },
       '/functions/{name}/pool': {

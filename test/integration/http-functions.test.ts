@@ -94,7 +94,7 @@ describe('HTTP functions', () => {
     return { reply, by: honoCalls === before ? 'fast' : 'hono' };
   };
   const json = (r: Reply) => JSON.parse(r.text);
-  const asResponse = (r: Reply) => new Response(r.body.length ? r.body : null, { status: r.status, headers: r.headers as Record<string, string> });
+  const asResponse = (r: Reply) => new Response(r.body.length ? r.text : null, { status: r.status, headers: r.headers as Record<string, string> });
   /** The answer `answer` (or `pyanswer`) gives for `spec`. */
   const answerOf = (spec: unknown, fnName = 'answer', method = 'POST') => send(`/function/${fnName}`, { method, body: JSON.stringify(spec), headers: { 'content-type': 'application/json' } });
 
