@@ -24,6 +24,8 @@ export interface Entry {
   pending?: Deployment;
   /** why it is not deployed */
   invalid?: string;
+  /** invalid because this folder holds the name: looked at again once it no longer does */
+  blockedBy?: { folder: string; name: string };
 }
 
 export interface DeployerOptions {
@@ -62,18 +64,22 @@ export class Deployer {
     }
     for (const [folder, fingerprint] of desired) {
       const prev = this.entries.get(folder);
-      if (prev && prev.fingerprint === fingerprint) continue;
+      if (prev && prev.fingerprint === fingerprint && !this.unblocked(prev)) continue;
       this.entries.set(folder, await this.deploy(folder, fingerprint, prev));
+    }
+    // A folder that was refused a name its holder (later in the order) gave up in this pass.
+    for (const entry of [...this.entries.values()]) {
+      if (this.unblocked(entry)) this.entries.set(entry.folder, await this.deploy(entry.folder, entry.fingerprint, entry));
     }
     this.rebuildNames();
   }
 
   private async deploy(folder: string, fingerprint: string, prev?: Entry): Promise<Entry> {
     const entry: Entry = { folder, fingerprint, name: prev?.name ?? folder, active: prev?.active };
-    if (prev?.pending) void prev.pending.drain(); // superseded before it finished warming
-    const invalid = (why: string): Entry => {
+    if (prev?.pending) this.track(prev.pending.drain()); // superseded before it finished warming
+    const invalid = (why: string, blockedBy?: Entry['blockedBy']): Entry => {
       if (entry.active) this.undeploy({ ...entry, pending: undefined }, 'invalid');
-      return { folder, fingerprint, name: folder, invalid: why };
+      return { folder, fingerprint, name: folder, invalid: why, ...(blockedBy ? { blockedBy } : {}) };
     };
 
     // 1. Validate the manifest and build the handler.
@@ -90,7 +96,7 @@ export class Deployer {
     const holder = this.holderOf(spec.name, folder);
     if (holder) {
       void removeBuild(spec);
-      return invalid(`function name '${spec.name}' is already used by folder '${holder.folder}'`);
+      return invalid(`function name '${spec.name}' is already used by folder '${holder.folder}'`, { folder: holder.folder, name: spec.name });
     }
 
     // 3. A rename: the old name goes at once, the new one deploys from scratch.
@@ -119,7 +125,7 @@ export class Deployer {
     const old = entry.active;
     entry.active = dep;
     entry.pending = undefined;
-    if (old) void old.drain();
+    if (old) this.track(old.drain());
     this.opts.onPromoted();
   }
 
@@ -131,6 +137,10 @@ export class Deployer {
 
   private holderOf(name: string, folder: string): Entry | undefined {
     return [...this.entries.values()].find((e) => e.folder !== folder && e.name === name && !e.invalid);
+  }
+
+  private unblocked(entry: Entry): boolean {
+    return !!entry.blockedBy && this.holderOf(entry.blockedBy.name, entry.folder)?.folder !== entry.blockedBy.folder;
   }
 
   private rebuildNames(): void {

@@ -1,0 +1,226 @@
+// An in-memory ContainerEngine for fast unit tests of the deploy state machine: no engine and no real
+// container. The seam is the dial-in socket: run() starts a stand-in for the bootstrap in this process
+// that dials the socket the gateway listens on (the host side of the spec's /run/titan bind) and
+// answers /healthz and /invoke there, as the real bootstrap does. So FunctionContainer, Pool and
+// Deployment run unchanged on top of it; only what happens inside the container is played.
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import type { ContainerEngine, ContainerLogLine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo, LogFollow } from '../../runtime/engine/engine.ts';
+import { CONTAINER_SOCKET_DIR, LABEL, SOCKET_FILE } from '../../runtime/sandbox.ts';
+
+/** What one container does, chosen per container by FakeEngine.behaviour. */
+export interface FakeBehaviour {
+  /** the stand-in dials in once this resolves: until then the container is starting */
+  ready?: Promise<void>;
+  /** how the start ends; default: the handler loads and the container serves */
+  fail?: { load: string } | { exitCode: number } | { engine: string };
+  /** answers an invocation (a throw is the handler's error); default: `{ fn, version }` of the container */
+  handle?: (event: unknown, container: FakeContainer) => unknown;
+}
+
+export type FakeState = 'running' | 'exited' | 'removed';
+
+export class FakeContainer {
+  state: FakeState = 'running';
+  /** invocations answered or under way */
+  invocations = 0;
+  readonly exited: Promise<ExitInfo>;
+  readonly lines: ContainerLogLine[] = [];
+  private readonly followers = new Set<(line: ContainerLogLine) => void>();
+  private readonly enders = new Set<() => void>();
+  private resolveExit!: (e: ExitInfo) => void;
+  private readonly sockets = new Set<Socket>();
+  private readonly fresh = new WeakSet<Socket>();
+  private readonly server = createServer((req, res) => void this.serve(req, res));
+
+  constructor(
+    readonly id: string,
+    readonly spec: ContainerSpec,
+    private readonly behaviour: FakeBehaviour,
+  ) {
+    this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+    // The gateway owns connection lifetime, as with the real bootstrap.
+    this.server.keepAliveTimeout = 0;
+    this.server.requestTimeout = 0;
+    this.server.on('request', (req: IncomingMessage) => {
+      if (!this.fresh.delete(req.socket as Socket)) return;
+      this.dial(); // the gateway took the spare connection: keep one dialed ahead
+    });
+  }
+
+  get fn(): string {
+    return this.spec.labels[LABEL.fn] ?? '';
+  }
+
+  get version(): string {
+    return this.spec.labels[LABEL.version] ?? '';
+  }
+
+  /** Where the gateway listens for this container: the host side of its /run/titan bind. */
+  get socketPath(): string {
+    const bind = this.spec.binds.find((b) => b.containerPath === CONTAINER_SOCKET_DIR);
+    if (!bind) throw new Error(`fake engine: container ${this.spec.name} has no ${CONTAINER_SOCKET_DIR} bind`);
+    return join(bind.hostPath, SOCKET_FILE);
+  }
+
+  async boot(): Promise<void> {
+    await this.behaviour.ready;
+    const fail = this.behaviour.fail;
+    if (fail && 'exitCode' in fail) return this.exit({ exitCode: fail.exitCode, oomKilled: false }, `exited with code ${fail.exitCode} while starting`);
+    if (this.state === 'running') this.dial();
+  }
+
+  /** The process ends (crash, OOM kill, removal): connections drop, waitExit resolves. */
+  exit(info: ExitInfo, why = `exited with code ${info.exitCode}`): void {
+    if (this.state !== 'running') return;
+    this.state = 'exited';
+    this.log('stderr', `fake container ${why}`);
+    for (const s of this.sockets) s.destroy();
+    this.server.close();
+    this.resolveExit(info);
+  }
+
+  follow(onLine: (line: ContainerLogLine) => void): LogFollow {
+    for (const line of this.lines) onLine(line);
+    let end!: () => void;
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    if (this.state === 'removed') end();
+    this.followers.add(onLine);
+    this.enders.add(end);
+    const stop = () => {
+      this.followers.delete(onLine);
+      this.enders.delete(end);
+      end();
+    };
+    void ended.then(stop);
+    return { stop, ended };
+  }
+
+  /** Removed by the engine: following its output ends, as the engine ends a log stream. */
+  removed(): void {
+    this.exit({ exitCode: 137, oomKilled: false }, 'killed (removed)');
+    this.state = 'removed';
+    for (const end of [...this.enders]) end();
+  }
+
+  private log(stream: ContainerLogLine['stream'], text: string): void {
+    const line = { stream, text, time: Date.now() };
+    this.lines.push(line);
+    for (const f of this.followers) f(line);
+  }
+
+  private dial(): void {
+    if (this.state !== 'running') return;
+    const s = connect(this.socketPath);
+    s.on('error', () => {}); // the gateway let go of this container: 'close' follows
+    s.once('connect', () => {
+      this.sockets.add(s);
+      this.fresh.add(s);
+      this.server.emit('connection', s);
+    });
+    s.once('close', () => this.sockets.delete(s));
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const fail = this.behaviour.fail;
+    if (req.url === '/healthz') {
+      if (fail && 'load' in fail) return json(res, 500, { ok: false, error: { name: 'SyntaxError', message: fail.load } });
+      return json(res, 200, { ok: true });
+    }
+    if (req.method !== 'POST' || req.url !== '/invoke') return json(res, 404, {});
+    this.invocations++;
+    const { event } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { event: unknown };
+    try {
+      const result = await (this.behaviour.handle ?? (() => ({ fn: this.fn, version: this.version })))(event, this);
+      json(res, 200, result ?? null, { 'x-titan-outcome': 'ok' });
+    } catch (err) {
+      json(res, 200, { name: (err as Error).name, message: (err as Error).message }, { 'x-titan-outcome': 'error' });
+    }
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }).end(text);
+}
+
+export class FakeEngine implements ContainerEngine {
+  /** every container ever run, by id, removed ones included (state 'removed') */
+  readonly containers = new Map<string, FakeContainer>();
+  /** picks what each new container does; tests swap it between steps */
+  behaviour: (spec: ContainerSpec) => FakeBehaviour = () => ({});
+  private readonly images = new Map<string, Record<string, string>>();
+
+  /** Containers not removed, optionally of one function. */
+  live(fn?: string): FakeContainer[] {
+    return [...this.containers.values()].filter((c) => c.state !== 'removed' && (fn === undefined || c.fn === fn));
+  }
+
+  /** A container this engine knows but did not start here: what an earlier gateway left running. */
+  leftBehind(labels: Record<string, string>): FakeContainer {
+    const c = new FakeContainer(`left-${randomBytes(4).toString('hex')}`, { labels, binds: [] } as unknown as ContainerSpec, {});
+    this.containers.set(c.id, c);
+    return c;
+  }
+
+  async ping(): Promise<EngineInfo> {
+    return { serverVersion: 'fake', apiVersion: 'fake', os: 'linux' };
+  }
+
+  async run(spec: ContainerSpec): Promise<string> {
+    const behaviour = this.behaviour(spec);
+    if (behaviour.fail && 'engine' in behaviour.fail) throw new Error(behaviour.fail.engine);
+    const c = new FakeContainer(`fake-${randomBytes(6).toString('hex')}`, spec, behaviour);
+    this.containers.set(c.id, c);
+    void c.boot();
+    return c.id;
+  }
+
+  async remove(id: string): Promise<void> {
+    const c = this.containers.get(id);
+    if (!c || c.state === 'removed') return; // already gone counts as removed
+    c.removed();
+  }
+
+  waitExit(id: string): Promise<ExitInfo> {
+    return this.containers.get(id)?.exited ?? Promise.resolve({ exitCode: -1, oomKilled: false });
+  }
+
+  async logs(id: string, tail: number): Promise<string> {
+    return (this.containers.get(id)?.lines ?? []).slice(-tail).map((l) => l.text).join('\n');
+  }
+
+  followLogs(id: string, onLine: (line: ContainerLogLine) => void): LogFollow {
+    const c = this.containers.get(id);
+    return c ? c.follow(onLine) : { stop: () => {}, ended: Promise.resolve() };
+  }
+
+  async listByLabels(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    return this.live()
+      .filter((c) => Object.entries(labels).every(([k, v]) => c.spec.labels[k] === v))
+      .map((c) => ({ id: c.id, name: c.spec.name, labels: c.spec.labels }));
+  }
+
+  async imageLabels(ref: string): Promise<Record<string, string> | undefined> {
+    return this.images.get(ref);
+  }
+
+  async pullImage(ref: string): Promise<void> {
+    throw new Error(`fake engine: no registry to pull ${ref} from`);
+  }
+
+  async buildImage(_contextDir: string, _files: string[], tag: string): Promise<void> {
+    this.images.set(tag, {});
+  }
+}
+
+/** A promise and the function that resolves it, for holding a container's start or a call at a step. */
+export function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
