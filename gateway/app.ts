@@ -22,11 +22,6 @@ import { FunctionRoute, type FunctionCall } from './http-function/route.ts';
 import { managementRefused, mayInvoke, pageStarted } from './pages.ts';
 import { createRequire } from 'node:module';
 
-/** rawHeaders as [name, value] pairs, as sent. */
-function* pairs(raw: string[]): Iterable<readonly [string, string]> {
-  for (let i = 0; i < raw.length; i += 2) yield [raw[i]!, raw[i + 1]!];
-}
-
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 export interface AppDeps {
@@ -118,7 +113,7 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
       method: c.req.method,
       url: incoming?.url ?? url.pathname + url.search,
       header: (name) => c.req.header(name),
-      headerLines: () => (incoming ? pairs(incoming.rawHeaders) : c.req.raw.headers.entries()),
+      headerLines: () => incoming?.rawHeaders ?? [...c.req.raw.headers].flat(),
       fromPage: fromPage(c),
     };
     const admitted = functions.admit(call);

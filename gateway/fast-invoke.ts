@@ -64,11 +64,6 @@ const wrap = (route: Target['route'], dep: Deployment | undefined): Target | und
 /** Node joins repeated headers into one string, except a few; take the first of those. */
 const one = (h: string | string[] | undefined): string | undefined => (Array.isArray(h) ? h[0] : h);
 
-/** rawHeaders as [name, value] pairs, as sent. */
-function* headerLines(raw: string[]): Iterable<readonly [string, string]> {
-  for (let i = 0; i < raw.length; i += 2) yield [raw[i]!, raw[i + 1]!];
-}
-
 /** `extra` over `answer.headers`, except Vary, which both may set: its values are joined. */
 function withExtra(headers: Record<string, string>, extra: Record<string, string> | undefined): Record<string, string> {
   if (!extra) return headers;
@@ -124,7 +119,7 @@ export function fastInvoke({ registry, invoke, log, auth, browser, maxBodyBytes,
         const name = target.dep.spec.name;
         serve = (body) => runInvoke(res, req, name, body, cors);
       } else {
-        const call: FunctionCall = { method: req.method!, url: req.url!, header, headerLines: () => headerLines(req.rawHeaders), fromPage };
+        const call: FunctionCall = { method: req.method!, url: req.url!, header, headerLines: () => req.rawHeaders, fromPage };
         const admitted = functions.admit(call);
         serve = async (body) => {
           const answer = await functions.serve(admitted, call, body);

@@ -68,27 +68,31 @@ export interface HeaderRules {
 }
 
 /**
- * The headers a handler sees: names lower-cased, repeated ones joined with `, `, and without
+ * The headers a handler sees, from header lines as Node's rawHeaders holds them (name, value, name,
+ * value...): names lower-cased, repeated ones joined with `, `, and without
  * - the hop-by-hop ones and those `Connection` names: they were about the connection to the gateway;
  * - `cookie`: cookies belong to a host, not to a port or a path, so a browser sends this gateway's
  *   functions the cookies of every other server on the same host (a notebook's login on
  *   localhost:8888, a dev app's session): no function author is given those;
  * - `authorization` when it is the admin token (the CLI sends it with every call once it is set).
  */
-export function eventHeaders(pairs: Iterable<readonly [string, string]>, { isAdminToken }: HeaderRules): Record<string, string> {
-  const joined = new Map<string, string>();
-  for (const [name, value] of pairs) {
-    const key = name.toLowerCase();
-    const had = joined.get(key);
-    joined.set(key, had === undefined ? value : `${had}, ${value}`);
-  }
-  const drop = new Set(HOP_BY_HOP);
-  drop.add('cookie');
-  for (const named of (joined.get('connection') ?? '').split(',')) drop.add(named.trim().toLowerCase());
-  const auth = joined.get('authorization');
-  if (auth !== undefined && isAdminToken(auth)) drop.add('authorization');
+export function eventHeaders(lines: readonly string[], { isAdminToken }: HeaderRules): Record<string, string> {
+  // No prototype: a header named __proto__ is a header like any other.
   const headers: Record<string, string> = Object.create(null);
-  for (const [key, value] of joined) if (!drop.has(key)) headers[key] = value;
+  let connection: string | undefined;
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const key = lines[i]!.toLowerCase();
+    const value = lines[i + 1]!;
+    if (key === 'cookie' || HOP_BY_HOP.has(key)) {
+      if (key === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
+      continue;
+    }
+    const had = headers[key];
+    headers[key] = had === undefined ? value : `${had}, ${value}`;
+  }
+  if (connection !== undefined) for (const named of connection.split(',')) delete headers[named.trim().toLowerCase()];
+  const auth = headers.authorization;
+  if (auth !== undefined && isAdminToken(auth)) delete headers.authorization;
   return headers;
 }
 
@@ -102,7 +106,8 @@ export function eventBody(body: Uint8Array): { body: string; isBase64Encoded: bo
 export interface EventParts {
   method: HttpMethod;
   target: FunctionTarget;
-  headers: Iterable<readonly [string, string]>;
+  /** header lines as Node's rawHeaders: name, value, name, value... */
+  headers: readonly string[];
   body: Uint8Array;
   rules: HeaderRules;
 }

@@ -21,8 +21,8 @@ export interface FunctionCall {
   /** the request target as sent: path and query */
   url: string;
   header: (name: string) => string | undefined;
-  /** every header line as sent, for the event */
-  headerLines: () => Iterable<readonly [string, string]>;
+  /** every header line as sent, for the event: name, value, name, value... (Node's rawHeaders) */
+  headerLines: () => readonly string[];
   /** a web page started it (gateway/pages.ts) */
   fromPage: boolean;
 }
