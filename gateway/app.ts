@@ -119,7 +119,7 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
     const admitted = functions.admit(call);
     const body = new Uint8Array(await c.req.arrayBuffer());
     const answer = await functions.serve(admitted, call, body);
-    // A 204, 205 or 304 has a null body (the Response constructor insists); HEAD's Hono drops itself.
+    // A 204, 205 or 304 has a null body (the Response constructor insists); Hono drops a HEAD's itself.
     const out = answer.body === '' ? null : typeof answer.body === 'string' ? answer.body : new Uint8Array(answer.body.buffer, answer.body.byteOffset, answer.body.length);
     return new Response(out as BodyInit | null, { status: answer.status, headers: answer.headers });
   };

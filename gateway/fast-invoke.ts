@@ -75,7 +75,7 @@ export function fastInvoke({ registry, invoke, log, auth, browser, maxBodyBytes,
   // The same implementation as Hono's `/function` route (app.ts builds its own from the same deps).
   const functions = new FunctionRoute({ registry, invoke, auth, log });
   /** Writes an answer; Node itself leaves out the body of a HEAD, 204 or 304 answer. */
-  const write = (res: ServerResponse, { status, headers, body }: Answer | { status: number; headers: Record<string, string>; body: string }, extra?: Record<string, string>) => {
+  const write = (res: ServerResponse, { status, headers, body }: Answer, extra?: Record<string, string>) => {
     res.writeHead(status, withExtra(headers, extra)).end(body);
   };
   // Rare (any non-2xx answer of the invoke route, and every refusal): the same errorAnswer as
