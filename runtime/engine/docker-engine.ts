@@ -3,7 +3,7 @@
 import Docker from 'dockerode';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import type { ContainerEngine, ContainerLogLine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo, LogFollow } from './engine.ts';
+import type { ContainerEngine, ContainerLimits, ContainerLogLine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo, LogFollow } from './engine.ts';
 import { LogLineSplitter } from './log-lines.ts';
 import { TitanError } from '../errors.ts';
 
@@ -12,6 +12,17 @@ const tarFs = createRequire(import.meta.url)('tar-fs') as { pack(dir: string, op
 
 type EngineError = Error & { statusCode?: number };
 const statusOf = (err: unknown): number | undefined => (err as EngineError)?.statusCode;
+
+/** The limits as the Engine API spells them, at create and at update alike, so the two cannot drift. */
+export function toLimits(l: ContainerLimits) {
+  return {
+    CpuShares: Math.max(2, Math.round(l.cpuShare * 1024)),
+    NanoCpus: Math.round(l.cpuLimit * 1e9),
+    Memory: l.memoryBytes,
+    MemorySwap: l.memoryBytes, // equal to Memory: no swap beyond the limit
+    PidsLimit: l.pidsLimit,
+  };
+}
 
 /** Translate a policy spec into the Engine API's create body. */
 export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOptions {
@@ -30,11 +41,7 @@ export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOpti
       ReadonlyRootfs: spec.readonlyRootfs,
       CapDrop: spec.dropAllCapabilities ? ['ALL'] : [],
       SecurityOpt: spec.noNewPrivileges ? ['no-new-privileges'] : [],
-      CpuShares: Math.max(2, Math.round(spec.cpuShare * 1024)),
-      NanoCpus: Math.round(spec.cpuLimit * 1e9),
-      Memory: spec.memoryBytes,
-      MemorySwap: spec.memoryBytes, // equal to Memory: no swap beyond the limit
-      PidsLimit: spec.pidsLimit,
+      ...toLimits(spec),
       Binds: spec.binds.map((b) => `${b.hostPath}:${b.containerPath}:${b.readOnly ? 'ro' : 'rw'}`),
       Tmpfs: Object.fromEntries(
         spec.tmpfs.map((t) => [
@@ -75,6 +82,10 @@ export class DockerEngine implements ContainerEngine {
       throw err;
     }
     return container.id;
+  }
+
+  async update(id: string, limits: ContainerLimits): Promise<void> {
+    await this.docker.getContainer(id).update(toLimits(limits));
   }
 
   async remove(id: string): Promise<void> {

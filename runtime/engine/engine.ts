@@ -42,6 +42,9 @@ export interface ContainerSpec {
   noNewPrivileges: true;
 }
 
+/** The resource limits of a container, which the engine can change while it runs (ContainerEngine.update). */
+export type ContainerLimits = Pick<ContainerSpec, 'cpuShare' | 'cpuLimit' | 'memoryBytes' | 'pidsLimit'>;
+
 export interface ExitInfo {
   exitCode: number;
   oomKilled: boolean;
@@ -79,6 +82,11 @@ export interface ContainerEngine {
   ping(): Promise<EngineInfo>;
   /** create and start; returns the container id */
   run(spec: ContainerSpec): Promise<string>;
+  /**
+   * Set a running container's limits to exactly these (memory without swap beyond it, as run() does).
+   * Rejects when the engine refuses, e.g. a memory limit below what the container already uses.
+   */
+  update(id: string, limits: ContainerLimits): Promise<void>;
   /** force-remove; a container that is already gone counts as removed */
   remove(id: string): Promise<void>;
   /** resolves when the container exits (never rejects; an unknown container counts as exited) */

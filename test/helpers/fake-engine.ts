@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import type { ContainerEngine, ContainerLogLine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo, LogFollow } from '../../runtime/engine/engine.ts';
+import type { ContainerEngine, ContainerLimits, ContainerLogLine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo, LogFollow } from '../../runtime/engine/engine.ts';
 import { CONTAINER_SOCKET_DIR, LABEL, SOCKET_FILE } from '../../runtime/sandbox.ts';
 
 /** What one container does, chosen per container by FakeEngine.behaviour. */
@@ -18,6 +18,8 @@ export interface FakeBehaviour {
   fail?: { load: string } | { exitCode: number } | { engine: string };
   /** answers an invocation (a throw is the handler's error); default: `{ fn, version }` of the container */
   handle?: (event: unknown, container: FakeContainer) => unknown;
+  /** the engine refuses to change this container's limits, with this message */
+  failUpdate?: string;
 }
 
 export type FakeState = 'running' | 'exited' | 'removed';
@@ -28,6 +30,10 @@ export class FakeContainer {
   invocations = 0;
   readonly exited: Promise<ExitInfo>;
   readonly lines: ContainerLogLine[] = [];
+  /** its limits now: the spec's, then what update() set */
+  limits: ContainerLimits;
+  /** every update() it received, in order */
+  readonly updates: ContainerLimits[] = [];
   private readonly followers = new Set<(line: ContainerLogLine) => void>();
   private readonly enders = new Set<() => void>();
   private resolveExit!: (e: ExitInfo) => void;
@@ -38,9 +44,11 @@ export class FakeContainer {
   constructor(
     readonly id: string,
     readonly spec: ContainerSpec,
-    private readonly behaviour: FakeBehaviour,
+    readonly behaviour: FakeBehaviour,
   ) {
     this.exited = new Promise((resolve) => (this.resolveExit = resolve));
+    const { cpuShare, cpuLimit, memoryBytes, pidsLimit } = spec;
+    this.limits = { cpuShare, cpuLimit, memoryBytes, pidsLimit };
     // The gateway owns connection lifetime, as with the real bootstrap.
     this.server.keepAliveTimeout = 0;
     this.server.requestTimeout = 0;
@@ -178,6 +186,14 @@ export class FakeEngine implements ContainerEngine {
     this.containers.set(c.id, c);
     void c.boot();
     return c.id;
+  }
+
+  async update(id: string, limits: ContainerLimits): Promise<void> {
+    const c = this.containers.get(id);
+    if (!c || c.state !== 'running') throw new Error(`fake engine: no running container ${id}`);
+    if (c.behaviour.failUpdate) throw new Error(c.behaviour.failUpdate);
+    c.updates.push({ ...limits });
+    c.limits = { ...limits };
   }
 
   async remove(id: string): Promise<void> {
