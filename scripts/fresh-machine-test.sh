@@ -4,13 +4,14 @@
 # clone of this repository's HEAD, the README's quick start must work with no other step:
 # `npm run setup && npm start`, the echo function answering 200, then `npm test`.
 #
-# The fresh system is a chroot with its own container engine (setup starts it, as for any user; no
-# host socket is visible: /run is a fresh tmpfs) and its own loopback: the gateway and the tests run in
-# a new network namespace, so their ports cannot meet anything on this machine. Only setup reaches out,
-# to the Debian mirror and npm registry this machine uses. Needs root. Every step has a time limit;
-# every process that ran inside (found by /proc/PID/root, never by name) is stopped and every mount
-# unmounted, deepest first, before the copy is removed. The debootstrap result is cached outside the
-# repository (TITAN_FRESH_CACHE, default /var/cache/titan-fresh), keyed by its recipe and the week.
+# The fresh system is a copy of that Debian as the root of a private mount namespace, with its own
+# container engine (setup starts it, as for any user; no socket of this machine is visible) and its
+# own loopback: the gateway and the tests run in a new network namespace, so their ports cannot meet
+# anything on this machine. Only setup reaches out, to the Debian mirror and npm registry this machine
+# uses. Needs root. Every step has a time limit; every process that ran inside (found by its mount
+# namespace and parentage, never by name) is stopped and every mount unmounted, deepest first, before
+# the copy is removed. The debootstrap result is cached outside the repository (TITAN_FRESH_CACHE,
+# default /var/cache/titan-fresh), keyed by its recipe and the week.
 #
 # Environment: TITAN_FRESH_TIMEOUT_SEC (whole run, default 1200), TITAN_FRESH_TEST_CMD (default
 # `npm test`), TITAN_FRESH_KEEP=1 (keep the copy for a look; processes and mounts are still cleaned).
@@ -32,6 +33,8 @@ STARTED=$SECONDS
 
 WORK=''
 R=''
+HOLDER=''
+MNT_NS=''
 STEP_NAMES=()
 STEP_SECS=()
 STEP_RESULTS=()
@@ -60,7 +63,7 @@ step() {
 
 # A clean environment: nothing of this machine's (DOCKER_HOST, REDIS_URL, CI, ...) leaks in, except
 # the CA settings npm and git need to trust this machine's registry path.
-chroot_env() {
+fresh_env() {
   local v
   printf '%s\n' PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root USER=root LANG=C.UTF-8 TERM=dumb
   for v in NODE_EXTRA_CA_CERTS SSL_CERT_FILE SSL_CERT_DIR CURL_CA_BUNDLE GIT_SSL_CAINFO REQUESTS_CA_BUNDLE; do
@@ -69,42 +72,41 @@ chroot_env() {
   return 0
 }
 
-# inside SCRIPT: bash in the chroot, in the clone, with this machine's network (setup needs the mirror).
+# inside SCRIPT: bash in the fresh system (its mount namespace and root), in the clone, with this
+# machine's network: setup needs the Debian mirror and the npm registry.
 inside() {
   local env
-  mapfile -t env < <(chroot_env)
-  chroot "$R" /usr/bin/env -i "${env[@]}" /bin/bash -euo pipefail -c "cd $APP && $1"
+  mapfile -t env < <(fresh_env)
+  nsenter --target "$HOLDER" --mount --root --wd -- /usr/bin/env -i "${env[@]}" /bin/bash -euo pipefail -c "cd $APP && $1"
 }
 
-# isolated SCRIPT: the same in a new network namespace holding only loopback.
+# isolated SCRIPT: the same in a new network namespace holding only loopback (brought up with this
+# machine's `ip`, before entering: the fresh system has none).
 isolated() {
   local env
-  mapfile -t env < <(chroot_env)
+  mapfile -t env < <(fresh_env)
   unshare --net -- /bin/sh -c 'ip link set lo up && exec "$@"' sh \
-    chroot "$R" /usr/bin/env -i "${env[@]}" /bin/bash -euo pipefail -c "cd $APP && $1"
+    nsenter --target "$HOLDER" --mount --root --wd -- /usr/bin/env -i "${env[@]}" /bin/bash -euo pipefail -c "cd $APP && $1"
 }
 
 # ---------------------------------------------------------------------------------------------
-# Cleanup: processes (by /proc/PID/root), then mounts (deepest first), then the copy
+# Cleanup: processes, then mounts (deepest first), then the copy
 
-# Pids whose root is the copy or inside it, and all their descendants (containers of the inner engine
-# have their own root after pivot_root, but they are children of the shims that run in the copy).
+# Pids in the fresh system's mount namespace, and all their descendants (the inner engine's
+# containers have namespaces of their own, but are children of the shims that run inside). Not
+# /proc/PID/root: after pivot_root it reads "/" from here.
 inner_pids() {
-  [[ -n $R ]] || return 0
-  local d pid root stat rest
-  local -A parent=()
-  local -a seeds=()
+  [[ -n $MNT_NS ]] || return 0
+  local d pid stat rest ppid
+  local -A parent=() found=()
   for d in /proc/[0-9]*; do
     pid=${d#/proc/}
     stat=$(cat "$d/stat" 2>/dev/null) || continue
     rest=${stat##*) }
     read -r _ ppid _ <<<"$rest"
     parent[$pid]=$ppid
-    root=$(readlink "$d/root" 2>/dev/null) || continue
-    [[ $root == "$R" || $root == "$R"/* ]] && seeds+=("$pid")
+    [[ $(readlink "$d/ns/mnt" 2>/dev/null) == "$MNT_NS" && $pid != "$HOLDER" ]] && found[$pid]=1
   done
-  local -A found=()
-  for pid in "${seeds[@]}"; do found[$pid]=1; done
   local grew=1
   while ((grew)); do
     grew=0
@@ -118,63 +120,68 @@ inner_pids() {
   ((${#found[@]} == 0)) || printf '%s\n' "${!found[@]}"
 }
 
-# Mount points at or under the copy, deepest first.
-inner_mounts() {
-  [[ -n $R ]] || return 0
-  awk -v r="$R" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
+# Stops every inner process: the engine first (a clean stop removes its containers and containerd).
+stop_inner() {
+  local pid i pids
+  pid=$(sed -n 's/^ *"pid": *\([0-9]*\).*/\1/p' "$R$APP/.titan/engine.json" 2>/dev/null)
+  if [[ -n $pid && $(readlink "/proc/$pid/ns/mnt" 2>/dev/null) == "$MNT_NS" ]]; then
+    say "stopping the inner dockerd (pid $pid)"
+    kill -TERM "$pid"
+    for ((i = 0; i < 150; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.2
+    done
+  fi
+  mapfile -t pids < <(inner_pids)
+  ((${#pids[@]})) || return 0
+  say "stopping ${#pids[@]} processes left inside: ${pids[*]}"
+  kill -TERM "${pids[@]}" 2>/dev/null
+  for ((i = 0; i < 25; i++)); do
+    mapfile -t pids < <(inner_pids)
+    ((${#pids[@]})) || return 0
+    sleep 0.2
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null
+  sleep 1
 }
 
 cleanup() {
-  local status=$? pid pids i m
+  local status=$? i pids mounts left
   set +e
   trap - INT TERM
-  if [[ -n $R ]]; then
+  if [[ -n $HOLDER ]]; then
     say "── cleanup"
     local t0=$SECONDS
-    # The engine setup started: a clean stop lets it stop its containers and its containerd.
-    pid=$(sed -n 's/^ *"pid": *\([0-9]*\).*/\1/p' "$R$APP/.titan/engine.json" 2>/dev/null)
-    if [[ -n $pid && $(readlink "/proc/$pid/root" 2>/dev/null) == "$R" ]]; then
-      say "stopping the inner dockerd (pid $pid)"
-      kill -TERM "$pid"
-      for ((i = 0; i < 150; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.2
-      done
-    fi
-    mapfile -t pids < <(inner_pids)
-    if ((${#pids[@]})); then
-      say "stopping ${#pids[@]} processes left inside: ${pids[*]}"
-      kill -TERM "${pids[@]}" 2>/dev/null
-      for ((i = 0; i < 25; i++)); do
-        mapfile -t pids < <(inner_pids)
-        ((${#pids[@]})) || break
-        sleep 0.2
-      done
-      ((${#pids[@]})) && kill -KILL "${pids[@]}" 2>/dev/null && sleep 1
-    fi
+    stop_inner
     mapfile -t pids < <(inner_pids)
     ((${#pids[@]})) && { say "processes still inside after SIGKILL: ${pids[*]}" >&2; status=1; }
-    local count=0
-    for ((i = 0; i < 5; i++)); do
-      mapfile -t mounts < <(inner_mounts)
-      ((${#mounts[@]})) || break
-      for m in "${mounts[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; count=$((count + 1)); done
-    done
-    mapfile -t mounts < <(inner_mounts)
-    if ((${#mounts[@]})); then
-      say "mounts left under $R (the copy is kept): ${mounts[*]}" >&2
+    # Unmount inside the namespace, deepest first; then the holder goes and the namespace with it.
+    if kill -0 "$HOLDER" 2>/dev/null; then
+      mapfile -t mounts < <(awk '$5 != "/" { print $5 }' "/proc/$HOLDER/mountinfo" | sort -r)
+      ((${#mounts[@]})) && nsenter --target "$HOLDER" --mount --root -- \
+        /bin/sh -c 'for m; do umount "$m" || umount -l "$m"; done' sh "${mounts[@]}"
+      left=$(awk '$5 != "/"' "/proc/$HOLDER/mountinfo" | wc -l)
+      say "unmounted ${#mounts[@]} mounts inside, deepest first"
+      ((left == 0)) || { say "$left mounts left inside" >&2; status=1; }
+      kill -TERM "$HOLDER"
+      for ((i = 0; i < 25; i++)); do kill -0 "$HOLDER" 2>/dev/null || break; sleep 0.2; done
+    fi
+    if grep -q " $R" /proc/self/mountinfo || kill -0 "$HOLDER" 2>/dev/null; then
+      say "the fresh system is still mounted or held; kept $WORK" >&2
       status=1
     elif [[ ${TITAN_FRESH_KEEP:-} == 1 ]]; then
       say "kept the copy at $R (TITAN_FRESH_KEEP=1)"
     else
       rm -rf --one-file-system "$WORK"
     fi
-    say "cleanup: $count unmounts, nothing left running ($((SECONDS - t0)) s)"
+    say "cleanup: nothing left running or mounted ($((SECONDS - t0)) s)"
+  elif [[ -n $WORK && ${TITAN_FRESH_KEEP:-} != 1 ]]; then
+    rm -rf --one-file-system "$WORK"
   fi
   if ((${#STEP_NAMES[@]})); then
     say "── timings"
-    for i in "${!STEP_NAMES[@]}"; do printf '[fresh]   %-44s %5s s  %s\n' "${STEP_NAMES[$i]}" "${STEP_SECS[$i]}" "${STEP_RESULTS[$i]}"; done
-    printf '[fresh]   %-44s %5s s\n' 'total' $((SECONDS - STARTED))
+    for i in "${!STEP_NAMES[@]}"; do printf '[fresh]   %-52s %5s s  %s\n' "${STEP_NAMES[$i]}" "${STEP_SECS[$i]}" "${STEP_RESULTS[$i]}"; done
+    printf '[fresh]   %-52s %5s s\n' 'total' $((SECONDS - STARTED))
   fi
   ((status == 0)) && say "PASSED" || say "FAILED (status $status)"
   exit "$status"
@@ -187,7 +194,7 @@ trap 'exit 143' TERM
 # 1. This machine: root, the tools, and debootstrap (installed when missing)
 
 (($(id -u) == 0)) || die "needs root (debootstrap, chroot, mounts); run it as root or from .ci/run"
-for cmd in node npm git unshare chroot ip timeout apt-get; do
+for cmd in node npm git unshare nsenter chroot ip timeout apt-get flock; do
   command -v "$cmd" >/dev/null || die "$cmd is not installed on this machine"
 done
 if ! command -v debootstrap >/dev/null; then
@@ -278,30 +285,50 @@ add_node() {
   echo "node $("$R$prefix/bin/node" --version) at $prefix/bin/node, npm $(chroot "$R" /usr/bin/env PATH=/usr/local/bin:/usr/bin:/bin npm --version)"
 }
 export R APP
-export -f add_node chroot_env inside isolated
+export -f add_node fresh_env inside isolated
 step "add this machine's Node.js, npm config, CA certificates" 120 add_node
 
 say "repository: $REPO at $(git -C "$REPO" rev-parse --short HEAD) ($(git -C "$REPO" log -1 --format=%s | cut -c1-70))"
 step "git clone (committed HEAD)" 120 git clone -q --no-hardlinks "$REPO" "$R$APP"
 
 # ---------------------------------------------------------------------------------------------
-# 4. Mounts: the copy bound onto itself (dockerd remounts its root), fresh /proc, /sys with the cgroup
-# hierarchy, /dev, /dev/pts, /dev/shm, and a tmpfs /run so that no socket of this machine is visible.
+# 4. The fresh system's own mount namespace, held by a process that sleeps in it: the copy bound onto
+# itself, fresh /proc, /sys with the cgroup hierarchy, /dev, /dev/pts, /dev/shm and a tmpfs /run (no
+# socket of this machine is visible), then pivot_root into it. A chroot is not enough: the inner
+# engine's containers would keep this machine's / as their namespace root, and `docker exec` would
+# enter that instead of the container (measured: "chdir to cwd /app: no such file or directory").
+# The mounts are private to that namespace, so nothing of them can reach this machine's.
 
-mount_all() {
+hold_fresh_system() {
   mount --bind "$R" "$R"
-  mount --make-private "$R"
   mount -t proc proc "$R/proc"
   mount -t sysfs sysfs "$R/sys"
   mount --rbind /sys/fs/cgroup "$R/sys/fs/cgroup"
-  mount --make-rslave "$R/sys/fs/cgroup"
   mount -t devtmpfs devtmpfs "$R/dev"
   mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$R/dev/pts"
   mount -t tmpfs -o mode=1777,size=256m shm "$R/dev/shm"
   mount -t tmpfs -o mode=0755,size=256m run "$R/run"
+  cd "$R"
+  mkdir -p .old-root
+  pivot_root . .old-root
+  cd /
+  umount -l /.old-root
+  rmdir /.old-root
+  touch /run/fresh-ready
+  exec sleep infinity
 }
-export -f mount_all
-step "mount /proc /sys /dev /run inside" 30 mount_all
+export -f hold_fresh_system
+say "── mount namespace with /proc /sys /dev /run, pivot_root into the copy"
+unshare --mount --propagation private -- bash -c 'set -euo pipefail; hold_fresh_system' &
+HOLDER=$!
+for ((i = 0; i < 100; i++)); do
+  [[ -e /proc/$HOLDER/root/run/fresh-ready ]] && break
+  kill -0 "$HOLDER" 2>/dev/null || die "the fresh system's mounts failed (see above)"
+  sleep 0.1
+done
+[[ -e /proc/$HOLDER/root/run/fresh-ready ]] || die "the fresh system's mounts were not ready within 10 s"
+MNT_NS=$(readlink "/proc/$HOLDER/ns/mnt")
+export HOLDER
 
 # ---------------------------------------------------------------------------------------------
 # 5. The README's quick start, exactly: `npm run setup && npm start`, the call, then `npm test`
