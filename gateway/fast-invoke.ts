@@ -109,8 +109,8 @@ export function fastInvoke({ registry, invoke, log, auth, browser, maxBodyBytes,
     try {
       const listed = browser.check({ method: req.method!, header });
       if (listed !== undefined) {
-        // Any OPTIONS from a listed origin is its preflight, answered by Hono's CORS as ever.
-        if (req.method === 'OPTIONS') return fallback(req, res);
+        // A preflight (an OPTIONS that asks Access-Control-Request-Method) is Hono's CORS to answer.
+        if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) return fallback(req, res);
         cors = browser.corsHeaders(listed);
       }
       const fromPage = pageStarted(header, listed);

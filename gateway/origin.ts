@@ -13,7 +13,7 @@ import { TitanError } from '../runtime/errors.ts';
 
 /** Response headers a page may read: the invocation's id, and what it needs to retry or authenticate. */
 export const EXPOSE_HEADERS = ['x-invocation-id', 'x-cold-start', 'location', 'retry-after', 'www-authenticate'];
-export const ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'];
+export const ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const BASE_ALLOW_HEADERS = ['content-type', 'authorization'];
 
 export interface BrowserPolicyOptions {
@@ -154,7 +154,15 @@ export class BrowserPolicy {
         // In-process requests (app.request('/x')) may have no Host header: their URL's host stands in.
         header: (name) => c.req.header(name) ?? (name === 'host' ? new URL(c.req.url).host : undefined),
       });
-      return allowed === undefined ? next() : withCors(c, next);
+      if (allowed === undefined) return next();
+      // hono/cors takes every OPTIONS for a preflight; only one that asks (Access-Control-Request-Method)
+      // is one. Any other OPTIONS reaches its route, and its answer is readable by the listed origin.
+      if (c.req.method === 'OPTIONS' && c.req.header('access-control-request-method') === undefined) {
+        return next().then(() => {
+          for (const [k, v] of Object.entries(this.corsHeaders(allowed))) c.res.headers.set(k, v);
+        });
+      }
+      return withCors(c, next);
     };
   }
 }

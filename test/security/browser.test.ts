@@ -202,7 +202,7 @@ describe('a gateway on loopback, against web pages', () => {
     assert.equal(ok.body, '');
     assert.equal(ok.headers['access-control-allow-origin'], trusted.origin, 'the origin echoed, never *');
     assert.match(String(ok.headers.vary), /\bOrigin\b/);
-    assert.equal(ok.headers['access-control-allow-methods'], 'GET,HEAD,POST,PUT,DELETE');
+    assert.equal(ok.headers['access-control-allow-methods'], 'GET,HEAD,POST,PUT,PATCH,DELETE');
     assert.equal(ok.headers['access-control-allow-headers'], 'content-type,authorization,x-request-id');
     assert.equal(ok.headers['access-control-max-age'], '120');
     assert.equal(ok.headers['access-control-allow-credentials'], undefined, 'no cookies: the token travels in Authorization');

@@ -254,11 +254,15 @@ describe('/function on a loopback gateway without a token, against hostile funct
     const preflight = (origin: string) => send(port, '/function/echo/x', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type' } });
     await refused(await preflight(EVIL), 403, 'forbidden_origin');
     const ok = await preflight(TRUSTED);
-    assert.deepEqual([ok.status, ok.body, ok.headers['access-control-allow-origin'], ok.headers['access-control-allow-methods']], [204, '', TRUSTED, 'GET,HEAD,POST,PUT,DELETE']);
+    assert.deepEqual([ok.status, ok.body, ok.headers['access-control-allow-origin'], ok.headers['access-control-allow-methods']], [204, '', TRUSTED, 'GET,HEAD,POST,PUT,PATCH,DELETE']);
     assert.equal(await runs(h, 'echo'), before, 'no preflight ran the function');
     const plain = await send(port, '/function/echo/x', { method: 'OPTIONS' });
     assert.equal(plain.status, 200);
     assert.equal(JSON.parse(plain.body).event.method, 'OPTIONS');
+    // From a listed origin, an OPTIONS that asks for no method is no preflight: the function answers it, readably.
+    const listedPlain = await send(port, '/function/echo/x', { method: 'OPTIONS', headers: { origin: TRUSTED } });
+    assert.deepEqual([listedPlain.status, listedPlain.headers['access-control-allow-origin']], [200, TRUSTED]);
+    assert.equal(JSON.parse(listedPlain.body).event.method, 'OPTIONS');
     // A listed origin's calls are readable by it, exposing the invocation id.
     const call = await send(port, '/function/echo', { method: 'PUT', body: 'x', headers: { origin: TRUSTED } });
     assert.deepEqual([call.status, call.headers['access-control-allow-origin']], [200, TRUSTED]);
