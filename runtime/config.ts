@@ -97,6 +97,28 @@ const GatewaySchema = v.pipe(
   ),
 );
 
+/** Stem cells of one runtime: generic containers running its bootstrap, specialized on a cold start. */
+const StemRuntimeSchema = v.pipe(
+  strictObject({
+    /** kept ready at all times (each one taken is replaced in the background); 0 turns them off */
+    min: v.optional(int(0, 64), 0),
+    /** after a burst found none ready, up to this many are kept ready for a while (stem-pool.ts) */
+    max: v.optional(int(0, 64), 8),
+  }),
+  v.forward(
+    v.partialCheck([['min'], ['max']], (s) => s.min <= s.max, (i) => {
+      const s = i.input as { min: number; max: number };
+      return `must be <= max (got min ${s.min}, max ${s.max})`;
+    }),
+    ['min'],
+  ),
+);
+
+const StemCellsSchema = strictObject({
+  node: v.nullish(StemRuntimeSchema, {}),
+  python: v.nullish(StemRuntimeSchema, {}),
+});
+
 const SandboxSchema = strictObject({
   runtime: v.optional(v.picklist(['docker', 'podman']), 'docker'),
   image: v.optional(nonEmpty, 'node:20-bookworm-slim'),
@@ -124,6 +146,8 @@ const SandboxSchema = strictObject({
   log_max_files: v.optional(int(1, 100), 2),
   /** longest answer the gateway accepts from a function (502 invalid_response beyond it) */
   max_response_bytes: v.optional(int(1024, 1024 ** 3), 6 * 1024 ** 2),
+  /** generic containers per runtime image, specialized for a function on its cold start */
+  stem_cells: v.nullish(StemCellsSchema, {}),
 });
 
 const PoolSchema = v.pipe(

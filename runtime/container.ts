@@ -55,6 +55,8 @@ export interface StartOptions {
   maxResponseBytes: number;
   /** every line of the container's output, from its start (so a failed start's output too) */
   onLog?: (line: ContainerLogLine, containerId: string) => void;
+  /** more host directories that belong to this container alone, removed with it (a stem cell's code) */
+  ownDirs?: string[];
 }
 
 export class FunctionContainer {
@@ -131,13 +133,28 @@ export class FunctionContainer {
         }
         continue;
       }
-      if (reply.status === 200) return;
-      if (reply.status === 500) {
-        const said = safeJson(reply.body) as { error?: { message?: unknown } } | undefined;
-        throw new TitanError('function_invalid', `handler failed to load: ${String(said?.error?.message ?? reply.body.slice(0, 500))}`);
-      }
-      throw new SandboxError(`container answered its health check with status ${reply.status}`);
+      return loadOutcome(reply, 'its health check');
     }
+  }
+
+  /**
+   * Load a function into this stem cell (its bootstrap runs with TITAN_STEM=1): `env` is the whole
+   * environment the function's own container would have. Fails as a start would: function_invalid
+   * when the handler does not load, a SandboxError when the container dies meanwhile (out of memory
+   * while loading) or does not answer in time.
+   */
+  async specialize(env: Record<string, string>, sourceMaps: boolean, timeoutMs: number): Promise<void> {
+    const started = Date.now();
+    const late = () => new SandboxError(`stem cell not specialized after ${Date.now() - started} ms (limit ${timeoutMs} ms)`);
+    const reply = await this.send('POST', '/specialize', JSON.stringify({ env, sourceMaps }), { ms: timeoutMs, cut: late }).catch((err: Error) => err);
+    if (reply instanceof SandboxError) throw reply;
+    if (reply instanceof Error) {
+      const exit = await Promise.race([this.exited, sleep(3000, undefined, { ref: false })]);
+      const logs = exit ? (await this.engine.logs(this.id, 20)).trim() : '';
+      const oom = exit?.oomKilled ? ' (out of memory)' : '';
+      throw new SandboxError(exit ? `container exited with code ${exit.exitCode}${oom} while starting${logs ? `: ${logs}` : ''}` : `lost the connection to a stem cell while specializing it: ${reply.message}`);
+    }
+    loadOutcome(reply, 'its specialize request');
   }
 
   /**
@@ -216,7 +233,7 @@ export class FunctionContainer {
       await this.engine.remove(this.id);
     } finally {
       this.stopLogs();
-      await rm(this.opts.socketDir, { recursive: true, force: true });
+      await Promise.all([this.opts.socketDir, ...(this.opts.ownDirs ?? [])].map((d) => rm(d, { recursive: true, force: true })));
     }
   }
 
@@ -227,6 +244,16 @@ export class FunctionContainer {
     const timer = setTimeout(() => logs.stop(), LOG_DRAIN_MS).unref();
     void logs.ended.then(() => clearTimeout(timer));
   }
+}
+
+/** A bootstrap's answer to /healthz or /specialize: 200 loaded, 500 the handler failed to load. */
+function loadOutcome(reply: Reply, what: string): void {
+  if (reply.status === 200) return;
+  if (reply.status === 500) {
+    const said = safeJson(reply.body) as { error?: { message?: unknown } } | undefined;
+    throw new TitanError('function_invalid', `handler failed to load: ${String(said?.error?.message ?? reply.body.slice(0, 500))}`);
+  }
+  throw new SandboxError(`container answered ${what} with status ${reply.status}`);
 }
 
 function safeJson(text: string): unknown {

@@ -3,10 +3,10 @@
 import { cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ContainerSpec } from './engine/engine.ts';
+import type { ContainerLimits, ContainerSpec } from './engine/engine.ts';
 import type { FunctionSpec, Runtime } from './spec.ts';
 import type { RuntimeConfig } from './config.ts';
-import { parseMemory } from './quantity.ts';
+import { parseCpu, parseMemory } from './quantity.ts';
 
 /** Where the bootstrap ships; the registry copies it into the state directory (see installBootstrap). */
 export const BOOTSTRAP_SOURCE = fileURLToPath(new URL('./bootstrap/', import.meta.url));
@@ -22,6 +22,8 @@ export const LABEL = {
   scope: 'titan.scope',
   fn: 'titan.function',
   version: 'titan.version',
+  /** a stem cell (runtime/stem-cells/), by runtime: it carries no function label, ever (see stem-cell.ts) */
+  stem: 'titan.stem',
 } as const;
 
 /**
@@ -47,12 +49,20 @@ export interface SandboxLimits {
   logMaxFiles: number;
   /** longest answer the gateway accepts from a container */
   maxResponseBytes: number;
+  /** what a function whose manifest sets no resources gets: the limits stem cells are made with */
+  defaultLimits: ContainerLimits;
 }
 
 /** The limits the config sets for every function container. */
 export function sandboxLimits(config: Pick<RuntimeConfig, 'sandbox' | 'state_dir'>): SandboxLimits {
   const sb = config.sandbox;
   return {
+    defaultLimits: {
+      cpuShare: parseCpu(sb.default_cpu),
+      cpuLimit: parseCpu(sb.default_cpu_limit),
+      memoryBytes: parseMemory(sb.default_memory),
+      pidsLimit: sb.pids_limit,
+    },
     user: sb.user,
     pidsLimit: sb.pids_limit,
     tmpBytes: parseMemory(sb.tmp_size),
@@ -81,52 +91,104 @@ const RUNTIME_ENV: Record<Runtime, Record<string, string>> = {
   python: { PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
 };
 
+/** The environment a function's process runs with, besides the image's own variables. */
+export function functionEnv(fn: FunctionSpec): Record<string, string> {
+  return {
+    ...fn.env,
+    HOME: '/tmp',
+    ...RUNTIME_ENV[fn.runtime],
+    TITAN_SOCKET: CONTAINER_SOCKET,
+    TITAN_HANDLER: fn.build ? `${BUILD_MOUNT}/${fn.build.handler}` : `/fn/${fn.handler}`,
+    TITAN_FUNCTION: fn.name,
+    // the manifest's `config:` (context.config) and where permissions.fs mounted the allowed paths
+    TITAN_FUNCTION_CONFIG: JSON.stringify(fn.config),
+    TITAN_FS_ALLOW: JSON.stringify(fn.fs.mounts.map((m) => m.containerPath)),
+    // stack traces of a built handler point at its sources under /fn
+    ...(fn.build ? { NODE_OPTIONS: [fn.env.NODE_OPTIONS, '--enable-source-maps'].filter(Boolean).join(' ') } : {}),
+  };
+}
+
+export function functionLimits(fn: FunctionSpec, limits: SandboxLimits): ContainerLimits {
+  return { cpuShare: fn.cpu, cpuLimit: fn.cpuLimit, memoryBytes: fn.memoryBytes, pidsLimit: limits.pidsLimit };
+}
+
+/**
+ * What every container shares, function container or stem cell alike: user, read-only root, no
+ * network, no capabilities, /tmp, the bootstrap and the socket directory. One place, so a stem cell
+ * specialized for a function cannot end up with a weaker sandbox than the function's own container.
+ */
+function lockedDown(limits: SandboxLimits, at: SandboxPlacement) {
+  return {
+    user: limits.user,
+    workdir: '/fn',
+    sharedBinds: [
+      { hostPath: limits.bootstrapDir, containerPath: '/titan', readOnly: true },
+      { hostPath: at.socketDir, containerPath: CONTAINER_SOCKET_DIR, readOnly: true },
+    ],
+    tmp: { containerPath: '/tmp', sizeBytes: limits.tmpBytes, mode: 0o1777 },
+    log: { maxBytes: limits.logMaxBytes, maxFiles: limits.logMaxFiles },
+    readonlyRootfs: true,
+    network: 'none',
+    dropAllCapabilities: true,
+    noNewPrivileges: true,
+  } as const;
+}
+
 export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: SandboxPlacement): ContainerSpec {
+  const { sharedBinds, tmp, ...base } = lockedDown(limits, at);
   return {
     name: at.containerName,
     image: fn.image,
     ...BOOTSTRAP[fn.runtime],
-    env: {
-      ...fn.env,
-      HOME: '/tmp',
-      ...RUNTIME_ENV[fn.runtime],
-      TITAN_SOCKET: CONTAINER_SOCKET,
-      TITAN_HANDLER: fn.build ? `${BUILD_MOUNT}/${fn.build.handler}` : `/fn/${fn.handler}`,
-      TITAN_FUNCTION: fn.name,
-      // the manifest's `config:` (context.config) and where permissions.fs mounted the allowed paths
-      TITAN_FUNCTION_CONFIG: JSON.stringify(fn.config),
-      TITAN_FS_ALLOW: JSON.stringify(fn.fs.mounts.map((m) => m.containerPath)),
-      // stack traces of a built handler point at its sources under /fn
-      ...(fn.build ? { NODE_OPTIONS: [fn.env.NODE_OPTIONS, '--enable-source-maps'].filter(Boolean).join(' ') } : {}),
-    },
+    env: functionEnv(fn),
     labels: {
       [LABEL.managed]: 'true',
       [LABEL.scope]: at.scope,
       [LABEL.fn]: fn.name,
       [LABEL.version]: fn.version,
     },
-    user: limits.user,
-    workdir: '/fn',
-    cpuShare: fn.cpu,
-    cpuLimit: fn.cpuLimit,
-    memoryBytes: fn.memoryBytes,
-    pidsLimit: limits.pidsLimit,
+    ...functionLimits(fn, limits),
+    ...base,
     binds: [
       { hostPath: fn.dir, containerPath: '/fn', readOnly: true },
       ...(fn.build ? [{ hostPath: fn.build.dir, containerPath: BUILD_MOUNT, readOnly: true }] : []),
-      { hostPath: limits.bootstrapDir, containerPath: '/titan', readOnly: true },
-      { hostPath: at.socketDir, containerPath: CONTAINER_SOCKET_DIR, readOnly: true },
+      ...sharedBinds,
       ...fn.fs.mounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, readOnly: true })),
     ],
     tmpfs: [
-      { containerPath: '/tmp', sizeBytes: limits.tmpBytes, mode: 0o1777 },
+      tmp,
       // `deny` inside an allowed mount: cover it with an empty, read-only tmpfs
       ...fn.fs.masks.map((p) => ({ containerPath: p, sizeBytes: 4096, mode: 0o555, readOnly: true })),
     ],
-    log: { maxBytes: limits.logMaxBytes, maxFiles: limits.logMaxFiles },
-    readonlyRootfs: true,
-    network: 'none',
-    dropAllCapabilities: true,
-    noNewPrivileges: true,
+  };
+}
+
+export interface StemPlacement extends SandboxPlacement {
+  /** the cell's own empty host directories, mounted read-only at /fn and /fn-build; filled at specialization */
+  codeDir: string;
+  buildDir: string;
+}
+
+/**
+ * A stem cell: the runtime's bootstrap with no function, in a container locked down as every function
+ * container is, with the default limits. Its /fn and /fn-build are its own empty directories; its
+ * environment names no function (the bootstrap waits for a specialize request).
+ */
+export function stemCellSpecFor(runtime: Runtime, image: string, limits: SandboxLimits, at: StemPlacement): ContainerSpec {
+  const { sharedBinds, tmp, ...base } = lockedDown(limits, at);
+  return {
+    name: at.containerName,
+    image,
+    ...BOOTSTRAP[runtime],
+    env: { HOME: '/tmp', ...RUNTIME_ENV[runtime], TITAN_SOCKET: CONTAINER_SOCKET, TITAN_STEM: '1' },
+    labels: { [LABEL.managed]: 'true', [LABEL.scope]: at.scope, [LABEL.stem]: runtime },
+    ...limits.defaultLimits,
+    ...base,
+    binds: [
+      { hostPath: at.codeDir, containerPath: '/fn', readOnly: true },
+      { hostPath: at.buildDir, containerPath: BUILD_MOUNT, readOnly: true },
+      ...sharedBinds,
+    ],
+    tmpfs: [tmp],
   };
 }

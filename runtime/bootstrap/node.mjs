@@ -7,8 +7,12 @@ import { pathToFileURL } from 'node:url';
 import { runTagged, tagWrites } from './log-tags.mjs';
 
 const socketPath = process.env.TITAN_SOCKET;
-const handlerPath = process.env.TITAN_HANDLER;
-const functionName = process.env.TITAN_FUNCTION;
+// A stem cell (TITAN_STEM=1) starts with no function: the gateway's specialize request brings its
+// environment, and the handler is loaded then, once. Anything else loads it now.
+const stem = process.env.TITAN_STEM === '1';
+let functionName = process.env.TITAN_FUNCTION;
+// 'stem': waiting for a function; 'loading': a specialize request is being served; 'function': it has one.
+let state = stem ? 'stem' : 'function';
 
 /** Frozen all the way down: one invocation must not change what the next one sees. */
 const deepFreeze = (x) => {
@@ -16,7 +20,7 @@ const deepFreeze = (x) => {
   return x;
 };
 // The manifest's `config:`, checked by the gateway to be a JSON object.
-const functionConfig = deepFreeze(JSON.parse(process.env.TITAN_FUNCTION_CONFIG || '{}'));
+let functionConfig = deepFreeze(JSON.parse(process.env.TITAN_FUNCTION_CONFIG || '{}'));
 
 // Before the handler loads, so everything it writes goes through the tagging (see log-tags.mjs).
 tagWrites(process.stdout);
@@ -24,15 +28,34 @@ tagWrites(process.stderr);
 
 let handler;
 let loadError;
-try {
-  const mod = await import(pathToFileURL(handlerPath).href);
-  // ESM default export, ESM named `handler`, CommonJS `module.exports = fn` (arrives as default)
-  // or CommonJS `exports.handler` (arrives as default.handler).
-  const candidates = [mod.default, mod.handler, mod.default?.handler];
-  handler = candidates.find((c) => typeof c === 'function');
-  if (!handler) loadError = new Error(`${handlerPath.replace(/^\/fn(-build)?\//, '')} exports no function: expected a default export or an export named 'handler'`);
-} catch (err) {
-  loadError = err;
+async function loadHandler(handlerPath) {
+  try {
+    const mod = await import(pathToFileURL(handlerPath).href);
+    // ESM default export, ESM named `handler`, CommonJS `module.exports = fn` (arrives as default)
+    // or CommonJS `exports.handler` (arrives as default.handler).
+    const candidates = [mod.default, mod.handler, mod.default?.handler];
+    handler = candidates.find((c) => typeof c === 'function');
+    if (!handler) loadError = new Error(`${handlerPath.replace(/^\/fn(-build)?\//, '')} exports no function: expected a default export or an export named 'handler'`);
+  } catch (err) {
+    loadError = err;
+  }
+}
+if (!stem) await loadHandler(process.env.TITAN_HANDLER);
+
+/**
+ * Become the function the body names: `env` is the whole environment its own container would have
+ * been given (the image's variables stay), so process.env ends up as it would be there. Only once:
+ * a second request, even one the function forges from inside, is refused.
+ */
+async function specialize(body) {
+  const { env, sourceMaps } = JSON.parse(body);
+  delete process.env.TITAN_STEM;
+  Object.assign(process.env, env);
+  functionName = env.TITAN_FUNCTION;
+  functionConfig = deepFreeze(JSON.parse(env.TITAN_FUNCTION_CONFIG || '{}'));
+  // What NODE_OPTIONS=--enable-source-maps does at start, for modules loaded from now on.
+  if (sourceMaps) process.setSourceMapsEnabled(true);
+  await loadHandler(env.TITAN_HANDLER);
 }
 
 // A stray rejection in one invocation must not kill the others sharing this container.
@@ -97,13 +120,35 @@ async function invoke(req, res) {
   send(res, 'ok', body, emits.length ? { 'x-titan-envelope': '1' } : {});
 }
 
+const health = (res) => {
+  const body = JSON.stringify(loadError ? { ok: false, error: describe(loadError) } : state === 'stem' ? { ok: true, stem: true } : { ok: true });
+  res.writeHead(loadError ? 500 : 200, { 'content-type': 'application/json' }).end(body);
+};
+const STEM_ERROR = JSON.stringify({ name: 'StemCellError', message: 'this container is a stem cell with no function loaded: it serves invocations only once the gateway specialized it' });
+
 const server = createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/invoke') {
+    if (state !== 'function') return send(res, 'error', STEM_ERROR);
     if (loadError) return send(res, 'error', JSON.stringify(describe(loadError)));
     invoke(req, res).catch((err) => send(res, 'error', JSON.stringify(describe(err))));
+  } else if (req.method === 'POST' && req.url === '/specialize') {
+    if (state !== 'stem') {
+      const why = stem ? `already specialized as '${functionName}'` : 'not a stem cell';
+      return res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: { name: 'StemCellError', message: `refused: ${why}` } }));
+    }
+    state = 'loading';
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      specialize(Buffer.concat(chunks).toString('utf8'))
+        .catch((err) => (loadError = err))
+        .then(() => {
+          state = 'function';
+          health(res);
+        });
+    });
   } else if (req.url === '/healthz') {
-    const body = JSON.stringify(loadError ? { ok: false, error: describe(loadError) } : { ok: true });
-    res.writeHead(loadError ? 500 : 200, { 'content-type': 'application/json' }).end(body);
+    health(res);
   } else {
     res.writeHead(404).end();
   }

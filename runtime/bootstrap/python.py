@@ -14,13 +14,18 @@ import traceback
 from http.server import BaseHTTPRequestHandler
 
 SOCKET_PATH = os.environ["TITAN_SOCKET"]
-HANDLER_PATH = os.environ["TITAN_HANDLER"]
+# A stem cell (TITAN_STEM=1) starts with no function: the gateway's specialize request brings its
+# environment, and the handler is loaded then, once. Anything else loads it now.
+STEM = os.environ.get("TITAN_STEM") == "1"
+HANDLER_PATH = os.environ.get("TITAN_HANDLER", "")
 FUNCTION_NAME = os.environ.get("TITAN_FUNCTION", "")
 # The manifest's `config:`, checked by the gateway to be a JSON object. Shared by every invocation:
 # handlers read it, never change it.
 FUNCTION_CONFIG = json.loads(os.environ.get("TITAN_FUNCTION_CONFIG") or "{}")
 SHOWN_PATH = HANDLER_PATH[len("/fn/"):] if HANDLER_PATH.startswith("/fn/") else HANDLER_PATH
-
+# "stem": waiting for a function; "loading": a specialize request is being served; "function": it has one.
+state = "stem" if STEM else "function"
+state_lock = threading.Lock()
 
 # Per-invocation attribution of output, as log-tags.mjs does for Node: every line written while an
 # invocation runs is prefixed with \x1e<invocationId>\x1f (runtime/logs.ts strips and indexes it).
@@ -115,10 +120,48 @@ def load_handler():
 
 handler = None
 load_error = None
-try:
-    handler = load_handler()
-except BaseException as e:  # SyntaxError, ImportError, even SystemExit at module level
-    load_error = e
+if not STEM:
+    try:
+        handler = load_handler()
+    except BaseException as e:  # SyntaxError, ImportError, even SystemExit at module level
+        load_error = e
+
+
+def specialize(body):
+    """Become the function the body names: `env` is the whole environment its own container would
+    have been given (the image's variables stay). Only once: a second call, even one the function
+    makes from inside, is refused. Returns why it was refused, or None."""
+    global handler, load_error, HANDLER_PATH, FUNCTION_NAME, FUNCTION_CONFIG, SHOWN_PATH, state
+    with state_lock:
+        if state != "stem":
+            return f"already specialized as '{FUNCTION_NAME}'" if STEM else "not a stem cell"
+        state = "loading"
+    try:
+        load(json.loads(body)["env"])
+    finally:
+        state = "function"
+    return None
+
+
+def load(env):
+    global handler, load_error, HANDLER_PATH, FUNCTION_NAME, FUNCTION_CONFIG, SHOWN_PATH
+    os.environ.pop("TITAN_STEM", None)
+    os.environ.update(env)
+    if "TZ" in env:
+        time.tzset()  # what the C library read at start
+    HANDLER_PATH = env["TITAN_HANDLER"]
+    FUNCTION_NAME = env.get("TITAN_FUNCTION", "")
+    FUNCTION_CONFIG = json.loads(env.get("TITAN_FUNCTION_CONFIG") or "{}")
+    SHOWN_PATH = HANDLER_PATH[len("/fn/"):] if HANDLER_PATH.startswith("/fn/") else HANDLER_PATH
+    importlib.invalidate_caches()  # /fn was empty when the interpreter started
+    try:
+        handler = load_handler()
+    except BaseException as e:
+        load_error = e
+
+
+STEM_ERROR = {"name": "StemCellError", "message": "this container is a stem cell with no function loaded: it serves invocations only once the gateway specialized it"}
+
 
 # Coroutines of every invocation run on one event loop in its own thread, as Node runs every
 # invocation on one loop: module-level async resources (clients, locks) stay usable across calls.
@@ -193,19 +236,33 @@ class Handler(BaseHTTPRequestHandler):
         spares.claim(self)
         if self.path != "/healthz":
             return self.send(404, {"ok": False})
+        self.health()
+
+    def health(self):
         if load_error is not None:
             return self.send(500, {"ok": False, "error": describe(load_error, load=True)})
-        self.send(200, {"ok": True})
+        self.send(200, {"ok": True, "stem": True} if state == "stem" else {"ok": True})
 
     def do_POST(self):
         spares.claim(self)
+        if self.path == "/specialize":
+            return self.specialize()
         self.invoke()
+
+    def specialize(self):
+        raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+        refused = specialize(raw.decode("utf-8"))
+        if refused is not None:
+            return self.send(409, {"ok": False, "error": {"name": "StemCellError", "message": f"refused: {refused}"}})
+        self.health()
 
     def invoke(self):
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length)
         if self.path != "/invoke":
             return self.send(404, {"ok": False})
+        if state != "function":
+            return self.send(200, STEM_ERROR, "error")
         if load_error is not None:
             return self.send(200, describe(load_error, load=True), "error")
         try:
