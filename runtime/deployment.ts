@@ -10,9 +10,12 @@ import { FunctionError, FunctionRejectedError, OutOfMemoryError, SandboxError, T
 import { LatencyHistogram } from './latency-histogram.ts';
 import type { LogStore } from './logs.ts';
 import { verifyMounts } from './permissions.ts';
-import { Pool, type PoolEvent } from './pool.ts';
+import { Pool, type PoolEvent, type StartReason } from './pool.ts';
 import { containerSpecFor, type SandboxLimits } from './sandbox.ts';
 import type { FunctionSpec, PoolSettings } from './spec.ts';
+import type { ColdStartPath, ColdStartRoute, StemEvent } from './stem-cells/cold-start-route.ts';
+import { StemCellUnusable } from './stem-cells/stem-cell.ts';
+import type { StemCells } from './stem-cells/stem-cells.ts';
 
 export interface DeploymentOptions {
   spec: FunctionSpec;
@@ -24,11 +27,13 @@ export interface DeploymentOptions {
   startupTimeoutMs: number;
   queueMax: number;
   queueTimeoutMs: number;
-  onPoolEvent?: (fn: string, e: PoolEvent) => void;
+  onPoolEvent?: (fn: string, e: PoolEvent | StemEvent) => void;
   /** live settings in force (a persisted override); default: the manifest's */
   poolSettings?: PoolSettings;
   /** where the containers' output goes; none: not captured */
   logs?: LogStore;
+  /** cells to specialize on a cold start, when the function's can be (cold-start-route.ts) */
+  stemCells?: StemCells;
 }
 
 export interface InvocationContext {
@@ -58,6 +63,12 @@ export class Deployment {
   /** time spent waiting for a container, per invocation, since deploy */
   readonly waits = new LatencyHistogram();
   coldStarts = 0;
+  /** cold calls since deploy, by the path of the container that served them */
+  readonly coldStartsByPath: Record<ColdStartPath, number> = { stem_cell: 0, container: 0 };
+  /** which path this version's cold starts take, and why; a refusal of the engine turns it to container */
+  coldStart: ColdStartRoute;
+  /** containers that were stem cells: a cold call served by one is a stem cell cold start */
+  private readonly specialized = new WeakSet<FunctionContainer>();
   private warmed = false;
 
   constructor(readonly spec: FunctionSpec, private readonly opts: DeploymentOptions) {
@@ -66,9 +77,10 @@ export class Deployment {
       settings: opts.poolSettings ?? spec.pool,
       queueMax: opts.queueMax,
       queueTimeoutMs: opts.queueTimeoutMs,
-      start: () => this.startContainer(),
+      start: (reason) => this.startContainer(reason),
       onEvent: (e) => opts.onPoolEvent?.(spec.name, e),
     });
+    this.coldStart = opts.stemCells?.routeFor(spec) ?? { path: 'container', reason: 'no stem cells in this gateway' };
   }
 
   get status(): DeploymentStatus {
@@ -90,7 +102,12 @@ export class Deployment {
     }
   }
 
-  private async startContainer(): Promise<FunctionContainer> {
+  private async startContainer(reason: StartReason): Promise<FunctionContainer> {
+    // Only for waiting calls: prewarming and replacing below min are not worth a stem cell.
+    if (reason === 'demand' && this.coldStart.path === 'stem_cell') {
+      const c = await this.fromStemCell();
+      if (c) return c;
+    }
     // permissions.fs paths were checked at deploy; a start may come much later (see permissions.ts)
     await verifyMounts(this.spec.fs);
     const suffix = randomBytes(4).toString('hex');
@@ -107,10 +124,43 @@ export class Deployment {
     return c;
   }
 
+  /**
+   * A ready stem cell made this function's container; undefined when none was ready or it could not
+   * be prepared (a container of its own is started then). The function's own failure (the handler
+   * does not load, it dies loading) is thrown as a start's would be; the cell is gone either way.
+   */
+  private async fromStemCell(): Promise<FunctionContainer | undefined> {
+    const { runtime } = this.spec;
+    const cell = this.opts.stemCells!.take(runtime);
+    if (!cell) return undefined;
+    const t0 = performance.now();
+    const told = (outcome: 'ok' | 'failed' | 'unusable') => this.opts.onPoolEvent?.(this.spec.name, { kind: 'specialized', runtime, ms: performance.now() - t0, outcome });
+    try {
+      const c = await cell.specialize(this.spec, this.opts.logs);
+      this.specialized.add(c);
+      this.warmed = true;
+      told('ok');
+      return c;
+    } catch (err) {
+      if (!(err instanceof StemCellUnusable)) {
+        told('failed');
+        throw err;
+      }
+      told('unusable');
+      if (err.everyCell) this.coldStart = { path: 'container', reason: err.message };
+      return undefined;
+    }
+  }
+
   async invoke(eventJson: string, ctx: InvocationContext): Promise<InvocationResult> {
     const lease = await this.pool.acquire(ctx.deadline);
     this.waits.record(lease.waitMs);
-    if (lease.cold) this.coldStarts++;
+    if (lease.cold) {
+      this.coldStarts++;
+      const path = this.specialized.has(lease.worker) ? 'stem_cell' : 'container';
+      this.coldStartsByPath[path]++;
+      this.opts.onPoolEvent?.(this.spec.name, { kind: 'cold_start', path });
+    }
     const body = `{"event":${eventJson},"context":${JSON.stringify(ctx)}}`;
     const remaining = Math.max(0, ctx.deadline - Date.now());
     let reply: InvokeReply;

@@ -25,6 +25,17 @@ export const FunctionInfoSchema = v.object({
   stats: v.object({ invocations: count, cold_starts: count, wait_p50_ms: v.number(), wait_p99_ms: v.number() }),
   /** true when the pool runs on settings changed through the API rather than the manifest's */
   pool_overridden: v.boolean(),
+  /**
+   * How its cold starts are served: `stem_cell` (a ready stem cell is specialized for it; with none
+   * ready, a container is started) or `container` (always a container of its own), with the reason;
+   * and its cold calls since deploy by the path that served them.
+   */
+  cold_start: v.object({
+    path: v.picklist(['stem_cell', 'container']),
+    reason: v.string(),
+    stem_cell: count,
+    container: count,
+  }),
 });
 
 export type FunctionInfo = v.InferOutput<typeof FunctionInfoSchema>;

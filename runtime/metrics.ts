@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FunctionInfo } from './registry.ts';
 import type { PoolEvent } from './pool.ts';
+import type { StemEvent } from './stem-cells/cold-start-route.ts';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -57,6 +58,26 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly coldStartsByPath = new Counter({
+    name: 'titan_cold_starts_by_path_total',
+    help: 'Cold calls by the path of the container that served them: stem_cell (a stem cell specialized) or container (a container started for the function)',
+    labelNames: ['function', 'path'] as const,
+    registers: [this.registry],
+  });
+  readonly specialization = new Histogram({
+    name: 'titan_stem_cell_specialization_seconds',
+    help: "Taking a stem cell to serving a function: its code, limits and handler load; outcome ok, failed (the function's start failed) or unusable (a container was started instead)",
+    labelNames: ['runtime', 'outcome'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly stemCells = new Gauge({
+    name: 'titan_stem_cells',
+    help: 'Stem cells per runtime by state (ready, starting)',
+    labelNames: ['runtime', 'state'] as const,
+    registers: [this.registry],
+  });
+
   constructor(functions: () => FunctionInfo[], { processMetrics = true } = {}) {
     const list = functions;
     new Gauge({
@@ -84,9 +105,15 @@ export class Metrics {
     if (processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
-  onPoolEvent = (fn: string, e: PoolEvent): void => {
+  onPoolEvent = (fn: string, e: PoolEvent | StemEvent): void => {
     if (e.kind === 'started') this.containerStarts.inc({ function: fn, reason: e.reason });
     else if (e.kind === 'start_failed') this.containerStartFailures.inc({ function: fn });
     else if (e.kind === 'stopped') this.containerStops.inc({ function: fn, reason: e.why });
+    else if (e.kind === 'cold_start') this.coldStartsByPath.inc({ function: fn, path: e.path });
+    else if (e.kind === 'specialized') this.specialization.observe({ runtime: e.runtime, outcome: e.outcome }, e.ms / 1000);
+    else if (e.kind === 'stem_cells') {
+      this.stemCells.set({ runtime: e.runtime, state: 'ready' }, e.ready);
+      this.stemCells.set({ runtime: e.runtime, state: 'starting' }, e.starting);
+    }
   };
 }

@@ -23,6 +23,9 @@ import { removeOrphans, runDirOf } from './registry/orphans.ts';
 import { PoolKnobs } from './registry/pool-knobs.ts';
 import { installBootstrap, sandboxLimits, type SandboxLimits } from './sandbox.ts';
 import type { FunctionSpec, TriggerSpec } from './spec.ts';
+import type { StemEvent } from './stem-cells/cold-start-route.ts';
+import { cellsDirOf } from './stem-cells/stem-cell.ts';
+import { StemCells } from './stem-cells/stem-cells.ts';
 
 export type { FunctionInfo };
 
@@ -31,7 +34,8 @@ export interface RegistryOptions {
   engine: ContainerEngine;
   /** label value shared by every container of this gateway's state directory */
   scope: string;
-  onPoolEvent?: (fn: string, e: PoolEvent) => void;
+  /** the pools' events, and the stem cells' (fn '' for the stem pools' own) */
+  onPoolEvent?: (fn: string, e: PoolEvent | StemEvent) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** quiet time after a file event before rescanning, so a copy in progress settles */
   debounceMs?: number;
@@ -40,6 +44,8 @@ export interface RegistryOptions {
 }
 
 export class Registry extends EventEmitter {
+  /** generic containers specialized on cold starts (sandbox.stem_cells) */
+  readonly stemCells: StemCells;
   private readonly watcher: FolderWatcher;
   private readonly deployer: Deployer;
   private readonly knobs: PoolKnobs;
@@ -58,6 +64,17 @@ export class Registry extends EventEmitter {
       onChange: () => void this.rescan().catch((err) => log?.('rescan failed', { err: String(err) })),
       log,
     });
+    this.stemCells = new StemCells({
+      config,
+      engine: opts.engine,
+      limits: this.limits,
+      scope: opts.scope,
+      runDir: runDirOf(config.state_dir),
+      cellsDir: cellsDirOf(config.state_dir),
+      startupTimeoutMs: config.sandbox.startup_timeout_sec * 1000,
+      onChange: (runtime, { ready, starting }) => opts.onPoolEvent?.('', { kind: 'stem_cells', runtime, ready, starting }),
+      log,
+    });
     this.deployer = new Deployer({ config, create: (spec) => this.createDeployment(spec), onPromoted: () => this.emit('change'), log });
   }
 
@@ -65,6 +82,7 @@ export class Registry extends EventEmitter {
   async start(): Promise<void> {
     await this.removeOrphans();
     await installBootstrap(this.opts.config.state_dir);
+    this.stemCells.start(); // in the background: a cold start finding none ready starts a container
     await this.knobs.load();
     await mkdir(this.opts.config.functions_dir, { recursive: true });
     // Watching before the first scan: a change made while it runs is seen by the next one.
@@ -150,6 +168,8 @@ export class Registry extends EventEmitter {
     await this.watcher.close();
     await this.scanning?.catch(() => {});
     await this.deployer.close();
+    // After the deployments: a cell being specialized belongs to a pool, which waited for it.
+    await this.stemCells.close();
   }
 
   private createDeployment(spec: FunctionSpec): Deployment {
@@ -166,6 +186,7 @@ export class Registry extends EventEmitter {
       queueTimeoutMs: config.pool.queue_timeout_sec * 1000,
       onPoolEvent: this.opts.onPoolEvent,
       logs: this.opts.logs,
+      stemCells: this.stemCells,
     });
   }
 }

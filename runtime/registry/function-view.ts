@@ -1,5 +1,5 @@
 // The API's view of a function folder (GET /functions, /functions/:name): what is deployed, its
-// pool and its wait statistics, or why it is invalid.
+// pool, its wait statistics and how its cold starts are served, or why it is invalid.
 import type { FunctionInfo } from '../function-info.ts';
 import type { PoolStats } from '../pool.ts';
 import type { PoolSettings } from '../spec.ts';
@@ -13,6 +13,7 @@ export function describe(e: Entry): FunctionInfo {
       pool: { min: 0, max: 0, concurrency: 0, idle_sec: 0, warm: 0, busy: 0, starting: 0, queued: 0 },
       stats: { invocations: 0, cold_starts: 0, wait_p50_ms: 0, wait_p99_ms: 0 },
       pool_overridden: false,
+      cold_start: { path: 'container', reason: `not deployed: ${e.invalid}`, stem_cell: 0, container: 0 },
     };
   }
   const { spec } = d;
@@ -32,6 +33,7 @@ export function describe(e: Entry): FunctionInfo {
       wait_p99_ms: round3(d.waits.quantile(0.99)),
     },
     pool_overridden: JSON.stringify(d.pool.config) !== JSON.stringify(spec.pool),
+    cold_start: { ...d.coldStart, ...d.coldStartsByPath },
   };
 }
 

@@ -1,10 +1,12 @@
 // What an earlier gateway on the same state directory left behind (it crashed or was killed):
-// its containers, their socket directories and the handler builds they mounted.
+// its containers (stem cells too, specialized or not: they carry the scope), their socket
+// directories, the stem cells' code directories and the handler builds they mounted.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildRoot } from '../build.ts';
 import type { ContainerEngine } from '../engine/engine.ts';
 import { LABEL } from '../sandbox.ts';
+import { cellsDirOf } from '../stem-cells/stem-cell.ts';
 
 /** Where each container's socket directory lives under the state directory. */
 export const runDirOf = (stateDir: string): string => join(stateDir, 'run');
@@ -19,5 +21,6 @@ export async function removeOrphans(engine: ContainerEngine, scope: string, stat
   // A directory that cannot be removed is harmless leftover.
   await rm(runDirOf(stateDir), { recursive: true, force: true }).catch(() => {});
   await rm(buildRoot(stateDir), { recursive: true, force: true }).catch(() => {});
+  await rm(cellsDirOf(stateDir), { recursive: true, force: true }).catch(() => {});
   return orphans.length;
 }

@@ -1,7 +1,7 @@
 // An in-memory ContainerEngine for fast unit tests of the deploy state machine: no engine and no real
 // container. The seam is the dial-in socket: run() starts a stand-in for the bootstrap in this process
 // that dials the socket the gateway listens on (the host side of the spec's /run/titan bind) and
-// answers /healthz and /invoke there, as the real bootstrap does. So FunctionContainer, Pool and
+// answers /healthz and /invoke there (and a stem cell's /specialize), as the real bootstrap does. So FunctionContainer, Pool and
 // Deployment run unchanged on top of it; only what happens inside the container is played.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -20,6 +20,8 @@ export interface FakeBehaviour {
   handle?: (event: unknown, container: FakeContainer) => unknown;
   /** the engine refuses to change this container's limits, with this message */
   failUpdate?: string;
+  /** a stem cell (TITAN_STEM=1) told to become a function: how loading it ends; default it loads */
+  onSpecialize?: (env: Record<string, string>) => { load: string } | { exitCode: number; oomKilled?: boolean } | undefined;
 }
 
 export type FakeState = 'running' | 'exited' | 'removed';
@@ -34,6 +36,9 @@ export class FakeContainer {
   limits: ContainerLimits;
   /** every update() it received, in order */
   readonly updates: ContainerLimits[] = [];
+  /** a stem cell's specialize requests: the environment each one brought (the first one made it the function) */
+  readonly specializeRequests: Array<Record<string, string>> = [];
+  private loadFailure?: string;
   private readonly followers = new Set<(line: ContainerLogLine) => void>();
   private readonly enders = new Set<() => void>();
   private resolveExit!: (e: ExitInfo) => void;
@@ -58,8 +63,13 @@ export class FakeContainer {
     });
   }
 
+  /** Its function: by label, or for a stem cell the one it was specialized as ('' before). */
   get fn(): string {
-    return this.spec.labels[LABEL.fn] ?? '';
+    return this.spec.labels[LABEL.fn] ?? this.specializeRequests[0]?.TITAN_FUNCTION ?? '';
+  }
+
+  get isStemCell(): boolean {
+    return this.spec.env.TITAN_STEM === '1';
   }
 
   get version(): string {
@@ -135,11 +145,27 @@ export class FakeContainer {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const fail = this.behaviour.fail;
-    if (req.url === '/healthz') {
-      if (fail && 'load' in fail) return json(res, 500, { ok: false, error: { name: 'SyntaxError', message: fail.load } });
-      return json(res, 200, { ok: true });
+    const stem = this.isStemCell && this.specializeRequests.length === 0;
+    const health = () => {
+      const load = fail && 'load' in fail ? fail.load : this.loadFailure;
+      if (load) return json(res, 500, { ok: false, error: { name: 'SyntaxError', message: load } });
+      return json(res, 200, this.isStemCell && this.specializeRequests.length === 0 ? { ok: true, stem: true } : { ok: true });
+    };
+    if (req.url === '/healthz') return health();
+    if (req.method === 'POST' && req.url === '/specialize') {
+      if (!stem) return json(res, 409, { ok: false, error: { name: 'StemCellError', message: this.isStemCell ? `refused: already specialized as '${this.fn}'` : 'refused: not a stem cell' } });
+      const { env } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { env: Record<string, string> };
+      this.specializeRequests.push(env);
+      const outcome = this.behaviour.onSpecialize?.(env);
+      if (outcome && 'exitCode' in outcome) return this.exit({ exitCode: outcome.exitCode, oomKilled: outcome.oomKilled ?? false }, `exited with code ${outcome.exitCode} while loading`);
+      if (outcome) this.loadFailure = outcome.load;
+      return health();
     }
     if (req.method !== 'POST' || req.url !== '/invoke') return json(res, 404, {});
+    if (stem) {
+      const message = 'this container is a stem cell with no function loaded: it serves invocations only once the gateway specialized it';
+      return json(res, 200, { name: 'StemCellError', message }, { 'x-titan-outcome': 'error' });
+    }
     this.invocations++;
     const { event } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { event: unknown };
     try {
