@@ -15,8 +15,12 @@ export const WARM_FN = 'noop';
 const CONCURRENCY = [1, 8, 32] as const;
 const DIRECT = 'direct to a container of the same shape';
 
-type Side = 'gateway' | 'direct' | 'proxy';
-const SIDES: Side[] = ['direct', 'gateway', 'proxy'];
+type Side = 'gateway' | 'direct' | 'proxy' | 'httpfn';
+const SIDES: Side[] = ['direct', 'gateway', 'proxy', 'httpfn'];
+/** The same no-op function through the HTTP-function route, measured beside the JSON route at 32. */
+const HTTP_FN = 'POST /function/noop';
+type LatencySide = Exclude<Side, 'httpfn'>;
+const LATENCY_SIDES: LatencySide[] = ['direct', 'gateway', 'proxy'];
 
 /** The three ways to the same no-op call, each to a container of its own, and what throughput loads. */
 interface Sides {
@@ -36,11 +40,11 @@ async function latency(ctx: BenchContext, sides: Sides): Promise<Measurement[]> 
     direct: { client: new KeepAliveClient({ dialIn: sides.direct.agent, path: '/invoke' }), body: () => containerInvokeBody(`bench-${++n}`) },
     proxy: { client: new KeepAliveClient({ host: '127.0.0.1', port: sides.proxy.port, path: '/' }), body: () => '{}' },
   };
-  const p50: Record<Side, number[]> = { gateway: [], direct: [], proxy: [] };
-  const p99: Record<Side, number[]> = { gateway: [], direct: [], proxy: [] };
+  const p50: Record<LatencySide, number[]> = { gateway: [], direct: [], proxy: [] };
+  const p99: Record<LatencySide, number[]> = { gateway: [], direct: [], proxy: [] };
   try {
     for (let rep = 0; rep < sizes.reps; rep++) {
-      for (const side of order(SIDES, rep)) {
+      for (const side of order(LATENCY_SIDES, rep)) {
         progress(`warm latency: rep ${rep + 1}/${sizes.reps}, ${side}`);
         const { client, body } = clients[side];
         await client.latencies(rep === 0 ? 3 * sizes.latencyWarmup : sizes.latencyWarmup, 30_000, body);
@@ -74,10 +78,10 @@ async function latency(ctx: BenchContext, sides: Sides): Promise<Measurement[]> 
 async function throughput(ctx: BenchContext, { targets }: Sides, concurrency: readonly number[] = CONCURRENCY): Promise<Measurement[]> {
   const { sizes } = ctx;
   const rps: Record<number, Record<Side, number[]>> = {};
-  const cpuPerCall: Record<'gateway' | 'proxy', number[]> = { gateway: [], proxy: [] };
+  const cpuPerCall: Record<Exclude<Side, 'direct'>, number[]> = { gateway: [], proxy: [], httpfn: [] };
   for (const c of concurrency) {
-    rps[c] = { gateway: [], direct: [], proxy: [] };
-    const sides: Side[] = c === 32 ? ['direct', 'gateway', 'proxy'] : ['direct', 'gateway'];
+    rps[c] = { gateway: [], direct: [], proxy: [], httpfn: [] };
+    const sides: Side[] = c === 32 ? SIDES : ['direct', 'gateway'];
     for (let rep = 0; rep < sizes.reps; rep++) {
       for (const side of order(sides, rep)) {
         progress(`warm throughput: ${c} connections, rep ${rep + 1}/${sizes.reps}, ${side}`);
@@ -105,6 +109,19 @@ async function throughput(ctx: BenchContext, { targets }: Sides, concurrency: re
       note: 'not the gateway: the same hop with nothing else, the ceiling for a gateway written in Node',
     }),
     measurement({
+      name: `warm throughput, 32 connections, ${HTTP_FN}`,
+      unit: 'req/s',
+      value: spread(rps[32]!.httpfn),
+      reference: { name: 'POST /functions/noop/invoke', value: spread(rps[32]!.gateway) },
+      note: 'the HTTP-function route (request event, answer read) against the JSON route, same gateway',
+    }),
+    measurement({
+      name: `gateway CPU per warm call, 32 connections, ${HTTP_FN}`,
+      unit: 'us',
+      value: spread(cpuPerCall.httpfn),
+      reference: { name: 'POST /functions/noop/invoke', value: spread(cpuPerCall.gateway) },
+    }),
+    measurement({
       name: 'gateway CPU per warm call, 32 connections',
       unit: 'us',
       value: spread(cpuPerCall.gateway),
@@ -129,6 +146,7 @@ async function withSides(ctx: BenchContext, run: (sides: Sides) => Promise<Measu
       const host = '127.0.0.1';
       const targets: Record<Side, LoadTarget> = {
         gateway: { host, port: ctx.gateway.port, path: `/functions/${WARM_FN}/invoke`, body: '{}', pid: ctx.gateway.pid },
+        httpfn: { host, port: ctx.gateway.port, path: `/function/${WARM_FN}`, body: '{}', pid: ctx.gateway.pid },
         // one fixed body, so one invocation id for every call, which the bootstrap does not mind
         direct: { agent: direct.agent, path: '/invoke', body: containerInvokeBody('bench-load') },
         proxy: { host, port: proxy.port, path: '/', body: '{}', pid: proxy.pid },
