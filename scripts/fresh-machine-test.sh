@@ -120,11 +120,16 @@ inner_pids() {
   ((${#found[@]} == 0)) || printf '%s\n' "${!found[@]}"
 }
 
-# Stops every inner process: the engine first (a clean stop removes its containers and containerd).
+# Stops every inner process: the engine first (a clean stop stops its containers and its containerd).
+# Containers still there were left by the tests: named, as a clean machine is where that shows.
 stop_inner() {
-  local pid i pids
+  local pid i pids host left
   pid=$(sed -n 's/^ *"pid": *\([0-9]*\).*/\1/p' "$R$APP/.titan/engine.json" 2>/dev/null)
   if [[ -n $pid && $(readlink "/proc/$pid/ns/mnt" 2>/dev/null) == "$MNT_NS" ]]; then
+    host=$(sed -n 's/^ *"host": *"\([^"]*\)".*/\1/p' "$R$APP/.titan/engine.json")
+    left=$(timeout 20 nsenter --target "$HOLDER" --mount --root -- /usr/bin/env -i PATH=/usr/bin:/bin DOCKER_HOST="$host" \
+      docker ps -a --format '{{.Names}} ({{.Status}}; function {{.Label "titan.function"}}, scope {{.Label "titan.scope"}})' 2>&1)
+    [[ -z $left ]] || say "containers left on the inner engine when the tests ended:"$'\n'"$left"
     say "stopping the inner dockerd (pid $pid)"
     kill -TERM "$pid"
     for ((i = 0; i < 150; i++)); do

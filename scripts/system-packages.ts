@@ -99,16 +99,16 @@ export function planPackages(f: Facts): Need[] {
 
 /** Why setup will not install, or undefined when it may. */
 export function whyNotInstall(f: Facts): string | undefined {
-  if (f.noInstall) return 'TITAN_SETUP_NO_INSTALL=1';
-  if (!f.apt) return 'apt-get is not available (setup installs only on Debian and Ubuntu)';
+  if (f.noInstall) return 'TITAN_SETUP_NO_INSTALL is set: setup installs nothing';
+  if (!f.apt) return 'apt-get is not available: setup installs only on Debian and Ubuntu';
   if (!f.root) return 'setup is not running as root';
   return undefined;
 }
 
 /** How to install `needs` by hand: the exact apt-get command, or what to install without apt. */
 export function howToInstall(needs: Need[], f: Pick<Facts, 'root' | 'apt'>): string {
-  if (!f.apt) return `install with your system's package manager: ${[...new Set(needs.map((n) => n.elsewhere))].join(', ')}`;
-  return `install with: ${f.root ? '' : 'sudo '}apt-get install ${[...new Set(needs.map((n) => n.pkg))].join(' ')}`;
+  if (!f.apt) return `install them with your system's package manager: ${[...new Set(needs.map((n) => n.elsewhere))].join(', ')}`;
+  return `install them with: ${f.root ? '' : 'sudo '}apt-get install ${[...new Set(needs.map((n) => n.pkg))].join(' ')}`;
 }
 
 /** Installs Debian packages; throws an Error saying what failed (its message is shown as is). */
@@ -128,11 +128,14 @@ export type PackagesOutcome =
   /** some packages stay missing; none of them is required */
   | { outcome: 'missing'; pkgs: string[] };
 
-/** Thrown when a required package stays missing: the message names it, why, and how to install it. */
+/**
+ * Thrown when a required package stays missing: the message lists every missing package with why,
+ * then how to install them all, one per line so that the command can be copied.
+ */
 export class MissingPackagesError extends Error {
-  constructor(required: Need[], reason: string, how: string) {
-    const what = required.map((n) => `${n.pkg} (${n.why})`).join('; ');
-    super(`missing ${what}. ${reason}; ${how}, then run \`npm run setup\` again`);
+  constructor(needs: Need[], reason: string, how: string) {
+    const lines = needs.map((n) => `  ${n.pkg}: ${n.why}`);
+    super(`packages are missing (${reason}):\n${lines.join('\n')}\n  ${how}\n  then run \`npm run setup\` again`);
     this.name = 'MissingPackagesError';
   }
 }
@@ -156,8 +159,7 @@ export async function ensurePackages(f: Facts, installer: Installer, out: Out, n
       reason = `installing them failed: ${(err as Error).message}`;
     }
   }
-  const required = needs.filter((n) => n.required);
-  if (required.length) throw new MissingPackagesError(required, reason, howToInstall(needs, f));
+  if (needs.some((n) => n.required)) throw new MissingPackagesError(needs, reason, howToInstall(needs, f));
   for (const n of needs) out.warn(`${n.pkg} is not installed: ${n.why}`);
   out.warn(`${reason}; ${howToInstall(needs, f)}`);
   return { outcome: 'missing', pkgs };

@@ -93,8 +93,8 @@ describe('planPackages: what this machine lacks', () => {
 describe('whether setup installs', () => {
   test('it installs as root with apt-get, unless TITAN_SETUP_NO_INSTALL says not to', () => {
     assert.equal(whyNotInstall(fresh()), undefined);
-    assert.equal(whyNotInstall(fresh({ noInstall: true })), 'TITAN_SETUP_NO_INSTALL=1');
-    assert.equal(whyNotInstall(fresh({ apt: false })), 'apt-get is not available (setup installs only on Debian and Ubuntu)');
+    assert.equal(whyNotInstall(fresh({ noInstall: true })), 'TITAN_SETUP_NO_INSTALL is set: setup installs nothing');
+    assert.equal(whyNotInstall(fresh({ apt: false })), 'apt-get is not available: setup installs only on Debian and Ubuntu');
     assert.equal(whyNotInstall(fresh({ root: false })), 'setup is not running as root');
   });
 
@@ -125,34 +125,43 @@ describe('ensurePackages', () => {
     assert.deepEqual(installer.calls, []);
   });
 
-  test('not root: setup stops with the exact sudo command for every missing package, installing nothing', async () => {
+  test('not root: setup stops, listing every missing package with why, then the exact sudo command; nothing installed', async () => {
     const installer = new FakeInstaller();
     await assert.rejects(ensurePackages(fresh({ root: false }), installer, recorder().out), (err: Error) => {
       assert.ok(err instanceof MissingPackagesError);
-      assert.equal(err.message, 'missing docker.io (no container engine is installed: dockerd runs the function containers (setup starts it without a bridge or iptables rules)); '
-        + 'redis-server (events are on (events.embedded_redis) and no REDIS_URL is given: the gateway starts a private redis-server). '
-        + 'setup is not running as root; install with: sudo apt-get install docker.io redis-server python3 chromium, then run `npm run setup` again');
+      assert.equal(err.message, [
+        'packages are missing (setup is not running as root):',
+        '  docker.io: no container engine is installed: dockerd runs the function containers (setup starts it without a bridge or iptables rules)',
+        '  redis-server: events are on (events.embedded_redis) and no REDIS_URL is given: the gateway starts a private redis-server',
+        '  python3: /usr/bin/python3 is missing: where no registry answers, the python runtime image is built from it',
+        '  chromium: for `npm test`: test/security/browser.test.ts drives a real browser (/usr/bin/chromium)',
+        '  install them with: sudo apt-get install docker.io redis-server python3 chromium',
+        '  then run `npm run setup` again',
+      ].join('\n'));
       return true;
     });
     assert.deepEqual(installer.calls, []);
   });
 
-  test('TITAN_SETUP_NO_INSTALL=1 as root: stops with the command, without sudo', async () => {
+  test('TITAN_SETUP_NO_INSTALL as root: stops with the command, without sudo', async () => {
     const installer = new FakeInstaller();
-    await assert.rejects(ensurePackages(fresh({ noInstall: true }, {}), installer, recorder().out),
-      /\. TITAN_SETUP_NO_INSTALL=1; install with: apt-get install docker.io redis-server python3 chromium, then run `npm run setup` again$/);
+    await assert.rejects(ensurePackages(fresh({ noInstall: true }), installer, recorder().out), {
+      message: /^packages are missing \(TITAN_SETUP_NO_INSTALL is set: setup installs nothing\):\n(.*\n){4}  install them with: apt-get install docker\.io redis-server python3 chromium\n  then run `npm run setup` again$/,
+    });
     assert.deepEqual(installer.calls, []);
   });
 
   test('no apt-get: what to install by hand, by name', async () => {
-    await assert.rejects(ensurePackages(fresh({ apt: false }), new FakeInstaller(), recorder().out),
-      /apt-get is not available \(setup installs only on Debian and Ubuntu\); install with your system's package manager: Docker Engine \(or Podman\), Redis \(redis-server\), Python 3 at \/usr\/bin\/python3, Chromium at \/usr\/bin\/chromium, then run `npm run setup` again$/);
+    await assert.rejects(ensurePackages(fresh({ apt: false }), new FakeInstaller(), recorder().out), {
+      message: /^packages are missing \(apt-get is not available: setup installs only on Debian and Ubuntu\):\n(.*\n){4}  install them with your system's package manager: Docker Engine \(or Podman\), Redis \(redis-server\), Python 3 at \/usr\/bin\/python3, Chromium at \/usr\/bin\/chromium\n  then run `npm run setup` again$/,
+    });
   });
 
   test('the install fails (no network): setup stops with apt\'s reason and the command', async () => {
     const installer = new FakeInstaller('apt-get update exited with code 100: E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease');
-    await assert.rejects(ensurePackages(fresh(), installer, recorder().out),
-      /\. installing them failed: apt-get update exited with code 100: E: Failed to fetch http:\/\/deb\.debian\.org\/debian\/dists\/bookworm\/InRelease; install with: apt-get install docker\.io redis-server python3 chromium, then run `npm run setup` again$/);
+    await assert.rejects(ensurePackages(fresh(), installer, recorder().out), {
+      message: /^packages are missing \(installing them failed: apt-get update exited with code 100: E: Failed to fetch http:\/\/deb\.debian\.org\/debian\/dists\/bookworm\/InRelease\):\n(.*\n){4}  install them with: apt-get install docker\.io redis-server python3 chromium\n  then run `npm run setup` again$/,
+    });
     assert.equal(installer.calls.length, 1);
   });
 
@@ -163,7 +172,7 @@ describe('ensurePackages', () => {
     assert.deepEqual(lines, [
       '! python3 is not installed: /usr/bin/python3 is missing: where no registry answers, the python runtime image is built from it',
       '! chromium is not installed: for `npm test`: test/security/browser.test.ts drives a real browser (/usr/bin/chromium)',
-      '! setup is not running as root; install with: sudo apt-get install python3 chromium',
+      '! setup is not running as root; install them with: sudo apt-get install python3 chromium',
     ]);
   });
 });
