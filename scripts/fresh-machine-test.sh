@@ -62,10 +62,12 @@ step() {
 # Inside the fresh system
 
 # A clean environment: nothing of this machine's (DOCKER_HOST, REDIS_URL, CI, ...) leaks in, except
-# the CA settings npm and git need to trust this machine's registry path.
+# the CA settings npm and git need to trust this machine's registry path. TITAN_OFFLINE=1 (the
+# README's setting for machines without an image registry) keeps setup from trying Docker Hub: the
+# only traffic out is to the Debian mirror and the npm registry.
 fresh_env() {
   local v
-  printf '%s\n' PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root USER=root LANG=C.UTF-8 TERM=dumb
+  printf '%s\n' PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root USER=root LANG=C.UTF-8 TERM=dumb TITAN_OFFLINE=1
   for v in NODE_EXTRA_CA_CERTS SSL_CERT_FILE SSL_CERT_DIR CURL_CA_BUNDLE GIT_SSL_CAINFO REQUESTS_CA_BUNDLE; do
     [[ -n ${!v:-} && -e $R${!v} ]] && printf '%s=%s\n' "$v" "${!v}"
   done
