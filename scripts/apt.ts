@@ -100,19 +100,23 @@ export class AptInstaller implements Installer {
       const child = spawn(this.opts.aptGet ?? 'apt-get', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
       const tail: string[] = [];
       let log = Promise.resolve();
-      let partial = '';
-      const take = (chunk: Buffer) => {
-        const lines = (partial + chunk.toString()).split('\n');
-        partial = lines.pop()!;
-        for (const line of lines) {
-          tail.push(line);
-          if (tail.length > 15) tail.shift();
-          onLine(line);
-        }
-        log = log.then(() => appendFile(this.opts.logFile, chunk)).catch(() => {});
+      const line = (text: string) => {
+        tail.push(text);
+        if (tail.length > 15) tail.shift();
+        onLine(text);
       };
-      child.stdout.on('data', take);
-      child.stderr.on('data', take);
+      // Each stream splits into lines on its own, so that stdout and stderr never mix within a line.
+      const flushes = [child.stdout, child.stderr].map((stream) => {
+        let partial = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (chunk: string) => {
+          const lines = (partial + chunk).split('\n');
+          partial = lines.pop()!;
+          lines.forEach(line);
+          log = log.then(() => appendFile(this.opts.logFile, chunk)).catch(() => {});
+        });
+        return () => partial && line(partial);
+      });
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
@@ -124,6 +128,7 @@ export class AptInstaller implements Installer {
       });
       child.once('close', async (code, signal) => {
         clearTimeout(timer);
+        flushes.forEach((flush) => flush());
         await log;
         if (code === 0) return resolve();
         const errors = tail.filter((l) => /^E: /.test(l));

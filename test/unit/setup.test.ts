@@ -253,7 +253,8 @@ describe('AptInstaller against a fake apt-get', () => {
     const policy = join(dir, 'policy-rc.d');
     const aptGet = await fakeApt('apt-offline', [
       'echo "Err:1 http://deb.debian.org/debian bookworm InRelease"',
-      'echo "E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Temporary failure resolving \'deb.debian.org\'" >&2',
+      // The last line has no newline: it must still be read.
+      'printf "E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease  Temporary failure resolving \'deb.debian.org\'" >&2',
       'exit 100',
     ].join('\n'));
     const installer = new AptInstaller({ logFile: join(dir, 'apt.log'), aptGet, policyRcD: policy, systemdDir: join(dir, 'no-systemd') });
