@@ -141,7 +141,9 @@ describe('stem cells', () => {
     const comparable = (p: Probe, name: string) => {
       const { HOSTNAME: _host, TITAN_FUNCTION: fnName, ...env } = p.env;
       assert.equal(fnName, name);
-      const mounts = p.mounts.filter((m) => m.target !== '/fn-build').map(({ target, type, rw }) => ({ target, type, rw }));
+      // The engine mounts binds of the same depth in no fixed order: compare them as a set.
+      const mounts = p.mounts.filter((m) => m.target !== '/fn-build').map(({ target, type, rw }) => ({ target, type, rw }))
+        .sort((a, b) => a.target.localeCompare(b.target) || a.type.localeCompare(b.type));
       return { ...p, env, mounts };
     };
     assert.deepEqual(comparable(stem, 'probe'), comparable(own, 'probetwin'));
