@@ -103,11 +103,20 @@ export class Deployment {
   }
 
   private async startContainer(reason: StartReason): Promise<FunctionContainer> {
-    // Only for waiting calls: prewarming and replacing below min are not worth a stem cell.
-    if (reason === 'demand' && this.coldStart.path === 'stem_cell') {
-      const c = await this.fromStemCell();
-      if (c) return c;
+    if (reason !== 'demand') return this.newContainer();
+    // Calls are waiting for this one: stem cell refills hold off until it is up.
+    const release = this.opts.stemCells?.hold();
+    try {
+      // Only for waiting calls: prewarming and replacing below min are not worth a stem cell.
+      const c = this.coldStart.path === 'stem_cell' ? await this.fromStemCell() : undefined;
+      return c ?? (await this.newContainer());
+    } finally {
+      release?.();
     }
+  }
+
+  /** The classic start: a container of the function's own. */
+  private async newContainer(): Promise<FunctionContainer> {
     // permissions.fs paths were checked at deploy; a start may come much later (see permissions.ts)
     await verifyMounts(this.spec.fs);
     const suffix = randomBytes(4).toString('hex');

@@ -1,8 +1,8 @@
 // In-container bootstrap for `runtime: node`: loads the handler once, then dials the gateway's unix
 // socket and serves invocations over HTTP/1.1 on the connections it dialed. Mounted read-only into
 // every function container; it must depend on nothing but Node's standard library.
-import { createServer } from 'node:http';
-import { connect } from 'node:net';
+import { createServer, request } from 'node:http';
+import { connect, createServer as createNetServer } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { runTagged, tagWrites } from './log-tags.mjs';
 
@@ -206,6 +206,31 @@ server.on('request', (req) => {
     dial();
   }
 });
+
+// A stem cell has time to spare before its first call: it runs one invocation of a no-op through the
+// whole path (the HTTP parser, the invocation and log-tagging code, the answer) on a private
+// connection, so the first call of the function it becomes does not pay for compiling them (measured:
+// that call took 8-15 ms without it, 3 ms with it). Before dialing: no request of the gateway's can
+// arrive meanwhile and find it in this borrowed state.
+async function warmUp() {
+  const path = `\0titan-warm-${process.pid}`; // abstract: no file, and private to this network namespace
+  const local = createNetServer((sock) => server.emit('connection', sock));
+  await new Promise((resolve) => local.listen(path, resolve));
+  handler = async () => null;
+  state = 'function';
+  try {
+    await new Promise((resolve) => {
+      const req = request({ socketPath: path, method: 'POST', path: '/invoke', agent: false }, (res) => res.resume().on('end', resolve));
+      req.on('error', resolve);
+      req.end('{"event":{},"context":{"invocationId":"warm-up"}}');
+    });
+  } finally {
+    handler = undefined;
+    state = 'stem';
+    local.close();
+  }
+}
+if (stem) await warmUp();
 
 dial();
 process.on('SIGTERM', () => process.exit(0));

@@ -3,6 +3,8 @@
 // own, and the pool raises its target by one, up to `max`, so the next burst of that size finds cells;
 // after `holdMs` without a miss the target is back to `min` and the extra ready cells are stopped.
 // A cell that fails to start or dies while ready is replaced after a backoff, never handed out.
+// Refills wait while a start that calls wait for is under way (hold()): on two cores a container
+// starting beside a specialization or a classic start doubled their time (bench/README.md).
 export interface Cell {
   /** settles when the container dies on its own */
   readonly exited: Promise<unknown>;
@@ -39,6 +41,7 @@ export class StemPool<C extends Cell> {
   private retryTimer?: NodeJS.Timeout;
   private readonly holdTimer: NodeJS.Timeout;
   private closed = false;
+  private holds = 0;
   private stopping: Promise<unknown>[] = [];
   private readonly now: () => number;
 
@@ -72,6 +75,18 @@ export class StemPool<C extends Cell> {
     return cell;
   }
 
+  /** No cell starts until the returned release is called (each hold once); then the pool fills up. */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.fill();
+    };
+  }
+
   /** Back to `min` once no miss was seen for holdMs; extra ready cells stop. Called every second. */
   tick(): void {
     if (this.closed || this.target === this.opts.min) return;
@@ -96,7 +111,7 @@ export class StemPool<C extends Cell> {
   }
 
   private fill(): void {
-    if (this.closed || this.retryTimer) return;
+    if (this.closed || this.retryTimer || this.holds > 0) return;
     while (this.ready.length + this.starting < this.target) void this.spawn();
   }
 

@@ -14,7 +14,7 @@ import { parseMemory } from '../../runtime/quantity.ts';
 import { Registry } from '../../runtime/registry.ts';
 import { LABEL } from '../../runtime/sandbox.ts';
 import type { StemEvent } from '../../runtime/stem-cells/cold-start-route.ts';
-import { FakeEngine, type FakeContainer } from '../helpers/fake-engine.ts';
+import { FakeEngine, gate, type FakeContainer } from '../helpers/fake-engine.ts';
 
 const HANDLER = 'export default async () => "played by the fake engine"';
 
@@ -153,6 +153,25 @@ describe('stem cells in the registry, on the fake engine', () => {
     const info = registry.info('tiny')!.cold_start;
     assert.deepEqual([info.path, info.stem_cell, info.container], ['container', 0, 1]);
     assert.equal(info.reason, "the engine refused to give a stem cell the limits of 'tiny': Minimum memory limit allowed is 6MB");
+  });
+
+  test('while a start that a call waits for is under way, stem cells are not refilled: they would slow it down', async () => {
+    await write('own', 'pool: { min: 0, max: 1 }\nimage: node:22-slim\n');
+    await registry.rescan();
+    await registry.settled();
+    assert.ok(await readyCells(1));
+    const held = gate();
+    engine.behaviour = (spec) => (spec.labels[LABEL.fn] === 'own' ? { ready: held.promise } : {});
+    const served = call('own');
+    await until(() => engine.live('own').length === 1);
+    const taken = registry.stemCells.take('node')!;
+    assert.ok(taken, 'the ready cell, taken away');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(registry.stemCells.stats('node'), { ready: 0, starting: 0, target: 1 }, 'no refill while the call waits');
+    held.open();
+    assert.equal((await served).cold, true);
+    await taken.stop();
+    assert.ok(await readyCells(1), 'refilled once it was served');
   });
 
   test('a burst larger than the stem pool: one call takes the cell, the others start containers, none fails; the pool grows toward max', async () => {

@@ -146,6 +146,21 @@ describe('stem pool', () => {
     assert.equal(pool.take(), starts.cells[1], 'its replacement');
   });
 
+  test('refills wait while a start that calls wait for holds the pool, and start once every hold is released', async () => {
+    make(1, 2);
+    await starts.settle();
+    const first = pool.hold();
+    const second = pool.hold();
+    assert.equal(pool.take(), starts.cells[0]);
+    assert.equal(pool.take(), undefined, 'a miss');
+    assert.equal(starts.pending.length, 0, 'nothing starts while held');
+    first();
+    first();
+    assert.equal(starts.pending.length, 0, 'a release counts once; one hold is left');
+    second();
+    assert.equal(starts.pending.length, 2, 'then the pool fills to its raised target');
+  });
+
   test('min 0 is off: nothing starts and a take is no miss', async () => {
     make(0, 8);
     assert.equal(pool.take(), undefined);
