@@ -58,6 +58,9 @@ export interface InvocationResult {
 
 export type DeploymentStatus = 'deploying' | 'ready' | 'invalid';
 
+/** Longest a container started for waiting calls holds stem cell refills back (startContainer). */
+const HOLD_MS = 1000;
+
 export class Deployment {
   readonly pool: Pool<FunctionContainer>;
   /** time spent waiting for a container, per invocation, since deploy */
@@ -69,6 +72,8 @@ export class Deployment {
   coldStart: ColdStartRoute;
   /** containers that were stem cells: a cold call served by one is a stem cell cold start */
   private readonly specialized = new WeakSet<FunctionContainer>();
+  /** started for waiting calls, holding stem cell refills until their first call is answered */
+  private readonly holding = new WeakMap<FunctionContainer, () => void>();
   private warmed = false;
 
   constructor(readonly spec: FunctionSpec, private readonly opts: DeploymentOptions) {
@@ -104,14 +109,18 @@ export class Deployment {
 
   private async startContainer(reason: StartReason): Promise<FunctionContainer> {
     if (reason !== 'demand') return this.newContainer();
-    // Calls are waiting for this one: stem cell refills hold off until it is up.
-    const release = this.opts.stemCells?.hold();
+    // Calls are waiting for this one: stem cell refills hold off until it served its first call
+    // (invoke), or for HOLD_MS at most (the call may have given up meanwhile).
+    const release = this.opts.stemCells?.hold() ?? (() => {});
     try {
       // Only for waiting calls: prewarming and replacing below min are not worth a stem cell.
-      const c = this.coldStart.path === 'stem_cell' ? await this.fromStemCell() : undefined;
-      return c ?? (await this.newContainer());
-    } finally {
-      release?.();
+      const c = (this.coldStart.path === 'stem_cell' ? await this.fromStemCell() : undefined) ?? (await this.newContainer());
+      this.holding.set(c, release);
+      setTimeout(release, HOLD_MS).unref();
+      return c;
+    } catch (err) {
+      release();
+      throw err;
     }
   }
 
@@ -176,6 +185,7 @@ export class Deployment {
     try {
       reply = await lease.worker.invoke(body, { ms: remaining, error: () => new TimeoutError(this.spec.name, this.spec.timeoutMs) });
     } catch (err) {
+      this.releaseHold(lease.worker);
       // The container is in an unknown state: never hand it out again. A lost connection is explained
       // first: retiring removes the container, and with it the engine's record of an OOM kill (an
       // inspect racing the removal answers 404, and out_of_memory became sandbox_error under load).
@@ -190,6 +200,7 @@ export class Deployment {
       throw explained ?? err;
     }
     this.pool.release(lease);
+    this.releaseHold(lease.worker);
     if (reply.outcome === 'error') {
       const e = safeParse(reply.body) as { name?: string; message?: string; stack?: string; rejected?: boolean } | undefined;
       const details = e?.name ? { name: e.name } : undefined;
@@ -198,6 +209,14 @@ export class Deployment {
     if (!reply.envelope) return { resultJson: reply.body, emits: [], cold: lease.cold, waitMs: lease.waitMs };
     const env = this.openEnvelope(reply.body);
     return { resultJson: env.resultJson, emits: env.emits, cold: lease.cold, waitMs: lease.waitMs };
+  }
+
+  /** Its first call answered (or failed): stem cells may refill now. */
+  private releaseHold(worker: FunctionContainer): void {
+    const release = this.holding.get(worker);
+    if (!release) return;
+    this.holding.delete(worker);
+    release();
   }
 
   /** `{ result, emits }` from the container, which may say anything: a bad one is invalid_response. */
