@@ -22,6 +22,7 @@ import { note } from './lib/progress.ts';
 import type { Measurement } from './lib/record.ts';
 import { table, writeReport } from './lib/report.ts';
 import { cleanup } from './lib/cleanup.ts';
+import { stemCells } from './lib/stem-cells.ts';
 import { WARM_FN, warm, warm32 } from './lib/warm.ts';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
@@ -33,6 +34,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'warm32', run: warm32, onlyWhenNamed: true },
   { name: 'docker-run', run: dockerRun },
   { name: 'cold', run: coldStart },
+  { name: 'stem', run: stemCells },
   { name: 'deploy', run: deploy },
   { name: 'events', run: events },
 ];

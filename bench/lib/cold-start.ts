@@ -1,4 +1,5 @@
-// Scenario 2: first call with an empty pool (min 0) vs a raw create + start + ready with the same spec.
+// Scenario 2: first call with an empty pool (min 0), classic path (a container of its own, not a stem
+// cell: the manifest names the runtime image by its id), vs a raw create + start + ready with the same spec.
 import { randomBytes } from 'node:crypto';
 import { FunctionContainer } from '../../runtime/container.ts';
 import type { BenchContext } from './context.ts';
@@ -9,6 +10,7 @@ import { progress } from './progress.ts';
 import { limitsOf, rawPlacement } from './raw-container.ts';
 import { measurement, type Measurement } from './record.ts';
 import { spread } from './stats.ts';
+import { classicImage } from './stem-cells.ts';
 
 const SHAPE: FunctionShape = { pool: { min: 0, max: 1, concurrency: 1 } };
 
@@ -23,9 +25,9 @@ export async function rawStart(ctx: BenchContext, fnDir: string): Promise<number
 }
 
 /** Deploy a min-0 function, time its first call (which must report x-cold-start), undeploy it. */
-async function coldInvoke(ctx: BenchContext): Promise<number> {
+async function coldInvoke(ctx: BenchContext, image: string): Promise<number> {
   const name = `cold-${randomBytes(3).toString('hex')}`;
-  await dropFunction(ctx.bench, name, SHAPE);
+  await dropFunction(ctx.bench, name, { ...SHAPE, image });
   const client = new KeepAliveClient({ host: '127.0.0.1', port: ctx.gateway.port, path: `/functions/${name}/invoke` });
   try {
     await waitFor(`deploy of ${name}`, async () => (await functionStatus(ctx, name)) === 'ready', 30_000, 20);
@@ -45,6 +47,7 @@ async function coldInvoke(ctx: BenchContext): Promise<number> {
 
 export async function coldStart(ctx: BenchContext): Promise<Measurement[]> {
   const refDir = await writeFunctionFolder(ctx.bench, 'coldref', SHAPE);
+  const image = await classicImage(ctx);
   const raw: number[] = [];
   const cold: number[] = [];
   const reps = ctx.sizes.coldReps;
@@ -53,7 +56,7 @@ export async function coldStart(ctx: BenchContext): Promise<Measurement[]> {
     progress(`cold start: ${rep === 0 ? 'warm-up' : `rep ${rep}/${reps}`}`);
     const first = rep % 2 === 0;
     const r = first ? await rawStart(ctx, refDir) : 0;
-    const c = await coldInvoke(ctx);
+    const c = await coldInvoke(ctx, image);
     const r2 = first ? r : await rawStart(ctx, refDir);
     if (rep === 0) continue;
     raw.push(r2);
@@ -62,7 +65,7 @@ export async function coldStart(ctx: BenchContext): Promise<Measurement[]> {
   ctx.facts.rawStartMs = spread(raw).median;
   return [
     measurement({
-      name: 'cold start: first invocation, empty pool',
+      name: 'cold start, classic: first invocation, empty pool',
       unit: 'ms',
       value: spread(cold),
       reference: { name: 'raw create + start + ready (engine API)', value: spread(raw) },

@@ -5,6 +5,10 @@ import { join } from 'node:path';
 import { defaultConfig, type RuntimeConfig } from '../../runtime/config.ts';
 
 export const NOOP_HANDLER = 'export default async () => null;\n';
+/** Answers the id of the container that served it (its hostname): which path a cold start took. */
+export const HOSTNAME_HANDLER = "import { hostname } from 'node:os';\nexport default async () => hostname();\n";
+export const STEM_MIN = 2;
+export const STEM_MAX = 8;
 export const EVENT_TOPIC = 'bench.events';
 
 export interface BenchDir {
@@ -27,6 +31,14 @@ export async function createBenchDir(): Promise<BenchDir> {
     functions_dir: functionsDir,
     state_dir: join(dir, 's'),
     gateway: { ...base.gateway, host: '127.0.0.1', port: 0 },
+    // The recommended start (README): two node cells ready, up to eight after a burst found none. The
+    // functions' CPU share (below) is the default, so stem cells are made with it: a function whose
+    // resources differ from the defaults is specialized with an engine update (measured apart).
+    sandbox: {
+      ...base.sandbox,
+      default_cpu: '1',
+      stem_cells: { node: { min: STEM_MIN, max: STEM_MAX }, python: { min: 0, max: 8 } },
+    },
     events: { ...base.events, key_prefix: keyPrefix },
   };
   return { dir, functionsDir, config, keyPrefix };
@@ -35,6 +47,12 @@ export async function createBenchDir(): Promise<BenchDir> {
 export interface FunctionShape {
   pool: { min: number; max: number; concurrency: number };
   topic?: string;
+  /** another name for the runtime image (its id): the same image, but cold starts take the classic path */
+  image?: string;
+  /** the handler's source; default NOOP_HANDLER */
+  source?: string;
+  /** resources.memory; default the sandbox's */
+  memory?: string;
 }
 
 /** The warm functions' pool: one container taking every call at once; the references get the same. */
@@ -44,11 +62,13 @@ export const ONE_CONTAINER: FunctionShape['pool'] = { min: 1, max: 1, concurrenc
  * A no-op function's manifest. `cpu: "1"`: a full CPU share, so the container is not starved by
  * whatever else runs on the machine (the default 50m is a weight of 51 against others' 1024).
  */
-export function manifest({ pool, topic }: FunctionShape): string {
+export function manifest({ pool, topic, image, memory }: FunctionShape): string {
   return [
     'version: "1"',
+    ...(image ? [`image: "${image}"`] : []),
     'resources:',
     '  cpu: "1"',
+    ...(memory ? [`  memory: ${memory}`] : []),
     'pool:',
     `  min: ${pool.min}`,
     `  max: ${pool.max}`,
@@ -66,7 +86,7 @@ export async function stageFunction(bench: BenchDir, name: string, shape: Functi
   const staging = join(bench.dir, `.staging-${name}`);
   await mkdir(staging, { recursive: true });
   await writeFile(join(staging, 'function.yaml'), manifest(shape));
-  await writeFile(join(staging, 'index.js'), NOOP_HANDLER);
+  await writeFile(join(staging, 'index.js'), shape.source ?? NOOP_HANDLER);
   return () => rename(staging, join(bench.functionsDir, name));
 }
 

@@ -15,7 +15,7 @@ const MiB = 1024 ** 2;
  * Usage minus inactive file pages, as `docker stats` shows it (cgroup v1 and v2). The runtime's engine
  * interface has no stats call and the benchmark does not widen it for itself: dockerode, here only.
  */
-async function containerMemory(dockerHost: string, id: string): Promise<number> {
+export async function containerMemory(dockerHost: string, id: string): Promise<number> {
   const docker = new Docker(engineOptionsFromHost(dockerHost));
   const s = (await docker.getContainer(id).stats({ stream: false })) as { memory_stats: { usage?: number; stats?: Record<string, number> } };
   const { usage = 0, stats = {} } = s.memory_stats;
