@@ -133,11 +133,13 @@ stop_inner() {
       docker ps -a --format '{{.Names}} ({{.Status}}; function {{.Label "titan.function"}}, scope {{.Label "titan.scope"}})' 2>&1)
     [[ -z $left ]] || say "containers left on the inner engine when the tests ended:"$'\n'"$left"
     say "stopping the inner dockerd (pid $pid)"
+    local t0=$SECONDS
     kill -TERM "$pid"
     for ((i = 0; i < 150; i++)); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.2
     done
+    say "inner dockerd $(kill -0 "$pid" 2>/dev/null && echo "still running after" || echo "stopped in") $((SECONDS - t0)) s"
   fi
   mapfile -t pids < <(inner_pids)
   ((${#pids[@]})) || return 0
