@@ -6,9 +6,10 @@
 #
 # The fresh system is a copy of that Debian as the root of a private mount namespace, with its own
 # container engine (setup starts it, as for any user; no socket of this machine is visible) and its
-# own loopback: the gateway and the tests run in a new network namespace, so their ports cannot meet
-# anything on this machine. Only setup reaches out, to the Debian mirror and npm registry this machine
-# uses. Needs root. Every step has a time limit; every process that ran inside (found by its mount
+# own loopback: `npm start` and `npm test` run in a new network namespace, so their ports cannot meet
+# anything on this machine (the quick start's `&&` is therefore split: setup runs first, with this
+# machine's network). Only debootstrap and setup reach out, to the Debian mirror and the npm registry
+# this machine uses (TITAN_OFFLINE=1 inside: no image registry is tried). Needs root. Every step has a time limit; every process that ran inside (found by its mount
 # namespace and parentage, never by name) is stopped and every mount unmounted, deepest first, before
 # the copy is removed. The debootstrap result is cached outside the repository (TITAN_FRESH_CACHE,
 # default /var/cache/titan-fresh), keyed by its recipe and the week.
