@@ -4,6 +4,7 @@ import Docker from 'dockerode';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import type { ContainerEngine, ContainerLimits, ContainerLogLine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo, LogFollow } from './engine.ts';
+import { AttachedOutput } from './attached-output.ts';
 import { LogLineSplitter } from './log-lines.ts';
 import { TitanError } from '../errors.ts';
 
@@ -59,6 +60,8 @@ export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOpti
 
 export class DockerEngine implements ContainerEngine {
   private readonly docker: Docker;
+  /** output of the containers this engine started, until someone follows it or it ends */
+  private readonly outputs = new Map<string, AttachedOutput>();
 
   constructor(options?: Docker.DockerOptions) {
     this.docker = new Docker(options);
@@ -75,13 +78,21 @@ export class DockerEngine implements ContainerEngine {
 
   async run(spec: ContainerSpec): Promise<string> {
     const container = await this.docker.createContainer(toCreateOptions(spec));
+    let output: AttachedOutput | undefined;
     try {
+      // Attached before it starts: its output is read as written, from the first byte (followLogs).
+      const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+      output = new AttachedOutput(stream, (s, out, err) => this.docker.modem.demuxStream(s, out, err));
       await container.start();
     } catch (err) {
+      output?.close();
       await this.remove(container.id);
       throw err;
     }
-    return container.id;
+    const id = container.id;
+    this.outputs.set(id, output);
+    void output.ended.then(() => this.outputs.delete(id));
+    return id;
   }
 
   async update(id: string, limits: ContainerLimits): Promise<void> {
@@ -118,6 +129,16 @@ export class DockerEngine implements ContainerEngine {
   }
 
   followLogs(id: string, onLine: (line: ContainerLogLine) => void): LogFollow {
+    const attached = this.outputs.get(id);
+    if (attached) {
+      this.outputs.delete(id);
+      return attached.follow(onLine);
+    }
+    return this.followLogFiles(id, onLine);
+  }
+
+  /** A container this engine did not start: its log files, from its start (lossy where they rotate). */
+  private followLogFiles(id: string, onLine: (line: ContainerLogLine) => void): LogFollow {
     let stream: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
     let stopped = false;
     let done!: () => void;

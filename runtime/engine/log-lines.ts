@@ -18,13 +18,15 @@ export class LogLineSplitter {
     private readonly stream: ContainerLogLine['stream'],
     private readonly onLine: (line: ContainerLogLine) => void,
     private readonly now: () => number = Date.now,
+    /** frames start with the engine's timestamp (a log stream); an attached stream's do not */
+    private readonly timestamped = true,
   ) {}
 
   /** One frame's payload; the engine's timestamp is taken off its front when there is one. */
   frame(payload: Buffer): void {
     let time = this.now();
     let body = payload;
-    const space = payload.indexOf(0x20);
+    const space = this.timestamped ? payload.indexOf(0x20) : -1;
     if (space > 0 && space <= 40) {
       const t = Date.parse(payload.toString('latin1', 0, space));
       if (!Number.isNaN(t)) {
