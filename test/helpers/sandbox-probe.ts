@@ -1,6 +1,5 @@
-// The sandbox probe of test/integration/sandbox.test.ts (the same handler, copied: a test file cannot be
-// imported without running its tests): a function that reports what its process can see and do. The
-// stem cell tests run it in a specialized stem cell and in a container of the function's own.
+// The sandbox probe: a function that reports what its process can see and do. The sandbox tests run it
+// in a container of its own; the stem cell tests in a specialized stem cell and compare the two.
 // Reads cgroup limits under both layouts (v2 unified, v1 per-controller), whichever the engine uses.
 export const PROBE = `
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
