@@ -13,8 +13,8 @@ import { verifyMounts } from './permissions.ts';
 import { Pool, type PoolEvent, type StartReason } from './pool.ts';
 import { containerSpecFor, type SandboxLimits } from './sandbox.ts';
 import type { FunctionSpec, PoolSettings } from './spec.ts';
-import type { ColdStartPath, ColdStartRoute, StemEvent } from './stem-cells/cold-start-route.ts';
-import { StemCellUnusable } from './stem-cells/stem-cell.ts';
+import type { StemEvent } from './stem-cells/cold-start-route.ts';
+import { ColdStarts } from './stem-cells/cold-starts.ts';
 import type { StemCells } from './stem-cells/stem-cells.ts';
 
 export interface DeploymentOptions {
@@ -58,22 +58,13 @@ export interface InvocationResult {
 
 export type DeploymentStatus = 'deploying' | 'ready' | 'invalid';
 
-/** Longest a container started for waiting calls holds stem cell refills back (startContainer). */
-const HOLD_MS = 1000;
-
 export class Deployment {
   readonly pool: Pool<FunctionContainer>;
   /** time spent waiting for a container, per invocation, since deploy */
   readonly waits = new LatencyHistogram();
   coldStarts = 0;
-  /** cold calls since deploy, by the path of the container that served them */
-  readonly coldStartsByPath: Record<ColdStartPath, number> = { stem_cell: 0, container: 0 };
-  /** which path this version's cold starts take, and why; a refusal of the engine turns it to container */
-  coldStart: ColdStartRoute;
-  /** containers that were stem cells: a cold call served by one is a stem cell cold start */
-  private readonly specialized = new WeakSet<FunctionContainer>();
-  /** started for waiting calls, holding stem cell refills until their first call is answered */
-  private readonly holding = new WeakMap<FunctionContainer, () => void>();
+  /** how containers for waiting calls are started (a stem cell or one of its own), and by which path cold calls were served */
+  readonly paths: ColdStarts;
   private warmed = false;
 
   constructor(readonly spec: FunctionSpec, private readonly opts: DeploymentOptions) {
@@ -85,7 +76,7 @@ export class Deployment {
       start: (reason) => this.startContainer(reason),
       onEvent: (e) => opts.onPoolEvent?.(spec.name, e),
     });
-    this.coldStart = opts.stemCells?.routeFor(spec) ?? { path: 'container', reason: 'no stem cells in this gateway' };
+    this.paths = new ColdStarts({ spec, stemCells: opts.stemCells, logs: opts.logs, onEvent: (e) => opts.onPoolEvent?.(spec.name, e) });
   }
 
   get status(): DeploymentStatus {
@@ -108,20 +99,10 @@ export class Deployment {
   }
 
   private async startContainer(reason: StartReason): Promise<FunctionContainer> {
-    if (reason !== 'demand') return this.newContainer();
-    // Calls are waiting for this one: stem cell refills hold off until it served its first call
-    // (invoke), or for HOLD_MS at most (the call may have given up meanwhile).
-    const release = this.opts.stemCells?.hold() ?? (() => {});
-    try {
-      // Only for waiting calls: prewarming and replacing below min are not worth a stem cell.
-      const c = (this.coldStart.path === 'stem_cell' ? await this.fromStemCell() : undefined) ?? (await this.newContainer());
-      this.holding.set(c, release);
-      setTimeout(release, HOLD_MS).unref();
-      return c;
-    } catch (err) {
-      release();
-      throw err;
-    }
+    // Only for waiting calls: prewarming and replacing below min are not worth a stem cell.
+    const c = reason === 'demand' ? await this.paths.start(() => this.newContainer()) : await this.newContainer();
+    this.warmed = true;
+    return c;
   }
 
   /** The classic start: a container of the function's own. */
@@ -132,42 +113,12 @@ export class Deployment {
     const socketDir = join(this.opts.runDir, suffix);
     const containerName = `titan-${this.opts.scope}-${this.spec.name}-${suffix}`;
     const spec = containerSpecFor(this.spec, this.opts.limits, { containerName, socketDir, scope: this.opts.scope });
-    const c = await FunctionContainer.start(this.opts.engine, spec, {
+    return FunctionContainer.start(this.opts.engine, spec, {
       socketDir,
       startupTimeoutMs: this.opts.startupTimeoutMs,
       maxResponseBytes: this.opts.limits.maxResponseBytes,
       onLog: this.opts.logs && ((line, id) => this.opts.logs!.add(this.spec.name, id, line)),
     });
-    this.warmed = true;
-    return c;
-  }
-
-  /**
-   * A ready stem cell made this function's container; undefined when none was ready or it could not
-   * be prepared (a container of its own is started then). The function's own failure (the handler
-   * does not load, it dies loading) is thrown as a start's would be; the cell is gone either way.
-   */
-  private async fromStemCell(): Promise<FunctionContainer | undefined> {
-    const { runtime } = this.spec;
-    const cell = this.opts.stemCells!.take(runtime);
-    if (!cell) return undefined;
-    const t0 = performance.now();
-    const told = (outcome: 'ok' | 'failed' | 'unusable') => this.opts.onPoolEvent?.(this.spec.name, { kind: 'specialized', runtime, ms: performance.now() - t0, outcome });
-    try {
-      const c = await cell.specialize(this.spec, this.opts.logs);
-      this.specialized.add(c);
-      this.warmed = true;
-      told('ok');
-      return c;
-    } catch (err) {
-      if (!(err instanceof StemCellUnusable)) {
-        told('failed');
-        throw err;
-      }
-      told('unusable');
-      if (err.everyCell) this.coldStart = { path: 'container', reason: err.message };
-      return undefined;
-    }
   }
 
   async invoke(eventJson: string, ctx: InvocationContext): Promise<InvocationResult> {
@@ -175,9 +126,7 @@ export class Deployment {
     this.waits.record(lease.waitMs);
     if (lease.cold) {
       this.coldStarts++;
-      const path = this.specialized.has(lease.worker) ? 'stem_cell' : 'container';
-      this.coldStartsByPath[path]++;
-      this.opts.onPoolEvent?.(this.spec.name, { kind: 'cold_start', path });
+      this.paths.cold(lease.worker);
     }
     const body = `{"event":${eventJson},"context":${JSON.stringify(ctx)}}`;
     const remaining = Math.max(0, ctx.deadline - Date.now());
@@ -185,7 +134,7 @@ export class Deployment {
     try {
       reply = await lease.worker.invoke(body, { ms: remaining, error: () => new TimeoutError(this.spec.name, this.spec.timeoutMs) });
     } catch (err) {
-      this.releaseHold(lease.worker);
+      this.paths.ended(lease.worker);
       // The container is in an unknown state: never hand it out again. A lost connection is explained
       // first: retiring removes the container, and with it the engine's record of an OOM kill (an
       // inspect racing the removal answers 404, and out_of_memory became sandbox_error under load).
@@ -200,7 +149,7 @@ export class Deployment {
       throw explained ?? err;
     }
     this.pool.release(lease);
-    this.releaseHold(lease.worker);
+    this.paths.ended(lease.worker);
     if (reply.outcome === 'error') {
       const e = safeParse(reply.body) as { name?: string; message?: string; stack?: string; rejected?: boolean } | undefined;
       const details = e?.name ? { name: e.name } : undefined;
@@ -209,14 +158,6 @@ export class Deployment {
     if (!reply.envelope) return { resultJson: reply.body, emits: [], cold: lease.cold, waitMs: lease.waitMs };
     const env = this.openEnvelope(reply.body);
     return { resultJson: env.resultJson, emits: env.emits, cold: lease.cold, waitMs: lease.waitMs };
-  }
-
-  /** Its first call answered (or failed): stem cells may refill now. */
-  private releaseHold(worker: FunctionContainer): void {
-    const release = this.holding.get(worker);
-    if (!release) return;
-    this.holding.delete(worker);
-    release();
   }
 
   /** `{ result, emits }` from the container, which may say anything: a bad one is invalid_response. */

@@ -33,7 +33,7 @@ export function describe(e: Entry): FunctionInfo {
       wait_p99_ms: round3(d.waits.quantile(0.99)),
     },
     pool_overridden: JSON.stringify(d.pool.config) !== JSON.stringify(spec.pool),
-    cold_start: { ...d.coldStart, ...d.coldStartsByPath },
+    cold_start: { ...d.paths.route, ...d.paths.byPath },
   };
 }
 
