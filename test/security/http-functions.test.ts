@@ -6,7 +6,7 @@
 // other route, before any body is read; a function never receives the admin token or the cookies
 // of the host.
 import assert from 'node:assert/strict';
-import { request, type IncomingHttpHeaders } from 'node:http';
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { defaultConfig } from '../../runtime/config.ts';
 import { ensureRuntimeImage } from '../../runtime/image/runtime-image.ts';
+import { sendRaw, type Reply } from '../helpers/raw-http.ts';
 import { errorOf, fn, newHarnessDir, startHarness, testEngine, type FunctionFiles, type Harness } from '../helpers/harness.ts';
 
 const TOKEN = 'http functions token';
@@ -57,26 +58,8 @@ window.results = (async () => {
 })();
 </script>\` });`;
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
 /** One request over a port with exactly these headers (Node adds only Host and the length). */
-function send(port: number, path: string, { method = 'GET', body, headers = {} }: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const length = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
-    const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: { ...length, ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const send = sendRaw;
 
 /** The raw answer to a POST of `body`, as bytes on the wire (the connection closed after it). */
 function onTheWire(port: number, path: string, body: string): Promise<string> {
