@@ -77,6 +77,8 @@ export class Pool<W extends PoolWorker> {
   lastError?: Error;
   /** a start failure that retrying cannot fix (the handler does not load) */
   fatalError?: TitanError;
+  /** a container of this version loaded its handler once: the code itself is fine */
+  private everStarted = false;
 
   constructor(private readonly opts: PoolOptions<W>) {
     this.settings = { ...opts.settings };
@@ -257,6 +259,7 @@ export class Pool<W extends PoolWorker> {
     this.starting--;
     this.failures = 0;
     this.lastError = undefined;
+    this.everStarted = true;
     if (this.state === 'closed') {
       void worker.stop().catch(() => {});
       return;
@@ -272,7 +275,9 @@ export class Pool<W extends PoolWorker> {
   private onStartFailed(err: Error, reason: StartReason): void {
     this.lastError = err;
     this.opts.onEvent?.({ kind: 'start_failed', reason, error: err });
-    if (err instanceof TitanError && err.code === 'function_invalid') {
+    // A handler that does not load is fatal for a version that never loaded. Once one container of
+    // it did, the folder changed under it (an edit in progress, its redeploy on the way): retry.
+    if (err instanceof TitanError && err.code === 'function_invalid' && !this.everStarted) {
       this.fatalError = err;
       for (const w of this.waiters.splice(0)) {
         clearTimeout(w.timer);
