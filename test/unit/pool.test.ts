@@ -467,6 +467,25 @@ describe('Pool: start failures', () => {
     assert.equal(pool.stats().queued, 0);
   });
 
+  test('function_invalid after the version loaded once is not fatal: the folder changed under it, the warm container serves on', async () => {
+    const factory = new FakeFactory({ manual: true });
+    const { pool } = makePool({ min: 1, max: 2 }, factory);
+    const warm = track(pool.warmUp());
+    factory.next().resolve();
+    await flush();
+    assert.equal(warm.state, 'resolved');
+    const first = await pool.acquire();
+    const second = track(pool.acquire()); // needs a second container
+    factory.next().reject(new TitanError('function_invalid', "handler 'index.js' does not export a function"));
+    await flush();
+    assert.equal(pool.fatalError, undefined, 'the version stays valid');
+    assert.equal(second.state, 'pending', 'the waiter waits for the warm container');
+    pool.release(first);
+    await flush();
+    assert.equal(second.state, 'resolved', 'and is served by it');
+    pool.release(second.value as Lease<FakeWorker>);
+  });
+
   test('a non-fatal failure with nothing warm rejects waiters with sandbox_error, then retries to min', async () => {
     const factory = new FakeFactory({ manual: true });
     const { pool, events } = makePool({ min: 1, max: 1 }, factory);
