@@ -2,23 +2,17 @@
 // default image, from `sandbox.stem_cells`. Deployments ask here which path their cold starts take
 // (cold-start-route.ts) and take a cell to specialize; the registry starts and closes it.
 import type { RuntimeConfig } from '../config.ts';
-import type { ContainerEngine } from '../engine/engine.ts';
-import { functionLimits, type SandboxLimits } from '../sandbox.ts';
+import { functionLimits } from '../sandbox.ts';
 import type { FunctionSpec, Runtime } from '../spec.ts';
 import { coldStartRoute, type ColdStartRoute, type StemCellKind } from './cold-start-route.ts';
-import { StemCell } from './stem-cell.ts';
+import { StemCell, type StemCellOptions } from './stem-cell.ts';
 import { StemPool, type StemPoolStats } from './stem-pool.ts';
 
 export const RUNTIMES: readonly Runtime[] = ['node', 'python'];
 
-export interface StemCellsOptions {
+/** What each cell is started with (StemCellOptions), and the config its pools come from. */
+export interface StemCellsOptions extends StemCellOptions {
   config: Pick<RuntimeConfig, 'sandbox'>;
-  engine: ContainerEngine;
-  limits: SandboxLimits;
-  scope: string;
-  runDir: string;
-  cellsDir: string;
-  startupTimeoutMs: number;
   /** ready and starting cells of a runtime changed */
   onChange?: (runtime: Runtime, stats: StemPoolStats) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
