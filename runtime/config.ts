@@ -98,10 +98,10 @@ const GatewaySchema = v.pipe(
 );
 
 /** Stem cells of one runtime: generic containers running its bootstrap, specialized on a cold start. */
-const StemRuntimeSchema = v.pipe(
+const stemRuntimeSchema = (defaultMin: number) => v.pipe(
   strictObject({
     /** kept ready at all times (each one taken is replaced in the background); 0 turns them off */
-    min: v.optional(int(0, 64), 0),
+    min: v.optional(int(0, 64), defaultMin),
     /** after a burst found none ready, up to this many are kept ready for a while (stem-pool.ts) */
     max: v.optional(int(0, 64), 8),
   }),
@@ -114,9 +114,10 @@ const StemRuntimeSchema = v.pipe(
   ),
 );
 
+/** On by default: an idle node cell costs ~9 MiB and turns a `pool.min: 0` cold start into ~12 ms. */
 const StemCellsSchema = strictObject({
-  node: v.nullish(StemRuntimeSchema, {}),
-  python: v.nullish(StemRuntimeSchema, {}),
+  node: v.nullish(stemRuntimeSchema(2), {}),
+  python: v.nullish(stemRuntimeSchema(1), {}),
 });
 
 const SandboxSchema = strictObject({

@@ -136,14 +136,14 @@ describe('deploy by dropping folders', () => {
       crashed = await startCrashableGateway(dir, { lingering: fn('export default async () => "alive"', 'pool: { min: 2, max: 2 }\n') });
       await crashed.kill();
       const orphans = await containersOf(scope);
-      assert.equal(orphans.length, 2, 'a killed gateway leaves its containers running');
+      assert.equal((await containersOf(scope, 'lingering')).length, 2, 'a killed gateway leaves its containers running');
       const bystanders = await containersOf(h.config);
       assert.ok(bystanders.length > 0);
 
       next = await startHarness({}, HTTP_ONLY, { dir });
       const now = await containersOf(next.config);
       for (const o of orphans) assert.ok(!now.some((c) => c.id === o.id), `orphan ${o.name} removed`);
-      assert.equal(now.length, 2, 'the new gateway prewarmed its own');
+      assert.equal((await containersOf(next.config, 'lingering')).length, 2, 'the new gateway prewarmed its own');
       assert.equal(next.gw.registry.info('lingering')?.pool.warm, 2);
       const res = await next.invoke('lingering', {});
       assert.equal(res.status, 200);

@@ -205,7 +205,9 @@ describe('security: stem cells against a hostile function', () => {
       assert.equal(left.length, 3, 'a killed gateway leaves its cells running: two ready, one specialized');
       assert.equal((await readdir(join(dir, 's', 'cells'))).length, 3, 'and their code directories');
 
-      next = await startHarness({}, { events: { embedded_redis: false } }, { dir });
+      // Its own stem cells off, so that every cell left in the scope would be a leftover.
+      const off = { stem_cells: { node: { min: 0, max: 0 }, python: { min: 0, max: 0 } } };
+      next = await startHarness({}, { events: { embedded_redis: false }, sandbox: off }, { dir });
       assert.deepEqual(await listStem(), [], 'every leftover cell is removed');
       assert.deepEqual(await readdir(join(dir, 's')).then((d) => d.filter((x) => x === 'cells')), [], 'and the code directories with them');
       await next.close();
