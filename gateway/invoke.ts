@@ -2,7 +2,8 @@
 // deadlines, pools, metrics and the per-invocation log line are the same for every trigger.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Emit, InvocationResult } from '../runtime/deployment.ts';
+import type { InvocationResult } from '../runtime/deployment.ts';
+import type { Emit } from '../runtime/protocol.ts';
 import { TitanError, isTitanError } from '../runtime/errors.ts';
 import { NAME_PATTERN } from '../runtime/manifest.ts';
 import type { Metrics } from '../runtime/metrics.ts';

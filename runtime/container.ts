@@ -7,14 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DIAL_IN_LIMITS, DialInAgent } from './dial-in.ts';
 import type { ContainerEngine, ContainerLogLine, ContainerSpec, ExitInfo, LogFollow } from './engine/engine.ts';
 import { SandboxError, TitanError } from './errors.ts';
-import { SOCKET_FILE } from './sandbox.ts';
-
-export interface InvokeReply {
-  outcome: 'ok' | 'error';
-  /** body carries `{ result, emits }` rather than the bare result */
-  envelope: boolean;
-  body: string;
-}
+import { handlerLoaded, readInvokeReply, ROUTE, SOCKET_FILE, type InvokeReply } from './protocol.ts';
 
 /** A time limit on one call: past `ms` the request is cut and the call rejects with `error()`. */
 export interface CallLimit {
@@ -121,7 +114,7 @@ export class FunctionContainer {
       // Waits for the bootstrap to load the handler and dial in; fails at once when the container exits.
       const left = timeoutMs - (Date.now() - started);
       if (left <= 0) throw notReady();
-      const reply = await this.send('GET', '/healthz', undefined, { ms: left, cut: notReady }).catch((err: Error) => err);
+      const reply = await this.send('GET', ROUTE.health, undefined, { ms: left, cut: notReady }).catch((err: Error) => err);
       if (reply instanceof SandboxError) throw reply;
       if (reply instanceof Error) {
         // Either the container exited (its exit is a moment behind the closed connection) or it
@@ -146,7 +139,7 @@ export class FunctionContainer {
   async specialize(env: Record<string, string>, sourceMaps: boolean, timeoutMs: number): Promise<void> {
     const started = Date.now();
     const late = () => new SandboxError(`stem cell not specialized after ${Date.now() - started} ms (limit ${timeoutMs} ms)`);
-    const reply = await this.send('POST', '/specialize', JSON.stringify({ env, sourceMaps }), { ms: timeoutMs, cut: late }).catch((err: Error) => err);
+    const reply = await this.send('POST', ROUTE.specialize, JSON.stringify({ env, sourceMaps }), { ms: timeoutMs, cut: late }).catch((err: Error) => err);
     if (reply instanceof SandboxError) throw reply;
     if (reply instanceof Error) {
       const exit = await Promise.race([this.exited, sleep(3000, undefined, { ref: false })]);
@@ -167,17 +160,13 @@ export class FunctionContainer {
     let cut: Error | undefined;
     let reply: Reply;
     try {
-      reply = await this.send('POST', '/invoke', body, limit && { ms: limit.ms, cut: () => (cut = limit.error()) });
+      reply = await this.send('POST', ROUTE.invoke, body, limit && { ms: limit.ms, cut: () => (cut = limit.error()) });
     } catch (err) {
       if (cut) throw cut;
       if (err instanceof ResponseTooLargeError) throw err;
       throw new ConnectionLostError(err as Error);
     }
-    return {
-      outcome: reply.headers['x-titan-outcome'] === 'ok' ? 'ok' : 'error',
-      envelope: reply.headers['x-titan-envelope'] === '1',
-      body: reply.body,
-    };
+    return readInvokeReply(reply.headers, reply.body);
   }
 
   private send(method: string, path: string, body?: string, limit?: { ms: number; cut: () => Error }): Promise<Reply> {
@@ -246,20 +235,7 @@ export class FunctionContainer {
   }
 }
 
-/** A bootstrap's answer to /healthz or /specialize: 200 loaded, 500 the handler failed to load. */
+/** A bootstrap's answer to /healthz or /specialize: loaded, function_invalid, or a sandbox error. */
 function loadOutcome(reply: Reply, what: string): void {
-  if (reply.status === 200) return;
-  if (reply.status === 500) {
-    const said = safeJson(reply.body) as { error?: { message?: unknown } } | undefined;
-    throw new TitanError('function_invalid', `handler failed to load: ${String(said?.error?.message ?? reply.body.slice(0, 500))}`);
-  }
-  throw new SandboxError(`container answered ${what} with status ${reply.status}`);
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  if (!handlerLoaded(reply.status, reply.body)) throw new SandboxError(`container answered ${what} with status ${reply.status}`);
 }

@@ -4,13 +4,14 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { removeBuild } from './build.ts';
-import { ConnectionLostError, FunctionContainer, ResponseTooLargeError, type InvokeReply } from './container.ts';
+import { ConnectionLostError, FunctionContainer, ResponseTooLargeError } from './container.ts';
 import type { ContainerEngine, ExitInfo } from './engine/engine.ts';
 import { FunctionError, FunctionRejectedError, OutOfMemoryError, SandboxError, TimeoutError, TitanError } from './errors.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 import type { LogStore } from './logs.ts';
 import { verifyMounts } from './permissions.ts';
 import { Pool, type PoolEvent, type StartReason } from './pool.ts';
+import { openEnvelope, readErrorBody, type Emit, type InvokeReply } from './protocol.ts';
 import { containerSpecFor, type SandboxLimits } from './sandbox.ts';
 import type { FunctionSpec, PoolSettings } from './spec.ts';
 import type { StemEvent } from './stem-cells/cold-start-route.ts';
@@ -40,12 +41,6 @@ export interface InvocationContext {
   invocationId: string;
   deadline: number;
   trigger: Record<string, unknown>;
-}
-
-export interface Emit {
-  topic: string;
-  type: string;
-  data: unknown;
 }
 
 export interface InvocationResult {
@@ -151,28 +146,13 @@ export class Deployment {
     this.pool.release(lease);
     this.paths.ended(lease.worker);
     if (reply.outcome === 'error') {
-      const e = safeParse(reply.body) as { name?: string; message?: string; stack?: string; rejected?: boolean } | undefined;
+      const e = readErrorBody(reply.body);
       const details = e?.name ? { name: e.name } : undefined;
       throw e?.rejected === true ? new FunctionRejectedError(e.message ?? reply.body, details) : new FunctionError(e?.message ?? reply.body, details);
     }
     if (!reply.envelope) return { resultJson: reply.body, emits: [], cold: lease.cold, waitMs: lease.waitMs };
-    const env = this.openEnvelope(reply.body);
+    const env = openEnvelope(reply.body, this.spec.name);
     return { resultJson: env.resultJson, emits: env.emits, cold: lease.cold, waitMs: lease.waitMs };
-  }
-
-  /** `{ result, emits }` from the container, which may say anything: a bad one is invalid_response. */
-  private openEnvelope(body: string): { resultJson: string; emits: Emit[] } {
-    const bad = (why: string) => new TitanError('invalid_response', `function '${this.spec.name}' answered a malformed envelope: ${why}`);
-    let env: { result?: unknown; emits?: unknown };
-    try {
-      env = JSON.parse(body) as typeof env;
-      // JSON.stringify recurses: a result nested past the stack's depth throws RangeError here.
-      const resultJson = JSON.stringify(env?.result ?? null);
-      if (!Array.isArray(env?.emits)) throw bad('emits is not an array');
-      return { resultJson, emits: env.emits as Emit[] };
-    } catch (err) {
-      throw err instanceof TitanError ? err : bad((err as Error).message);
-    }
   }
 
   /** The socket dropped mid-call: find out whether the kernel's OOM killer did it. */
@@ -189,13 +169,5 @@ export class Deployment {
   /** Stop taking work; once every container is gone, so is the build output they mounted. */
   drain(): Promise<void> {
     return this.pool.drain().then(() => removeBuild(this.spec));
-  }
-}
-
-function safeParse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

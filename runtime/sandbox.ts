@@ -6,13 +6,11 @@ import { fileURLToPath } from 'node:url';
 import type { ContainerLimits, ContainerSpec } from './engine/engine.ts';
 import type { FunctionSpec, Runtime } from './spec.ts';
 import type { RuntimeConfig } from './config.ts';
+import { CONTAINER_SOCKET, CONTAINER_SOCKET_DIR } from './protocol.ts';
 import { parseCpu, parseMemory } from './quantity.ts';
 
 /** Where the bootstrap ships; the registry copies it into the state directory (see installBootstrap). */
 export const BOOTSTRAP_SOURCE = fileURLToPath(new URL('./bootstrap/', import.meta.url));
-export const CONTAINER_SOCKET_DIR = '/run/titan';
-export const CONTAINER_SOCKET = `${CONTAINER_SOCKET_DIR}/fn.sock`;
-export const SOCKET_FILE = 'fn.sock';
 /** A built handler's output (runtime/build.ts), mounted read-only beside the untouched folder at /fn. */
 export const BUILD_MOUNT = '/fn-build';
 

@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DIAL_IN_LIMITS } from '../../runtime/dial-in.ts';
 import type { ContainerSpec } from '../../runtime/engine/engine.ts';
 import { loadFunctionFolder } from '../../runtime/manifest.ts';
-import { containerSpecFor, sandboxLimits, SOCKET_FILE, type SandboxLimits } from '../../runtime/sandbox.ts';
+import { SOCKET_FILE } from '../../runtime/protocol.ts';
+import { containerSpecFor, sandboxLimits, type SandboxLimits } from '../../runtime/sandbox.ts';
 import { BENCH_LABEL } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
 

@@ -3,7 +3,7 @@
 // from a container we do not trust, so their shape, sizes and number are checked here, all of them
 // before anything is written: an invocation's emits are published whole or not at all.
 import { TOPIC_PATTERN } from '../../runtime/config.ts';
-import type { Emit } from '../../runtime/deployment.ts';
+import type { Emit } from '../../runtime/protocol.ts';
 import { TitanError } from '../../runtime/errors.ts';
 import { isReservedTopic, reservedTopicMessage } from '../../runtime/topics.ts';
 

@@ -1,5 +1,6 @@
 // In-container bootstrap for `runtime: node`: loads the handler once, then dials the gateway's unix
-// socket and serves invocations over HTTP/1.1 on the connections it dialed. Mounted read-only into
+// socket and serves invocations over HTTP/1.1 on the connections it dialed. The protocol is defined in
+// runtime/protocol.ts (test/unit/protocol.test.ts holds this file to it). Mounted read-only into
 // every function container; it must depend on nothing but Node's standard library.
 import { createServer, request } from 'node:http';
 import { connect, createServer as createNetServer } from 'node:net';

@@ -1,6 +1,7 @@
 # In-container bootstrap for `runtime: python`: loads the handler once, then dials the gateway's unix
-# socket and serves invocations over HTTP/1.1 on the connections it dialed, as node.mjs does. Mounted read-only into every
-# function container; it must depend on nothing but Python's standard library.
+# socket and serves invocations over HTTP/1.1 on the connections it dialed, as node.mjs does. The
+# protocol is defined in runtime/protocol.ts (test/unit/protocol.test.ts holds this file to it).
+# Mounted read-only into every function container; it depends on nothing but Python's standard library.
 import contextvars
 import importlib.util
 import json

@@ -8,7 +8,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { ContainerEngine, ContainerLimits, ContainerLogLine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo, LogFollow } from '../../runtime/engine/engine.ts';
-import { CONTAINER_SOCKET_DIR, LABEL, SOCKET_FILE } from '../../runtime/sandbox.ts';
+import { CONTAINER_SOCKET_DIR, HEADER, ROUTE, SOCKET_FILE } from '../../runtime/protocol.ts';
+import { LABEL } from '../../runtime/sandbox.ts';
 
 /** What one container does, chosen per container by FakeEngine.behaviour. */
 export interface FakeBehaviour {
@@ -151,8 +152,8 @@ export class FakeContainer {
       if (load) return json(res, 500, { ok: false, error: { name: 'SyntaxError', message: load } });
       return json(res, 200, this.isStemCell && this.specializeRequests.length === 0 ? { ok: true, stem: true } : { ok: true });
     };
-    if (req.url === '/healthz') return health();
-    if (req.method === 'POST' && req.url === '/specialize') {
+    if (req.url === ROUTE.health) return health();
+    if (req.method === 'POST' && req.url === ROUTE.specialize) {
       if (!stem) return json(res, 409, { ok: false, error: { name: 'StemCellError', message: this.isStemCell ? `refused: already specialized as '${this.fn}'` : 'refused: not a stem cell' } });
       const { env } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { env: Record<string, string> };
       this.specializeRequests.push(env);
@@ -161,18 +162,18 @@ export class FakeContainer {
       if (outcome) this.loadFailure = outcome.load;
       return health();
     }
-    if (req.method !== 'POST' || req.url !== '/invoke') return json(res, 404, {});
+    if (req.method !== 'POST' || req.url !== ROUTE.invoke) return json(res, 404, {});
     if (stem) {
       const message = 'this container is a stem cell with no function loaded: it serves invocations only once the gateway specialized it';
-      return json(res, 200, { name: 'StemCellError', message }, { 'x-titan-outcome': 'error' });
+      return json(res, 200, { name: 'StemCellError', message }, { [HEADER.outcome]: 'error' });
     }
     this.invocations++;
     const { event } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { event: unknown };
     try {
       const result = await (this.behaviour.handle ?? (() => ({ fn: this.fn, version: this.version })))(event, this);
-      json(res, 200, result ?? null, { 'x-titan-outcome': 'ok' });
+      json(res, 200, result ?? null, { [HEADER.outcome]: 'ok' });
     } catch (err) {
-      json(res, 200, { name: (err as Error).name, message: (err as Error).message }, { 'x-titan-outcome': 'error' });
+      json(res, 200, { name: (err as Error).name, message: (err as Error).message }, { [HEADER.outcome]: 'error' });
     }
   }
 }
