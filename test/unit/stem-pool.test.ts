@@ -309,8 +309,8 @@ describe('code directory', () => {
 });
 
 describe('config: sandbox.stem_cells', () => {
-  test('off by default (min 0), max 8; min above max is refused with its path', async () => {
-    assert.deepEqual(defaultConfig('/srv').sandbox.stem_cells, { node: { min: 0, max: 8 }, python: { min: 0, max: 8 } });
+  test('on by default (node min 2, python min 1), max 8; min above max is refused with its path', async () => {
+    assert.deepEqual(defaultConfig('/srv').sandbox.stem_cells, { node: { min: 2, max: 8 }, python: { min: 1, max: 8 } });
     const dir = await mkdtemp(join(tmpdir(), 'tu-conf-'));
     try {
       const file = join(dir, 'c.yaml');
@@ -320,8 +320,8 @@ describe('config: sandbox.stem_cells', () => {
       assert.match(err.message, /sandbox\.stem_cells\.node\.min: must be <= max \(got min 3, max 2\)/);
       assert.match(err.message, /sandbox\.stem_cells\.python\.min: /);
       assert.match(err.message, /sandbox\.stem_cells\.ruby: unknown key \(allowed keys: node, python\)/);
-      await writeFile(file, 'sandbox:\n  stem_cells:\n    node: { min: 2 }\n');
-      assert.deepEqual((await loadConfig({ path: file, env: {} })).sandbox.stem_cells, { node: { min: 2, max: 8 }, python: { min: 0, max: 8 } });
+      await writeFile(file, 'sandbox:\n  stem_cells:\n    node: { max: 4 }\n    python: { min: 0 }\n');
+      assert.deepEqual((await loadConfig({ path: file, env: {} })).sandbox.stem_cells, { node: { min: 2, max: 4 }, python: { min: 0, max: 8 } });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
