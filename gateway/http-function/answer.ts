@@ -36,11 +36,14 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * Headers that are the gateway's to set: those about the connection and its framing (the gateway
  * computes content-length), the invocation's own, CORS (the gateway's policy decides which pages may
  * read an answer), and those that bind the whole host rather than one answer: a cookie or HSTS set
- * here would hold for every function on the gateway and, cookies ignoring ports, every server on the host.
+ * here would hold for every function on the gateway and, cookies ignoring ports, every server on the
+ * host. `service-worker-allowed` would let a function's service worker control the whole origin
+ * (the dashboard at /ui, other functions' pages) instead of its own /function/<name>/ path.
  */
 const GATEWAY_OWNED = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length',
   'x-invocation-id', 'x-cold-start', 'set-cookie', 'strict-transport-security', 'alt-svc', 'clear-site-data',
+  'service-worker-allowed',
 ]);
 export const isGatewayOwned = (name: string): boolean => GATEWAY_OWNED.has(name) || name.startsWith('access-control-');
 

@@ -147,6 +147,16 @@ describe('/function on a loopback gateway without a token, against hostile funct
     assert.deepEqual([ok.status, ok.headers['access-control-allow-origin'], ok.headers.vary], [200, TRUSTED, 'Accept, Origin']);
   });
 
+  test('a function may not widen its service worker’s scope past /function/<name>/ (service-worker-allowed is 502)', async () => {
+    // With `Service-Worker-Allowed: /` a worker registered by a function's page would control every
+    // page of the origin: the dashboard (and the token it sends), other functions' pages.
+    for (const value of ['/', '/ui/']) {
+      const r = await answer({ statusCode: 200, headers: { 'content-type': 'text/javascript', 'Service-Worker-Allowed': value }, body: 'self.onfetch = () => {};' });
+      assert.match(await refused(r, 502, 'invalid_response'), /header "Service-Worker-Allowed" is the gateway's to set/);
+      assert.equal(r.headers['service-worker-allowed'], undefined);
+    }
+  });
+
   test('cookies: a function may not set one on the host (502), and never receives the browser’s', async () => {
     for (const value of ['session=1; Path=/', ['a=1', 'b=2']]) {
       const message = await refused(await answer({ statusCode: 200, headers: { 'Set-Cookie': value } }), 502, 'invalid_response');

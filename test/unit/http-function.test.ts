@@ -104,7 +104,7 @@ describe('the answer', () => {
     assert.match(bad({ statusCode: 200, headers: { 'x-a': 'a\rb' } }), /character a header may not hold/);
     assert.match(bad({ statusCode: 200, headers: { 'x-a': ['ok', 'a\nb'] } }), /character a header may not hold/);
     assert.match(bad({ statusCode: 200, headers: { 'x(a)': '1' } }), /is not a valid HTTP field name/);
-    for (const name of ['Connection', 'keep-alive', 'TE', 'trailer', 'x-cold-start', 'alt-svc', 'strict-transport-security', 'clear-site-data', 'access-control-max-age', 'set-cookie']) {
+    for (const name of ['Connection', 'keep-alive', 'TE', 'trailer', 'x-cold-start', 'alt-svc', 'strict-transport-security', 'clear-site-data', 'access-control-max-age', 'set-cookie', 'Service-Worker-Allowed']) {
       assert.match(bad({ statusCode: 200, headers: { [name]: 'x' } }), new RegExp(`header "${name}" is the gateway's to set`), name);
     }
     assert.match(bad({ statusCode: 200, headers: Object.fromEntries(Array.from({ length: MAX_ANSWER_HEADERS + 1 }, (_, i) => [`h${i}`, 'v'])) }), /101 headers; at most 100/);
