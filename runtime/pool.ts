@@ -2,6 +2,7 @@
 // growth on demand up to `max`, a bounded wait queue, and idle scale-down to `min`.
 import { OverloadedError, TimeoutError, TitanError } from './errors.ts';
 import type { PoolSettings } from './spec.ts';
+import { RetryTimer } from './retry-timer.ts';
 
 export interface PoolWorker {
   readonly id: string;
@@ -68,8 +69,7 @@ export class Pool<W extends PoolWorker> {
   private readonly waiters: Waiter<W>[] = [];
   private starting = 0;
   private state: PoolState = 'open';
-  private failures = 0;
-  private retryTimer?: NodeJS.Timeout;
+  private readonly retry: RetryTimer;
   private readonly idleTimer: NodeJS.Timeout;
   private drained?: Promise<void>;
   private readonly now: () => number;
@@ -83,6 +83,7 @@ export class Pool<W extends PoolWorker> {
   constructor(private readonly opts: PoolOptions<W>) {
     this.settings = { ...opts.settings };
     this.now = opts.now ?? Date.now;
+    this.retry = new RetryTimer(opts.retryBaseMs ?? 500);
     this.idleTimer = setInterval(() => this.reapIdle(), 1000);
     this.idleTimer.unref();
   }
@@ -189,7 +190,7 @@ export class Pool<W extends PoolWorker> {
     if (this.drained) return this.drained;
     this.state = 'draining';
     clearInterval(this.idleTimer);
-    clearTimeout(this.retryTimer);
+    this.retry.cancel();
     this.drained = new Promise<void>((resolve) => {
       this.onDrained = resolve;
       this.finishDrainIfIdle();
@@ -257,7 +258,7 @@ export class Pool<W extends PoolWorker> {
       throw err;
     }
     this.starting--;
-    this.failures = 0;
+    this.retry.succeeded();
     this.lastError = undefined;
     this.everStarted = true;
     if (this.state === 'closed') {
@@ -288,12 +289,9 @@ export class Pool<W extends PoolWorker> {
     this.failWaitersIfNoCapacity(err);
     if (this.state === 'draining') return this.finishDrainIfIdle();
     // Keep trying to reach `min`, backing off so a broken engine is not hammered.
-    const delay = Math.min(30_000, (this.opts.retryBaseMs ?? 500) * 2 ** this.failures++);
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
+    this.retry.failed(() => {
       if (this.state === 'open') void this.warmUp().catch(() => {});
-    }, delay);
-    this.retryTimer.unref();
+    });
   }
 
   /** Nothing warm and nothing starting: waiting would only end in the queue timeout. */

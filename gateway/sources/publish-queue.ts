@@ -2,6 +2,7 @@
 // backoff while the event system is unavailable, so a Redis outage delays events instead of losing them.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TitanError } from '../../runtime/errors.ts';
+import { backoffMs } from '../../runtime/retry-timer.ts';
 
 /** EventSystem.publish's signature; unit tests pass a fake. */
 export type PublishFn = (topic: string, type: string, dataJson: string, source?: string) => Promise<string>;
@@ -99,7 +100,7 @@ export class PublishQueue<T> {
           }
           failures += 1;
           if (failures === 1) failingSince = Date.now();
-          const delay = Math.min(retryBaseMs * 2 ** (failures - 1), retryMaxMs);
+          const delay = backoffMs(failures - 1, retryBaseMs, retryMaxMs);
           // One line when the outage starts, then one per ~10 failures: enough to see it persists.
           if (failures === 1 || failures % 10 === 0) {
             this.opts.log('publish failed; will retry', { topic: head.topic, err: message, attempt: failures, retryInMs: delay, pending: this.items.length });

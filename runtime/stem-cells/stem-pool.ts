@@ -5,6 +5,8 @@
 // A cell that fails to start or dies while ready is replaced after a backoff, never handed out.
 // Refills wait while a start that calls wait for is under way (hold()): on two cores a container
 // starting beside a specialization or a classic start doubled their time (bench/README.md).
+import { RetryTimer } from '../retry-timer.ts';
+
 export interface Cell {
   /** settles when the container dies on its own */
   readonly exited: Promise<unknown>;
@@ -37,8 +39,7 @@ export class StemPool<C extends Cell> {
   private starting = 0;
   private target: number;
   private lastMiss = -Infinity;
-  private failures = 0;
-  private retryTimer?: NodeJS.Timeout;
+  private readonly retry: RetryTimer;
   private readonly holdTimer: NodeJS.Timeout;
   private closed = false;
   private holds = 0;
@@ -48,6 +49,7 @@ export class StemPool<C extends Cell> {
   constructor(private readonly opts: StemPoolOptions<C>) {
     this.target = opts.min;
     this.now = opts.now ?? Date.now;
+    this.retry = new RetryTimer(opts.retryBaseMs ?? 500);
     this.holdTimer = setInterval(() => this.tick(), 1000);
     this.holdTimer.unref();
   }
@@ -100,7 +102,7 @@ export class StemPool<C extends Cell> {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.holdTimer);
-    clearTimeout(this.retryTimer);
+    this.retry.cancel();
     for (const cell of this.ready.splice(0)) this.discard(cell);
     this.changed();
     // Cells still starting are stopped as they arrive (spawn); wait for them too.
@@ -111,7 +113,7 @@ export class StemPool<C extends Cell> {
   }
 
   private fill(): void {
-    if (this.closed || this.retryTimer || this.holds > 0) return;
+    if (this.closed || this.retry.pending || this.holds > 0) return;
     while (this.ready.length + this.starting < this.target) void this.spawn();
   }
 
@@ -131,7 +133,7 @@ export class StemPool<C extends Cell> {
     if (this.closed || this.ready.length >= this.target) {
       this.discard(cell);
     } else {
-      this.failures = 0;
+      this.retry.succeeded();
       this.ready.push(cell);
       void cell.exited.then(() => this.died(cell));
     }
@@ -149,15 +151,9 @@ export class StemPool<C extends Cell> {
   }
 
   private failed(): void {
-    if (this.closed) return;
-    const delay = Math.min(30_000, (this.opts.retryBaseMs ?? 500) * 2 ** this.failures++);
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.fill();
-    }, delay);
-    this.retryTimer.unref();
+    if (!this.closed) this.retry.failed(() => this.fill());
   }
+
 
   private discard(cell: C): void {
     const p = cell.stop().catch(() => {});
