@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { RuntimeConfig } from '../runtime/config.ts';
-import { locateEngine, onPath } from '../runtime/engine/locate.ts';
+import { locateEngine, onPath, type EngineKind } from '../runtime/engine/locate.ts';
+import { podmanRuntime, preferredEngine } from '../runtime/engine/podman.ts';
 import { HOST_PYTHON } from '../runtime/image/runtime-image.ts';
 
 /** Debian's Chromium, where test/security/browser.test.ts launches it. */
@@ -34,6 +35,10 @@ export interface Facts {
   python3: boolean;
   /** CHROMIUM exists */
   chromium: boolean;
+  /** TITAN_ENGINE: the engine setup must start when none of that kind answers (unset: setup picks) */
+  wantEngine?: EngineKind;
+  /** runc is installed: Podman's OCI runtime here (its default, crun, fails on a cgroup v1 host) */
+  runc?: boolean;
 }
 
 export interface Need {
@@ -49,7 +54,20 @@ export interface Need {
 /** Every package this machine lacks, in install order, each once. */
 export function planPackages(f: Facts): Need[] {
   const needs: Need[] = [];
-  const engineMissing = !f.dockerHost && !f.engineAnswers && !f.commands.dockerd && !f.commands.podman;
+  const startsPodman = f.wantEngine === 'podman' && !f.dockerHost && !f.engineAnswers;
+  if (startsPodman && !f.commands.podman) {
+    needs.push({
+      pkg: 'podman', required: true, elsewhere: 'Podman',
+      why: 'TITAN_ENGINE=podman: setup starts Podman\'s API service to run the function containers',
+    });
+  }
+  if (startsPodman && !f.runc) {
+    needs.push({
+      pkg: 'runc', required: true, elsewhere: 'runc',
+      why: "Podman's OCI runtime here: its default, crun, cannot run on a cgroup v1 host (runc is the one dockerd uses)",
+    });
+  }
+  const engineMissing = f.wantEngine !== 'podman' && !f.dockerHost && !f.engineAnswers && !f.commands.dockerd && !f.commands.podman;
   if (engineMissing) {
     needs.push({
       pkg: 'docker.io', required: true, elsewhere: 'Docker Engine (or Podman)',
@@ -57,8 +75,9 @@ export function planPackages(f: Facts): Need[] {
     });
   }
   // setup starts dockerd itself only as root, when nothing answers (startLocalEngine prefers dockerd).
-  const startsDockerd = f.root && !f.dockerHost && !f.engineAnswers && (f.commands.dockerd || engineMissing);
-  if (startsDockerd && f.apparmorEnforced && !f.commands.apparmor_parser) {
+  // Podman loads its container profile with apparmor_parser too.
+  const startsEngine = f.root && !f.dockerHost && !f.engineAnswers && (f.commands.dockerd || engineMissing || startsPodman);
+  if (startsEngine && f.apparmorEnforced && !f.commands.apparmor_parser) {
     needs.push({
       pkg: 'apparmor', required: true, elsewhere: "AppArmor's apparmor_parser",
       why: "this kernel enforces AppArmor, and dockerd loads its container profile with apparmor_parser (only a recommendation of docker.io)",
@@ -88,7 +107,7 @@ export function planPackages(f: Facts): Need[] {
   // The integration tests drive the engine through the docker CLI too. docker.io ships it with dockerd;
   // with Podman alone, podman-docker is the CLI (docker.io would make setup start dockerd instead).
   if (!f.commands.docker && !engineMissing) {
-    const podmanOnly = f.commands.podman && !f.commands.dockerd;
+    const podmanOnly = (f.commands.podman || f.wantEngine === 'podman') && !f.commands.dockerd;
     needs.push({
       pkg: podmanOnly ? 'podman-docker' : 'docker.io', required: false, elsewhere: 'the docker CLI',
       why: 'for `npm test`: the image and shell_runner tests run the docker CLI',
@@ -188,5 +207,7 @@ export async function probeFacts(config: RuntimeConfig, env: NodeJS.ProcessEnv):
     embeddedRedis: config.events.embedded_redis,
     python3: existsSync(HOST_PYTHON),
     chromium: existsSync(CHROMIUM),
+    wantEngine: preferredEngine(env),
+    runc: podmanRuntime() !== undefined,
   };
 }

@@ -6,6 +6,8 @@ import { Writable } from 'node:stream';
 import type { ContainerEngine, ContainerLimits, ContainerLogLine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo, LogFollow } from './engine.ts';
 import { AttachedOutput } from './attached-output.ts';
 import { LogLineSplitter } from './log-lines.ts';
+import { toUlimits } from './ulimits.ts';
+import { pingEngine, type PingTarget } from './ping.ts';
 import { TitanError } from '../errors.ts';
 
 // tar-fs (dockerode's own tar packer) ships no types.
@@ -43,6 +45,8 @@ export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOpti
       CapDrop: spec.dropAllCapabilities ? ['ALL'] : [],
       SecurityOpt: spec.noNewPrivileges ? ['no-new-privileges'] : [],
       ...toLimits(spec),
+      // Explicit on every engine: Podman's default cannot be set without a capability (ulimits.ts).
+      Ulimits: toUlimits(),
       Binds: spec.binds.map((b) => `${b.hostPath}:${b.containerPath}:${b.readOnly ? 'ro' : 'rw'}`),
       Tmpfs: Object.fromEntries(
         spec.tmpfs.map((t) => [
@@ -69,8 +73,7 @@ export class DockerEngine implements ContainerEngine {
 
   async ping(): Promise<EngineInfo> {
     try {
-      const v = await this.docker.version();
-      return { serverVersion: v.Version, apiVersion: v.ApiVersion, os: v.Os };
+      return await pingEngine(this.docker.modem as PingTarget);
     } catch (err) {
       throw new TitanError('engine_unavailable', `container engine not reachable (${(err as Error).message})`);
     }

@@ -60,6 +60,8 @@ export interface EngineInfo {
   serverVersion: string;
   apiVersion: string;
   os: string;
+  /** which engine answers (Podman says so in its /_ping); undefined from fakes */
+  kind?: 'dockerd' | 'podman';
 }
 
 /** One line of a container's output, without its newline. */
