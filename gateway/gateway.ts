@@ -11,6 +11,7 @@ import { LogStore } from '../runtime/logs.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { Registry } from '../runtime/registry.ts';
 import { createApp } from './app.ts';
+import { SecretStore, secretsDirOf } from '../runtime/secrets.ts';
 import { fastInvoke } from './fast-invoke.ts';
 import { createInvoker, type Invoke } from './invoke.ts';
 import { EventSystem } from './events/event-system.ts';
@@ -100,6 +101,7 @@ export class Gateway {
       log: this.log,
       sources: () => this.sourceStatus(),
       maxBodyBytes: config.gateway.max_body_bytes,
+      secrets: new SecretStore(secretsDirOf(config.state_dir)),
       auth: (this.auth = new TokenCheck(opts.adminToken ?? (process.env.TITAN_ADMIN_TOKEN || undefined))),
       browser: (this.browser = new BrowserPolicy({
         loopbackOnly: isLoopback(config.gateway.host),

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { removeBuild } from './build.ts';
+import { removeSecretCopies } from './secrets.ts';
 import { ConnectionLostError, FunctionContainer, ResponseTooLargeError, type InvokeReply } from './container.ts';
 import type { ContainerEngine, ExitInfo } from './engine/engine.ts';
 import { FunctionError, FunctionRejectedError, OutOfMemoryError, SandboxError, TimeoutError, TitanError } from './errors.ts';
@@ -186,9 +187,9 @@ export class Deployment {
     );
   }
 
-  /** Stop taking work; once every container is gone, so is the build output they mounted. */
+  /** Stop taking work; once every container is gone, so are the build output and secret copies they mounted. */
   drain(): Promise<void> {
-    return this.pool.drain().then(() => removeBuild(this.spec));
+    return this.pool.drain().then(() => Promise.all([removeBuild(this.spec), removeSecretCopies(this.spec)])).then(() => {});
   }
 }
 

@@ -8,6 +8,7 @@ import { int, parseYaml, problemsOf, rootListProblem, strictObject, VALIDATION }
 import { TitanError } from './errors.ts';
 import { FsPermissionError, isWithin, resolveFsPermissions } from './permissions.ts';
 import { triggerTopicProblem } from './topics.ts';
+import { secretNameProblem } from './secrets.ts';
 import { CpuQuantity, parseCpu, parseMemory } from './quantity.ts';
 import { HTTP_METHODS, type FunctionSpec, type HttpMethod, type Runtime } from './spec.ts';
 
@@ -109,6 +110,14 @@ export const ManifestSchema = strictObject({
     v.record(EnvKey, v.pipe(v.union([v.string(), v.number(), v.boolean()], (i) => `must be a string, number or boolean (got ${show(i)})`), v.transform(String))),
     {},
   ),
+  /** secret names, each mounted read-only at /run/secrets/<name> (runtime/secrets.ts) */
+  secrets: v.nullish(
+    v.pipe(
+      v.array(v.pipe(v.string(), v.check((s) => secretNameProblem(s) === undefined, (i) => secretNameProblem(i.input)!))),
+      v.check((l) => new Set(l).size === l.length, 'must not name a secret twice'),
+    ),
+    [],
+  ),
   /** free-form settings for the handler, delivered as `context.config` (see sandbox.ts) */
   config: v.nullish(
     v.pipe(
@@ -195,6 +204,7 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     pool,
     fs,
     env: m.env,
+    secrets: m.secrets,
     config: m.config,
     auth: m.auth,
     ...(m.http.methods ? { http: { methods: httpMethods(m.http.methods) } } : {}),

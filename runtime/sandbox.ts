@@ -7,6 +7,7 @@ import type { ContainerLimits, ContainerSpec } from './engine/engine.ts';
 import type { FunctionSpec, Runtime } from './spec.ts';
 import type { RuntimeConfig } from './config.ts';
 import { parseCpu, parseMemory } from './quantity.ts';
+import { SECRETS_MOUNT } from './secrets.ts';
 
 /** Where the bootstrap ships; the registry copies it into the state directory (see installBootstrap). */
 export const BOOTSTRAP_SOURCE = fileURLToPath(new URL('./bootstrap/', import.meta.url));
@@ -154,6 +155,8 @@ export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: Sa
       ...(fn.build ? [{ hostPath: fn.build.dir, containerPath: BUILD_MOUNT, readOnly: true }] : []),
       ...sharedBinds,
       ...fn.fs.mounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, readOnly: true })),
+      // each secret a file of its own: nothing else of the secret copies is visible
+      ...(fn.secretsDir ? fn.secrets.map((s) => ({ hostPath: join(fn.secretsDir!, s), containerPath: `${SECRETS_MOUNT}/${s}`, readOnly: true })) : []),
     ],
     tmpfs: [
       tmp,

@@ -59,6 +59,10 @@ export interface FunctionSpec {
   pool: PoolSettings;
   fs: { mounts: FsMount[]; masks: string[] };
   env: Record<string, string>;
+  /** the manifest's `secrets:`, by name: each is mounted read-only at /run/secrets/<name> (runtime/secrets.ts) */
+  secrets: string[];
+  /** set at deploy: this deployment's own copies of its secrets, one file per name */
+  secretsDir?: string;
   /** the manifest's `config:`, given to the handler as `context.config` */
   config: Record<string, unknown>;
   /** `token`: invoking it over HTTP needs the admin bearer token too */

@@ -9,8 +9,10 @@ import { buildHandler, buildRoot, removeBuild } from '../build.ts';
 import type { RuntimeConfig } from '../config.ts';
 import type { Deployment } from '../deployment.ts';
 import { loadFunctionFolder } from '../manifest.ts';
+import { removeSecretCopies, secretCopiesRoot, secretsDirOf, SecretStore } from '../secrets.ts';
 import type { FunctionSpec } from '../spec.ts';
 import type { DesiredState } from './folder-watcher.ts';
+import { SecretRolls } from './secret-rolls.ts';
 
 /** One function folder as deployed. */
 export interface Entry {
@@ -44,8 +46,14 @@ export class Deployer {
   private names = new Map<string, Entry>();
   /** warm-ups and drains under way, for settled() */
   private readonly work = new Set<Promise<void>>();
+  /** the secrets a manifest names: copied for each version, and a change to one redeploys it */
+  private readonly secrets: SecretStore;
+  private readonly rolls: SecretRolls;
 
-  constructor(private readonly opts: DeployerOptions) {}
+  constructor(private readonly opts: DeployerOptions) {
+    this.secrets = new SecretStore(secretsDirOf(opts.config.state_dir));
+    this.rolls = new SecretRolls(this.secrets);
+  }
 
   byName(name: string): Entry | undefined {
     return this.names.get(name);
@@ -60,11 +68,12 @@ export class Deployer {
     for (const [folder, entry] of this.entries) {
       if (desired.has(folder)) continue;
       this.entries.delete(folder);
+      this.rolls.forget(folder);
       this.undeploy(entry, 'removed');
     }
     for (const [folder, fingerprint] of desired) {
       const prev = this.entries.get(folder);
-      if (prev && prev.fingerprint === fingerprint && !this.unblocked(prev)) continue;
+      if (prev && prev.fingerprint === fingerprint && !this.unblocked(prev) && !(await this.rolls.changed(folder))) continue;
       this.entries.set(folder, await this.deploy(folder, fingerprint, prev));
     }
     // A folder that was refused a name its holder (later in the order) gave up in this pass.
@@ -86,7 +95,9 @@ export class Deployer {
     let spec: FunctionSpec;
     try {
       spec = await loadFunctionFolder(join(this.opts.config.functions_dir, folder), this.opts.config);
+      await this.rolls.record(folder, spec.secrets);
       spec = await buildHandler(spec, buildRoot(this.opts.config.state_dir));
+      spec = await this.secrets.copyFor(spec, secretCopiesRoot(this.opts.config.state_dir));
     } catch (err) {
       this.opts.log?.('function invalid', { folder, err: (err as Error).message });
       return invalid((err as Error).message);
@@ -96,6 +107,7 @@ export class Deployer {
     const holder = this.holderOf(spec.name, folder);
     if (holder) {
       void removeBuild(spec);
+      void removeSecretCopies(spec);
       return invalid(`function name '${spec.name}' is already used by folder '${holder.folder}'`, { folder: holder.folder, name: spec.name });
     }
 
