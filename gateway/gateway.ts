@@ -70,6 +70,7 @@ export class Gateway {
         else this.log.debug({ fn, ...e }, 'pool');
       },
       log: (msg, fields) => this.log.info(fields ?? {}, msg),
+      warn: (msg, fields) => this.log.warn(fields ?? {}, msg),
       logs: this.logs,
     });
     const events = (this.events = new EventSystem({

@@ -89,10 +89,21 @@ export class Deployment {
     return (this.pool.fatalError ?? (this.warmed ? undefined : this.pool.lastError))?.message;
   }
 
-  /** Prewarm `min` containers. Never rejects: failures show in status/error and the pool retries. */
-  async warmUp(): Promise<void> {
+  /** why it is invalid or not warm yet, as an error code */
+  get errorCode(): string | undefined {
+    const err = this.pool.fatalError ?? (this.warmed ? undefined : this.pool.lastError);
+    return err && (err instanceof TitanError ? err.code : 'sandbox_error');
+  }
+
+  /**
+   * Prewarm `min` containers; with `probe`, at least one even when min is 0 (a redeploy proves the
+   * new version loads before it replaces the old). Never rejects: failures show in status/error and
+   * the pool retries.
+   */
+  async warmUp(opts: { probe?: boolean } = {}): Promise<void> {
     try {
       await this.pool.warmUp();
+      if (opts.probe && !this.warmed) this.pool.release(await this.pool.acquire(Date.now() + this.opts.startupTimeoutMs));
       this.warmed = true;
     } catch {
       // a later successful start (retry or demand) also makes it ready; see startContainer

@@ -10,6 +10,11 @@ export const FunctionInfoSchema = v.object({
   runtime: v.string(),
   status: v.picklist(['ready', 'deploying', 'invalid']),
   error: v.optional(v.string()),
+  /**
+   * The newest version of the folder failed (manifest, build, or its handler did not load) while the
+   * version listed here keeps serving; cleared once a good version replaces it.
+   */
+  update_failed: v.optional(v.object({ reason: v.string(), code: v.string(), at: v.string(), fingerprint: v.string() })),
   triggers: v.array(v.object({ topic: v.string(), event_type: v.optional(v.string()) })),
   pool: v.object({
     min: count,

@@ -37,6 +37,8 @@ export interface RegistryOptions {
   /** the pools' events, and the stem cells' (fn '' for the stem pools' own) */
   onPoolEvent?: (fn: string, e: PoolEvent | StemEvent) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** what deserves a warning: an update that failed while the previous version keeps serving */
+  warn?: (msg: string, fields?: Record<string, unknown>) => void;
   /** quiet time after a file event before rescanning, so a copy in progress settles */
   debounceMs?: number;
   /** captures every container's output, per function and invocation */
@@ -75,7 +77,7 @@ export class Registry extends EventEmitter {
       onChange: (runtime, { ready, starting }) => opts.onPoolEvent?.('', { kind: 'stem_cells', runtime, ready, starting }),
       log,
     });
-    this.deployer = new Deployer({ config, create: (spec) => this.createDeployment(spec), onPromoted: () => this.emit('change'), log });
+    this.deployer = new Deployer({ config, create: (spec) => this.createDeployment(spec), onPromoted: () => this.emit('change'), log, warn: opts.warn });
   }
 
   /** Remove what an earlier gateway on this state directory left behind, watch, then deploy. */

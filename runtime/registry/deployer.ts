@@ -3,11 +3,14 @@
 // through deploy(), top to bottom: validate the manifest, build the handler (TypeScript), refuse a
 // name another folder holds, retire the old name on a rename, then deploy (first version: serves
 // while it warms) or redeploy (new version warms while the old serves, then the old drains). A
-// folder that is gone is undeployed; one that fails a step is listed invalid and disturbs nothing else.
+// folder that is gone is undeployed. A new version that fails (manifest, build, a container that
+// does not start) leaves the previous good one serving and is recorded as its `failedUpdate`; only
+// a folder with no good version is listed invalid. Either way nothing else is disturbed.
 import { join } from 'node:path';
 import { buildHandler, buildRoot, removeBuild } from '../build.ts';
 import type { RuntimeConfig } from '../config.ts';
 import type { Deployment } from '../deployment.ts';
+import { TitanError } from '../errors.ts';
 import { loadFunctionFolder } from '../manifest.ts';
 import { removeSecretCopies, secretCopiesRoot, secretsDirOf, SecretStore } from '../secrets.ts';
 import type { FunctionSpec } from '../spec.ts';
@@ -28,6 +31,19 @@ export interface Entry {
   invalid?: string;
   /** invalid because this folder holds the name: looked at again once it no longer does */
   blockedBy?: { folder: string; name: string };
+  /** the newest version failed; `active` (the previous good one) keeps serving */
+  failedUpdate?: FailedUpdate;
+}
+
+/** A new version that did not replace the serving one, and why. */
+export interface FailedUpdate {
+  reason: string;
+  /** invalid_manifest, function_invalid (build or load), sandbox_error (a container did not start) */
+  code: string;
+  /** ISO time it failed */
+  at: string;
+  /** the folder's fingerprint of the failed version: it is not retried until the folder changes */
+  fingerprint: string;
 }
 
 export interface DeployerOptions {
@@ -37,6 +53,9 @@ export interface DeployerOptions {
   /** a redeploy became active after its warm-up: what is served changed between reconciles */
   onPromoted: () => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** a failed update (the old version keeps serving): worth a warning */
+  warn?: (msg: string, fields?: Record<string, unknown>) => void;
+  now?: () => Date;
 }
 
 export class Deployer {
@@ -84,14 +103,15 @@ export class Deployer {
   }
 
   private async deploy(folder: string, fingerprint: string, prev?: Entry): Promise<Entry> {
-    const entry: Entry = { folder, fingerprint, name: prev?.name ?? folder, active: prev?.active };
+    const entry: Entry = { folder, fingerprint, name: prev?.name ?? folder, active: prev?.active, failedUpdate: prev?.failedUpdate };
     if (prev?.pending) this.track(prev.pending.drain()); // superseded before it finished warming
     const invalid = (why: string, blockedBy?: Entry['blockedBy']): Entry => {
       if (entry.active) this.undeploy({ ...entry, pending: undefined }, 'invalid');
       return { folder, fingerprint, name: folder, invalid: why, ...(blockedBy ? { blockedBy } : {}) };
     };
 
-    // 1. Validate the manifest and build the handler.
+    // 1. Validate the manifest and build the handler. A version that fails here, over a good one,
+    // is a failed update: the good one keeps serving.
     let spec: FunctionSpec;
     try {
       spec = await loadFunctionFolder(join(this.opts.config.functions_dir, folder), this.opts.config);
@@ -99,6 +119,8 @@ export class Deployer {
       spec = await buildHandler(spec, buildRoot(this.opts.config.state_dir));
       spec = await this.secrets.copyFor(spec, secretCopiesRoot(this.opts.config.state_dir));
     } catch (err) {
+      const code = err instanceof TitanError ? err.code : 'function_invalid';
+      if (isGood(entry.active)) return this.failUpdate(entry, (err as Error).message, code);
       this.opts.log?.('function invalid', { folder, err: (err as Error).message });
       return invalid((err as Error).message);
     }
@@ -122,23 +144,44 @@ export class Deployer {
     const dep = this.opts.create(spec);
     if (!entry.active) {
       entry.active = dep; // first deploy: requests queue in its pool while it warms
+      entry.failedUpdate = undefined;
       this.track(dep.warmUp());
     } else {
       entry.pending = dep; // redeploy: the old version serves until the new one is warm
-      this.track(dep.warmUp().then(() => this.promote(entry, dep)));
+      // At least one container must load the new version before it may replace the old (pool.min 0).
+      this.track(dep.warmUp({ probe: true }).then(() => this.promote(entry, dep)));
     }
     this.opts.log?.(prev ? 'function redeploying' : 'function deploying', { fn: spec.name, version: spec.version });
     return entry;
   }
 
-  /** The warm-up finished (or gave up: the new version's error then shows instead of the old). */
+  /**
+   * The new version's warm-up finished. Warm: it replaces the old. Not warm (its handler does not
+   * load, or a container did not start): a good old version keeps serving and the new one is
+   * dropped; an old one that never worked is replaced anyway, so the newest error shows.
+   */
   private promote(entry: Entry, dep: Deployment): void {
     if (entry.pending !== dep || this.entries.get(entry.folder) !== entry) return; // superseded meanwhile
+    if (dep.status !== 'ready' && isGood(entry.active)) {
+      entry.pending = undefined;
+      this.track(dep.drain());
+      this.failUpdate(entry, dep.error ?? 'the new version did not start', dep.errorCode ?? 'sandbox_error');
+      this.opts.onPromoted(); // what is listed changed
+      return;
+    }
     const old = entry.active;
     entry.active = dep;
     entry.pending = undefined;
+    entry.failedUpdate = undefined;
     if (old) this.track(old.drain());
     this.opts.onPromoted();
+  }
+
+  /** Keeps the serving version and records why the new one did not replace it. */
+  private failUpdate(entry: Entry, reason: string, code: string): Entry {
+    entry.failedUpdate = { reason, code, at: (this.opts.now?.() ?? new Date()).toISOString(), fingerprint: entry.fingerprint };
+    this.opts.warn?.('function update failed; the previous version keeps serving', { fn: entry.name, folder: entry.folder, code, err: reason });
+    return entry;
   }
 
   /** In-flight and queued work finishes; then the containers go. */
@@ -180,3 +223,6 @@ export class Deployer {
     await this.settled().catch(() => {});
   }
 }
+
+/** A version that serves, or may still come to (warming): not one whose handler never loaded. */
+const isGood = (d: Deployment | undefined): d is Deployment => !!d && d.status !== 'invalid';

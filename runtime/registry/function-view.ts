@@ -24,6 +24,7 @@ export function describe(e: Entry): FunctionInfo {
     runtime: spec.runtime,
     status: d.status,
     ...(error ? { error } : {}),
+    ...(e.failedUpdate ? { update_failed: { ...e.failedUpdate } } : {}),
     triggers: spec.triggers.map((t) => (t.eventType === undefined ? { topic: t.topic } : { topic: t.topic, event_type: t.eventType })),
     pool: poolView(d.pool.config, d.pool.stats()),
     stats: {
