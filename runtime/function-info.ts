@@ -1,6 +1,7 @@
 // What the API says about a deployed function (GET /functions): the schema is the type and the
 // OpenAPI description at once.
 import * as v from 'valibot';
+import { ISOLATIONS } from './engine/runtimes.ts';
 
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 
@@ -8,6 +9,11 @@ export const FunctionInfoSchema = v.object({
   name: v.string(),
   version: v.string(),
   runtime: v.string(),
+  /**
+   * What its containers run under: `container` (runc) or `gvisor` (runsc, a user-space kernel).
+   * Absent only for an invalid folder whose manifest did not resolve.
+   */
+  isolation: v.optional(v.picklist(ISOLATIONS)),
   status: v.picklist(['ready', 'deploying', 'invalid']),
   error: v.optional(v.string()),
   /**

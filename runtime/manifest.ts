@@ -10,6 +10,7 @@ import { FsPermissionError, isWithin, resolveFsPermissions } from './permissions
 import { triggerTopicProblem } from './topics.ts';
 import { secretNameProblem } from './secrets.ts';
 import { CpuQuantity, parseCpu, parseMemory } from './quantity.ts';
+import { ISOLATIONS } from './engine/runtimes.ts';
 import { HTTP_METHODS, type FunctionSpec, type HttpMethod, type Runtime } from './spec.ts';
 
 export const NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -90,6 +91,8 @@ export const ManifestSchema = strictObject({
   /** default per runtime: DEFAULT_HANDLER */
   handler: v.optional(Handler),
   image: v.optional(nonEmpty),
+  /** container (runc) or gvisor; never an engine runtime name. Absent: the config's sandbox.isolation */
+  isolation: v.optional(v.picklist(ISOLATIONS)),
   description: v.optional(v.string()),
   triggers: v.nullish(v.array(strictObject({ topic: TriggerTopic, event_type: v.optional(nonEmpty) })), []),
   max_attempts: v.optional(int(1, 100)),
@@ -195,6 +198,7 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     dir,
     handler,
     image: m.image ?? (m.runtime === 'python' ? config.sandbox.python_image : config.sandbox.image),
+    isolation: m.isolation ?? config.sandbox.isolation,
     triggers: m.triggers.map((t) => (t.event_type === undefined ? { topic: t.topic } : { topic: t.topic, eventType: t.event_type })),
     ...(m.max_attempts !== undefined ? { maxAttempts: m.max_attempts } : {}),
     cpu,

@@ -150,6 +150,7 @@ export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: Sa
     },
     ...functionLimits(fn, limits),
     ...base,
+    isolation: fn.isolation,
     binds: [
       { hostPath: fn.dir, containerPath: '/fn', readOnly: true },
       ...(fn.build ? [{ hostPath: fn.build.dir, containerPath: BUILD_MOUNT, readOnly: true }] : []),
@@ -187,6 +188,8 @@ export function stemCellSpecFor(runtime: Runtime, image: string, limits: Sandbox
     labels: { [LABEL.managed]: 'true', [LABEL.scope]: at.scope, [LABEL.stem]: runtime },
     ...limits.defaultLimits,
     ...base,
+    // runc: a function asking for gVisor never takes a stem cell (cold-start-route.ts)
+    isolation: 'container',
     binds: [
       { hostPath: at.codeDir, containerPath: '/fn', readOnly: true },
       { hostPath: at.buildDir, containerPath: BUILD_MOUNT, readOnly: true },

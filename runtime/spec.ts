@@ -1,5 +1,6 @@
 // The resolved form of a function: a validated manifest with every default applied.
 // Produced by runtime/manifest.ts, consumed by the sandbox, the pools and the registry.
+import type { Isolation } from './engine/runtimes.ts';
 
 export interface PoolSettings {
   min: number;
@@ -47,6 +48,8 @@ export interface FunctionSpec {
   /** set by runtime/build.ts for handlers that need a build step (TypeScript): the module containers load instead */
   build?: HandlerBuild;
   image: string;
+  /** the manifest's `isolation:` or the config's sandbox.isolation: runc or gVisor (engine/runtimes.ts) */
+  isolation: Isolation;
   triggers: TriggerSpec[];
   /** attempts per event before the DLQ; unset means the runtime config's events.max_attempts */
   maxAttempts?: number;

@@ -9,6 +9,7 @@ import { LogLineSplitter } from './log-lines.ts';
 import { toUlimits } from './ulimits.ts';
 import { pingEngine, type PingTarget } from './ping.ts';
 import { TitanError } from '../errors.ts';
+import { engineRuntimeFor } from './runtimes.ts';
 
 // tar-fs (dockerode's own tar packer) ships no types.
 const tarFs = createRequire(import.meta.url)('tar-fs') as { pack(dir: string, opts: { entries: string[]; umask: number }): NodeJS.ReadableStream };
@@ -58,6 +59,8 @@ export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOpti
       LogConfig: { Type: 'json-file', Config: { 'max-size': String(spec.log.maxBytes), 'max-file': String(spec.log.maxFiles) } },
       AutoRemove: false,
       RestartPolicy: { Name: 'no' },
+      // Only the runtime an isolation maps to, never a name from a manifest; none: the engine's default.
+      ...(engineRuntimeFor(spec.isolation) ? { Runtime: engineRuntimeFor(spec.isolation) } : {}),
     },
   };
 }
@@ -77,6 +80,11 @@ export class DockerEngine implements ContainerEngine {
     } catch (err) {
       throw new TitanError('engine_unavailable', `container engine not reachable (${(err as Error).message})`);
     }
+  }
+
+  async runtimes(): Promise<string[]> {
+    const info = (await this.docker.info()) as { Runtimes?: Record<string, unknown> };
+    return Object.keys(info.Runtimes ?? {});
   }
 
   async run(spec: ContainerSpec): Promise<string> {

@@ -14,6 +14,7 @@ import { TitanError } from '../errors.ts';
 import { loadFunctionFolder } from '../manifest.ts';
 import { removeSecretCopies, secretCopiesRoot, secretsDirOf, SecretStore } from '../secrets.ts';
 import type { FunctionSpec } from '../spec.ts';
+import type { Isolation } from '../engine/runtimes.ts';
 import type { DesiredState } from './folder-watcher.ts';
 import { SecretRolls } from './secret-rolls.ts';
 
@@ -29,6 +30,8 @@ export interface Entry {
   pending?: Deployment;
   /** why it is not deployed */
   invalid?: string;
+  /** of an invalid folder whose manifest resolved: what it asked to run under */
+  isolation?: Isolation;
   /** invalid because this folder holds the name: looked at again once it no longer does */
   blockedBy?: { folder: string; name: string };
   /** the newest version failed; `active` (the previous good one) keeps serving */
@@ -52,6 +55,8 @@ export interface DeployerOptions {
   create: (spec: FunctionSpec) => Deployment;
   /** a redeploy became active after its warm-up: what is served changed between reconciles */
   onPromoted: () => void;
+  /** why this engine cannot run the spec (e.g. isolation gvisor without runsc), checked before it deploys */
+  refuse?: (spec: FunctionSpec) => Promise<string | undefined>;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
   /** a failed update (the old version keeps serving): worth a warning */
   warn?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -123,6 +128,13 @@ export class Deployer {
       if (isGood(entry.active)) return this.failUpdate(entry, (err as Error).message, code);
       this.opts.log?.('function invalid', { folder, err: (err as Error).message });
       return invalid((err as Error).message);
+    }
+
+    // 1b. What the engine cannot run is invalid now, not at its first start.
+    const refused = await this.opts.refuse?.(spec);
+    if (refused) {
+      void removeBuild(spec);
+      return { ...invalid(refused), isolation: spec.isolation };
     }
 
     // 2. A name belongs to the folder that deployed it first.
