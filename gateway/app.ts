@@ -23,6 +23,7 @@ import { openApiDocument } from './openapi.ts';
 import { FunctionRoute, type FunctionCall } from './http-function/route.ts';
 import { managementRefused, mayInvoke, pageStarted } from './pages.ts';
 import { createRequire } from 'node:module';
+import { uiRoutes } from './ui/routes.ts';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -161,6 +162,7 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
   app.route('/', eventRoutes(events));
   app.route('/', logRoutes({ logs, registry }));
   app.route('/', secretRoutes({ store: secrets, rescan: () => registry.rescan() }));
+  app.route('/', uiRoutes({ registry, events, metrics, version })); // the dashboard at /ui, and its /stats
 
   app.post('/reload', async (c) => {
     await registry.rescan();
