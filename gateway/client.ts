@@ -32,6 +32,8 @@ export interface FunctionListing {
   name: string;
   version: string;
   runtime: string;
+  /** container (runc) or gvisor; absent for an invalid folder whose manifest did not resolve */
+  isolation?: 'container' | 'gvisor';
   status: 'ready' | 'deploying' | 'invalid';
   error?: string;
   /** the newest version failed; the one listed keeps serving */

@@ -7,6 +7,7 @@ import { DEFAULT_CONFIG_PATH, loadConfig } from '../runtime/config.ts';
 import { DockerEngine } from '../runtime/engine/docker-engine.ts';
 import type { EngineInfo } from '../runtime/engine/engine.ts';
 import { describeNoEngine, engineOptionsFromHost, locateEngine, pingHost, startLocalEngine } from '../runtime/engine/locate.ts';
+import { gvisorStatus } from '../runtime/engine/runtimes.ts';
 import { ensureRuntimeImage, HOST_PYTHON } from '../runtime/image/runtime-image.ts';
 import { AptInstaller } from './apt.ts';
 import { installFunctionDeps } from './function-deps.ts';
@@ -85,6 +86,12 @@ export async function setup(env: NodeJS.ProcessEnv = process.env): Promise<numbe
     const since = performance.now();
     await build();
     done(`gateway compiled to dist/ in ${seconds(since)}`);
+
+    // gVisor: required when the config asks for it; otherwise said, so a manifest asking for it is no surprise.
+    const gvisor = await gvisorStatus(docker);
+    if (gvisor.ok) done(gvisor.line);
+    else if (config.sandbox.isolation === 'gvisor') throw new Error(`sandbox.isolation is gvisor, but ${gvisor.line}`);
+    else warn(gvisor.line);
 
     // The gateway and the test harness find this engine as setup did (locateEngine): no export needed.
     process.stdout.write('Ready: start the gateway with `npm start`; `npm test` runs the tests\n');

@@ -8,6 +8,7 @@ import type { RuntimeConfig } from '../runtime/config.ts';
 import { locateEngine, onPath, type EngineKind } from '../runtime/engine/locate.ts';
 import { podmanRuntime, preferredEngine } from '../runtime/engine/podman.ts';
 import { HOST_PYTHON } from '../runtime/image/runtime-image.ts';
+import { RUNSC_PATH } from '../runtime/engine/runtimes.ts';
 
 /** Debian's Chromium, where test/security/browser.test.ts launches it. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -35,6 +36,10 @@ export interface Facts {
   python3: boolean;
   /** CHROMIUM exists */
   chromium: boolean;
+  /** gVisor's runsc exists (runtime/engine/runtimes.ts RUNSC_PATH) */
+  runsc: boolean;
+  /** sandbox.isolation is gvisor, or TITAN_GVISOR is set: functions run under runsc by default */
+  gvisor: boolean;
   /** TITAN_ENGINE: the engine setup must start when none of that kind answers (unset: setup picks) */
   wantEngine?: EngineKind;
   /** runc is installed: Podman's OCI runtime here (its default, crun, fails on a cgroup v1 host) */
@@ -102,6 +107,16 @@ export function planPackages(f: Facts): Need[] {
     needs.push({
       pkg: 'chromium', required: false, elsewhere: `Chromium at ${CHROMIUM}`,
       why: `for \`npm test\`: test/security/browser.test.ts drives a real browser (${CHROMIUM})`,
+    });
+  }
+  // Installed whenever setup may (like chromium): the dockerd setup starts registers it, so a manifest's
+  // `isolation: gvisor` works, and the gVisor tests of `npm test` run. Required only when asked for.
+  if (!f.runsc) {
+    needs.push({
+      pkg: 'runsc', required: f.gvisor, elsewhere: `gVisor's runsc at ${RUNSC_PATH}`,
+      why: f.gvisor
+        ? 'sandbox.isolation is gvisor (or TITAN_GVISOR is set): functions run under gVisor\'s runsc'
+        : 'for `isolation: gvisor` functions and `npm test`: setup registers gVisor (runsc) with the dockerd it starts',
     });
   }
   // The integration tests drive the engine through the docker CLI too. docker.io ships it with dockerd;
@@ -207,6 +222,8 @@ export async function probeFacts(config: RuntimeConfig, env: NodeJS.ProcessEnv):
     embeddedRedis: config.events.embedded_redis,
     python3: existsSync(HOST_PYTHON),
     chromium: existsSync(CHROMIUM),
+    runsc: existsSync(RUNSC_PATH),
+    gvisor: config.sandbox.isolation === 'gvisor' || !['', '0', 'false'].includes(env.TITAN_GVISOR ?? ''),
     wantEngine: preferredEngine(env),
     runc: podmanRuntime() !== undefined,
   };

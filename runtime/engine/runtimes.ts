@@ -78,3 +78,15 @@ export async function daemonConfigArgs(engineDir: string, runsc = RUNSC_PATH): P
   await writeFile(file, `${JSON.stringify(daemonRuntimes(runsc), null, 2)}\n`);
   return ['--config-file', file];
 }
+
+/** For `npm run setup`: whether `isolation: gvisor` functions can run on this engine, in one line. */
+export async function gvisorStatus(engine: Pick<ContainerEngine, 'runtimes'>): Promise<{ ok: boolean; line: string }> {
+  const registered = await engine.runtimes().catch(() => undefined);
+  if (registered?.includes(GVISOR_RUNTIME)) {
+    return { ok: true, line: `gVisor: ${GVISOR_RUNTIME} registered with the engine (${RUNSC_ARGS.join(' ')}); isolation: gvisor can run` };
+  }
+  const why = (await runscInstalled())
+    ? `runsc is installed but this engine does not have it registered (it was started before, or you run it): add ${DAEMON_JSON_SNIPPET} to its daemon.json and restart it`
+    : 'runsc is not installed (apt-get install runsc, then `npm run setup` again)';
+  return { ok: false, line: `gVisor: ${why}; functions with isolation: gvisor are invalid until then` };
+}
