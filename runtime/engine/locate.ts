@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineInfo } from './engine.ts';
 import { DockerEngine } from './docker-engine.ts';
 import { daemonConfigArgs } from './runtimes.ts';
-import { podmanServiceArgs, podmanSockets, preferredEngine } from './podman.ts';
+import { podmanRuntime, podmanServiceArgs, podmanSockets, preferredEngine } from './podman.ts';
 
 /** Connection options as `new DockerEngine(options)` takes them. */
 export type EngineOptions = { socketPath: string } | { host: string; port: number; protocol: 'http' };
@@ -205,7 +205,7 @@ export async function startLocalEngine(stateDir: string, log: (s: string) => voi
   } else if (preferred !== 'dockerd' && (await onPath('podman'))) {
     kind = 'podman';
     socket = paths.socket('podman.sock');
-    args = podmanServiceArgs({ root: join(paths.dir, 'podman'), runRoot: paths.execRoot, socket });
+    args = podmanServiceArgs({ root: join(paths.dir, 'podman'), runRoot: paths.execRoot, socket }, podmanRuntime());
   } else if (!isRoot() && (await onPath('dockerd'))) {
     throw new Error('dockerd needs root: run `sudo npm run setup`, or set DOCKER_HOST to an engine you can use');
   } else {

@@ -47,7 +47,7 @@ export interface PodmanPaths {
  * on the machine; --time=0 keeps it serving until stopped. No network is configured: containers run
  * with NetworkMode none.
  */
-export function podmanServiceArgs(paths: PodmanPaths, runtime = podmanRuntime()): string[] {
+export function podmanServiceArgs(paths: PodmanPaths, runtime: string | undefined): string[] {
   return [
     ...(runtime ? ['--runtime', runtime] : []),
     '--root', paths.root,
