@@ -78,7 +78,7 @@ describe('engine differences', () => {
       root: true, apt: true, noInstall: false, dockerHost: false, engineAnswers: false,
       commands: { dockerd: false, podman: false, docker: false, 'redis-server': true, apparmor_parser: true },
       apparmorEnforced: false, redisUrl: true, embeddedRedis: true, python3: true, chromium: true, runsc: true, gvisor: false,
-      wantEngine: 'podman', runc: false, runsc: true, gvisor: false,
+      wantEngine: 'podman', runc: false,
     } as Facts;
     const pkgs = planPackages(fresh).map((n) => `${n.pkg}:${n.required ? 'required' : 'optional'}`);
     assert.deepEqual(pkgs, ['podman:required', 'runc:required', 'podman-docker:optional']);
