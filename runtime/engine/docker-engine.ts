@@ -107,7 +107,16 @@ export class DockerEngine implements ContainerEngine {
   }
 
   async update(id: string, limits: ContainerLimits): Promise<void> {
-    await this.docker.getContainer(id).update(toLimits(limits));
+    const container = this.docker.getContainer(id);
+    try {
+      await container.update(toLimits(limits));
+    } catch (err) {
+      // Podman 4.3's Docker-compatible API has no update route: its 404 reads "no such container".
+      if (statusOf(err) === 404 && (await container.inspect().then(() => true, () => false))) {
+        throw new Error('this engine cannot change a running container\'s limits (no /containers/{id}/update: Podman before 4.4)');
+      }
+      throw err;
+    }
   }
 
   async remove(id: string): Promise<void> {
