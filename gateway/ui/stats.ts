@@ -4,6 +4,7 @@
 // when asked (at most one per `everyMs`), so nothing runs while no one looks; a difference of two
 // snapshots is exact whatever their spacing.
 import type { Metrics } from '../../runtime/metrics.ts';
+import type { Rates } from './stats-schema.ts';
 
 interface FnCounts {
   calls: number;
@@ -16,19 +17,6 @@ interface FnCounts {
 interface Snapshot {
   at: number;
   fns: Map<string, FnCounts>;
-}
-
-export interface Rates {
-  /** the window's end, epoch ms */
-  at: number;
-  /** how long the window is, ms */
-  window_ms: number;
-  invocations_per_min: number;
-  errors_per_min: number;
-  cold_starts_per_min: number;
-  /** null when no call finished in the window */
-  p50_ms: number | null;
-  p99_ms: number | null;
 }
 
 export interface StatsOptions {
