@@ -19,6 +19,9 @@ import { isLoopback, TokenCheck } from './auth.ts';
 import { BrowserPolicy } from './origin.ts';
 import { TitanError } from '../runtime/errors.ts';
 import { FsSource, type SourceStatus } from './sources/fs-source.ts';
+import { Scheduler } from './schedules/scheduler.ts';
+import { LocalTicks, RedisTicks } from './schedules/ticks.ts';
+import { hostname } from 'node:os';
 
 export interface GatewayOptions {
   config: RuntimeConfig;
@@ -46,6 +49,8 @@ export class Gateway {
   readonly log: Logger;
   /** `sources:` from the config: directories whose files become events */
   readonly sources: FsSource[];
+  /** runs the functions that have a `schedule:`; set once started */
+  scheduler?: Scheduler;
   private server?: ServerType;
   private auth!: TokenCheck;
   private browser!: BrowserPolicy;
@@ -121,12 +126,26 @@ export class Gateway {
     await this.registry.start();
     await this.events.start(this.invoke);
     const { state, reason } = this.events.health();
+    this.startScheduler(state === 'disabled');
     for (const s of this.sources) {
       // Without an event system every publish would fail until the process ends: say so once instead.
       if (state === 'disabled') s.disable(reason ?? 'events are disabled');
       else await s.start();
     }
     if (state === 'disabled' && this.sources.length > 0) this.log.warn({ reason }, 'file sources are off: no event system');
+  }
+
+  /** With Redis, each tick runs on one gateway of those sharing it; without, every gateway runs its own. */
+  private startScheduler(noRedis: boolean): void {
+    const events = this.events;
+    this.scheduler = new Scheduler({
+      registry: this.registry,
+      invoke: this.invoke,
+      ticks: noRedis ? new LocalTicks() : new RedisTicks(() => events.redis(), this.opts.config.events.key_prefix, `${hostname()}:${process.pid}`),
+      promRegistry: this.metrics.registry,
+      log: (level, msg, fields) => this.log[level](fields ?? {}, msg),
+    });
+    this.scheduler.start();
   }
 
   sourceStatus(): SourceStatus[] {
@@ -184,6 +203,7 @@ export class Gateway {
       const server = this.server;
       this.logs.close(); // ends `follow` streams, which would otherwise keep the server from closing
       if (server) await new Promise<void>((r) => server.close(() => r()));
+      await this.scheduler?.close(); // before the event system: a run's claim and emits use Redis
       await this.events.close();
       await this.registry.close();
     })();

@@ -7,6 +7,7 @@ import { FunctionMemory, TimeoutSec, type RuntimeConfig } from './config.ts';
 import { int, parseYaml, problemsOf, rootListProblem, strictObject, VALIDATION } from './schema-util.ts';
 import { TitanError } from './errors.ts';
 import { FsPermissionError, isWithin, resolveFsPermissions } from './permissions.ts';
+import { ScheduleSchema, toScheduleSpec } from './schedule.ts';
 import { triggerTopicProblem } from './topics.ts';
 import { secretNameProblem } from './secrets.ts';
 import { CpuQuantity, parseCpu, parseMemory } from './quantity.ts';
@@ -121,6 +122,8 @@ export const ManifestSchema = strictObject({
     ),
     [],
   ),
+  /** runs it on a cron or `@every` schedule (runtime/schedule.ts); null or absent: never */
+  schedule: v.nullish(ScheduleSchema),
   /** free-form settings for the handler, delivered as `context.config` (see sandbox.ts) */
   config: v.nullish(
     v.pipe(
@@ -212,6 +215,7 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     config: m.config,
     auth: m.auth,
     ...(m.http.methods ? { http: { methods: httpMethods(m.http.methods) } } : {}),
+    ...(m.schedule ? { schedule: toScheduleSpec(m.schedule) } : {}),
     manifestHash: createHash('sha256').update(JSON.stringify(raw ?? {})).digest('hex').slice(0, 16),
   };
   return { spec, problems: [] };

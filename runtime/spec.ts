@@ -1,6 +1,7 @@
 // The resolved form of a function: a validated manifest with every default applied.
 // Produced by runtime/manifest.ts, consumed by the sandbox, the pools and the registry.
 import type { Isolation } from './engine/runtimes.ts';
+import type { ScheduleSpec } from './schedule.ts';
 
 export interface PoolSettings {
   min: number;
@@ -70,6 +71,8 @@ export interface FunctionSpec {
   config: Record<string, unknown>;
   /** `token`: invoking it over HTTP needs the admin bearer token too */
   auth: 'none' | 'token';
+  /** the manifest's `schedule:`; absent: never run on a schedule */
+  schedule?: ScheduleSpec;
   /** the manifest's `http:`; absent: `/function/<name>` takes every method of HTTP_METHODS */
   http?: { methods: HttpMethod[] };
   /** hash of the parsed manifest: live pool overrides hold only while it is unchanged */

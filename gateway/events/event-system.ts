@@ -190,7 +190,8 @@ export class EventSystem {
     return [...this.workers].map(([fn, w]) => ({ fn, count: w.inFlight }));
   }
 
-  private redis(): Redis {
+  /** The command connection; throws events_unavailable while Redis is not connected. */
+  redis(): Redis {
     if (!this.cmd) throw new TitanError('events_unavailable', this.disabledReason ?? 'events are not configured');
     if (this.cmd.status !== 'ready') throw new TitanError('events_unavailable', `redis at ${redactUrl(this.url!)} is not connected (${this.cmd.status})`);
     return this.cmd;
