@@ -84,7 +84,7 @@ export async function readEngineRecord(stateDir: string): Promise<EngineRecord |
 export async function locateEngine(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<LocatedEngine | undefined> {
   if (env.DOCKER_HOST) {
     const info = await pingHost(env.DOCKER_HOST);
-    return info && { host: env.DOCKER_HOST, source: 'DOCKER_HOST', info };
+    return info && { host: env.DOCKER_HOST, source: 'DOCKER_HOST', kind: info.kind, info };
   }
   const record = await readEngineRecord(stateDir);
   const preferred = preferredEngine(env);
