@@ -58,6 +58,8 @@ describe('the dashboard in a browser', () => {
     assert.equal(await row.locator('td.version').textContent(), '1.2');
     assert.match((await row.locator('.gauge-text').textContent()) ?? '', /^1 warm · 0 busy · 0 starting · 0 queued \(min 1, max 4\)$/);
     assert.equal(await page.locator('tr[data-function="replayer"] td.triggers').textContent(), 'orders');
+    // At 1280 px the whole table fits: no column is scrolled out of view.
+    assert.equal(await page.locator('.scroll').first().evaluate((el) => el.scrollWidth <= el.clientWidth), true, 'the list fits 1280 px');
     await screenshot(page, 'dashboard-functions');
   });
 
