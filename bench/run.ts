@@ -1,12 +1,13 @@
-// `npm run bench [-- --quick] [--only a,b] [--reps N] [--profile]`: runs every scenario, prints and saves the table.
+// `npm run bench [-- --quick] [--only a,b] [--reps N] [--profile] [--engine docker|podman]`: runs every scenario, prints and saves the table.
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DockerEngine } from '../runtime/engine/docker-engine.ts';
 import { describeNoEngine, engineOptionsFromHost, locateEngine } from '../runtime/engine/locate.ts';
+import { preferredEngine } from '../runtime/engine/podman.ts';
 import { ensureRuntimeImage } from '../runtime/image/runtime-image.ts';
 import { FULL, QUICK, type BenchContext, type Scenario } from './lib/context.ts';
 import { coldStart } from './lib/cold-start.ts';
@@ -45,8 +46,11 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
     reps: { type: 'string' },
+    // which engine to find when DOCKER_HOST is unset (as TITAN_ENGINE does for setup); unset: the engine from DOCKER_HOST, or the first that answers
+    engine: { type: 'string' },
   },
 });
+if (args.engine !== undefined) process.env.TITAN_ENGINE = args.engine;
 const only = args.only?.split(',').map((s) => s.trim());
 const unknown = only?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
 if (unknown.length) {
@@ -56,8 +60,12 @@ if (unknown.length) {
 
 /** Engine, runtime image, the functions under test and the gateway's process. */
 async function setUp(bench: BenchDir, profileDir: string | undefined) {
-  const found = await locateEngine(bench.config.state_dir);
+  // The bench's own state directory records no engine: the one setup started is in the project's.
+  const found = (await locateEngine(bench.config.state_dir)) ?? (await locateEngine(resolve(process.env.TITAN_STATE_DIR || '.titan')));
   if (!found) throw new Error(await describeNoEngine(bench.config.state_dir));
+  if (args.engine && found.kind !== preferredEngine(process.env)) {
+    throw new Error(`--engine ${args.engine}, but DOCKER_HOST=${found.host} is ${found.kind}: unset DOCKER_HOST or point it at ${args.engine}`);
+  }
   const engine = new DockerEngine(engineOptionsFromHost(found.host));
   const engineInfo = await engine.ping();
   await ensureRuntimeImage(engine, bench.config.sandbox.image, { log: (l) => note(l) });
@@ -99,7 +107,7 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const machine = machineInfo(`${engineInfo.serverVersion} (API ${engineInfo.apiVersion})`, gateway.redisUrl ? await redisVersion(gateway.redisUrl) : null);
+  const machine = machineInfo(`${engineInfo.kind ?? ''} ${engineInfo.serverVersion} (API ${engineInfo.apiVersion})`.trim(), gateway.redisUrl ? await redisVersion(gateway.redisUrl) : null);
   note(describeMachine(machine));
   const measurements: Measurement[] = [];
   let failed = 0;

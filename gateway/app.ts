@@ -15,12 +15,15 @@ import { eventRoutes } from './routes/events.ts';
 import { logRoutes } from './routes/logs.ts';
 import type { LogStore } from '../runtime/logs.ts';
 import { poolRoutes } from './routes/pools.ts';
+import { secretRoutes } from './routes/secrets.ts';
+import type { SecretStore } from '../runtime/secrets.ts';
 import type { TokenCheck } from './auth.ts';
 import type { BrowserPolicy } from './origin.ts';
 import { openApiDocument } from './openapi.ts';
 import { FunctionRoute, type FunctionCall } from './http-function/route.ts';
 import { managementRefused, mayInvoke, pageStarted } from './pages.ts';
 import { createRequire } from 'node:module';
+import { uiRoutes } from './ui/routes.ts';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -38,9 +41,11 @@ export interface AppDeps {
   auth: TokenCheck;
   /** Host and Origin checks, CORS: the first thing every request meets */
   browser: BrowserPolicy;
+  /** secrets by name (runtime/secrets.ts): the admin routes /secrets write it */
+  secrets: SecretStore;
 }
 
-export function createApp({ registry, engine, metrics, invoke, events, logs, log, sources = () => [], maxBodyBytes, auth, browser }: AppDeps): Hono {
+export function createApp({ registry, engine, metrics, invoke, events, logs, log, sources = () => [], maxBodyBytes, auth, browser, secrets }: AppDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -79,7 +84,7 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
     if (fromPage(c)) throw managementRefused();
     return next();
   };
-  for (const path of ['/reload', '/functions/:name/pool', '/functions/:name/logs', '/invocations/:id/logs', '/events/*', '/dlq', '/dlq/*']) {
+  for (const path of ['/reload', '/functions/:name/pool', '/functions/:name/logs', '/invocations/:id/logs', '/events/*', '/dlq', '/dlq/*', '/secrets', '/secrets/*']) {
     app.use(path, noPages, admin);
   }
 
@@ -156,6 +161,8 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
   app.use('/events/*', limit);
   app.route('/', eventRoutes(events));
   app.route('/', logRoutes({ logs, registry }));
+  app.route('/', secretRoutes({ store: secrets, rescan: () => registry.rescan() }));
+  app.route('/', uiRoutes({ registry, events, metrics, version })); // the dashboard at /ui, and its /stats
 
   app.post('/reload', async (c) => {
     await registry.rescan();

@@ -3,16 +3,18 @@ import type { FunctionListing, LogLineView } from './client.ts';
 
 export function formatTable(fns: FunctionListing[]): string {
   if (fns.length === 0) return 'no functions deployed\n';
-  const withError = fns.some((f) => f.error);
-  const head = ['NAME', 'VERSION', 'STATUS', 'WARM/BUSY/STARTING', 'MIN/MAX', 'CONC', ...(withError ? ['ERROR'] : [])];
+  const withError = fns.some((f) => f.error || f.update_failed);
+  const head = ['NAME', 'VERSION', 'STATUS', 'WARM/BUSY/STARTING', 'MIN/MAX', 'CONC', 'ISOLATION', ...(withError ? ['ERROR'] : [])];
   const rows = fns.map((f) => [
     f.name,
     f.version || '-',
-    f.status,
+    f.update_failed ? `${f.status} (update failed)` : f.status,
     `${f.pool.warm}/${f.pool.busy}/${f.pool.starting}`,
     `${f.pool.min}/${f.pool.max}`,
     String(f.pool.concurrency),
-    ...(withError ? [f.error ?? ''] : []),
+    f.isolation ?? '-',
+    // A failed update: the version listed serves; the error is the newer one's, which did not.
+    ...(withError ? [f.error ?? (f.update_failed ? `update failed: ${f.update_failed.reason}` : '')] : []),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   // The last column (often a long error) is not padded.

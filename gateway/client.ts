@@ -32,8 +32,12 @@ export interface FunctionListing {
   name: string;
   version: string;
   runtime: string;
+  /** container (runc) or gvisor; absent for an invalid folder whose manifest did not resolve */
+  isolation?: 'container' | 'gvisor';
   status: 'ready' | 'deploying' | 'invalid';
   error?: string;
+  /** the newest version failed; the one listed keeps serving */
+  update_failed?: { reason: string; code: string; at: string; fingerprint: string };
   triggers: Array<{ topic: string; event_type?: string }>;
   pool: { min: number; max: number; concurrency: number; idle_sec?: number; warm: number; busy: number; starting: number; queued?: number };
   stats?: { invocations: number; cold_starts: number; wait_p50_ms: number; wait_p99_ms: number };

@@ -11,6 +11,7 @@ import { LogStore } from '../runtime/logs.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { Registry } from '../runtime/registry.ts';
 import { createApp } from './app.ts';
+import { SecretStore, secretsDirOf } from '../runtime/secrets.ts';
 import { fastInvoke } from './fast-invoke.ts';
 import { createInvoker, type Invoke } from './invoke.ts';
 import { EventSystem } from './events/event-system.ts';
@@ -18,6 +19,9 @@ import { isLoopback, TokenCheck } from './auth.ts';
 import { BrowserPolicy } from './origin.ts';
 import { TitanError } from '../runtime/errors.ts';
 import { FsSource, type SourceStatus } from './sources/fs-source.ts';
+import { Scheduler } from './schedules/scheduler.ts';
+import { LocalTicks, RedisTicks } from './schedules/ticks.ts';
+import { hostname } from 'node:os';
 
 export interface GatewayOptions {
   config: RuntimeConfig;
@@ -45,6 +49,8 @@ export class Gateway {
   readonly log: Logger;
   /** `sources:` from the config: directories whose files become events */
   readonly sources: FsSource[];
+  /** runs the functions that have a `schedule:`; set once started */
+  scheduler?: Scheduler;
   private server?: ServerType;
   private auth!: TokenCheck;
   private browser!: BrowserPolicy;
@@ -69,6 +75,7 @@ export class Gateway {
         else this.log.debug({ fn, ...e }, 'pool');
       },
       log: (msg, fields) => this.log.info(fields ?? {}, msg),
+      warn: (msg, fields) => this.log.warn(fields ?? {}, msg),
       logs: this.logs,
     });
     const events = (this.events = new EventSystem({
@@ -100,6 +107,7 @@ export class Gateway {
       log: this.log,
       sources: () => this.sourceStatus(),
       maxBodyBytes: config.gateway.max_body_bytes,
+      secrets: new SecretStore(secretsDirOf(config.state_dir)),
       auth: (this.auth = new TokenCheck(opts.adminToken ?? (process.env.TITAN_ADMIN_TOKEN || undefined))),
       browser: (this.browser = new BrowserPolicy({
         loopbackOnly: isLoopback(config.gateway.host),
@@ -118,12 +126,26 @@ export class Gateway {
     await this.registry.start();
     await this.events.start(this.invoke);
     const { state, reason } = this.events.health();
+    this.startScheduler(state === 'disabled');
     for (const s of this.sources) {
       // Without an event system every publish would fail until the process ends: say so once instead.
       if (state === 'disabled') s.disable(reason ?? 'events are disabled');
       else await s.start();
     }
     if (state === 'disabled' && this.sources.length > 0) this.log.warn({ reason }, 'file sources are off: no event system');
+  }
+
+  /** With Redis, each tick runs on one gateway of those sharing it; without, every gateway runs its own. */
+  private startScheduler(noRedis: boolean): void {
+    const events = this.events;
+    this.scheduler = new Scheduler({
+      registry: this.registry,
+      invoke: this.invoke,
+      ticks: noRedis ? new LocalTicks() : new RedisTicks(() => events.redis(), this.opts.config.events.key_prefix, `${hostname()}:${process.pid}`),
+      promRegistry: this.metrics.registry,
+      log: (level, msg, fields) => this.log[level](fields ?? {}, msg),
+    });
+    this.scheduler.start();
   }
 
   sourceStatus(): SourceStatus[] {
@@ -181,6 +203,7 @@ export class Gateway {
       const server = this.server;
       this.logs.close(); // ends `follow` streams, which would otherwise keep the server from closing
       if (server) await new Promise<void>((r) => server.close(() => r()));
+      await this.scheduler?.close(); // before the event system: a run's claim and emits use Redis
       await this.events.close();
       await this.registry.close();
     })();

@@ -14,7 +14,9 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts';
 
 /** `route: 'function'`: a call to `/function/<name>/<path>`; `{ kind: 'http' }` alone is `POST /functions/:name/invoke`. */
 export type HttpTrigger = { kind: 'http' } | { kind: 'http'; route: 'function'; method: HttpMethod; path: string };
-export type Trigger = HttpTrigger | { kind: 'event'; topic: string; eventType: string; messageId: string } | { kind: 'async' };
+/** `schedule`: a tick of the manifest's `schedule:` (gateway/schedules/); catchUp when it runs a missed one late. */
+export type ScheduleTrigger = { kind: 'schedule'; scheduledAt: string; schedule: string; catchUp: boolean };
+export type Trigger = HttpTrigger | { kind: 'event'; topic: string; eventType: string; messageId: string } | { kind: 'async' } | ScheduleTrigger;
 
 export interface InvokeRequest {
   name: string;

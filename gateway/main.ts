@@ -1,14 +1,16 @@
 // `npm start` / `titan serve`: load the config, find the container engine, make sure the runtime
 // images exist, then serve the functions directory until SIGINT/SIGTERM. SIGHUP rescans.
-import pino from 'pino';
 import { loadConfig } from '../runtime/config.ts';
 import { DockerEngine } from '../runtime/engine/docker-engine.ts';
 import { describeNoEngine, engineOptionsFromHost, locateEngine } from '../runtime/engine/locate.ts';
 import { isTitanError } from '../runtime/errors.ts';
 import { ensureRuntimeImage } from '../runtime/image/runtime-image.ts';
 import { Gateway } from './gateway.ts';
+import { createLogger } from './logger.ts';
 
-const log = pino({ name: 'titan', level: process.env.TITAN_LOG_LEVEL ?? 'info' });
+// Buffered, asynchronous output (logger.ts): flushed below before the process exits.
+const logger = createLogger();
+const log = logger.log;
 
 function fail(sentence: string): never {
   process.stderr.write(`titan: ${sentence}\n`);
@@ -49,6 +51,8 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'draining and removing containers');
     await gateway.close();
+    log.info({ signal, dropped_log_lines: logger.dropped() }, 'stopped');
+    await logger.flush();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -9,6 +9,7 @@ import { PublishBody } from './routes/events.ts';
 import { LogLineSchema } from '../runtime/logs.ts';
 import { MAX_TAIL } from './routes/logs.ts';
 import { HTTP_METHODS } from '../runtime/spec.ts';
+import { EventsStatsSchema, FunctionRatesListSchema, FunctionStatsSchema } from './ui/stats-schema.ts';
 
 const ErrorBody = v.object({
   error: v.object({ code: v.picklist(Object.keys(STATUS) as [string, ...string[]]), message: v.string(), details: v.optional(v.record(v.string(), v.unknown())) }),
@@ -70,6 +71,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
         LogLine: schema(LogLineSchema),
         FunctionLogs: schema(FunctionLogs),
         InvocationLogs: schema(InvocationLogs),
+        FunctionRates: schema(FunctionRatesListSchema),
+        FunctionStats: schema(FunctionStatsSchema),
+        EventsStats: schema(EventsStatsSchema),
       },
     },
     paths: {
@@ -121,6 +125,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/healthz': { get: { summary: 'Engine and trigger state', responses: { '200': ok('healthy'), '503': ok('the engine does not answer') } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
       '/openapi.json': { get: { summary: 'This document', responses: { '200': ok('OpenAPI 3.1') } } },
+      '/stats/functions': { get: { summary: 'Per function over the last minute: calls, errors and cold starts per minute, latency p50/p99 (what the dashboard shows)', responses: { '200': ok('rates', 'FunctionRates') } } },
+      '/stats/functions/{name}': { get: { summary: "One function's rates now and over the last minutes, and its resolved manifest (no env, config or paths)", parameters: [nameParam], responses: { '200': ok('its figures', 'FunctionStats'), ...errors(400, 404) } } },
+      '/stats/events': { get: { summary: 'Topics and the functions they trigger, consumer lag per topic and per function queue', responses: { '200': ok('the event topology', 'EventsStats') } } },
+      '/ui': { get: { summary: 'The dashboard (HTML; its script and style sheet are /ui/app.js and /ui/app.css)', responses: { '200': { description: 'the page', content: { 'text/html': { schema: { type: 'string' } } } } } } },
     },
   };
 }

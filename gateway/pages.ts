@@ -7,16 +7,20 @@
 import { TitanError } from '../runtime/errors.ts';
 import type { FunctionSpec } from '../runtime/spec.ts';
 import type { TokenCheck } from './auth.ts';
+import { fromDashboard } from './ui/key.ts';
 
 /**
  * Whether a web page started this request: it has an Origin BrowserPolicy let through without it
  * being listed (the gateway's own: a function's page), or Sec-Fetch-Site says a page sent it (a
  * same-origin fetch or link, a link followed from another site). Not: clients that are no browser
  * (curl, the CLI), an address the user typed (`none`), or a listed origin (`listedOrigin`, what
- * BrowserPolicy.check returned).
+ * BrowserPolicy.check returned), the dashboard (its key).
  */
 export function pageStarted(header: (name: string) => string | undefined, listedOrigin: string | undefined): boolean {
   if (listedOrigin !== undefined) return false;
+  // The dashboard (/ui) is a page the user opened directly, holding a key no function's page can get
+  // (gateway/ui/key.ts): it is the admin's client, as curl is. The token is still asked for.
+  if (fromDashboard(header)) return false;
   if (header('origin') !== undefined) return true;
   const site = header('sec-fetch-site');
   return site !== undefined && site !== 'none';

@@ -6,6 +6,7 @@ import { TitanError } from './errors.ts';
 import { int, parseYaml, problemsOf, rootListProblem, strictObject, VALIDATION } from './schema-util.ts';
 import { CpuQuantity, MemoryQuantity, parseMemory } from './quantity.ts';
 import { isReservedTopic, RESERVED_NAMESPACE, reservedTopicMessage } from './topics.ts';
+import { ISOLATIONS } from './engine/runtimes.ts';
 
 export const DEFAULT_CONFIG_PATH = 'config/runtime.yaml';
 /** Node needs more than this to start at all; applies to sandbox.default_memory and resources.memory. */
@@ -122,6 +123,8 @@ const StemCellsSchema = strictObject({
 
 const SandboxSchema = strictObject({
   runtime: v.optional(v.picklist(['docker', 'podman']), 'docker'),
+  /** what a function whose manifest says no `isolation:` runs under: runc, or gVisor (engine/runtimes.ts) */
+  isolation: v.optional(v.picklist(ISOLATIONS), 'container'),
   image: v.optional(nonEmpty, 'node:20-bookworm-slim'),
   python_image: v.optional(nonEmpty, 'python:3.12-slim'),
   // Kept as written; manifest resolution parses them, so a function's spec carries cores and bytes.

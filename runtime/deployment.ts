@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { removeBuild } from './build.ts';
+import { removeSecretCopies } from './secrets.ts';
 import { ConnectionLostError, FunctionContainer, ResponseTooLargeError } from './container.ts';
 import type { ContainerEngine, ExitInfo } from './engine/engine.ts';
 import { FunctionError, FunctionRejectedError, OutOfMemoryError, SandboxError, TimeoutError, TitanError } from './errors.ts';
@@ -83,10 +84,21 @@ export class Deployment {
     return (this.pool.fatalError ?? (this.warmed ? undefined : this.pool.lastError))?.message;
   }
 
-  /** Prewarm `min` containers. Never rejects: failures show in status/error and the pool retries. */
-  async warmUp(): Promise<void> {
+  /** why it is invalid or not warm yet, as an error code */
+  get errorCode(): string | undefined {
+    const err = this.pool.fatalError ?? (this.warmed ? undefined : this.pool.lastError);
+    return err && (err instanceof TitanError ? err.code : 'sandbox_error');
+  }
+
+  /**
+   * Prewarm `min` containers; with `probe`, at least one even when min is 0 (a redeploy proves the
+   * new version loads before it replaces the old). Never rejects: failures show in status/error and
+   * the pool retries.
+   */
+  async warmUp(opts: { probe?: boolean } = {}): Promise<void> {
     try {
       await this.pool.warmUp();
+      if (opts.probe && !this.warmed) this.pool.release(await this.pool.acquire(Date.now() + this.opts.startupTimeoutMs));
       this.warmed = true;
     } catch {
       // a later successful start (retry or demand) also makes it ready; see startContainer
@@ -166,8 +178,8 @@ export class Deployment {
     );
   }
 
-  /** Stop taking work; once every container is gone, so is the build output they mounted. */
+  /** Stop taking work; once every container is gone, so are the build output and secret copies they mounted. */
   drain(): Promise<void> {
-    return this.pool.drain().then(() => removeBuild(this.spec));
+    return this.pool.drain().then(() => Promise.all([removeBuild(this.spec), removeSecretCopies(this.spec)])).then(() => {});
   }
 }

@@ -1,6 +1,7 @@
 // What the API says about a deployed function (GET /functions): the schema is the type and the
 // OpenAPI description at once.
 import * as v from 'valibot';
+import { ISOLATIONS } from './engine/runtimes.ts';
 
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
 
@@ -8,8 +9,18 @@ export const FunctionInfoSchema = v.object({
   name: v.string(),
   version: v.string(),
   runtime: v.string(),
+  /**
+   * What its containers run under: `container` (runc) or `gvisor` (runsc, a user-space kernel).
+   * Absent only for an invalid folder whose manifest did not resolve.
+   */
+  isolation: v.optional(v.picklist(ISOLATIONS)),
   status: v.picklist(['ready', 'deploying', 'invalid']),
   error: v.optional(v.string()),
+  /**
+   * The newest version of the folder failed (manifest, build, or its handler did not load) while the
+   * version listed here keeps serving; cleared once a good version replaces it.
+   */
+  update_failed: v.optional(v.object({ reason: v.string(), code: v.string(), at: v.string(), fingerprint: v.string() })),
   triggers: v.array(v.object({ topic: v.string(), event_type: v.optional(v.string()) })),
   pool: v.object({
     min: count,

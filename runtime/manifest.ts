@@ -7,8 +7,11 @@ import { FunctionMemory, TimeoutSec, type RuntimeConfig } from './config.ts';
 import { int, parseYaml, problemsOf, rootListProblem, strictObject, VALIDATION } from './schema-util.ts';
 import { TitanError } from './errors.ts';
 import { FsPermissionError, isWithin, resolveFsPermissions } from './permissions.ts';
+import { ScheduleSchema, toScheduleSpec } from './schedule.ts';
 import { triggerTopicProblem } from './topics.ts';
+import { secretNameProblem } from './secrets.ts';
 import { CpuQuantity, parseCpu, parseMemory } from './quantity.ts';
+import { ISOLATIONS } from './engine/runtimes.ts';
 import { HTTP_METHODS, type FunctionSpec, type HttpMethod, type Runtime } from './spec.ts';
 
 export const NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -89,6 +92,8 @@ export const ManifestSchema = strictObject({
   /** default per runtime: DEFAULT_HANDLER */
   handler: v.optional(Handler),
   image: v.optional(nonEmpty),
+  /** container (runc) or gvisor; never an engine runtime name. Absent: the config's sandbox.isolation */
+  isolation: v.optional(v.picklist(ISOLATIONS)),
   description: v.optional(v.string()),
   triggers: v.nullish(v.array(strictObject({ topic: TriggerTopic, event_type: v.optional(nonEmpty) })), []),
   max_attempts: v.optional(int(1, 100)),
@@ -109,6 +114,16 @@ export const ManifestSchema = strictObject({
     v.record(EnvKey, v.pipe(v.union([v.string(), v.number(), v.boolean()], (i) => `must be a string, number or boolean (got ${show(i)})`), v.transform(String))),
     {},
   ),
+  /** secret names, each mounted read-only at /run/secrets/<name> (runtime/secrets.ts) */
+  secrets: v.nullish(
+    v.pipe(
+      v.array(v.pipe(v.string(), v.check((s) => secretNameProblem(s) === undefined, (i) => secretNameProblem(i.input)!))),
+      v.check((l) => new Set(l).size === l.length, 'must not name a secret twice'),
+    ),
+    [],
+  ),
+  /** runs it on a cron or `@every` schedule (runtime/schedule.ts); null or absent: never */
+  schedule: v.nullish(ScheduleSchema),
   /** free-form settings for the handler, delivered as `context.config` (see sandbox.ts) */
   config: v.nullish(
     v.pipe(
@@ -186,6 +201,7 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     dir,
     handler,
     image: m.image ?? (m.runtime === 'python' ? config.sandbox.python_image : config.sandbox.image),
+    isolation: m.isolation ?? config.sandbox.isolation,
     triggers: m.triggers.map((t) => (t.event_type === undefined ? { topic: t.topic } : { topic: t.topic, eventType: t.event_type })),
     ...(m.max_attempts !== undefined ? { maxAttempts: m.max_attempts } : {}),
     cpu,
@@ -195,9 +211,11 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     pool,
     fs,
     env: m.env,
+    secrets: m.secrets,
     config: m.config,
     auth: m.auth,
     ...(m.http.methods ? { http: { methods: httpMethods(m.http.methods) } } : {}),
+    ...(m.schedule ? { schedule: toScheduleSpec(m.schedule) } : {}),
     manifestHash: createHash('sha256').update(JSON.stringify(raw ?? {})).digest('hex').slice(0, 16),
   };
   return { spec, problems: [] };

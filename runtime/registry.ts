@@ -17,6 +17,7 @@ import type { LogStore } from './logs.ts';
 import type { PoolUpdate } from './pool-overrides.ts';
 import type { PoolEvent } from './pool.ts';
 import { Deployer } from './registry/deployer.ts';
+import { refuseIsolation } from './engine/runtimes.ts';
 import { FolderWatcher } from './registry/folder-watcher.ts';
 import { describe } from './registry/function-view.ts';
 import { removeOrphans, runDirOf } from './registry/orphans.ts';
@@ -37,6 +38,8 @@ export interface RegistryOptions {
   /** the pools' events, and the stem cells' (fn '' for the stem pools' own) */
   onPoolEvent?: (fn: string, e: PoolEvent | StemEvent) => void;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** what deserves a warning: an update that failed while the previous version keeps serving */
+  warn?: (msg: string, fields?: Record<string, unknown>) => void;
   /** quiet time after a file event before rescanning, so a copy in progress settles */
   debounceMs?: number;
   /** captures every container's output, per function and invocation */
@@ -75,7 +78,7 @@ export class Registry extends EventEmitter {
       onChange: (runtime, { ready, starting }) => opts.onPoolEvent?.('', { kind: 'stem_cells', runtime, ready, starting }),
       log,
     });
-    this.deployer = new Deployer({ config, create: (spec) => this.createDeployment(spec), onPromoted: () => this.emit('change'), log });
+    this.deployer = new Deployer({ config, create: (spec) => this.createDeployment(spec), refuse: (spec) => refuseIsolation(opts.engine, spec.isolation), onPromoted: () => this.emit('change'), log, warn: opts.warn });
   }
 
   /** Remove what an earlier gateway on this state directory left behind, watch, then deploy. */

@@ -8,6 +8,7 @@ import type { FunctionSpec, Runtime } from './spec.ts';
 import type { RuntimeConfig } from './config.ts';
 import { CONTAINER_SOCKET, CONTAINER_SOCKET_DIR } from './protocol.ts';
 import { parseCpu, parseMemory } from './quantity.ts';
+import { SECRETS_MOUNT } from './secrets.ts';
 
 /** Where the bootstrap ships; the registry copies it into the state directory (see installBootstrap). */
 export const BOOTSTRAP_SOURCE = fileURLToPath(new URL('./bootstrap/', import.meta.url));
@@ -147,11 +148,14 @@ export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: Sa
     },
     ...functionLimits(fn, limits),
     ...base,
+    isolation: fn.isolation,
     binds: [
       { hostPath: fn.dir, containerPath: '/fn', readOnly: true },
       ...(fn.build ? [{ hostPath: fn.build.dir, containerPath: BUILD_MOUNT, readOnly: true }] : []),
       ...sharedBinds,
       ...fn.fs.mounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, readOnly: true })),
+      // each secret a file of its own: nothing else of the secret copies is visible
+      ...(fn.secretsDir ? fn.secrets.map((s) => ({ hostPath: join(fn.secretsDir!, s), containerPath: `${SECRETS_MOUNT}/${s}`, readOnly: true })) : []),
     ],
     tmpfs: [
       tmp,
@@ -182,6 +186,8 @@ export function stemCellSpecFor(runtime: Runtime, image: string, limits: Sandbox
     labels: { [LABEL.managed]: 'true', [LABEL.scope]: at.scope, [LABEL.stem]: runtime },
     ...limits.defaultLimits,
     ...base,
+    // runc: a function asking for gVisor never takes a stem cell (cold-start-route.ts)
+    isolation: 'container',
     binds: [
       { hostPath: at.codeDir, containerPath: '/fn', readOnly: true },
       { hostPath: at.buildDir, containerPath: BUILD_MOUNT, readOnly: true },

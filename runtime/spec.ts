@@ -1,5 +1,7 @@
 // The resolved form of a function: a validated manifest with every default applied.
 // Produced by runtime/manifest.ts, consumed by the sandbox, the pools and the registry.
+import type { Isolation } from './engine/runtimes.ts';
+import type { ScheduleSpec } from './schedule.ts';
 
 export interface PoolSettings {
   min: number;
@@ -47,6 +49,8 @@ export interface FunctionSpec {
   /** set by runtime/build.ts for handlers that need a build step (TypeScript): the module containers load instead */
   build?: HandlerBuild;
   image: string;
+  /** the manifest's `isolation:` or the config's sandbox.isolation: runc or gVisor (engine/runtimes.ts) */
+  isolation: Isolation;
   triggers: TriggerSpec[];
   /** attempts per event before the DLQ; unset means the runtime config's events.max_attempts */
   maxAttempts?: number;
@@ -59,10 +63,16 @@ export interface FunctionSpec {
   pool: PoolSettings;
   fs: { mounts: FsMount[]; masks: string[] };
   env: Record<string, string>;
+  /** the manifest's `secrets:`, by name: each is mounted read-only at /run/secrets/<name> (runtime/secrets.ts) */
+  secrets: string[];
+  /** set at deploy: this deployment's own copies of its secrets, one file per name */
+  secretsDir?: string;
   /** the manifest's `config:`, given to the handler as `context.config` */
   config: Record<string, unknown>;
   /** `token`: invoking it over HTTP needs the admin bearer token too */
   auth: 'none' | 'token';
+  /** the manifest's `schedule:`; absent: never run on a schedule */
+  schedule?: ScheduleSpec;
   /** the manifest's `http:`; absent: `/function/<name>` takes every method of HTTP_METHODS */
   http?: { methods: HttpMethod[] };
   /** hash of the parsed manifest: live pool overrides hold only while it is unchanged */

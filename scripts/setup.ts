@@ -7,10 +7,12 @@ import { DEFAULT_CONFIG_PATH, loadConfig } from '../runtime/config.ts';
 import { DockerEngine } from '../runtime/engine/docker-engine.ts';
 import type { EngineInfo } from '../runtime/engine/engine.ts';
 import { describeNoEngine, engineOptionsFromHost, locateEngine, pingHost, startLocalEngine } from '../runtime/engine/locate.ts';
+import { gvisorStatus } from '../runtime/engine/runtimes.ts';
 import { ensureRuntimeImage, HOST_PYTHON } from '../runtime/image/runtime-image.ts';
 import { AptInstaller } from './apt.ts';
 import { installFunctionDeps } from './function-deps.ts';
 import { ensurePackages, probeFacts } from './system-packages.ts';
+import { build } from './build.js';
 
 const done = (line: string) => process.stdout.write(`✓ ${line}\n`);
 const detail = (line: string) => process.stdout.write(`  ${line}\n`);
@@ -78,6 +80,18 @@ export async function setup(env: NodeJS.ProcessEnv = process.env): Promise<numbe
       const how = { present: 'present', pulled: `pulled in ${seconds(since)}`, built: `built from this host's ${from} in ${seconds(since)}` };
       done(`${kind} image ${image}: ${how[outcome]}`);
     }
+
+    // `npm start` runs the compiled gateway; building it here keeps the first start quick (bin/start.js
+    // rebuilds by itself whenever a source changes later).
+    const since = performance.now();
+    await build();
+    done(`gateway compiled to dist/ in ${seconds(since)}`);
+
+    // gVisor: required when the config asks for it; otherwise said, so a manifest asking for it is no surprise.
+    const gvisor = await gvisorStatus(docker);
+    if (gvisor.ok) done(gvisor.line);
+    else if (config.sandbox.isolation === 'gvisor') throw new Error(`sandbox.isolation is gvisor, but ${gvisor.line}`);
+    else warn(gvisor.line);
 
     // The gateway and the test harness find this engine as setup did (locateEngine): no export needed.
     process.stdout.write('Ready: start the gateway with `npm start`; `npm test` runs the tests\n');

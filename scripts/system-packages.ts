@@ -5,8 +5,10 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { RuntimeConfig } from '../runtime/config.ts';
-import { locateEngine, onPath } from '../runtime/engine/locate.ts';
+import { locateEngine, onPath, type EngineKind } from '../runtime/engine/locate.ts';
+import { podmanRuntime, preferredEngine } from '../runtime/engine/podman.ts';
 import { HOST_PYTHON } from '../runtime/image/runtime-image.ts';
+import { RUNSC_PATH } from '../runtime/engine/runtimes.ts';
 
 /** Debian's Chromium, where test/security/browser.test.ts launches it. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -34,6 +36,14 @@ export interface Facts {
   python3: boolean;
   /** CHROMIUM exists */
   chromium: boolean;
+  /** gVisor's runsc exists (runtime/engine/runtimes.ts RUNSC_PATH) */
+  runsc: boolean;
+  /** sandbox.isolation is gvisor, or TITAN_GVISOR is set: functions run under runsc by default */
+  gvisor: boolean;
+  /** TITAN_ENGINE: the engine setup must start when none of that kind answers (unset: setup picks) */
+  wantEngine?: EngineKind;
+  /** runc is installed: Podman's OCI runtime here (its default, crun, fails on a cgroup v1 host) */
+  runc?: boolean;
 }
 
 export interface Need {
@@ -49,7 +59,20 @@ export interface Need {
 /** Every package this machine lacks, in install order, each once. */
 export function planPackages(f: Facts): Need[] {
   const needs: Need[] = [];
-  const engineMissing = !f.dockerHost && !f.engineAnswers && !f.commands.dockerd && !f.commands.podman;
+  const startsPodman = f.wantEngine === 'podman' && !f.dockerHost && !f.engineAnswers;
+  if (startsPodman && !f.commands.podman) {
+    needs.push({
+      pkg: 'podman', required: true, elsewhere: 'Podman',
+      why: 'TITAN_ENGINE=podman: setup starts Podman\'s API service to run the function containers',
+    });
+  }
+  if (startsPodman && !f.runc) {
+    needs.push({
+      pkg: 'runc', required: true, elsewhere: 'runc',
+      why: "Podman's OCI runtime here: its default, crun, cannot run on a cgroup v1 host (runc is the one dockerd uses)",
+    });
+  }
+  const engineMissing = f.wantEngine !== 'podman' && !f.dockerHost && !f.engineAnswers && !f.commands.dockerd && !f.commands.podman;
   if (engineMissing) {
     needs.push({
       pkg: 'docker.io', required: true, elsewhere: 'Docker Engine (or Podman)',
@@ -57,8 +80,9 @@ export function planPackages(f: Facts): Need[] {
     });
   }
   // setup starts dockerd itself only as root, when nothing answers (startLocalEngine prefers dockerd).
-  const startsDockerd = f.root && !f.dockerHost && !f.engineAnswers && (f.commands.dockerd || engineMissing);
-  if (startsDockerd && f.apparmorEnforced && !f.commands.apparmor_parser) {
+  // Podman loads its container profile with apparmor_parser too.
+  const startsEngine = f.root && !f.dockerHost && !f.engineAnswers && (f.commands.dockerd || engineMissing || startsPodman);
+  if (startsEngine && f.apparmorEnforced && !f.commands.apparmor_parser) {
     needs.push({
       pkg: 'apparmor', required: true, elsewhere: "AppArmor's apparmor_parser",
       why: "this kernel enforces AppArmor, and dockerd loads its container profile with apparmor_parser (only a recommendation of docker.io)",
@@ -85,10 +109,20 @@ export function planPackages(f: Facts): Need[] {
       why: `for \`npm test\`: test/security/browser.test.ts drives a real browser (${CHROMIUM})`,
     });
   }
+  // Installed whenever setup may (like chromium): the dockerd setup starts registers it, so a manifest's
+  // `isolation: gvisor` works, and the gVisor tests of `npm test` run. Required only when asked for.
+  if (!f.runsc) {
+    needs.push({
+      pkg: 'runsc', required: f.gvisor, elsewhere: `gVisor's runsc at ${RUNSC_PATH}`,
+      why: f.gvisor
+        ? 'sandbox.isolation is gvisor (or TITAN_GVISOR is set): functions run under gVisor\'s runsc'
+        : 'for `isolation: gvisor` functions and `npm test`: setup registers gVisor (runsc) with the dockerd it starts',
+    });
+  }
   // The integration tests drive the engine through the docker CLI too. docker.io ships it with dockerd;
   // with Podman alone, podman-docker is the CLI (docker.io would make setup start dockerd instead).
   if (!f.commands.docker && !engineMissing) {
-    const podmanOnly = f.commands.podman && !f.commands.dockerd;
+    const podmanOnly = (f.commands.podman || f.wantEngine === 'podman') && !f.commands.dockerd;
     needs.push({
       pkg: podmanOnly ? 'podman-docker' : 'docker.io', required: false, elsewhere: 'the docker CLI',
       why: 'for `npm test`: the image and shell_runner tests run the docker CLI',
@@ -188,5 +222,9 @@ export async function probeFacts(config: RuntimeConfig, env: NodeJS.ProcessEnv):
     embeddedRedis: config.events.embedded_redis,
     python3: existsSync(HOST_PYTHON),
     chromium: existsSync(CHROMIUM),
+    runsc: existsSync(RUNSC_PATH),
+    gvisor: config.sandbox.isolation === 'gvisor' || !['', '0', 'false'].includes(env.TITAN_GVISOR ?? ''),
+    wantEngine: preferredEngine(env),
+    runc: podmanRuntime() !== undefined,
   };
 }

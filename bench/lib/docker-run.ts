@@ -1,4 +1,5 @@
 // Scenario 3: the original design, one `docker run --rm` per invocation, vs a warm call.
+import { FUNCTION_ULIMITS } from '../../runtime/engine/ulimits.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -33,6 +34,8 @@ export function dockerRunArgs(spec: ContainerSpec, labels: Record<string, string
     '--memory', String(spec.memoryBytes), '--memory-swap', String(spec.memoryBytes),
     '--cpu-shares', String(Math.max(2, Math.round(spec.cpuShare * 1024))), '--cpus', String(spec.cpuLimit),
     '--pids-limit', String(spec.pidsLimit),
+    // as the engine layer sets them for every container (Podman refuses to start one without them)
+    ...FUNCTION_ULIMITS.flatMap((u) => ['--ulimit', `${u.Name}=${u.Soft}:${u.Hard}`]),
     ...spec.binds.flatMap((b) => ['-v', `${b.hostPath}:${b.containerPath}:${b.readOnly ? 'ro' : 'rw'}`]),
     ...spec.tmpfs.flatMap((t) => ['--tmpfs', `${t.containerPath}:${t.readOnly ? 'ro' : 'rw'},size=${t.sizeBytes},mode=${t.mode.toString(8)},nosuid,nodev,noexec`]),
     ...Object.entries(spec.env).flatMap(([k, v]) => ['-e', `${k}=${v}`]),

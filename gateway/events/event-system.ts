@@ -71,6 +71,21 @@ export class EventSystem {
     return out;
   }
 
+  /**
+   * Per function, its work queue as the consumer group sees it: entries not read yet (lag) and read
+   * but not acknowledged (pending, in flight or awaiting a retry). For the dashboard's events view.
+   */
+  async queueLag(fns: readonly string[]): Promise<Array<{ function: string; lag: number; pending: number }>> {
+    if (this.cmd?.status !== 'ready') return [];
+    const out: Array<{ function: string; lag: number; pending: number }> = [];
+    for (const fn of fns) {
+      const groups = (await this.cmd.call('XINFO', 'GROUPS', this.keys.queue(fn)).catch(() => [])) as unknown[][];
+      const info = groups.map((g) => fieldsToRecord(g.map(String))).find((g) => g.name === this.cfg.group);
+      if (info) out.push({ function: fn, lag: Number(info.lag) || 0, pending: Number(info.pending) || 0 });
+    }
+    return out;
+  }
+
   get state(): TriggerState {
     if (!this.cmd) return 'disabled';
     if (this.cmd.status === 'ready' && this.router?.subscribed) return (this.everSubscribed = true) && 'subscribed';
@@ -175,7 +190,8 @@ export class EventSystem {
     return [...this.workers].map(([fn, w]) => ({ fn, count: w.inFlight }));
   }
 
-  private redis(): Redis {
+  /** The command connection; throws events_unavailable while Redis is not connected. */
+  redis(): Redis {
     if (!this.cmd) throw new TitanError('events_unavailable', this.disabledReason ?? 'events are not configured');
     if (this.cmd.status !== 'ready') throw new TitanError('events_unavailable', `redis at ${redactUrl(this.url!)} is not connected (${this.cmd.status})`);
     return this.cmd;

@@ -1,6 +1,7 @@
 // Reads every subscribed topic with the consumer group and fans each event out to the work queue
-// of every function whose trigger matches. The fan-out and the XACK are one MULTI, so an event is
-// either durably queued for all its functions or still pending (and reclaimed after a crash).
+// of every function whose trigger matches. The fan-out and the XACK are one Lua script per batch
+// (fan-out.ts), so an event is either durably queued for all its functions or still pending (and
+// reclaimed after a crash).
 // Never reads a reserved key (runtime/topics.ts), whatever a glob trigger says; a function whose
 // queue is full (queue_maxlen) gets the event in the DLQ instead, as overloaded, never silently lost.
 import type { Redis } from 'ioredis';
@@ -11,7 +12,8 @@ import { isReservedTopic } from '../../runtime/topics.ts';
 import { parseEntry } from './event.ts';
 import { globToRedisPattern, isGlob, topicMatches, typeMatches } from './glob.ts';
 import type { Keys } from './keys.ts';
-import { autoClaim, ensureGroup, flatten, idleConsumerMs, isNoGroup, pruneIdleConsumers, readGroup, readOwnPending, type Entry } from './streams.ts';
+import { fanOut, type Routed } from './fan-out.ts';
+import { autoClaim, ensureGroup, idleConsumerMs, isNoGroup, pruneIdleConsumers, readGroup, readOwnPending, type Entry } from './streams.ts';
 
 export interface RouterDeps {
   cmd: Redis;
@@ -154,67 +156,29 @@ export class Router {
   }
 
   /**
-   * Fan a batch out in one atomic round trip: XADD to each matching queue, then XACK. Queue lengths
-   * are read first (one pipeline): the router is a queue's only event writer, so the bound holds to
-   * within one batch per gateway.
+   * Fan a batch out in one atomic round trip (fan-out.ts): XADD to each matching queue within its
+   * bound, dead-letter what cannot run or does not fit, XACK the batch.
    */
   private async route(topic: string, entries: Entry[]): Promise<void> {
     if (entries.length === 0) return;
-    const key = this.d.keys.topic(topic);
     const triggers = this.d.triggers();
-    const parsed = entries.map(([id, flat]) => {
-      const p = parseEntry(topic, id, flat);
-      const fns = p.ok ? [...new Set(triggers.filter((t) => topicMatches(t.topic, topic) && typeMatches(t.eventType, p.event.type)).map((t) => t.fn))] : [];
-      return { id, p, fns };
-    });
-    const queued = await this.queueLengths([...new Set(parsed.flatMap((e) => e.fns))]);
-    const full = new Map<string, number>();
-    const tx = this.d.cmd.multi();
-    const dlq = (fields: Record<string, string | undefined>) => tx.xadd(this.d.keys.dlq, 'MAXLEN', '~', this.d.cfg.dlq_maxlen, '*', ...flatten(fields));
     const outcomes: Array<'routed' | 'ignored' | 'malformed'> = [];
-    for (const { id, p, fns } of parsed) {
+    const batch: Routed[] = entries.map(([id, flat]) => {
+      const p = parseEntry(topic, id, flat);
       if (!p.ok) {
-        // Nothing can run on it: straight to the DLQ, with the reason, and acknowledged.
-        dlq({ ...p.fields, topic, event_id: id, function: '', error: JSON.stringify({ code: 'invalid_event', message: p.error }), attempts: '0' });
         outcomes.push('malformed');
-      } else {
-        const e = p.event;
-        const job = { kind: 'event', topic, event_id: id, type: e.type, data: e.dataJson, source: e.source, time: e.time, correlation_id: e.correlationId };
-        for (const fn of fns) {
-          const n = queued.get(fn) ?? 0;
-          if (n < this.d.cfg.queue_maxlen) {
-            tx.xadd(this.d.keys.queue(fn), '*', ...flatten(job));
-            queued.set(fn, n + 1);
-          } else {
-            // Replayable from the DLQ (POST /dlq/:id/replay) once the function has caught up.
-            const message = `function '${fn}' has ${n} entries queued or running, the most events.queue_maxlen allows (${this.d.cfg.queue_maxlen})`;
-            dlq({ ...job, function: fn, error: JSON.stringify({ code: 'overloaded', message }), attempts: '0' });
-            full.set(fn, (full.get(fn) ?? 0) + 1);
-          }
-        }
-        outcomes.push(fns.length ? 'routed' : 'ignored');
+        return { id, dlq: { ...p.fields, topic, event_id: id, function: '', error: JSON.stringify({ code: 'invalid_event', message: p.error }), attempts: '0' } };
       }
-      tx.xack(key, this.d.cfg.group, id);
-    }
-    const results = await tx.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed) throw failed[0];
+      const e = p.event;
+      const fns = [...new Set(triggers.filter((t) => topicMatches(t.topic, topic) && typeMatches(t.eventType, e.type)).map((t) => t.fn))];
+      outcomes.push(fns.length ? 'routed' : 'ignored');
+      return { id, fns, job: { kind: 'event', topic, event_id: id, type: e.type, data: e.dataJson, source: e.source, time: e.time, correlation_id: e.correlationId } };
+    });
+    const full = await fanOut(this.d.cmd, { topic: this.d.keys.topic(topic), dlq: this.d.keys.dlq, queue: this.d.keys.queue }, { group: this.d.cfg.group, queue_maxlen: this.d.cfg.queue_maxlen, dlq_maxlen: this.d.cfg.dlq_maxlen }, batch);
     for (const o of outcomes) this.d.onEvent?.(topic, o);
     for (const [fn, count] of full) {
       this.d.log('event router: queue full, events dead-lettered as overloaded', { fn, topic, count, queue_maxlen: this.d.cfg.queue_maxlen });
       for (let i = 0; i < count; i++) this.d.onOverflow?.(fn, topic);
     }
-  }
-
-  private async queueLengths(fns: string[]): Promise<Map<string, number>> {
-    if (fns.length === 0) return new Map();
-    const p = this.d.cmd.pipeline();
-    for (const fn of fns) p.xlen(this.d.keys.queue(fn));
-    const res = (await p.exec()) ?? [];
-    return new Map(fns.map((fn, i) => {
-      const [err, n] = res[i] ?? [new Error('no reply')];
-      if (err) throw err;
-      return [fn, Number(n)];
-    }));
   }
 }

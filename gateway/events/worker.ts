@@ -2,14 +2,15 @@
 // the one invoke path: at most `cap` in flight, retries with exponential backoff, then the DLQ.
 // A queue entry is acknowledged only once it succeeded or was dead-lettered.
 import { randomUUID } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeConfig } from '../../runtime/config.ts';
 import { isTitanError, type ErrorCode } from '../../runtime/errors.ts';
 import type { Invoke, Trigger } from '../invoke.ts';
 import { fieldsToRecord, handlerEventJson } from './event.ts';
 import type { Keys } from './keys.ts';
-import { autoClaim, ensureGroup, flatten, idleConsumerMs, isNoGroup, pruneIdleConsumers, readGroup, readOwnPending, type Entry } from './streams.ts';
+import { OutcomeWriter, type Job } from './outcomes.ts';
+import { autoClaim, ensureGroup, idleConsumerMs, isNoGroup, pruneIdleConsumers, readGroup, readOwnPending, type Entry } from './streams.ts';
 
 /**
  * Failures a retry cannot change: the function is gone, the event is not JSON, the handler refused
@@ -31,13 +32,6 @@ export interface WorkerDeps {
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
-type Job = Record<string, string>;
-
-/** Outcomes being written together: each `settle` gets the EXEC results and picks out its own. */
-interface FinishBatch {
-  tx: ChainableCommander;
-  settle: Array<(results: Array<[Error | null, unknown]> | null, err?: unknown) => void>;
-}
 
 export class QueueWorker {
   private running = false;
@@ -48,10 +42,12 @@ export class QueueWorker {
   private heartbeat?: NodeJS.Timeout;
   /** when set: an entry was left pending by a Redis error; take our own pending entries up again from then */
   private recoverAt = 0;
-  /** outcomes waiting for this turn's MULTI (see finish) */
-  private batch?: FinishBatch;
+  /** results, DLQ entries and acknowledgements, written together per turn (outcomes.ts) */
+  private readonly outcomes: OutcomeWriter;
 
-  constructor(private readonly d: WorkerDeps) {}
+  constructor(private readonly d: WorkerDeps) {
+    this.outcomes = new OutcomeWriter(d.cmd, d.keys, d.cfg, d.fn);
+  }
 
   get key(): string {
     return this.d.keys.queue(this.d.fn);
@@ -98,6 +94,8 @@ export class QueueWorker {
     const free = this.d.cfg.max_inflight_per_function - this.inflight.size;
     if (free <= 0) {
       await new Promise<void>((r) => (this.slotFreed = r)); // backpressure: read nothing until a slot frees
+      // Outcomes written together settle together: let all of them free their slots, then read as many.
+      await new Promise((r) => setImmediate(r));
       return;
     }
     const now = Date.now();
@@ -139,6 +137,8 @@ export class QueueWorker {
     const { cmd, keys, cfg } = this.d;
     const attemptsKey = keys.attempts(this.d.fn, id);
     let attempts = reclaimed ? Number((await cmd.get(attemptsKey)) ?? 0) : 0;
+    // A counter exists only once an attempt failed here or elsewhere: a first attempt that succeeds has none to delete.
+    const counted = () => (reclaimed || attempts > 1 ? attemptsKey : undefined);
     if (job.kind === 'async') {
       // With its TTL again: a call that waited longer than async_result_ttl_sec finds its record gone,
       // and HSET alone would recreate it without one.
@@ -152,13 +152,13 @@ export class QueueWorker {
       const invocationId = job.kind === 'async' ? job.invocation_id! : randomUUID();
       try {
         const out = await this.d.invoke({ ...this.request(job), invocationId });
-        await this.finish(id, job, attemptsKey, { outcome: 'ok', invocationId, body: out.resultJson, ms: performance.now() - started });
+        await this.outcomes.write({ id, job, attemptsKey: counted(), outcome: 'ok', invocationId, body: out.resultJson, ms: performance.now() - started });
         this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'ok' });
         return;
       } catch (err) {
         const error = JSON.stringify(isTitanError(err) ? { code: err.code, message: err.message } : { code: 'internal_error', message: String(err) });
         if (attempts >= this.d.maxAttempts() || (isTitanError(err) && NOT_RETRIED.has(err.code))) {
-          await this.finish(id, job, attemptsKey, { outcome: 'error', invocationId, body: error, ms: performance.now() - started, attempts });
+          await this.outcomes.write({ id, job, attemptsKey: counted(), outcome: 'error', invocationId, body: error, ms: performance.now() - started, attempts });
           this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'dead_lettered' });
           return;
         }
@@ -177,55 +177,6 @@ export class QueueWorker {
     const eventJson = handlerEventJson({ id: job.event_id!, topic: job.topic!, type: job.type!, dataJson: job.data ?? 'null', source: job.source, time: job.time });
     const trigger: Trigger = { kind: 'event', topic: job.topic!, eventType: job.type!, messageId: job.event_id! };
     return { name: this.d.fn, eventJson, trigger };
-  }
-
-  /**
-   * Record the outcome and acknowledge, atomically: results/status, DLQ on failure, XACK, XDEL.
-   * Outcomes settled in the same turn of the event loop share one MULTI (still all-or-nothing): under
-   * load that is one write and one reply instead of one per event (bench/README.md).
-   */
-  private finish(id: string, job: Job, attemptsKey: string, r: { outcome: 'ok' | 'error'; invocationId: string; body: string; ms: number; attempts?: number }): Promise<void> {
-    const { keys, cfg } = this.d;
-    const batch = (this.batch ??= this.openBatch());
-    const { tx } = batch;
-    const from = tx.length - 1; // results leave out the MULTI itself
-    if (job.kind === 'async') {
-      const key = keys.invocation(job.invocation_id!);
-      tx.hset(key, r.outcome === 'ok' ? { status: 'succeeded', result: r.body } : { status: 'failed', error: r.body, attempts: String(r.attempts) });
-      tx.hset(key, 'finished_at', new Date().toISOString(), 'duration_ms', r.ms.toFixed(3));
-      tx.expire(key, cfg.async_result_ttl_sec);
-    } else {
-      tx.xadd(keys.results, 'MAXLEN', '~', cfg.results_maxlen, '*', ...flatten({
-        function: this.d.fn, topic: job.topic, event_id: job.event_id, invocation_id: r.invocationId,
-        outcome: r.outcome, [r.outcome === 'ok' ? 'result' : 'error']: r.body, duration_ms: r.ms.toFixed(3),
-      }));
-    }
-    if (r.outcome === 'error') {
-      const { kind: _k, ...original } = job;
-      tx.xadd(keys.dlq, 'MAXLEN', '~', cfg.dlq_maxlen, '*', ...flatten({ ...original, kind: job.kind, function: this.d.fn, error: r.body, attempts: String(r.attempts) }));
-    }
-    tx.xack(this.key, cfg.group, id);
-    tx.xdel(this.key, id);
-    tx.del(attemptsKey);
-    const to = tx.length - 1;
-    return new Promise((resolve, reject) => batch.settle.push((results, err) => {
-      const failed = err ?? results?.slice(from, to).find(([e]) => e)?.[0];
-      if (failed) reject(failed);
-      else resolve();
-    }));
-  }
-
-  /** One MULTI for the outcomes settled in this turn, sent from the next check phase. */
-  private openBatch(): FinishBatch {
-    const batch: FinishBatch = { tx: this.d.cmd.multi(), settle: [] };
-    setImmediate(() => {
-      this.batch = undefined;
-      batch.tx.exec().then(
-        (results) => batch.settle.forEach((s) => s(results)),
-        (err: unknown) => batch.settle.forEach((s) => s(null, err)),
-      );
-    });
-    return batch;
   }
 
   /** Reset the idle time of entries we are still working on (XCLAIM to ourselves, JUSTID). */

@@ -6,7 +6,10 @@ import { Writable } from 'node:stream';
 import type { ContainerEngine, ContainerLimits, ContainerLogLine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo, LogFollow } from './engine.ts';
 import { AttachedOutput } from './attached-output.ts';
 import { LogLineSplitter } from './log-lines.ts';
+import { toUlimits } from './ulimits.ts';
+import { pingEngine, type PingTarget } from './ping.ts';
 import { TitanError } from '../errors.ts';
+import { engineRuntimeFor } from './runtimes.ts';
 
 // tar-fs (dockerode's own tar packer) ships no types.
 const tarFs = createRequire(import.meta.url)('tar-fs') as { pack(dir: string, opts: { entries: string[]; umask: number }): NodeJS.ReadableStream };
@@ -43,6 +46,8 @@ export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOpti
       CapDrop: spec.dropAllCapabilities ? ['ALL'] : [],
       SecurityOpt: spec.noNewPrivileges ? ['no-new-privileges'] : [],
       ...toLimits(spec),
+      // Explicit on every engine: Podman's default cannot be set without a capability (ulimits.ts).
+      Ulimits: toUlimits(),
       Binds: spec.binds.map((b) => `${b.hostPath}:${b.containerPath}:${b.readOnly ? 'ro' : 'rw'}`),
       Tmpfs: Object.fromEntries(
         spec.tmpfs.map((t) => [
@@ -54,6 +59,8 @@ export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOpti
       LogConfig: { Type: 'json-file', Config: { 'max-size': String(spec.log.maxBytes), 'max-file': String(spec.log.maxFiles) } },
       AutoRemove: false,
       RestartPolicy: { Name: 'no' },
+      // Only the runtime an isolation maps to, never a name from a manifest; none: the engine's default.
+      ...(engineRuntimeFor(spec.isolation) ? { Runtime: engineRuntimeFor(spec.isolation) } : {}),
     },
   };
 }
@@ -69,11 +76,15 @@ export class DockerEngine implements ContainerEngine {
 
   async ping(): Promise<EngineInfo> {
     try {
-      const v = await this.docker.version();
-      return { serverVersion: v.Version, apiVersion: v.ApiVersion, os: v.Os };
+      return await pingEngine(this.docker.modem as PingTarget);
     } catch (err) {
       throw new TitanError('engine_unavailable', `container engine not reachable (${(err as Error).message})`);
     }
+  }
+
+  async runtimes(): Promise<string[]> {
+    const info = (await this.docker.info()) as { Runtimes?: Record<string, unknown> };
+    return Object.keys(info.Runtimes ?? {});
   }
 
   async run(spec: ContainerSpec): Promise<string> {
@@ -96,7 +107,16 @@ export class DockerEngine implements ContainerEngine {
   }
 
   async update(id: string, limits: ContainerLimits): Promise<void> {
-    await this.docker.getContainer(id).update(toLimits(limits));
+    const container = this.docker.getContainer(id);
+    try {
+      await container.update(toLimits(limits));
+    } catch (err) {
+      // Podman 4.3's Docker-compatible API has no update route: its 404 reads "no such container".
+      if (statusOf(err) === 404 && (await container.inspect().then(() => true, () => false))) {
+        throw new Error('this engine cannot change a running container\'s limits (no /containers/{id}/update: Podman before 4.4)');
+      }
+      throw err;
+    }
   }
 
   async remove(id: string): Promise<void> {

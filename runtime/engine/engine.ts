@@ -1,5 +1,6 @@
 // The container engine as the rest of the runtime sees it. Only docker-engine.ts imports dockerode;
 // pools, the registry and the gateway talk to this interface (and tests can fake it).
+import type { Isolation } from './runtimes.ts';
 
 export interface BindMount {
   hostPath: string;
@@ -40,6 +41,8 @@ export interface ContainerSpec {
   network: 'none';
   dropAllCapabilities: true;
   noNewPrivileges: true;
+  /** the kernel between the function and the host: the engine's default runtime, or gVisor (runtimes.ts) */
+  isolation: Isolation;
 }
 
 /** The resource limits of a container, which the engine can change while it runs (ContainerEngine.update). */
@@ -60,6 +63,8 @@ export interface EngineInfo {
   serverVersion: string;
   apiVersion: string;
   os: string;
+  /** which engine answers (Podman says so in its /_ping); undefined from fakes */
+  kind?: 'dockerd' | 'podman';
 }
 
 /** One line of a container's output, without its newline. */
@@ -80,6 +85,8 @@ export interface LogFollow {
 export interface ContainerEngine {
   /** resolves when the engine answers; rejects with engine_unavailable otherwise */
   ping(): Promise<EngineInfo>;
+  /** the names of the runtimes (OCI runtimes) the engine has registered, e.g. runc, runsc */
+  runtimes(): Promise<string[]>;
   /** create and start; returns the container id */
   run(spec: ContainerSpec): Promise<string>;
   /**

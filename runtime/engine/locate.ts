@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineInfo } from './engine.ts';
 import { DockerEngine } from './docker-engine.ts';
+import { daemonConfigArgs } from './runtimes.ts';
+import { podmanRuntime, podmanServiceArgs, podmanSockets, preferredEngine } from './podman.ts';
 
 /** Connection options as `new DockerEngine(options)` takes them. */
 export type EngineOptions = { socketPath: string } | { host: string; port: number; protocol: 'http' };
@@ -28,8 +30,9 @@ export interface EngineRecord {
   host: string;
   pid: number;
   kind: EngineKind;
-  /** dockerd's --data-root; null for Podman, which keeps the user's own storage */
+  /** dockerd's --data-root, Podman's --root */
   dataRoot: string | null;
+  /** dockerd's --exec-root, Podman's --runroot: what CI unmounts and removes after stopping it */
   execRoot: string | null;
   log: string;
 }
@@ -74,24 +77,27 @@ export async function readEngineRecord(stateDir: string): Promise<EngineRecord |
   }
 }
 
-const podmanSocket = (env: NodeJS.ProcessEnv) =>
-  env.XDG_RUNTIME_DIR ? `unix://${join(env.XDG_RUNTIME_DIR, 'podman', 'podman.sock')}` : undefined;
-
-/** DOCKER_HOST, when set, is the only candidate: someone chose it, so another engine must not stand in. */
+/**
+ * DOCKER_HOST, when set, is the only candidate: someone chose it, so another engine must not stand in.
+ * TITAN_ENGINE=podman (or docker) keeps only the candidates of that engine.
+ */
 export async function locateEngine(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<LocatedEngine | undefined> {
   if (env.DOCKER_HOST) {
     const info = await pingHost(env.DOCKER_HOST);
-    return info && { host: env.DOCKER_HOST, source: 'DOCKER_HOST', info };
+    return info && { host: env.DOCKER_HOST, source: 'DOCKER_HOST', kind: info.kind, info };
   }
   const record = await readEngineRecord(stateDir);
+  const preferred = preferredEngine(env);
   const candidates: Array<Omit<LocatedEngine, 'info'>> = [
-    { host: `unix://${DEFAULT_DOCKER_SOCKET}`, source: 'default socket' },
+    { host: `unix://${DEFAULT_DOCKER_SOCKET}`, source: 'default socket', kind: 'dockerd' },
     ...(record ? [{ host: record.host, source: 'started by setup' as const, kind: record.kind }] : []),
-    ...[podmanSocket(env)].filter((h) => h !== undefined).map((host) => ({ host, source: 'default socket' as const, kind: 'podman' as const })),
+    ...podmanSockets(env).map((host) => ({ host, source: 'default socket' as const, kind: 'podman' as const })),
   ];
   for (const c of candidates) {
     const info = await pingHost(c.host);
-    if (info) return { ...c, info };
+    // The default Docker socket may be Podman's (podman-docker links it): the engine says which it is.
+    const kind = info?.kind ?? c.kind;
+    if (info && (!preferred || kind === preferred)) return { ...c, kind, info };
   }
   return undefined;
 }
@@ -171,8 +177,9 @@ function enginePaths(stateDir: string) {
 }
 
 /**
- * Starts dockerd (as root) or Podman's API service (otherwise) detached, so it outlives setup, and
- * records it in `<stateDir>/engine.json`. dockerd runs without a bridge or iptables rules: containers
+ * Starts dockerd (as root) or Podman's API service (TITAN_ENGINE=podman, or where dockerd cannot be
+ * used) detached, so it outlives setup, and records it in `<stateDir>/engine.json`. Podman keeps its
+ * images and containers under the state directory (podman.ts). dockerd runs without a bridge or iptables rules: containers
  * use NetworkMode none, so the engine must not touch the host's network. dockerd 20.10 starts its own
  * containerd (or uses a system one at /run/containerd), so no --containerd is passed.
  */
@@ -181,18 +188,24 @@ export async function startLocalEngine(stateDir: string, log: (s: string) => voi
   let kind: EngineKind;
   let args: string[];
   let socket: string;
-  if (isRoot() && (await onPath('dockerd'))) {
+  const preferred = preferredEngine(process.env);
+  if (preferred === 'podman' && !(await onPath('podman'))) {
+    throw new EngineNotInstalledError(`${isRoot() ? '' : 'sudo '}apt-get install podman runc`);
+  }
+  if (preferred !== 'podman' && isRoot() && (await onPath('dockerd'))) {
     kind = 'dockerd';
     socket = paths.socket('docker.sock');
     args = [
       '--bridge=none', '--iptables=false', '--ip-forward=false',
       '--data-root', join(paths.dir, 'data'), '--exec-root', paths.execRoot,
       '-H', `unix://${socket}`, '--pidfile', join(paths.dir, 'docker.pid'),
+      // gVisor (runsc) registered when installed: functions with isolation gvisor run on this engine
+      ...(await daemonConfigArgs(paths.dir)),
     ];
-  } else if (await onPath('podman')) {
+  } else if (preferred !== 'dockerd' && (await onPath('podman'))) {
     kind = 'podman';
     socket = paths.socket('podman.sock');
-    args = ['system', 'service', '--time=0', `unix://${socket}`];
+    args = podmanServiceArgs({ root: join(paths.dir, 'podman'), runRoot: paths.execRoot, socket }, podmanRuntime());
   } else if (!isRoot() && (await onPath('dockerd'))) {
     throw new Error('dockerd needs root: run `sudo npm run setup`, or set DOCKER_HOST to an engine you can use');
   } else {
@@ -200,7 +213,7 @@ export async function startLocalEngine(stateDir: string, log: (s: string) => voi
   }
 
   await mkdir(paths.dir, { recursive: true });
-  if (kind === 'dockerd') await mkdir(paths.execRoot, { recursive: true, mode: 0o700 });
+  await mkdir(paths.execRoot, { recursive: true, mode: 0o700 });
   await stopStaleEngine(stateDir, kind, log);
   const logFile = join(paths.dir, `${kind}.log`);
   const host = `unix://${socket}`;
@@ -227,8 +240,8 @@ export async function startLocalEngine(stateDir: string, log: (s: string) => voi
     host,
     pid: child.pid!,
     kind,
-    dataRoot: kind === 'dockerd' ? join(paths.dir, 'data') : null,
-    execRoot: kind === 'dockerd' ? paths.execRoot : null,
+    dataRoot: join(paths.dir, kind === 'dockerd' ? 'data' : 'podman'),
+    execRoot: paths.execRoot,
     log: logFile,
   };
   await writeFile(join(stateDir, 'engine.json'), `${JSON.stringify(record, null, 2)}\n`);

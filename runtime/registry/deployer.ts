@@ -3,14 +3,20 @@
 // through deploy(), top to bottom: validate the manifest, build the handler (TypeScript), refuse a
 // name another folder holds, retire the old name on a rename, then deploy (first version: serves
 // while it warms) or redeploy (new version warms while the old serves, then the old drains). A
-// folder that is gone is undeployed; one that fails a step is listed invalid and disturbs nothing else.
+// folder that is gone is undeployed. A new version that fails (manifest, build, a container that
+// does not start) leaves the previous good one serving and is recorded as its `failedUpdate`; only
+// a folder with no good version is listed invalid. Either way nothing else is disturbed.
 import { join } from 'node:path';
 import { buildHandler, buildRoot, removeBuild } from '../build.ts';
 import type { RuntimeConfig } from '../config.ts';
 import type { Deployment } from '../deployment.ts';
+import { TitanError } from '../errors.ts';
 import { loadFunctionFolder } from '../manifest.ts';
+import { removeSecretCopies, secretCopiesRoot, secretsDirOf, SecretStore } from '../secrets.ts';
 import type { FunctionSpec } from '../spec.ts';
+import type { Isolation } from '../engine/runtimes.ts';
 import type { DesiredState } from './folder-watcher.ts';
+import { SecretRolls } from './secret-rolls.ts';
 
 /** One function folder as deployed. */
 export interface Entry {
@@ -24,8 +30,23 @@ export interface Entry {
   pending?: Deployment;
   /** why it is not deployed */
   invalid?: string;
+  /** of an invalid folder whose manifest resolved: what it asked to run under */
+  isolation?: Isolation;
   /** invalid because this folder holds the name: looked at again once it no longer does */
   blockedBy?: { folder: string; name: string };
+  /** the newest version failed; `active` (the previous good one) keeps serving */
+  failedUpdate?: FailedUpdate;
+}
+
+/** A new version that did not replace the serving one, and why. */
+export interface FailedUpdate {
+  reason: string;
+  /** invalid_manifest, function_invalid (build or load), sandbox_error (a container did not start) */
+  code: string;
+  /** ISO time it failed */
+  at: string;
+  /** the folder's fingerprint of the failed version: it is not retried until the folder changes */
+  fingerprint: string;
 }
 
 export interface DeployerOptions {
@@ -34,7 +55,12 @@ export interface DeployerOptions {
   create: (spec: FunctionSpec) => Deployment;
   /** a redeploy became active after its warm-up: what is served changed between reconciles */
   onPromoted: () => void;
+  /** why this engine cannot run the spec (e.g. isolation gvisor without runsc), checked before it deploys */
+  refuse?: (spec: FunctionSpec) => Promise<string | undefined>;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** a failed update (the old version keeps serving): worth a warning */
+  warn?: (msg: string, fields?: Record<string, unknown>) => void;
+  now?: () => Date;
 }
 
 export class Deployer {
@@ -44,8 +70,14 @@ export class Deployer {
   private names = new Map<string, Entry>();
   /** warm-ups and drains under way, for settled() */
   private readonly work = new Set<Promise<void>>();
+  /** the secrets a manifest names: copied for each version, and a change to one redeploys it */
+  private readonly secrets: SecretStore;
+  private readonly rolls: SecretRolls;
 
-  constructor(private readonly opts: DeployerOptions) {}
+  constructor(private readonly opts: DeployerOptions) {
+    this.secrets = new SecretStore(secretsDirOf(opts.config.state_dir));
+    this.rolls = new SecretRolls(this.secrets);
+  }
 
   byName(name: string): Entry | undefined {
     return this.names.get(name);
@@ -60,11 +92,12 @@ export class Deployer {
     for (const [folder, entry] of this.entries) {
       if (desired.has(folder)) continue;
       this.entries.delete(folder);
+      this.rolls.forget(folder);
       this.undeploy(entry, 'removed');
     }
     for (const [folder, fingerprint] of desired) {
       const prev = this.entries.get(folder);
-      if (prev && prev.fingerprint === fingerprint && !this.unblocked(prev)) continue;
+      if (prev && prev.fingerprint === fingerprint && !this.unblocked(prev) && !(await this.rolls.changed(folder))) continue;
       this.entries.set(folder, await this.deploy(folder, fingerprint, prev));
     }
     // A folder that was refused a name its holder (later in the order) gave up in this pass.
@@ -75,27 +108,40 @@ export class Deployer {
   }
 
   private async deploy(folder: string, fingerprint: string, prev?: Entry): Promise<Entry> {
-    const entry: Entry = { folder, fingerprint, name: prev?.name ?? folder, active: prev?.active };
+    const entry: Entry = { folder, fingerprint, name: prev?.name ?? folder, active: prev?.active, failedUpdate: prev?.failedUpdate };
     if (prev?.pending) this.track(prev.pending.drain()); // superseded before it finished warming
     const invalid = (why: string, blockedBy?: Entry['blockedBy']): Entry => {
       if (entry.active) this.undeploy({ ...entry, pending: undefined }, 'invalid');
       return { folder, fingerprint, name: folder, invalid: why, ...(blockedBy ? { blockedBy } : {}) };
     };
 
-    // 1. Validate the manifest and build the handler.
+    // 1. Validate the manifest and build the handler. A version that fails here, over a good one,
+    // is a failed update: the good one keeps serving.
     let spec: FunctionSpec;
     try {
       spec = await loadFunctionFolder(join(this.opts.config.functions_dir, folder), this.opts.config);
+      await this.rolls.record(folder, spec.secrets);
       spec = await buildHandler(spec, buildRoot(this.opts.config.state_dir));
+      spec = await this.secrets.copyFor(spec, secretCopiesRoot(this.opts.config.state_dir));
     } catch (err) {
+      const code = err instanceof TitanError ? err.code : 'function_invalid';
+      if (isGood(entry.active)) return this.failUpdate(entry, (err as Error).message, code);
       this.opts.log?.('function invalid', { folder, err: (err as Error).message });
       return invalid((err as Error).message);
+    }
+
+    // 1b. What the engine cannot run is invalid now, not at its first start.
+    const refused = await this.opts.refuse?.(spec);
+    if (refused) {
+      void removeBuild(spec);
+      return { ...invalid(refused), isolation: spec.isolation };
     }
 
     // 2. A name belongs to the folder that deployed it first.
     const holder = this.holderOf(spec.name, folder);
     if (holder) {
       void removeBuild(spec);
+      void removeSecretCopies(spec);
       return invalid(`function name '${spec.name}' is already used by folder '${holder.folder}'`, { folder: holder.folder, name: spec.name });
     }
 
@@ -110,23 +156,44 @@ export class Deployer {
     const dep = this.opts.create(spec);
     if (!entry.active) {
       entry.active = dep; // first deploy: requests queue in its pool while it warms
+      entry.failedUpdate = undefined;
       this.track(dep.warmUp());
     } else {
       entry.pending = dep; // redeploy: the old version serves until the new one is warm
-      this.track(dep.warmUp().then(() => this.promote(entry, dep)));
+      // At least one container must load the new version before it may replace the old (pool.min 0).
+      this.track(dep.warmUp({ probe: true }).then(() => this.promote(entry, dep)));
     }
     this.opts.log?.(prev ? 'function redeploying' : 'function deploying', { fn: spec.name, version: spec.version });
     return entry;
   }
 
-  /** The warm-up finished (or gave up: the new version's error then shows instead of the old). */
+  /**
+   * The new version's warm-up finished. Warm: it replaces the old. Not warm (its handler does not
+   * load, or a container did not start): a good old version keeps serving and the new one is
+   * dropped; an old one that never worked is replaced anyway, so the newest error shows.
+   */
   private promote(entry: Entry, dep: Deployment): void {
     if (entry.pending !== dep || this.entries.get(entry.folder) !== entry) return; // superseded meanwhile
+    if (dep.status !== 'ready' && isGood(entry.active)) {
+      entry.pending = undefined;
+      this.track(dep.drain());
+      this.failUpdate(entry, dep.error ?? 'the new version did not start', dep.errorCode ?? 'sandbox_error');
+      this.opts.onPromoted(); // what is listed changed
+      return;
+    }
     const old = entry.active;
     entry.active = dep;
     entry.pending = undefined;
+    entry.failedUpdate = undefined;
     if (old) this.track(old.drain());
     this.opts.onPromoted();
+  }
+
+  /** Keeps the serving version and records why the new one did not replace it. */
+  private failUpdate(entry: Entry, reason: string, code: string): Entry {
+    entry.failedUpdate = { reason, code, at: (this.opts.now?.() ?? new Date()).toISOString(), fingerprint: entry.fingerprint };
+    this.opts.warn?.('function update failed; the previous version keeps serving', { fn: entry.name, folder: entry.folder, code, err: reason });
+    return entry;
   }
 
   /** In-flight and queued work finishes; then the containers go. */
@@ -168,3 +235,6 @@ export class Deployer {
     await this.settled().catch(() => {});
   }
 }
+
+/** A version that serves, or may still come to (warming): not one whose handler never loaded. */
+const isGood = (d: Deployment | undefined): d is Deployment => !!d && d.status !== 'invalid';

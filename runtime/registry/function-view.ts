@@ -9,7 +9,7 @@ export function describe(e: Entry): FunctionInfo {
   const d = e.active;
   if (!d) {
     return {
-      name: e.name, version: '', runtime: 'node', status: 'invalid', error: e.invalid, triggers: [],
+      name: e.name, version: '', runtime: 'node', ...(e.isolation ? { isolation: e.isolation } : {}), status: 'invalid', error: e.invalid, triggers: [],
       pool: { min: 0, max: 0, concurrency: 0, idle_sec: 0, warm: 0, busy: 0, starting: 0, queued: 0 },
       stats: { invocations: 0, cold_starts: 0, wait_p50_ms: 0, wait_p99_ms: 0 },
       pool_overridden: false,
@@ -22,8 +22,10 @@ export function describe(e: Entry): FunctionInfo {
     name: spec.name,
     version: spec.version,
     runtime: spec.runtime,
+    isolation: spec.isolation,
     status: d.status,
     ...(error ? { error } : {}),
+    ...(e.failedUpdate ? { update_failed: { ...e.failedUpdate } } : {}),
     triggers: spec.triggers.map((t) => (t.eventType === undefined ? { topic: t.topic } : { topic: t.topic, event_type: t.eventType })),
     pool: poolView(d.pool.config, d.pool.stats()),
     stats: {

@@ -1,11 +1,12 @@
 // What an earlier gateway on the same state directory left behind (it crashed or was killed):
 // its containers (stem cells too, specialized or not: they carry the scope), their socket
-// directories, the stem cells' code directories and the handler builds they mounted.
+// directories, the stem cells' code directories, the handler builds and secret copies they mounted.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildRoot } from '../build.ts';
 import type { ContainerEngine } from '../engine/engine.ts';
 import { LABEL } from '../sandbox.ts';
+import { secretCopiesRoot } from '../secrets.ts';
 import { cellsDirOf } from '../stem-cells/stem-cell.ts';
 
 /** Where each container's socket directory lives under the state directory. */
@@ -22,5 +23,6 @@ export async function removeOrphans(engine: ContainerEngine, scope: string, stat
   await rm(runDirOf(stateDir), { recursive: true, force: true }).catch(() => {});
   await rm(buildRoot(stateDir), { recursive: true, force: true }).catch(() => {});
   await rm(cellsDirOf(stateDir), { recursive: true, force: true }).catch(() => {});
+  await rm(secretCopiesRoot(stateDir), { recursive: true, force: true }).catch(() => {});
   return orphans.length;
 }

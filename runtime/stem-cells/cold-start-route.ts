@@ -43,9 +43,12 @@ export const sameLimits = (a: ContainerLimits, b: ContainerLimits): boolean =>
 export function coldStartRoute(fn: FunctionSpec, fnLimits: ContainerLimits, kind: StemCellKind): ColdStartRoute {
   const classic = (reason: string): ColdStartRoute => ({ path: 'container', reason });
   const rt = fn.runtime;
+  // A stem cell runs under runc: specializing one would give the function less than it asked for.
+  if (fn.isolation === 'gvisor') return classic('classic start: isolation gvisor (stem cells run under runc, and a cell cannot change its kernel)');
   if (kind.min === 0) return classic(`sandbox.stem_cells.${rt}.min is 0: stem cells are off for ${rt}`);
   if (fn.image !== kind.image) return classic(`its image ${fn.image} is not the ${rt} stem cells' image ${kind.image}`);
   if (fn.fs.mounts.length > 0) return classic('permissions.fs mounts host paths into its container, and a mount cannot be added to a running one');
+  if (fn.secrets.length > 0) return classic('its secrets are mounted into its container at /run/secrets, and a mount cannot be added to a running one');
   const startupOnly = startupOnlyEnv(fn);
   if (startupOnly.length > 0) return classic(`env ${startupOnly.join(', ')} ${startupOnly.length === 1 ? 'takes' : 'take'} effect only when a process starts`);
   const limits = sameLimits(fnLimits, kind.limits)

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { ContainerEngine, ContainerLimits, ContainerLogLine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo, LogFollow } from '../../runtime/engine/engine.ts';
 import { CONTAINER_SOCKET_DIR, HEADER, ROUTE, SOCKET_FILE } from '../../runtime/protocol.ts';
 import { LABEL } from '../../runtime/sandbox.ts';
+import { engineRuntimeFor } from '../../runtime/engine/runtimes.ts';
 
 /** What one container does, chosen per container by FakeEngine.behaviour. */
 export interface FakeBehaviour {
@@ -189,6 +190,8 @@ export class FakeEngine implements ContainerEngine {
   /** picks what each new container does; tests swap it between steps */
   behaviour: (spec: ContainerSpec) => FakeBehaviour = () => ({});
   private readonly images = new Map<string, Record<string, string>>();
+  /** the runtimes this engine says it has (dockerd without daemon.json runtimes: runc only) */
+  registeredRuntimes: string[] = ['runc'];
 
   /** Containers not removed, optionally of one function. */
   live(fn?: string): FakeContainer[] {
@@ -206,7 +209,14 @@ export class FakeEngine implements ContainerEngine {
     return { serverVersion: 'fake', apiVersion: 'fake', os: 'linux' };
   }
 
+  async runtimes(): Promise<string[]> {
+    return [...this.registeredRuntimes];
+  }
+
   async run(spec: ContainerSpec): Promise<string> {
+    // as dockerd answers a create naming a runtime it does not have
+    const runtime = engineRuntimeFor(spec.isolation);
+    if (runtime && !this.registeredRuntimes.includes(runtime)) throw new Error(`(HTTP code 400) unknown or invalid runtime name: ${runtime}`);
     const behaviour = this.behaviour(spec);
     if (behaviour.fail && 'engine' in behaviour.fail) throw new Error(behaviour.fail.engine);
     const c = new FakeContainer(`fake-${randomBytes(6).toString('hex')}`, spec, behaviour);

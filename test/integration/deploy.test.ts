@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { startCrashableGateway, type CrashableGateway } from '../helpers/crash.ts';
 import { containersOf, errorOf, eventually, fn, newHarnessDir, startHarness, testEngine, type Harness } from '../helpers/harness.ts';
 
-type Info = { name: string; status: string; error?: string };
+type Info = { name: string; status: string; version: string; error?: string; update_failed?: { reason: string; code: string } };
 const HTTP_ONLY = { events: { embedded_redis: false } };
 
 describe('deploy by dropping folders', () => {
@@ -95,19 +95,26 @@ describe('deploy by dropping folders', () => {
     assert.equal(await steady.json(), 'steady');
   });
 
-  test('breaking the manifest of a deployed function undeploys it; fixing it brings it back', async () => {
+  // Changed on purpose (issue #15): a broken manifest no longer undeploys a working version.
+  test('breaking the manifest of a deployed function keeps it serving with the failed update shown; fixing it replaces it', async () => {
     await h.addFunction('fragile', fn('export default async () => "fine"'));
     assert.ok(await served('fragile'));
+    const [running] = await containersOf(h.config, 'fragile');
     await writeFile(join(h.functionsDir, 'fragile', 'function.yaml'), 'timeout_sec: -1\n');
-    const refused = await eventually(async () => (await h.invoke('fragile', {})).status === 409, 5_000);
-    assert.ok(refused, 'refused once the manifest is broken');
-    assert.match((await info('fragile'))!.error!, /timeout_sec/);
-    assert.ok(await eventually(async () => (await containersOf(h.config, 'fragile')).length === 0, 10_000), 'its containers are removed');
+    const failed = await eventually(async () => (await info('fragile'))?.update_failed, 5_000);
+    assert.ok(failed, 'the failed update is shown');
+    assert.equal(failed.code, 'invalid_manifest');
+    assert.match(failed.reason, /timeout_sec/);
+    assert.equal((await info('fragile'))!.status, 'ready');
+    const still = await h.invoke('fragile', {});
+    assert.equal(still.status, 200, 'the old version keeps serving');
+    assert.equal(await still.json(), 'fine');
+    assert.deepEqual((await containersOf(h.config, 'fragile')).map((c) => c.id), [running!.id], 'its container stays');
 
-    await writeFile(join(h.functionsDir, 'fragile', 'function.yaml'), 'timeout_sec: 5\n');
-    const back = await served('fragile', 15_000);
-    assert.ok(back, 'served again');
-    assert.equal(await back.json(), 'fine');
+    await writeFile(join(h.functionsDir, 'fragile', 'function.yaml'), 'version: "2"\ntimeout_sec: 5\n');
+    assert.ok(await eventually(async () => (await info('fragile'))?.version === '2', 15_000), 'the fixed version replaces it');
+    assert.equal((await info('fragile'))!.update_failed, undefined);
+    assert.equal(await (await h.invoke('fragile', {})).json(), 'fine');
   });
 
   test('a handler with a syntax error is listed invalid with the message; fixing it deploys it', async () => {

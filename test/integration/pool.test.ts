@@ -103,8 +103,12 @@ describe('pools', () => {
     const res = await h.invoke('hog', { hog: true });
     assert.equal(res.status, 502);
     const e = await errorOf(res);
-    assert.equal(e.code, 'out_of_memory');
-    assert.equal(e.details?.memory_limit_bytes, parseMemory('32Mi'));
+    // Podman 4.3 with runc on a cgroup v1 host never sets State.OOMKilled (conmon misses the kill):
+    // there the engine cannot tell a memory kill from any other SIGKILL, and the call is a
+    // sandbox_error. Reported as a difference (README, engines); everything after holds on both.
+    const oomReported = (await testEngine().ping()).kind !== 'podman';
+    assert.equal(e.code, oomReported ? 'out_of_memory' : 'sandbox_error');
+    if (oomReported) assert.equal(e.details?.memory_limit_bytes, parseMemory('32Mi'));
 
     assert.equal((await h.request('/healthz')).status, 200, 'the gateway still answers');
     const other = await h.invoke('warm', {});
@@ -115,7 +119,8 @@ describe('pools', () => {
     const again = await h.invoke('hog', {});
     assert.equal(again.status, 200);
     assert.equal(await again.json(), 'fine');
-    assert.match(await (await h.request('/metrics')).text(), /titan_invocations_total\{function="hog",outcome="out_of_memory"\} 1/);
+    const outcome = oomReported ? 'out_of_memory' : 'sandbox_error';
+    assert.match(await (await h.request('/metrics')).text(), new RegExp(`titan_invocations_total\\{function="hog",outcome="${outcome}"\\} 1`));
   });
 
   test('a container removed from outside is replaced and the next call is served by the new one', async () => {

@@ -6,7 +6,7 @@ import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
-import { containersOf, errorOf, eventually, fn, startHarness, type Harness } from '../helpers/harness.ts';
+import { containersOf, errorOf, eventually, fn, startHarness, testEngine, type Harness } from '../helpers/harness.ts';
 
 /** Runs `op` (a statement over `fs` and `path`) and answers the error code it met, or 'ok'. */
 const TRY = `
@@ -192,10 +192,13 @@ module.exports = async ({ mib }, context) => {
     const [id] = await ids('loud');
     const info = await docker.getContainer(id!).inspect();
     assert.equal(info.HostConfig.LogConfig?.Type, 'json-file');
-    assert.deepEqual(info.HostConfig.LogConfig?.Config, { 'max-size': String(256 * 1024), 'max-file': '2' });
+    // Podman keeps one file (ctr.log) that it cuts back at max-size (max-file does not apply), and
+    // leaves this inspect field's options empty: on Podman the files on disk are the proof.
+    const podman = (await testEngine().ping()).kind === 'podman';
+    if (!podman) assert.deepEqual(info.HostConfig.LogConfig?.Config, { 'max-size': String(256 * 1024), 'max-file': '2' });
     // The engine may run elsewhere (another host's files): its own limits are what the probe can read there.
     if (info.LogPath && (await stat(info.LogPath).catch(() => undefined))) {
-      const files = (await readdir(join(info.LogPath, '..'))).filter((f) => f.startsWith(`${id}-json.log`));
+      const files = (await readdir(join(info.LogPath, '..'))).filter((f) => f.startsWith(podman ? 'ctr.log' : `${id}-json.log`));
       let total = 0;
       for (const f of files) total += (await stat(join(info.LogPath, '..', f))).size;
       assert.ok(files.length <= 2, `${files.length} log files`);

@@ -108,17 +108,85 @@ describe('registry on the fake engine', () => {
     assert.deepEqual(engine.live('live').map((c) => c.version), ['2']);
   });
 
-  test('a redeploy whose handler fails to load is listed invalid with the reason; the old version is drained', async () => {
+  // Behaviour changed on purpose (issue #15): a broken update no longer takes the working version down.
+  test('a redeploy whose handler fails to load leaves the old version serving, shows the failed update; the next good version replaces it', async () => {
     await write('breaks', manifest('version: "1"\n'));
     await reconcile();
+    const [old] = engine.live('breaks');
     engine.behaviour = (spec) => (versionOf(spec) === '2' ? { fail: { load: "Unexpected token '}'" } } : {});
     await write('breaks', manifest('version: "2"\n'));
     await reconcile();
     const info = registry.info('breaks')!;
-    assert.equal(info.status, 'invalid');
-    assert.equal(info.error, "handler failed to load: Unexpected token '}'");
-    await assert.rejects(call('breaks'), isCode('function_invalid', /Unexpected token/));
-    assert.deepEqual(engine.live('breaks'), [], 'neither the old containers nor the one that failed are left');
+    assert.deepEqual([info.status, info.version, info.error], ['ready', '1', undefined], 'still the old version, ready');
+    assert.equal(info.update_failed?.code, 'function_invalid');
+    assert.equal(info.update_failed?.reason, "handler failed to load: Unexpected token '}'");
+    assert.ok(!Number.isNaN(Date.parse(info.update_failed!.at)));
+    assert.deepEqual(await call('breaks'), { fn: 'breaks', version: '1' }, 'the old version answers');
+    assert.deepEqual(engine.live('breaks').map((c) => c.id), [old!.id], 'the container that failed is gone; the old one stays');
+
+    await write('breaks', manifest('version: "3"\n'));
+    await reconcile();
+    const fixed = registry.info('breaks')!;
+    assert.deepEqual([fixed.status, fixed.version, fixed.update_failed], ['ready', '3', undefined]);
+    assert.deepEqual(await call('breaks'), { fn: 'breaks', version: '3' });
+    assert.equal(old!.state, 'removed');
+  });
+
+  test('a broken manifest over a good version is a failed update with the manifest error; the old version serves', async () => {
+    await write('mf', manifest('version: "1"\n'));
+    await reconcile();
+    await write('mf', manifest('version: "2"\ntimeout_sec: -1\n'));
+    await reconcile();
+    const info = registry.info('mf')!;
+    assert.deepEqual([info.status, info.version], ['ready', '1']);
+    assert.equal(info.update_failed?.code, 'invalid_manifest');
+    assert.match(info.update_failed!.reason, /timeout_sec/);
+    assert.deepEqual(await call('mf'), { fn: 'mf', version: '1' });
+    await drop('mf');
+    await reconcile();
+    assert.equal(registry.has('mf'), false, 'removing the folder still undeploys it');
+    assert.deepEqual(engine.live('mf'), []);
+  });
+
+  test('a redeploy whose container fails to start (not a load error) does not replace the old version', async () => {
+    await write('flaky', manifest('version: "1"\n'));
+    await reconcile();
+    engine.behaviour = (spec) => (versionOf(spec) === '2' ? { fail: { engine: 'no space left on device' } } : {});
+    await write('flaky', manifest('version: "2"\n'));
+    await reconcile();
+    const info = registry.info('flaky')!;
+    assert.deepEqual([info.status, info.version], ['ready', '1']);
+    assert.equal(info.update_failed?.code, 'sandbox_error');
+    assert.match(info.update_failed!.reason, /no space left on device/);
+    assert.deepEqual(await call('flaky'), { fn: 'flaky', version: '1' });
+    assert.deepEqual(engine.live('flaky').map((c) => c.version), ['1'], 'the new version is not retried in the background');
+  });
+
+  test('with pool.min 0 a redeploy still proves one container loads before it replaces the old', async () => {
+    await write('lazy', manifest('version: "1"\npool: { min: 0 }\n'));
+    await reconcile();
+    assert.deepEqual(await call('lazy'), { fn: 'lazy', version: '1' });
+    engine.behaviour = (spec) => (versionOf(spec) === '2' ? { fail: { load: 'boom at import' } } : {});
+    await write('lazy', manifest('version: "2"\npool: { min: 0 }\n'));
+    await reconcile();
+    assert.deepEqual([registry.info('lazy')!.version, registry.info('lazy')!.update_failed?.code], ['1', 'function_invalid']);
+    assert.deepEqual(await call('lazy'), { fn: 'lazy', version: '1' });
+  });
+
+  test('a folder that never had a good version is invalid, and a broken update of it stays invalid', async () => {
+    engine.behaviour = () => ({ fail: { load: 'never loads' } });
+    await write('never', manifest('version: "1"\n'));
+    await reconcile();
+    assert.deepEqual([registry.info('never')!.status, registry.info('never')!.update_failed], ['invalid', undefined]);
+    await write('never', manifest('version: "2"\n'));
+    await reconcile();
+    const info = registry.info('never')!;
+    assert.deepEqual([info.status, info.version, info.update_failed], ['invalid', '2', undefined], 'the newest error shows');
+    await assert.rejects(call('never'), isCode('function_invalid', /never loads/));
+    await write('never', manifest('version: "3"\ntimeout_sec: -1\n'));
+    await reconcile();
+    assert.equal(registry.info('never')!.status, 'invalid');
+    assert.match(registry.info('never')!.error!, /timeout_sec/);
   });
 
   test('a redeploy superseded while it warms is drained unused; the newest version is the one served', async () => {

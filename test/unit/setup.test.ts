@@ -16,12 +16,12 @@ import {
 const fresh = (over: Partial<Facts> = {}, commands: Partial<Facts['commands']> = {}): Facts => ({
   root: true, apt: true, noInstall: false, dockerHost: false, engineAnswers: false,
   commands: { dockerd: false, podman: false, docker: false, 'redis-server': false, apparmor_parser: false, ...commands },
-  apparmorEnforced: false, redisUrl: false, embeddedRedis: true, python3: false, chromium: false,
+  apparmorEnforced: false, redisUrl: false, embeddedRedis: true, python3: false, chromium: false, runsc: false, gvisor: false,
   ...over,
 });
 /** A machine with everything in place. */
 const complete = (over: Partial<Facts> = {}, commands: Partial<Facts['commands']> = {}): Facts =>
-  fresh({ engineAnswers: true, python3: true, chromium: true, ...over }, { dockerd: true, docker: true, 'redis-server': true, apparmor_parser: true, ...commands });
+  fresh({ engineAnswers: true, python3: true, chromium: true, runsc: true, ...over }, { dockerd: true, docker: true, 'redis-server': true, apparmor_parser: true, ...commands });
 
 const plan = (f: Facts) => planPackages(f).map((n) => `${n.pkg}:${n.required ? 'required' : 'optional'}`);
 
@@ -42,7 +42,7 @@ function recorder() {
 
 describe('planPackages: what this machine lacks', () => {
   test('a fresh Debian needs docker.io and redis-server for the runtime, python3 and chromium besides', () => {
-    assert.deepEqual(plan(fresh()), ['docker.io:required', 'redis-server:required', 'python3:optional', 'chromium:optional']);
+    assert.deepEqual(plan(fresh()), ['docker.io:required', 'redis-server:required', 'python3:optional', 'chromium:optional', 'runsc:optional']);
   });
 
   test('a complete machine needs nothing', () => {
@@ -58,7 +58,7 @@ describe('planPackages: what this machine lacks', () => {
 
   test('AppArmor enforced without apparmor_parser: apparmor, but only when setup will start dockerd itself', () => {
     const noParser = { apparmor_parser: false };
-    assert.deepEqual(plan(fresh({ apparmorEnforced: true })), ['docker.io:required', 'apparmor:required', 'redis-server:required', 'python3:optional', 'chromium:optional']);
+    assert.deepEqual(plan(fresh({ apparmorEnforced: true })), ['docker.io:required', 'apparmor:required', 'redis-server:required', 'python3:optional', 'chromium:optional', 'runsc:optional']);
     assert.deepEqual(plan(complete({ engineAnswers: false, apparmorEnforced: true }, noParser)), ['apparmor:required']);
     // Someone else's engine answers, or DOCKER_HOST names one, or not root (Podman), or AppArmor is off.
     assert.deepEqual(plan(complete({ engineAnswers: true, apparmorEnforced: true }, noParser)), []);
@@ -80,6 +80,12 @@ describe('planPackages: what this machine lacks', () => {
     assert.deepEqual(plan(complete({ python3: false })), ['python3:optional']);
     assert.deepEqual(plan(complete({ chromium: false })), ['chromium:optional']);
     assert.equal(planPackages(complete({ chromium: false }))[0]!.why, 'for `npm test`: test/security/browser.test.ts drives a real browser (/usr/bin/chromium)');
+  });
+
+  test('runsc: installed whenever setup may (optional), required when sandbox.isolation or TITAN_GVISOR asks for gVisor', () => {
+    assert.deepEqual(plan(complete({ runsc: false })), ['runsc:optional']);
+    assert.deepEqual(plan(complete({ runsc: false, gvisor: true })), ['runsc:required']);
+    assert.deepEqual(plan(complete({ gvisor: true })), []);
   });
 
   test('an engine without the docker CLI: the tests need it, from docker.io, or podman-docker beside Podman alone', () => {
@@ -110,13 +116,13 @@ describe('ensurePackages', () => {
     const { lines, out } = recorder();
     let t = 0;
     const result = await ensurePackages(fresh(), installer, out, () => (t += 61_500));
-    assert.deepEqual(installer.calls, [['docker.io', 'redis-server', 'python3', 'chromium']]);
-    assert.deepEqual(result, { outcome: 'installed', pkgs: ['docker.io', 'redis-server', 'python3', 'chromium'], ms: 61_500 });
-    assert.equal(lines[0], '  installing docker.io, redis-server, python3, chromium with apt-get (root on Debian/Ubuntu; TITAN_SETUP_NO_INSTALL=1 turns this off):');
+    assert.deepEqual(installer.calls, [['docker.io', 'redis-server', 'python3', 'chromium', 'runsc']]);
+    assert.deepEqual(result, { outcome: 'installed', pkgs: ['docker.io', 'redis-server', 'python3', 'chromium', 'runsc'], ms: 61_500 });
+    assert.equal(lines[0], '  installing docker.io, redis-server, python3, chromium, runsc with apt-get (root on Debian/Ubuntu; TITAN_SETUP_NO_INSTALL=1 turns this off):');
     assert.equal(lines[1], '    docker.io: no container engine is installed: dockerd runs the function containers (setup starts it without a bridge or iptables rules)');
     assert.equal(lines[4], '    chromium: for `npm test`: test/security/browser.test.ts drives a real browser (/usr/bin/chromium)');
-    assert.equal(lines[5], '    3 packages to install, dependencies included');
-    assert.equal(lines.at(-1), '✓ system packages: installed docker.io, redis-server, python3, chromium (apt-get, 61.5 s; no service was started)');
+    assert.equal(lines[6], '    3 packages to install, dependencies included');
+    assert.equal(lines.at(-1), '✓ system packages: installed docker.io, redis-server, python3, chromium, runsc (apt-get, 61.5 s; no service was started)');
   });
 
   test('nothing missing: the installer is not called', async () => {
@@ -135,7 +141,8 @@ describe('ensurePackages', () => {
         '  redis-server: events are on (events.embedded_redis) and no REDIS_URL is given: the gateway starts a private redis-server',
         '  python3: /usr/bin/python3 is missing: where no registry answers, the python runtime image is built from it',
         '  chromium: for `npm test`: test/security/browser.test.ts drives a real browser (/usr/bin/chromium)',
-        '  install them with: sudo apt-get install docker.io redis-server python3 chromium',
+        '  runsc: for `isolation: gvisor` functions and `npm test`: setup registers gVisor (runsc) with the dockerd it starts',
+        '  install them with: sudo apt-get install docker.io redis-server python3 chromium runsc',
         '  then run `npm run setup` again',
       ].join('\n'));
       return true;
@@ -146,21 +153,21 @@ describe('ensurePackages', () => {
   test('TITAN_SETUP_NO_INSTALL as root: stops with the command, without sudo', async () => {
     const installer = new FakeInstaller();
     await assert.rejects(ensurePackages(fresh({ noInstall: true }), installer, recorder().out), {
-      message: /^packages are missing \(TITAN_SETUP_NO_INSTALL is set: setup installs nothing\):\n(.*\n){4}  install them with: apt-get install docker\.io redis-server python3 chromium\n  then run `npm run setup` again$/,
+      message: /^packages are missing \(TITAN_SETUP_NO_INSTALL is set: setup installs nothing\):\n(.*\n){5}  install them with: apt-get install docker\.io redis-server python3 chromium runsc\n  then run `npm run setup` again$/,
     });
     assert.deepEqual(installer.calls, []);
   });
 
   test('no apt-get: what to install by hand, by name', async () => {
     await assert.rejects(ensurePackages(fresh({ apt: false }), new FakeInstaller(), recorder().out), {
-      message: /^packages are missing \(apt-get is not available: setup installs only on Debian and Ubuntu\):\n(.*\n){4}  install them with your system's package manager: Docker Engine \(or Podman\), Redis \(redis-server\), Python 3 at \/usr\/bin\/python3, Chromium at \/usr\/bin\/chromium\n  then run `npm run setup` again$/,
+      message: /^packages are missing \(apt-get is not available: setup installs only on Debian and Ubuntu\):\n(.*\n){5}  install them with your system's package manager: Docker Engine \(or Podman\), Redis \(redis-server\), Python 3 at \/usr\/bin\/python3, Chromium at \/usr\/bin\/chromium, gVisor's runsc at \/usr\/bin\/runsc\n  then run `npm run setup` again$/,
     });
   });
 
   test('the install fails (no network): setup stops with apt\'s reason and the command', async () => {
     const installer = new FakeInstaller('apt-get update exited with code 100: E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease');
     await assert.rejects(ensurePackages(fresh(), installer, recorder().out), {
-      message: /^packages are missing \(installing them failed: apt-get update exited with code 100: E: Failed to fetch http:\/\/deb\.debian\.org\/debian\/dists\/bookworm\/InRelease\):\n(.*\n){4}  install them with: apt-get install docker\.io redis-server python3 chromium\n  then run `npm run setup` again$/,
+      message: /^packages are missing \(installing them failed: apt-get update exited with code 100: E: Failed to fetch http:\/\/deb\.debian\.org\/debian\/dists\/bookworm\/InRelease\):\n(.*\n){5}  install them with: apt-get install docker\.io redis-server python3 chromium runsc\n  then run `npm run setup` again$/,
     });
     assert.equal(installer.calls.length, 1);
   });
