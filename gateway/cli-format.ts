@@ -1,7 +1,8 @@
 // Tables the `titan` CLI prints: `titan list` and `titan pools`; and `titan logs` lines.
-import type { FunctionListing, LogLineView } from './client.ts';
+import type { FunctionInfo } from '../runtime/function-info.ts';
+import type { LogLineView } from './client.ts';
 
-export function formatTable(fns: FunctionListing[]): string {
+export function formatTable(fns: FunctionInfo[]): string {
   if (fns.length === 0) return 'no functions deployed\n';
   const withError = fns.some((f) => f.error || f.update_failed);
   const head = ['NAME', 'VERSION', 'STATUS', 'WARM/BUSY/STARTING', 'MIN/MAX', 'CONC', 'ISOLATION', ...(withError ? ['ERROR'] : [])];
@@ -22,7 +23,7 @@ export function formatTable(fns: FunctionListing[]): string {
   return [head, ...rows].map(line).join('\n') + '\n';
 }
 
-export function formatPools(fns: FunctionListing[]): string {
+export function formatPools(fns: FunctionInfo[]): string {
   const live = fns.filter((f) => f.status !== 'invalid');
   if (live.length === 0) return 'no functions deployed\n';
   const head = ['FUNCTION', 'MIN/MAX', 'CONC', 'IDLE_S', 'WARM', 'BUSY', 'STARTING', 'QUEUED', 'INVOCATIONS', 'COLD', 'WAIT_P50_MS', 'WAIT_P99_MS'];

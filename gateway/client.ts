@@ -1,4 +1,5 @@
 // A small client of the gateway's REST API, for the `titan` CLI and any later tool that drives a gateway.
+import type { FunctionInfo } from '../runtime/function-info.ts';
 
 export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:8080';
 
@@ -26,22 +27,6 @@ export class GatewayUnreachableError extends Error {
     this.name = 'GatewayUnreachableError';
     this.url = url;
   }
-}
-
-export interface FunctionListing {
-  name: string;
-  version: string;
-  runtime: string;
-  /** container (runc) or gvisor; absent for an invalid folder whose manifest did not resolve */
-  isolation?: 'container' | 'gvisor';
-  status: 'ready' | 'deploying' | 'invalid';
-  error?: string;
-  /** the newest version failed; the one listed keeps serving */
-  update_failed?: { reason: string; code: string; at: string; fingerprint: string };
-  triggers: Array<{ topic: string; event_type?: string }>;
-  pool: { min: number; max: number; concurrency: number; idle_sec?: number; warm: number; busy: number; starting: number; queued?: number };
-  stats?: { invocations: number; cold_starts: number; wait_p50_ms: number; wait_p99_ms: number };
-  pool_overridden?: boolean;
 }
 
 export type PoolUpdate = Partial<{ min: number; max: number; concurrency: number; idle_sec: number }>;
@@ -85,9 +70,9 @@ export class TitanClient {
     this.fetch = fetch;
   }
 
-  async listFunctions(): Promise<FunctionListing[]> {
+  async listFunctions(): Promise<FunctionInfo[]> {
     const { body } = await this.request('GET', '/functions');
-    return (body as { functions: FunctionListing[] }).functions;
+    return (body as { functions: FunctionInfo[] }).functions;
   }
 
   /** `body` is JSON text, passed through unchanged (empty means no event). */
@@ -101,12 +86,12 @@ export class TitanClient {
     };
   }
 
-  async setPool(name: string, update: PoolUpdate): Promise<FunctionListing> {
-    return (await this.request('PUT', `/functions/${encodeURIComponent(name)}/pool`, JSON.stringify(update))).body as FunctionListing;
+  async setPool(name: string, update: PoolUpdate): Promise<FunctionInfo> {
+    return (await this.request('PUT', `/functions/${encodeURIComponent(name)}/pool`, JSON.stringify(update))).body as FunctionInfo;
   }
 
-  async resetPool(name: string): Promise<FunctionListing> {
-    return (await this.request('DELETE', `/functions/${encodeURIComponent(name)}/pool`)).body as FunctionListing;
+  async resetPool(name: string): Promise<FunctionInfo> {
+    return (await this.request('DELETE', `/functions/${encodeURIComponent(name)}/pool`)).body as FunctionInfo;
   }
 
   /** Queue an invocation (`?async=true`); returns its id for `invocation()`. */

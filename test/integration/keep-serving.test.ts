@@ -7,11 +7,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { formatTable } from '../../gateway/cli-format.ts';
-import type { FunctionListing } from '../../gateway/client.ts';
+import type { FunctionInfo } from '../../runtime/function-info.ts';
 import { containersOf, errorOf, eventually, fn, startHarness, type Harness } from '../helpers/harness.ts';
 
 const HTTP_ONLY = { events: { embedded_redis: false } };
-type Info = FunctionListing;
+type Info = FunctionInfo;
 
 describe('a failed update keeps serving', () => {
   let h: Harness;
