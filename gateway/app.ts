@@ -16,6 +16,7 @@ import { logRoutes } from './routes/logs.ts';
 import type { LogStore } from '../runtime/logs.ts';
 import { poolRoutes } from './routes/pools.ts';
 import { secretRoutes } from './routes/secrets.ts';
+import { streamRoutes } from './routes/streams.ts';
 import type { SecretStore } from '../runtime/secrets.ts';
 import type { TokenCheck } from './auth.ts';
 import type { BrowserPolicy } from './origin.ts';
@@ -84,7 +85,7 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
     if (fromPage(c)) throw managementRefused();
     return next();
   };
-  for (const path of ['/reload', '/functions/:name/pool', '/functions/:name/logs', '/invocations/:id/logs', '/events/*', '/dlq', '/dlq/*', '/secrets', '/secrets/*']) {
+  for (const path of ['/reload', '/functions/:name/pool', '/functions/:name/logs', '/invocations/:id/logs', '/events/*', '/dlq', '/dlq/*', '/results', '/secrets', '/secrets/*']) {
     app.use(path, noPages, admin);
   }
 
@@ -160,6 +161,7 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
   app.get('/openapi.json', (c) => c.json((openapi ??= openApiDocument(version))));
   app.use('/events/*', limit);
   app.route('/', eventRoutes(events));
+  app.route('/', streamRoutes(events));
   app.route('/', logRoutes({ logs, registry }));
   app.route('/', secretRoutes({ store: secrets, rescan: () => registry.rescan() }));
   app.route('/', uiRoutes({ registry, events, metrics, version })); // the dashboard at /ui, and its /stats
