@@ -6,6 +6,7 @@ import { formatLogLine, formatPools, formatTable } from './cli-format.ts';
 import { eventsCommand, resultsCommand } from './cli/events.ts';
 import { newCommand } from './cli/new.ts';
 import { secretCommand } from './cli/secret.ts';
+import { deployCommand, rmCommand } from './cli/deploy.ts';
 import { UsageError } from './cli/usage.ts';
 
 const HELP = `Usage: titan <command> [options]
@@ -36,6 +37,10 @@ Commands:
   secret rm <name>               remove a secret; functions naming it roll (and fail to deploy)
   new <name> [--runtime node|typescript|python] [--dir D]
                                  write a working function folder D/<name> (default: the current directory)
+  deploy <folder> [--gateway URL] [--token T]
+                                 upload a function folder; ends once the gateway has deployed it
+  rm <name> [--gateway URL] [--token T]
+                                 remove a function (its folder) from the gateway
   help                           this text
 
 Options:
@@ -76,12 +81,15 @@ const OPTIONS = {
   invocation: { type: 'string' },
   runtime: { type: 'string' },
   dir: { type: 'string' },
+  gateway: { type: 'string' },
+  token: { type: 'string' },
 } as const;
 
 type Values = {
   data?: string; event?: string; file?: string; verbose?: boolean; help?: boolean; async?: boolean; count?: string;
   min?: string; max?: string; concurrency?: string; 'idle-sec'?: string; reset?: boolean;
   follow?: boolean; tail?: string; invocation?: string; runtime?: string; dir?: string;
+  gateway?: string; token?: string;
 };
 
 function poolUpdate(v: Values): PoolUpdate {
@@ -215,6 +223,10 @@ async function command(argv: string[]): Promise<void> {
       return resultsCommand(client, rest, values);
     case 'secret':
       return secretCommand(client, rest, values);
+    case 'deploy':
+      return deployCommand(rest, values);
+    case 'rm':
+      return rmCommand(rest, values);
     case 'new':
       return newCommand(rest, values);
     default:

@@ -94,6 +94,16 @@ export class TitanClient {
     this.fetch = fetch;
   }
 
+  /** Uploads a function folder (a tar.gz, see deploy/pack.ts); resolves once the gateway deployed it. */
+  async deploySource(name: string, archive: Uint8Array): Promise<{ deployed: boolean; function: FunctionListing; files: number }> {
+    return (await this.request('PUT', `/functions/${encodeURIComponent(name)}/source`, archive, [422])).body as { deployed: boolean; function: FunctionListing; files: number };
+  }
+
+  /** Removes a function's folder from the gateway's functions directory. */
+  async removeFunction(name: string): Promise<void> {
+    await this.request('DELETE', `/functions/${encodeURIComponent(name)}`);
+  }
+
   async listFunctions(): Promise<FunctionListing[]> {
     const { body } = await this.request('GET', '/functions');
     return (body as { functions: FunctionListing[] }).functions;
@@ -227,7 +237,8 @@ export class TitanClient {
   }
 
   /** `body`: JSON text, or bytes sent as they are (a secret's value). */
-  private async request(method: string, path: string, body?: string | Uint8Array): Promise<{ body: unknown; headers: Headers }> {
+  /** `accept`: statuses besides 2xx whose JSON body is an answer, not an error (a 422 deploy outcome). */
+  private async request(method: string, path: string, body?: string | Uint8Array, accept: number[] = []): Promise<{ body: unknown; headers: Headers }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = typeof body === 'string' ? 'application/json' : 'application/octet-stream';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
@@ -246,7 +257,7 @@ export class TitanClient {
     } catch {
       throw new ApiError(res.status, `http_${res.status}`, `the gateway answered with something other than JSON: ${text.slice(0, 200)}`);
     }
-    if (!res.ok) {
+    if (!res.ok && !accept.includes(res.status)) {
       const e = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
       throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? (text.slice(0, 200) || res.statusText));
     }
