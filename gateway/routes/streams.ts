@@ -3,9 +3,15 @@
 // GET /results (the results stream). Behind the admin token and the page rule (app.ts). A topic is
 // validated as for publishing: a reserved name (titan.*: queues, results, dead letters) is refused.
 import { Hono } from 'hono';
+import * as v from 'valibot';
 import type { EventSystem } from '../events/event-system.ts';
 import { validateTopic } from '../events/publish-rules.ts';
 import { tailQuery } from '../events/stream-tail.ts';
+
+/** An entry as stored: its id and its fields (type, data as JSON text, source, time; results: function, status, result or error). */
+const Entry = v.objectWithRest({ id: v.string() }, v.string());
+export const TopicEntriesSchema = v.object({ topic: v.string(), entries: v.array(Entry) });
+export const ResultEntriesSchema = v.object({ entries: v.array(Entry) });
 
 export function streamRoutes(events: EventSystem): Hono {
   const app = new Hono();
