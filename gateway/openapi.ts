@@ -106,7 +106,23 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/function/{name}': functionRoute(false),
       '/function/{name}/{path}': functionRoute(true),
       '/functions': { get: { summary: 'Deployed functions', responses: { '200': ok('the functions', 'FunctionList') } } },
-      '/functions/{name}': { get: { summary: 'One function', parameters: [nameParam], responses: { '200': ok('the function', 'FunctionInfo'), ...errors(400, 404) } } },
+      '/functions/{name}': {
+        get: { summary: 'One function', parameters: [nameParam], responses: { '200': ok('the function', 'FunctionInfo'), ...errors(400, 404) } },
+        delete: { summary: 'Remove the function: its folder leaves the functions directory', security: admin, parameters: [nameParam], responses: { '200': ok('{ name, removed: true }'), ...errors(400, 401, 403, 404) } },
+      },
+      '/functions/{name}/source': {
+        put: {
+          summary: 'Remote deploy: the function folder as a tar or tar.gz (at most 20 MiB; 100 MiB and 10,000 files unpacked; regular files and directories only)',
+          security: admin,
+          parameters: [nameParam],
+          requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/gzip' } } } },
+          responses: {
+            '200': ok('{ name, deployed: true, function: FunctionInfo, files }: the uploaded version serves'),
+            '422': ok('{ name, deployed: false, function: FunctionInfo, files }: written, but it failed (update_failed, or invalid)'),
+            ...errors(400, 401, 403, 413),
+          },
+        },
+      },
       '/functions/{name}/pool': {
         put: { summary: 'Change pool knobs live', security: admin, parameters: [nameParam], requestBody: { required: true, content: json('PoolUpdate') }, responses: { '200': ok('the function with its new pool', 'FunctionInfo'), ...errors(400, 401, 404, 409) } },
         delete: { summary: "Back to the manifest's pool settings", security: admin, parameters: [nameParam], responses: { '200': ok('the function', 'FunctionInfo'), ...errors(401, 404, 409) } },
