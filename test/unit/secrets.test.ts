@@ -12,6 +12,8 @@ import { resolveManifest } from '../../runtime/manifest.ts';
 import { SecretRolls } from '../../runtime/registry/secret-rolls.ts';
 import { MAX_SECRET_BYTES, removeSecretCopies, secretNameProblem, SecretStore } from '../../runtime/secrets.ts';
 import { formatEntry } from '../../gateway/cli/events.ts';
+import { coldStartRoute } from '../../runtime/stem-cells/cold-start-route.ts';
+import { containerSpecFor, functionEnv, functionLimits, sandboxLimits } from '../../runtime/sandbox.ts';
 
 describe('SecretStore', () => {
   let dir: string;
@@ -94,6 +96,26 @@ describe('SecretStore', () => {
       return true;
     });
   });
+});
+
+test('a function with secrets: each copy bound read-only at /run/secrets/<name>, nothing in its env, and no stem cell', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tt-secrets-'));
+  try {
+    const config = defaultConfig(dir);
+    const store = new SecretStore(join(dir, 'secrets'));
+    await store.set('k1', Buffer.from('value-one-4b1f'));
+    const spec = await store.copyFor(resolveManifest({ secrets: ['k1'] }, { dir: join(dir, 'fn'), folderName: 'fn', config }), join(dir, 'copies'));
+    const limits = sandboxLimits(config);
+    const c = containerSpecFor(spec, limits, { containerName: 'c', socketDir: join(dir, 'run'), scope: 's' });
+    assert.deepEqual(c.binds.filter((b) => b.containerPath.startsWith('/run/secrets')), [{ hostPath: join(spec.secretsDir!, 'k1'), containerPath: '/run/secrets/k1', readOnly: true }]);
+    assert.ok(!JSON.stringify(functionEnv(spec)).includes('value-one'), 'no value in the environment');
+    assert.ok(!JSON.stringify(c).includes('value-one'), 'no value anywhere in the container spec');
+    const route = coldStartRoute(spec, functionLimits(spec, limits), { min: 2, image: spec.image, limits: limits.defaultLimits });
+    assert.equal(route.path, 'container');
+    assert.match(route.reason, /secrets are mounted into its container at \/run\/secrets/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('formatEntry: one line, the id then the fields, JSON fields parsed', () => {
