@@ -24,6 +24,7 @@ import type { Measurement } from './lib/record.ts';
 import { table, writeReport } from './lib/report.ts';
 import { cleanup } from './lib/cleanup.ts';
 import { stemCells } from './lib/stem-cells.ts';
+import { gvisor } from './lib/gvisor.ts';
 import { WARM_FN, warm, warm32 } from './lib/warm.ts';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
@@ -36,6 +37,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'docker-run', run: dockerRun },
   { name: 'cold', run: coldStart },
   { name: 'stem', run: stemCells },
+  { name: 'gvisor', run: gvisor },
   { name: 'deploy', run: deploy },
   { name: 'events', run: events },
 ];

@@ -16,6 +16,9 @@ import { logRoutes } from './routes/logs.ts';
 import type { LogStore } from '../runtime/logs.ts';
 import { poolRoutes } from './routes/pools.ts';
 import { secretRoutes } from './routes/secrets.ts';
+import { deployRoutes } from './routes/deploy.ts';
+import type { RemoteDeploy } from './deploy/remote-deploy.ts';
+import { streamRoutes } from './routes/streams.ts';
 import type { SecretStore } from '../runtime/secrets.ts';
 import type { TokenCheck } from './auth.ts';
 import type { BrowserPolicy } from './origin.ts';
@@ -43,9 +46,11 @@ export interface AppDeps {
   browser: BrowserPolicy;
   /** secrets by name (runtime/secrets.ts): the admin routes /secrets write it */
   secrets: SecretStore;
+  /** PUT /functions/:name/source, DELETE /functions/:name (admin); absent: no remote deploy */
+  remoteDeploy?: RemoteDeploy;
 }
 
-export function createApp({ registry, engine, metrics, invoke, events, logs, log, sources = () => [], maxBodyBytes, auth, browser, secrets }: AppDeps): Hono {
+export function createApp({ registry, engine, metrics, invoke, events, logs, log, sources = () => [], maxBodyBytes, auth, browser, secrets, remoteDeploy }: AppDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -84,7 +89,7 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
     if (fromPage(c)) throw managementRefused();
     return next();
   };
-  for (const path of ['/reload', '/functions/:name/pool', '/functions/:name/logs', '/invocations/:id/logs', '/events/*', '/dlq', '/dlq/*', '/secrets', '/secrets/*']) {
+  for (const path of ['/reload', '/functions/:name/pool', '/functions/:name/logs', '/invocations/:id/logs', '/events/*', '/dlq', '/dlq/*', '/results', '/secrets', '/secrets/*']) {
     app.use(path, noPages, admin);
   }
 
@@ -160,8 +165,10 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
   app.get('/openapi.json', (c) => c.json((openapi ??= openApiDocument(version))));
   app.use('/events/*', limit);
   app.route('/', eventRoutes(events));
+  app.route('/', streamRoutes(events));
   app.route('/', logRoutes({ logs, registry }));
   app.route('/', secretRoutes({ store: secrets, rescan: () => registry.rescan() }));
+  if (remoteDeploy) app.route('/', deployRoutes(remoteDeploy, [noPages, admin]));
   app.route('/', uiRoutes({ registry, events, metrics, version })); // the dashboard at /ui, and its /stats
 
   app.post('/reload', async (c) => {

@@ -3,6 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ApiError, DEFAULT_GATEWAY_URL, GatewayUnreachableError, TitanClient, type PoolUpdate } from './client.ts';
 import { formatLogLine, formatPools, formatTable } from './cli-format.ts';
+import { eventsCommand, resultsCommand } from './cli/events.ts';
+import { newCommand } from './cli/new.ts';
+import { secretCommand } from './cli/secret.ts';
+import { deployCommand, rmCommand } from './cli/deploy.ts';
+import { UsageError } from './cli/usage.ts';
 
 const HELP = `Usage: titan <command> [options]
 
@@ -19,11 +24,23 @@ Commands:
   invocation <id>                status and result of an async invocation
   publish <topic> <type> [-d JSON]
                                  append an event to a topic
-  dlq list [--count N]           dead-lettered entries, newest first
+  dlq [list] [--count N]         dead-lettered entries, newest first
   dlq replay <id>                put a dead-lettered entry back on its function's queue
   logs <name> [-f] [--tail N]    a function's recent output (its containers' stdout and stderr),
                                  as time, stream, invocation id prefix, text; -f follows new lines
   logs --invocation <id>         the lines one invocation wrote
+  events tail <topic> [--count N] [-f]
+                                 a topic's newest events (default 10), oldest first; -f follows
+  results [--count N] [-f]       the results stream (each event invocation's outcome), the same way
+  secret set <name> [--file F]   set a secret from stdin (or a file), as bytes: \`printf %s "$V" | titan secret set x\`
+  secret ls                      secret names and when each was set (never values)
+  secret rm <name>               remove a secret; functions naming it roll (and fail to deploy)
+  new <name> [--runtime node|typescript|python] [--dir D]
+                                 write a working function folder D/<name> (default: the current directory)
+  deploy <folder> [--gateway URL] [--token T]
+                                 upload a function folder; ends once the gateway has deployed it
+  rm <name> [--gateway URL] [--token T]
+                                 remove a function (its folder) from the gateway
   help                           this text
 
 Options:
@@ -36,6 +53,8 @@ Options:
       --tail N       only the last N log lines (1 to 10000; default all that are kept)
   -f, --follow       (logs) keep printing new lines until interrupted
       --invocation ID  (logs) the lines of one invocation
+      --runtime R    (new) node (default), typescript or python
+      --dir D        (new) where to create the folder
 
 Environment:
   TITAN_URL          the gateway (default ${DEFAULT_GATEWAY_URL})
@@ -43,9 +62,6 @@ Environment:
 
 Exit status: 0 on success, 1 when the gateway reports an error or cannot be reached, 2 for usage errors.
 `;
-
-/** A mistake in the command line: reported with a pointer to `titan help`, exit status 2. */
-class UsageError extends Error {}
 
 const OPTIONS = {
   data: { type: 'string', short: 'd' },
@@ -63,12 +79,17 @@ const OPTIONS = {
   follow: { type: 'boolean' },
   tail: { type: 'string' },
   invocation: { type: 'string' },
+  runtime: { type: 'string' },
+  dir: { type: 'string' },
+  gateway: { type: 'string' },
+  token: { type: 'string' },
 } as const;
 
 type Values = {
   data?: string; event?: string; file?: string; verbose?: boolean; help?: boolean; async?: boolean; count?: string;
   min?: string; max?: string; concurrency?: string; 'idle-sec'?: string; reset?: boolean;
-  follow?: boolean; tail?: string; invocation?: string;
+  follow?: boolean; tail?: string; invocation?: string; runtime?: string; dir?: string;
+  gateway?: string; token?: string;
 };
 
 function poolUpdate(v: Values): PoolUpdate {
@@ -120,8 +141,8 @@ async function readStdin(): Promise<string> {
 }
 
 async function command(argv: string[]): Promise<void> {
-  // For `logs`, -f is --follow (as in tail -f); everywhere else it is --file.
-  if (argv[0] === 'logs') argv = argv.map((a) => (a === '-f' ? '--follow' : a));
+  // For `logs`, `events` and `results`, -f is --follow (as in tail -f); everywhere else it is --file.
+  if (['logs', 'events', 'results'].includes(argv[0]!)) argv = argv.map((a) => (a === '-f' ? '--follow' : a));
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
   const [cmd = 'help', ...rest] = positionals;
   if (values.help || cmd === 'help') {
@@ -171,7 +192,7 @@ async function command(argv: string[]): Promise<void> {
       return;
     case 'dlq': {
       const [sub, ...args] = rest;
-      if (sub === 'list') {
+      if (sub === 'list' || sub === undefined) {
         const count = values.count === undefined ? 100 : Number(values.count);
         if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count must be a positive integer (got ${values.count})`);
         print(await client.dlqList(count));
@@ -196,6 +217,18 @@ async function command(argv: string[]): Promise<void> {
       else process.stdout.write((await client.functionLogs(rest[0], tail)).map(formatLogLine).join(''));
       return;
     }
+    case 'events':
+      return eventsCommand(client, rest, values);
+    case 'results':
+      return resultsCommand(client, rest, values);
+    case 'secret':
+      return secretCommand(client, rest, values);
+    case 'deploy':
+      return deployCommand(rest, values);
+    case 'rm':
+      return rmCommand(rest, values);
+    case 'new':
+      return newCommand(rest, values);
     default:
       throw new UsageError(`unknown command '${cmd}'`);
   }

@@ -29,6 +29,15 @@ export class GatewayUnreachableError extends Error {
   }
 }
 
+/** A secret as GET /secrets lists it: never its value. */
+export interface SecretListing {
+  name: string;
+  updated_at: string;
+}
+
+/** One entry of a stream (a topic, the results, the DLQ): its id and its fields as stored. */
+export type StreamEntry = Record<string, string> & { id: string };
+
 export type PoolUpdate = Partial<{ min: number; max: number; concurrency: number; idle_sec: number }>;
 
 export interface InvokeResponse {
@@ -68,6 +77,16 @@ export class TitanClient {
     this.url = url.replace(/\/+$/, '');
     this.token = token;
     this.fetch = fetch;
+  }
+
+  /** Uploads a function folder (a tar.gz, see deploy/pack.ts); resolves once the gateway deployed it. */
+  async deploySource(name: string, archive: Uint8Array): Promise<{ deployed: boolean; function: FunctionInfo; files: number }> {
+    return (await this.request('PUT', `/functions/${encodeURIComponent(name)}/source`, archive, [422])).body as { deployed: boolean; function: FunctionInfo; files: number };
+  }
+
+  /** Removes a function's folder from the gateway's functions directory. */
+  async removeFunction(name: string): Promise<void> {
+    await this.request('DELETE', `/functions/${encodeURIComponent(name)}`);
   }
 
   async listFunctions(): Promise<FunctionInfo[]> {
@@ -116,6 +135,29 @@ export class TitanClient {
 
   async dlqReplay(id: string): Promise<unknown> {
     return (await this.request('POST', `/dlq/${encodeURIComponent(id)}/replay`)).body;
+  }
+
+  /** Sets a secret to `value` (bytes, sent as they are); true when it was new. */
+  async setSecret(name: string, value: Uint8Array): Promise<boolean> {
+    return ((await this.request('PUT', `/secrets/${encodeURIComponent(name)}`, value)).body as { created: boolean }).created;
+  }
+
+  async listSecrets(): Promise<SecretListing[]> {
+    return ((await this.request('GET', '/secrets')).body as { secrets: SecretListing[] }).secrets;
+  }
+
+  async deleteSecret(name: string): Promise<void> {
+    await this.request('DELETE', `/secrets/${encodeURIComponent(name)}`);
+  }
+
+  /** A topic's newest `count` entries oldest first, or those after the entry id `after`. */
+  async topicEntries(topic: string, q: { count?: number; after?: string } = {}): Promise<StreamEntry[]> {
+    return ((await this.request('GET', `/events/${encodeURIComponent(topic)}?${tailQuery(q)}`)).body as { entries: StreamEntry[] }).entries;
+  }
+
+  /** The results stream's newest `count` entries oldest first, or those after `after`. */
+  async results(q: { count?: number; after?: string } = {}): Promise<StreamEntry[]> {
+    return ((await this.request('GET', `/results?${tailQuery(q)}`)).body as { entries: StreamEntry[] }).entries;
   }
 
   /** A function's recent output, oldest first; with `tail`, only the last N lines. */
@@ -179,13 +221,15 @@ export class TitanClient {
     throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? (text.slice(0, 200) || res.statusText));
   }
 
-  private async request(method: string, path: string, body?: string): Promise<{ body: unknown; headers: Headers }> {
+  /** `body`: JSON text, or bytes sent as they are (a secret's value). */
+  /** `accept`: statuses besides 2xx whose JSON body is an answer, not an error (a 422 deploy outcome). */
+  private async request(method: string, path: string, body?: string | Uint8Array, accept: number[] = []): Promise<{ body: unknown; headers: Headers }> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined) headers['content-type'] = typeof body === 'string' ? 'application/json' : 'application/octet-stream';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let res: Response;
     try {
-      res = await this.fetch(`${this.url}${path}`, { method, headers, body });
+      res = await this.fetch(`${this.url}${path}`, { method, headers, body: body as BodyInit | undefined });
     } catch (err) {
       // undici reports every network failure as "fetch failed"; the reason is in the cause.
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
@@ -198,10 +242,13 @@ export class TitanClient {
     } catch {
       throw new ApiError(res.status, `http_${res.status}`, `the gateway answered with something other than JSON: ${text.slice(0, 200)}`);
     }
-    if (!res.ok) {
+    if (!res.ok && !accept.includes(res.status)) {
       const e = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
       throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? (text.slice(0, 200) || res.statusText));
     }
     return { body: parsed, headers: res.headers };
   }
 }
+
+const tailQuery = (q: { count?: number; after?: string }): URLSearchParams =>
+  new URLSearchParams({ ...(q.count !== undefined ? { count: String(q.count) } : {}), ...(q.after !== undefined ? { after: q.after } : {}) });

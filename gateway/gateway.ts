@@ -20,6 +20,7 @@ import { BrowserPolicy } from './origin.ts';
 import { TitanError } from '../runtime/errors.ts';
 import { FsSource, type SourceStatus } from './sources/fs-source.ts';
 import { Scheduler } from './schedules/scheduler.ts';
+import { RemoteDeploy } from './deploy/remote-deploy.ts';
 import { LocalTicks, RedisTicks } from './schedules/ticks.ts';
 import { hostname } from 'node:os';
 
@@ -108,6 +109,7 @@ export class Gateway {
       sources: () => this.sourceStatus(),
       maxBodyBytes: config.gateway.max_body_bytes,
       secrets: new SecretStore(secretsDirOf(config.state_dir)),
+      remoteDeploy: new RemoteDeploy({ config, registry, log: (msg, fields) => this.log.info(fields ?? {}, msg) }),
       auth: (this.auth = new TokenCheck(opts.adminToken ?? (process.env.TITAN_ADMIN_TOKEN || undefined))),
       browser: (this.browser = new BrowserPolicy({
         loopbackOnly: isLoopback(config.gateway.host),

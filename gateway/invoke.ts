@@ -103,7 +103,12 @@ export function createInvoker({ registry, metrics, log, publishEmits, newId = ra
         await publishEmits(req.name, result.emits);
       }
       return { ...result, invocationId, durationMs: performance.now() - started };
-    } catch (err) {
+    } catch (caught) {
+      let err = caught;
+      // A handler that never loaded (either runtime) is named as a broken manifest or build is.
+      if (isTitanError(err) && err.code === 'function_invalid' && !err.message.startsWith(`function '${req.name}' is invalid`)) {
+        err = new TitanError('function_invalid', `function '${req.name}' is invalid: ${err.message}`, err.details);
+      }
       outcome = isTitanError(err) ? err.code : 'sandbox_error';
       status = isTitanError(err) ? STATUS[err.code] : 500;
       if (err instanceof Error && !isTitanError(err)) log.error({ err, invocationId, fn: req.name }, 'unexpected invoke failure');

@@ -9,6 +9,10 @@ import { PublishBody } from './routes/events.ts';
 import { LogLineSchema } from '../runtime/logs.ts';
 import { MAX_TAIL } from './routes/logs.ts';
 import { HTTP_METHODS } from '../runtime/spec.ts';
+import { SecretDeletedSchema, SecretListSchema, SecretSetSchema } from './routes/secrets.ts';
+import { ResultEntriesSchema, TopicEntriesSchema } from './routes/streams.ts';
+import { MAX_SECRET_BYTES, SECRET_NAME } from '../runtime/secrets.ts';
+import { MAX_TAIL as MAX_STREAM_TAIL } from './events/stream-tail.ts';
 import { EventsStatsSchema, FunctionRatesListSchema, FunctionStatsSchema } from './ui/stats-schema.ts';
 
 const ErrorBody = v.object({
@@ -33,6 +37,11 @@ const errors = (...statuses: number[]) =>
 const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,62}$' } };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const admin = [{ bearer: [] }];
+const secretParam = { name: 'name', in: 'path', required: true, schema: { type: 'string', pattern: SECRET_NAME.source, description: "no '..'" } };
+const tailParams = [
+  { name: 'count', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: MAX_STREAM_TAIL, default: 10 } },
+  { name: 'after', in: 'query', required: false, description: 'only entries after this id (to follow)', schema: { type: 'string', pattern: '^\\d+-\\d+$' } },
+];
 const anyJson = { required: false, content: { 'application/json': { schema: {} } } };
 const invocationHeaders = { 'x-invocation-id': { schema: { type: 'string' } }, 'x-cold-start': { schema: { type: 'string', enum: ['true', 'false'] } } };
 
@@ -74,6 +83,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
         FunctionRates: schema(FunctionRatesListSchema),
         FunctionStats: schema(FunctionStatsSchema),
         EventsStats: schema(EventsStatsSchema),
+        SecretList: schema(SecretListSchema),
+        SecretSet: schema(SecretSetSchema),
+        SecretDeleted: schema(SecretDeletedSchema),
+        TopicEntries: schema(TopicEntriesSchema),
+        ResultEntries: schema(ResultEntriesSchema),
       },
     },
     paths: {
@@ -92,7 +106,23 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/function/{name}': functionRoute(false),
       '/function/{name}/{path}': functionRoute(true),
       '/functions': { get: { summary: 'Deployed functions', responses: { '200': ok('the functions', 'FunctionList') } } },
-      '/functions/{name}': { get: { summary: 'One function', parameters: [nameParam], responses: { '200': ok('the function', 'FunctionInfo'), ...errors(400, 404) } } },
+      '/functions/{name}': {
+        get: { summary: 'One function', parameters: [nameParam], responses: { '200': ok('the function', 'FunctionInfo'), ...errors(400, 404) } },
+        delete: { summary: 'Remove the function: its folder leaves the functions directory', security: admin, parameters: [nameParam], responses: { '200': ok('{ name, removed: true }'), ...errors(400, 401, 403, 404) } },
+      },
+      '/functions/{name}/source': {
+        put: {
+          summary: 'Remote deploy: the function folder as a tar or tar.gz (at most 20 MiB; 100 MiB and 10,000 files unpacked; regular files and directories only)',
+          security: admin,
+          parameters: [nameParam],
+          requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/gzip' } } } },
+          responses: {
+            '200': ok('{ name, deployed: true, function: FunctionInfo, files }: the uploaded version serves'),
+            '422': ok('{ name, deployed: false, function: FunctionInfo, files }: written, but it failed (update_failed, or invalid)'),
+            ...errors(400, 401, 403, 413),
+          },
+        },
+      },
       '/functions/{name}/pool': {
         put: { summary: 'Change pool knobs live', security: admin, parameters: [nameParam], requestBody: { required: true, content: json('PoolUpdate') }, responses: { '200': ok('the function with its new pool', 'FunctionInfo'), ...errors(400, 401, 404, 409) } },
         delete: { summary: "Back to the manifest's pool settings", security: admin, parameters: [nameParam], responses: { '200': ok('the function', 'FunctionInfo'), ...errors(401, 404, 409) } },
@@ -117,6 +147,13 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       '/events/{topic}': {
         post: { summary: 'Publish an event', security: admin, parameters: [{ name: 'topic', in: 'path', required: true, schema: { type: 'string' } }], requestBody: { required: true, content: json('PublishEvent') }, responses: { '201': ok('appended', 'Published'), ...errors(400, 401, 503) } },
+        get: { summary: "A topic's newest entries, oldest first, or those after `after` (read-only: nothing is consumed)", security: admin, parameters: [{ name: 'topic', in: 'path', required: true, schema: { type: 'string' } }, ...tailParams], responses: { '200': ok('the entries', 'TopicEntries'), ...errors(400, 401, 503) } },
+      },
+      '/results': { get: { summary: "The results stream's newest entries (each event or async invocation's outcome), oldest first", security: admin, parameters: tailParams, responses: { '200': ok('the entries', 'ResultEntries'), ...errors(400, 401, 503) } } },
+      '/secrets': { get: { summary: 'Secret names and when each was set (never a value)', security: admin, responses: { '200': ok('the secrets', 'SecretList'), ...errors(401) } } },
+      '/secrets/{name}': {
+        put: { summary: `Set a secret: the body is its value, as bytes (at most ${MAX_SECRET_BYTES}); functions naming it roll`, security: admin, parameters: [secretParam], requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } }, responses: { '200': ok('updated', 'SecretSet'), '201': ok('created', 'SecretSet'), ...errors(400, 401, 413) } },
+        delete: { summary: 'Remove a secret; functions naming it roll (and fail to deploy without it)', security: admin, parameters: [secretParam], responses: { '200': ok('removed', 'SecretDeleted'), ...errors(400, 401, 404) } },
       },
       '/invocations/{id}': { get: { summary: 'Status and result of an async invocation', parameters: [idParam], responses: { '200': ok('its status'), ...errors(404, 503) } } },
       '/dlq': { get: { summary: 'Dead-lettered entries, newest first', security: admin, responses: { '200': ok('entries'), ...errors(401, 503) } } },

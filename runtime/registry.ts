@@ -108,6 +108,11 @@ export class Registry extends EventEmitter {
     return this.deployer.byName(name)?.invalid;
   }
 
+  /** The folder of the functions directory that holds `name` (remote deploy replaces or removes it). */
+  folderOf(name: string): string | undefined {
+    return this.deployer.byName(name)?.folder;
+  }
+
   has(name: string): boolean {
     return this.deployer.byName(name) !== undefined;
   }

@@ -59,6 +59,35 @@ export function strictObject<const E extends v.ObjectEntries>(entries: E) {
   });
 }
 
+/** Edits (insert, delete, replace, swap two neighbours) that turn `a` into `b`: optimal string alignment. */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The allowed key a misspelt one most likely meant: a few edits away (at most a third of its length,
+ * at least 1, case ignored), or one that starts with it or it starts with (`timeout` → `timeout_sec`).
+ */
+export function closestKey(key: string, allowed: readonly string[]): string | undefined {
+  const k = key.toLowerCase();
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of allowed) {
+    const c = candidate.toLowerCase();
+    const distance = editDistance(k, c);
+    const near = distance <= Math.max(1, Math.floor(k.length / 3)) || (k.length >= 3 && (c.startsWith(k) || k.startsWith(c)));
+    if (near && (!best || distance < best.distance)) best = { key: candidate, distance };
+  }
+  return best?.key;
+}
+
 const dotted = (keys: readonly unknown[]): string => {
   let where = '';
   for (const key of keys) where += typeof key === 'number' ? `[${key}]` : `${where ? '.' : ''}${String(key)}`;
@@ -75,7 +104,10 @@ export function problemsOf(issues: readonly v.BaseIssue<unknown>[]): string[] {
       const obj = items.at(-1)!.input as Record<string, unknown>;
       return Object.keys(obj)
         .filter((k) => !allowed.includes(k))
-        .map((k) => `${dotted([...keys.slice(0, -1), k])}: unknown key (allowed keys: ${allowed.join(', ')})`);
+        .map((k) => {
+          const meant = closestKey(k, allowed);
+          return `${dotted([...keys.slice(0, -1), k])}: unknown key (allowed keys: ${allowed.join(', ')})${meant ? `; did you mean '${meant}'?` : ''}`;
+        });
     }
     const where = dotted(keys);
     return [where ? `${where}: ${issue.message}` : issue.message];

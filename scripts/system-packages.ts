@@ -59,14 +59,16 @@ export interface Need {
 /** Every package this machine lacks, in install order, each once. */
 export function planPackages(f: Facts): Need[] {
   const needs: Need[] = [];
-  const startsPodman = f.wantEngine === 'podman' && !f.dockerHost && !f.engineAnswers;
+  // TITAN_ENGINE=podman, or Podman is the only engine installed (startLocalEngine then starts it)
+  const podmanChosen = f.wantEngine === 'podman' || (f.wantEngine === undefined && f.commands.podman && !f.commands.dockerd);
+  const startsPodman = podmanChosen && !f.dockerHost && !f.engineAnswers;
   if (startsPodman && !f.commands.podman) {
     needs.push({
       pkg: 'podman', required: true, elsewhere: 'Podman',
       why: 'TITAN_ENGINE=podman: setup starts Podman\'s API service to run the function containers',
     });
   }
-  if (startsPodman && !f.runc) {
+  if (startsPodman && f.runc === false) {
     needs.push({
       pkg: 'runc', required: true, elsewhere: 'runc',
       why: "Podman's OCI runtime here: its default, crun, cannot run on a cgroup v1 host (runc is the one dockerd uses)",

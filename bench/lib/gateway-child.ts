@@ -1,11 +1,11 @@
 // The gateway under test in a process of its own (out of the load client's CPU), driven over IPC.
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
 import type { RuntimeConfig } from '../../runtime/config.ts';
 import { DockerEngine } from '../../runtime/engine/docker-engine.ts';
 import { engineOptionsFromHost } from '../../runtime/engine/locate.ts';
 import { Gateway } from '../../gateway/gateway.ts';
+import { createLogger } from '../../gateway/logger.ts';
 
 export type ToChild = { type: 'memory' } | { type: 'close' };
 export type FromChild =
@@ -16,16 +16,16 @@ export type FromChild =
 const send = (m: FromChild) => process.send?.(m);
 const config = JSON.parse(process.env.TITAN_BENCH_CONFIG!) as RuntimeConfig;
 
-// Level warn: a line per invocation (the default, info) would be a measurable share of a no-op call.
+// The shipped logger (gateway/logger.ts): level info (TITAN_LOG_LEVEL), a line per invocation, buffered.
+const logger = createLogger({ name: 'titan-bench' });
 const gw = new Gateway({
   config,
   engine: new DockerEngine(engineOptionsFromHost(process.env.DOCKER_HOST!)),
-  log: pino({ name: 'titan-bench', level: 'warn' }),
-  processMetrics: false,
+  log: logger.log,
 });
 
 let closing: Promise<void> | undefined;
-const close = () => (closing ??= gw.close().finally(() => process.exit(0)));
+const close = () => (closing ??= gw.close().then(logger.flush).finally(() => process.exit(0)));
 
 process.on('message', (m: ToChild) => {
   if (m.type === 'close') void close();

@@ -1,10 +1,24 @@
-// Starts gateway-child.ts and talks to it over IPC: its port, its memory, a clean close.
+// Starts gateway-child.ts and talks to it over IPC: its port, its memory, a clean close. As shipped:
+// compiled as `npm start` compiles the gateway (scripts/build.js, plain node, source maps), its access
+// log at info on stdout, which goes to a file, as a service manager would take it.
+// TITAN_BENCH_RUNNER=tsx runs the sources under tsx instead, for A/B runs.
 import { fork, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RuntimeConfig } from '../../runtime/config.ts';
+import { build, ROOT } from '../../scripts/build.js';
 import type { FromChild, ToChild } from './gateway-child.ts';
 
-const CHILD = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
+const SOURCE = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
+
+/** The child to fork and how: the compiled bundle (built now, from the current sources) or the sources under tsx. */
+async function childProgram(): Promise<{ file: string; execArgv: string[] }> {
+  if (process.env.TITAN_BENCH_RUNNER === 'tsx') return { file: SOURCE, execArgv: ['--import', 'tsx'] };
+  const outdir = join(ROOT, 'dist', 'bench');
+  await build({ entries: { 'gateway-child': SOURCE }, outdir });
+  return { file: join(outdir, 'gateway-child.js'), execArgv: ['--enable-source-maps'] };
+}
 
 export interface GatewayProcessOptions {
   config: RuntimeConfig;
@@ -35,8 +49,12 @@ export class GatewayProcess {
   static async start(opts: GatewayProcessOptions): Promise<GatewayProcess> {
     const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: opts.dockerHost, TITAN_BENCH_CONFIG: JSON.stringify(opts.config) };
     if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
-    const execArgv = ['--import', 'tsx', '--expose-gc', ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])];
-    const child = fork(CHILD, [], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const program = await childProgram();
+    const execArgv = [...program.execArgv, '--expose-gc', ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])];
+    // The access log (a line per invocation) to a file beside the functions: kept, off the terminal.
+    const logFd = openSync(join(dirname(opts.config.functions_dir), 'gateway-stdout.log'), 'a');
+    const child = fork(program.file, [], { execArgv, env, stdio: ['ignore', logFd, 'inherit', 'ipc'] });
+    closeSync(logFd); // the child has its own copy
     const timeoutMs = opts.startTimeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
     let onExit: ((code: number | null) => void) | undefined;

@@ -43,9 +43,10 @@ export async function memory(ctx: BenchContext): Promise<Measurement[]> {
       unit: 'MiB',
       value: mib(after.rss),
       reference: { name: 'gateway RSS idle, after start', value: mib(idle.rss) },
+      target: { text: 'ratio <= 1.3', met: (_v, _r, ratio) => ratio! <= 1.3 },
       note: `heap in use after a full GC: ${(idle.heapUsed / MiB).toFixed(1)} MiB idle, ${(after.heapUsed / MiB).toFixed(1)} MiB after`,
     }),
-    measurement({ name: 'gateway RSS idle', unit: 'MiB', value: mib(idle.rss) }),
+    measurement({ name: 'gateway RSS idle', unit: 'MiB', value: mib(idle.rss), target: { text: 'value <= 90 MiB', met: (v) => v <= 90 } }),
     measurement({
       name: `warm container memory after ${n} invocations`,
       unit: 'MiB',

@@ -72,6 +72,14 @@ async function latency(ctx: BenchContext, sides: Sides): Promise<Measurement[]> 
       reference: { name: DIRECT, value: spread(p50.direct) },
       note: 'not the gateway: the same hop with nothing else, the floor for a gateway written in Node',
     }),
+    measurement({
+      name: 'warm p50 latency, 1 client, against the minimal proxy',
+      unit: 'ms',
+      value: spread(p50.gateway),
+      reference: { name: 'minimal node:http proxy, same run', value: spread(p50.proxy) },
+      target: { text: 'value - reference <= 0.1 ms', met: (v, r) => v - r! <= 0.1 },
+      note: 'the gateway as shipped (compiled, access log at info) against the floor',
+    }),
   ];
 }
 
@@ -107,6 +115,14 @@ async function throughput(ctx: BenchContext, { targets }: Sides, concurrency: re
       value: spread(rps[32]!.proxy),
       reference: { name: DIRECT, value: spread(rps[32]!.direct) },
       note: 'not the gateway: the same hop with nothing else, the ceiling for a gateway written in Node',
+    }),
+    measurement({
+      name: 'warm throughput, 32 connections, against the minimal proxy',
+      unit: 'req/s',
+      value: spread(rps[32]!.gateway),
+      reference: { name: 'minimal node:http proxy, same run', value: spread(rps[32]!.proxy) },
+      target: { text: 'ratio >= 0.9', met: (_v: number, _r: number | null, ratio: number | null) => ratio! >= 0.9 },
+      note: 'the gateway as shipped (compiled, access log at info) against the ceiling',
     }),
     measurement({
       name: `warm throughput, 32 connections, ${HTTP_FN}`,

@@ -4,11 +4,12 @@
 export type FileErrorCode = 'invalid_input' | 'invalid_config' | 'not_found' | 'not_readable' | 'too_large' | 'unsupported_type' | 'encrypted' | 'corrupt';
 
 /**
- * The request itself is at fault (no path, `..`): the runtime answers 400 function_rejected and
- * does not retry. A bad file stays a function_error: retried, then dead-lettered, as a file that
- * is still being written may read fine a moment later.
+ * The request itself is at fault (no path, `..`), or names a file of a type file_watcher never reads
+ * (decided by the extension alone, before any I/O, so no retry can change it): the runtime answers
+ * 400 function_rejected, and an event goes to the DLQ after one attempt. A bad file stays a
+ * function_error: retried, then dead-lettered, as a file still being written may read fine a moment later.
  */
-const REJECTED = new Set<FileErrorCode>(['invalid_input']);
+const REJECTED = new Set<FileErrorCode>(['invalid_input', 'unsupported_type']);
 
 export class FileError extends Error {
   override readonly name = 'FileError';

@@ -16,6 +16,7 @@ import { connectRedis, redactUrl } from './redis.ts';
 import { Router } from './router.ts';
 import { validateEmits, validateTopic } from './publish-rules.ts';
 import { flatten } from './streams.ts';
+import { readTail, type StreamEntry } from './stream-tail.ts';
 import { QueueWorker } from './worker.ts';
 import { EventMetrics } from './metrics.ts';
 import type { Registry as PromRegistry } from 'prom-client';
@@ -257,6 +258,11 @@ export class EventSystem {
     if (h.result !== undefined) out.result = JSON.parse(h.result);
     if (h.error !== undefined) Object.assign(out, { error: JSON.parse(h.error), attempts: Number(h.attempts) });
     return out;
+  }
+
+  /** A stream's newest `count` entries, oldest first, or those after `after` (stream-tail.ts). */
+  async readStream(key: string, q: { count: number; after?: string }): Promise<StreamEntry[]> {
+    return readTail(this.redis(), key, q);
   }
 
   async listDlq(count = 100): Promise<Array<Record<string, string> & { id: string }>> {

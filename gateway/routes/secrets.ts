@@ -3,8 +3,15 @@
 // Setting or removing one rescans: the functions naming it roll (registry/secret-rolls.ts).
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import * as v from 'valibot';
 import { TitanError } from '../../runtime/errors.ts';
 import { MAX_SECRET_BYTES, validateSecretName, type SecretStore } from '../../runtime/secrets.ts';
+
+/** What the routes answer (and the OpenAPI document says): names and times, never a value. */
+const Listed = v.object({ name: v.string(), updated_at: v.string() });
+export const SecretListSchema = v.object({ secrets: v.array(Listed) });
+export const SecretSetSchema = v.object({ name: v.string(), created: v.boolean(), updated_at: v.string() });
+export const SecretDeletedSchema = v.object({ name: v.string(), deleted: v.literal(true) });
 
 export interface SecretRoutesDeps {
   store: SecretStore;
@@ -22,7 +29,7 @@ export function secretRoutes({ store, rescan }: SecretRoutesDeps): Hono {
     },
   });
 
-  app.get('/secrets', async (c) => c.json({ secrets: await store.list() }));
+  app.get('/secrets', async (c) => c.json({ secrets: await store.list() } satisfies v.InferOutput<typeof SecretListSchema>));
 
   // The name is checked before the body is read: a bad name costs nothing.
   app.put('/secrets/:name', (c, next) => (validateSecretName(c.req.param('name')), next()), limit, async (c) => {
@@ -31,14 +38,15 @@ export function secretRoutes({ store, rescan }: SecretRoutesDeps): Hono {
     const { created } = await store.set(name, value);
     await rescan();
     const listed = (await store.list()).find((s) => s.name === name);
-    return c.json({ name, created, updated_at: listed?.updated_at ?? new Date().toISOString() }, created ? 201 : 200);
+    const body: v.InferOutput<typeof SecretSetSchema> = { name, created, updated_at: listed?.updated_at ?? new Date().toISOString() };
+    return c.json(body, created ? 201 : 200);
   });
 
   app.delete('/secrets/:name', async (c) => {
     const name = c.req.param('name');
     await store.remove(name);
     await rescan();
-    return c.json({ name, deleted: true });
+    return c.json({ name, deleted: true } satisfies v.InferOutput<typeof SecretDeletedSchema>);
   });
 
   return app;

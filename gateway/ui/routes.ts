@@ -26,7 +26,8 @@ export interface UiRoutesOptions {
 export function uiRoutes({ registry, events, metrics, version }: UiRoutesOptions): Hono {
   const app = new Hono();
   const stats = new FunctionStats(metrics);
-  void stats.sample(); // the zero point: rates count from the gateway's start
+  // The zero point: rates count from the gateway's start. A failure here only delays the first rates.
+  stats.sample().catch(() => {});
 
   const headers = (c: Context, cache: 'no-store' | 'cache') => securityHeaders(c.req.header('host'), cache);
   const shell = (c: Context) => c.html(shellHtml(keyFor((n) => c.req.header(n)), version), 200, headers(c, 'no-store'));

@@ -1,9 +1,9 @@
 // The HTML shell of the dashboard: no data in it, only the script and style sheet under /ui/ and,
-// for a page the user opened directly, the dashboard key (gateway/ui/key.ts) in a meta tag.
+// for a page the user opened directly, the dashboard key and token seal (gateway/ui/key.ts) in meta tags.
 
-/** `key` is base64url (no character needs escaping in an attribute); it is checked anyway. */
-export function shellHtml(key: string | undefined, version: string): string {
-  if (key !== undefined && !/^[A-Za-z0-9_-]+$/.test(key)) throw new Error('dashboard key must be base64url');
+/** `keys` are base64url (no character needs escaping in an attribute); they are checked anyway. */
+export function shellHtml(keys: { key: string; seal: string } | undefined, version: string): string {
+  if (keys && !Object.values(keys).every((k) => /^[A-Za-z0-9_-]+$/.test(k))) throw new Error('dashboard keys must be base64url');
   const v = encodeURIComponent(version);
   return `<!doctype html>
 <html lang="en">
@@ -11,7 +11,7 @@ export function shellHtml(key: string | undefined, version: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-${key ? `<meta name="titan-dashboard-key" content="${key}">\n` : ''}<title>Titan Functions</title>
+${keys ? `<meta name="titan-dashboard-key" content="${keys.key}">\n<meta name="titan-dashboard-seal" content="${keys.seal}">\n` : ''}<title>Titan Functions</title>
 <link rel="stylesheet" href="/ui/app.css?v=${v}">
 <script defer src="/ui/app.js?v=${v}"></script>
 </head>

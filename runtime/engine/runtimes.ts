@@ -51,6 +51,10 @@ export function isolationProblem(isolation: Isolation, registered: readonly stri
   );
 }
 
+const PODMAN_PROBLEM =
+  "isolation gvisor cannot be chosen per container on Podman: its Docker-compatible API ignores a container's runtime, " +
+  'so the function would run under runc. Use dockerd with runsc registered (`npm run setup` does it), or set isolation: container';
+
 /** The stable start of the reason a function is invalid for, when its engine lacks its runtime. */
 export const ISOLATION_UNAVAILABLE = 'isolation_unavailable';
 
@@ -58,8 +62,11 @@ export const ISOLATION_UNAVAILABLE = 'isolation_unavailable';
  * At deploy: why `engine` cannot run a function of this isolation (`isolation_unavailable: ...`, with
  * the daemon.json snippet), or undefined. The engine is asked only for gVisor, once per deploy.
  */
-export async function refuseIsolation(engine: Pick<ContainerEngine, 'runtimes'>, isolation: Isolation): Promise<string | undefined> {
+export async function refuseIsolation(engine: Pick<ContainerEngine, 'runtimes' | 'ping'>, isolation: Isolation): Promise<string | undefined> {
   if (engineRuntimeFor(isolation) === undefined) return undefined;
+  // Podman (4.3, measured) lists runsc among its runtimes whether installed or not, and its
+  // Docker-compatible API ignores a container's HostConfig.Runtime: the function would run under runc.
+  if ((await engine.ping().catch(() => undefined))?.kind === 'podman') return `${ISOLATION_UNAVAILABLE}: ${PODMAN_PROBLEM}`;
   const registered = await engine.runtimes().catch(() => undefined);
   const problem = isolationProblem(isolation, registered);
   return problem && `${ISOLATION_UNAVAILABLE}: ${problem}`;
@@ -80,7 +87,8 @@ export async function daemonConfigArgs(engineDir: string, runsc = RUNSC_PATH): P
 }
 
 /** For `npm run setup`: whether `isolation: gvisor` functions can run on this engine, in one line. */
-export async function gvisorStatus(engine: Pick<ContainerEngine, 'runtimes'>): Promise<{ ok: boolean; line: string }> {
+export async function gvisorStatus(engine: Pick<ContainerEngine, 'runtimes' | 'ping'>): Promise<{ ok: boolean; line: string }> {
+  if ((await engine.ping().catch(() => undefined))?.kind === 'podman') return { ok: false, line: `gVisor: ${PODMAN_PROBLEM}` };
   const registered = await engine.runtimes().catch(() => undefined);
   if (registered?.includes(GVISOR_RUNTIME)) {
     return { ok: true, line: `gVisor: ${GVISOR_RUNTIME} registered with the engine (${RUNSC_ARGS.join(' ')}); isolation: gvisor can run` };

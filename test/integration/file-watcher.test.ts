@@ -100,9 +100,9 @@ describe('file_watcher', () => {
     assert.equal(body.chars, 'Titan now summarises documents dropped into its inbox. '.repeat(12).trim().length);
   });
 
-  test('bad files are function errors, a bad request is rejected; each says which', async () => {
+  test('bad files are function errors, a bad request or an unsupported type is rejected; each says which', async () => {
     const cases: Array<[unknown, number, string, RegExp]> = [
-      [{ path: 'data.csv' }, 500, 'function_error', /^unsupported_type: data\.csv: unsupported file type '\.csv'/],
+      [{ path: 'data.csv' }, 400, 'function_rejected', /^unsupported_type: data\.csv: unsupported file type '\.csv'/],
       [{ path: 'missing.md' }, 500, 'function_error', /^not_found: missing\.md: no such file/],
       [{ path: '/etc/passwd.md' }, 500, 'function_error', /^not_readable: \/etc\/passwd\.md: outside the directories file_watcher may read/],
       [{ file: 'x' }, 400, 'function_rejected', /^invalid_input: expected \{ "path": "<file>" \}/],
@@ -124,6 +124,17 @@ describe('file_watcher', () => {
     assert.deepEqual(JSON.parse(event.fields.data!), { path: join(inbox, name), summary: 'Dropped into the inbox. The pipeline ran by itself.', chars: 51, pages: 1 });
     const created = (await readStream(redis, P + TOPIC)).filter((e) => e.fields.type === 'file_created' && JSON.parse(e.fields.data!).path === join(inbox, name));
     assert.equal(created.length, 1, 'one file_created per settled write');
+  });
+
+  test('a .txt file dropped in is dead-lettered after one attempt as function_rejected (an unsupported type is not retried)', async () => {
+    const name = `notes-${Date.now()}.txt`;
+    await writeFile(join(inbox, name), 'plain text file_watcher does not read\n');
+    const dead = await waitFor('the DLQ entry', async () => (await readStream(redis, P + 'titan.dlq')).find((e) => e.fields.data?.includes(name)), 60_000);
+    assert.equal(dead.fields.function, 'file_watcher');
+    assert.equal(dead.fields.attempts, '1', 'not retried');
+    const error = JSON.parse(dead.fields.error!) as { code: string; message: string };
+    assert.equal(error.code, 'function_rejected');
+    assert.match(error.message, /^unsupported_type: .*notes-\d+\.txt: unsupported file type '\.txt'/);
   });
 
   test('a corrupt PDF dropped in is retried, then dead-lettered with the reason; the gateway keeps serving', async () => {

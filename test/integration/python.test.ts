@@ -179,7 +179,8 @@ describe('Python handlers', () => {
     assert.equal(res.status, 409);
     const e = await errorOf(res);
     assert.equal(e.code, 'function_invalid');
-    assert.match(e.message, /SyntaxError/);
+    // the same prefix as a Node load error, a broken manifest or a failed build
+    assert.match(e.message, /^function 'pybroken' is invalid: handler failed to load: SyntaxError: expected ':' \(main\.py, line 1\)/);
     assert.deepEqual(await containersOf(h.config, 'pybroken'), [], 'the container that failed to load was removed');
   });
 

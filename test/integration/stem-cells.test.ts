@@ -188,10 +188,10 @@ describe('stem cells', () => {
     assert.equal(res.status, 409);
     const err = await errorOf(res);
     assert.equal(err.code, 'function_invalid');
-    assert.equal(err.message, 'handler failed to load: cannot load: no DATABASE_URL');
+    assert.equal(err.message, "function 'broken' is invalid: handler failed to load: cannot load: no DATABASE_URL");
     const again = await h.invoke('broken', {});
     assert.equal(again.status, 409);
-    assert.equal((await errorOf(again)).message, 'handler failed to load: cannot load: no DATABASE_URL');
+    assert.equal((await errorOf(again)).message, "function 'broken' is invalid: handler failed to load: cannot load: no DATABASE_URL");
     assert.equal(await metric('titan_stem_cell_specialization_seconds_count{runtime="node",outcome="failed"}'), 1, 'the version is invalid: no second cell is spent on it');
     assert.equal(((await (await h.request('/functions/broken')).json()) as { status: string }).status, 'invalid');
     const after = await stemIds('node');

@@ -5,7 +5,9 @@
 // - markup in a version, a log line, an event type or a DLQ error is shown as text, never run;
 // - the dashboard key that lets the page reach management routes reaches only a document the user
 //   opened directly: a function's page can neither fetch, frame nor open a copy carrying it;
-// - the admin token stays in the tab's sessionStorage: never in a URL or a cookie.
+// - the admin token stays in the tab's sessionStorage, sealed with a pad only a directly opened /ui
+//   holds (a function's page later in the same tab shares that storage): never in a URL or a cookie;
+// - the dashboard's window is cut off from any opener, even a same-origin one.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -35,6 +37,13 @@ window.results = (async () => {
 })();
 </script>\` });`;
 
+/** Function pages that share a browsing context group with what they open (COOP same-origin, as any function may set). */
+const coopPage = (html: string) => `export default async () => ({ statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cross-origin-opener-policy': 'same-origin' }, body: ${JSON.stringify(html)} });`;
+const OPENER = coopPage(`<!doctype html><title>opener</title><script>
+window.w = window.open('/function/blank', 'popup');
+window.probe = () => { try { return w.document.querySelector('meta[name=titan-dashboard-key]') ? 'key read' : 'no key'; } catch (e) { return 'no access'; } };
+</script>`);
+
 const directNav = { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
 const keyIn = (html: string): string | undefined => /<meta name="titan-dashboard-key" content="([^"]+)">/.exec(html)?.[1];
 
@@ -50,6 +59,8 @@ describe('the dashboard against hostile input', () => {
         evil: fn(LOGGER, `version: ${JSON.stringify(XSS(1))}\npool:\n  min: 1\n`),
         failer: fn(FAILER, 'version: "1"\nmax_attempts: 1\ntriggers:\n  - topic: hostile\n'),
         spy: fn(SPY),
+        opener: fn(OPENER),
+        blank: fn(coopPage('<!doctype html><title>blank</title>')),
       }),
       launchChromium(),
     ]);
@@ -78,7 +89,7 @@ describe('the dashboard against hostile input', () => {
       assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/, path);
       assert.equal(res.headers['x-content-type-options'], 'nosniff', path);
       assert.equal(res.headers['x-frame-options'], 'DENY', path);
-      assert.equal(res.headers['cross-origin-opener-policy'], 'same-origin', path);
+      assert.equal(res.headers['cross-origin-opener-policy'], 'noopener-allow-popups', path);
     }
     const shell = await sendRaw(port, '/ui', { headers: directNav });
     assert.equal(shell.headers['cache-control'], 'no-store');
@@ -195,6 +206,23 @@ describe('the dashboard against hostile input', () => {
     assert.deepEqual(results, { fetched: false, fetchedNoCors: false, opened: 'no access', framed: 'no access', logs: 403 });
     await page.context().close();
   });
+
+  test("a window a function's page opened, where the user then types /ui, is cut off from its opener", async () => {
+    // The dashboard's opener policy (noopener-allow-popups) puts it in a browsing context group of its
+    // own even when the opener is of the same origin and asked for same-origin itself.
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const popup = context.waitForEvent('page');
+    await page.goto(`http://127.0.0.1:${port}/function/opener`);
+    const dashboard = await popup;
+    await dashboard.waitForLoadState();
+    assert.equal(await page.evaluate(() => (window as unknown as { probe(): string }).probe()), 'no key', 'the opener reaches its popup');
+    await dashboard.goto(`http://127.0.0.1:${port}/ui`); // as if typed in the popup's address bar
+    await dashboard.locator('#nav a').first().waitFor();
+    assert.equal(await dashboard.evaluate(() => document.querySelector('meta[name="titan-dashboard-key"]') !== null), true, 'the user opened it directly');
+    assert.equal(await page.evaluate(() => (window as unknown as { probe(): string }).probe()), 'no access');
+    await context.close();
+  });
 });
 
 describe('the admin token in the dashboard', () => {
@@ -203,7 +231,7 @@ describe('the admin token in the dashboard', () => {
   let browser: Browser;
 
   before(async () => {
-    [h, browser] = await Promise.all([startHarness({ tidy: fn('export default async (e, ctx) => { console.log("tidy"); return 1; };') }, {}, { adminToken: TOKEN }), launchChromium()]);
+    [h, browser] = await Promise.all([startHarness({ tidy: fn('export default async (e, ctx) => { console.log("tidy"); return 1; };'), page: fn(coopPage('<!doctype html><title>a function page</title>')) }, {}, { adminToken: TOKEN }), launchChromium()]);
   });
 
   after(async () => {
@@ -236,12 +264,21 @@ describe('the admin token in the dashboard', () => {
 
     assert.deepEqual(seen.filter((r) => r.url.includes(TOKEN)).map((r) => r.url), [], 'no URL holds the token');
     assert.deepEqual(await context.cookies(), [], 'no cookie');
-    assert.equal(await page.evaluate(() => sessionStorage.getItem('titan.admin-token')), TOKEN);
+    const stored = await page.evaluate(() => ({ ...sessionStorage }));
+    assert.deepEqual(Object.keys(stored), ['titan.admin-token.sealed'], 'the tab holds it, sealed');
+    assert.doesNotMatch(JSON.stringify(stored), new RegExp(`${TOKEN}|${Buffer.from(TOKEN).toString('base64').slice(0, 12)}`), 'never as it is');
     assert.equal(await page.evaluate(() => localStorage.length), 0);
     const apiCalls = seen.slice(signIn).filter((r) => /\/(functions|stats|dlq|invocations)\b/.test(new URL(r.url).pathname));
     assert.ok(apiCalls.length > 5);
     assert.deepEqual(apiCalls.filter((r) => r.authorization !== `Bearer ${TOKEN}`).map((r) => r.url), [], 'every API call carries the bearer');
     assert.equal(await eventually(async () => ((await (await h.request('/functions/tidy')).json()) as { pool: { max: number } }).pool.max === 3), true);
+    // A page of the same origin opened later in this tab (a function's) shares its sessionStorage:
+    // it finds the sealed bytes, and no pad to open them with.
+    await page.goto(`${origin}/function/page`);
+    const found = await page.evaluate(() => ({ storage: JSON.stringify({ ...sessionStorage }), html: document.documentElement.outerHTML }));
+    assert.doesNotMatch(found.storage, new RegExp(TOKEN));
+    assert.match(found.storage, /titan\.admin-token\.sealed/);
+    assert.doesNotMatch(found.html, /titan-dashboard-(key|seal)/);
     await context.close();
   });
 });

@@ -151,6 +151,18 @@ describe('security: a gvisor function on an engine with and without runsc (fake 
     assert.deepEqual(engine.live('guarded'), []);
   });
 
+  test('on Podman, which ignores a container\'s runtime: invalid even when it lists runsc, never runc in its place', async () => {
+    engine.registeredRuntimes = ['crun', 'kata', 'runc', GVISOR_RUNTIME];
+    const ping = engine.ping.bind(engine);
+    engine.ping = async () => ({ ...(await ping()), kind: 'podman' as const });
+    await write('guarded', 'isolation: gvisor\n');
+    await write('plain', 'pool: { min: 1, max: 1 }\n');
+    await reconcile();
+    assert.match(registry.info('guarded')!.error!, /^isolation_unavailable: isolation gvisor cannot be chosen per container on Podman/);
+    assert.deepEqual(engine.live('guarded'), []);
+    assert.equal(registry.info('plain')!.status, 'ready');
+  });
+
   test('runsc registered: it deploys, every container of it asks for gvisor, none is a stem cell', async () => {
     engine.registeredRuntimes = ['runc', GVISOR_RUNTIME];
     await write('guarded', 'isolation: gvisor\npool: { min: 0, max: 2 }\n');

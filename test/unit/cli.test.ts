@@ -19,7 +19,7 @@ interface Seen {
 
 const FUNCTIONS = [
   {
-    name: 'echo', version: '1.0.0', runtime: 'node', status: 'ready', triggers: [],
+    name: 'echo', version: '1.0.0', runtime: 'node', isolation: 'container', status: 'ready', triggers: [],
     pool: { min: 1, max: 4, concurrency: 2, idle_sec: 300, warm: 1, busy: 0, starting: 0, queued: 0 },
   },
   {
@@ -97,9 +97,9 @@ describe('titan CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines.length, 3);
-    assert.match(lines[0], /^NAME\s+VERSION\s+STATUS\s+WARM\/BUSY\/STARTING\s+MIN\/MAX\s+CONC\s+ERROR$/);
-    assert.match(lines[1], /^echo\s+1\.0\.0\s+ready\s+1\/0\/0\s+1\/4\s+2\s*$/);
-    assert.match(lines[2], /^broken\s+-\s+invalid\s+0\/0\/0\s+0\/0\s+0\s+function\.yaml: memory: must be at least 16Mi$/);
+    assert.match(lines[0], /^NAME\s+VERSION\s+STATUS\s+WARM\/BUSY\/STARTING\s+MIN\/MAX\s+CONC\s+ISOLATION\s+ERROR$/);
+    assert.match(lines[1], /^echo\s+1\.0\.0\s+ready\s+1\/0\/0\s+1\/4\s+2\s+container\s*$/);
+    assert.match(lines[2], /^broken\s+-\s+invalid\s+0\/0\/0\s+0\/0\s+0\s+-\s+function\.yaml: memory: must be at least 16Mi$/);
     assert.deepEqual(seen.map((s) => `${s.method} ${s.url}`), ['GET /functions']);
   });
 

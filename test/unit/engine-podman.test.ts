@@ -82,6 +82,9 @@ describe('engine differences', () => {
     } as Facts;
     const pkgs = planPackages(fresh).map((n) => `${n.pkg}:${n.required ? 'required' : 'optional'}`);
     assert.deepEqual(pkgs, ['podman:required', 'runc:required', 'podman-docker:optional']);
+    // Podman the only engine installed, without runc (Debian's podman is content with crun): runc too
+    const onlyPodman = { ...fresh, wantEngine: undefined, commands: { ...fresh.commands, podman: true, docker: true } };
+    assert.deepEqual(planPackages(onlyPodman).map((n) => n.pkg), ['runc']);
     // Podman already answering: nothing for the engine
     assert.deepEqual(planPackages({ ...fresh, engineAnswers: true, commands: { ...fresh.commands, podman: true, docker: true }, runc: true }), []);
   });

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fileWatcher, { summarizeFile } from '../../functions/file_watcher/index.ts';
+import { FileError } from '../../functions/file_watcher/errors.ts';
 import { SUMMARY_MAX, summarize } from '../../functions/file_watcher/summary.ts';
 import { makePdf } from '../helpers/pdf.ts';
 
@@ -139,6 +140,12 @@ describe('file_watcher on files', () => {
     assert.match(await refused(() => call('nope.md'), 'not_found'), /nope\.md: no such file/);
     await mkdir(path.join(dir, 'folder.md'));
     assert.match(await refused(() => call('folder.md'), 'not_readable'), /not a regular file|directory/);
+  });
+
+  test('an unsupported type and a bad request are the caller\'s fault (status 400: not retried); a bad file is not', () => {
+    assert.equal(new FileError('unsupported_type', 'x.txt').status, 400);
+    assert.equal(new FileError('invalid_input', 'x').status, 400);
+    for (const code of ['corrupt', 'encrypted', 'not_found', 'not_readable', 'too_large', 'invalid_config'] as const) assert.equal(new FileError(code, 'x').status, undefined, code);
   });
 
   test('paths: .., outside the allowed directories, a link out, no path at all', async () => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { defaultConfig, type RuntimeConfig } from '../../runtime/config.ts';
 import { TitanError } from '../../runtime/errors.ts';
+import { closestKey, editDistance } from '../../runtime/schema-util.ts';
 import { isValidFunctionName, loadFunctionFolder, NAME_PATTERN, resolveManifest } from '../../runtime/manifest.ts';
 
 let tmp: string;
@@ -67,6 +68,7 @@ describe('resolveManifest', () => {
       dir: '/srv/fns/hello',
       handler: 'index.js',
       image: 'node:20-bookworm-slim',
+      isolation: 'container',
       triggers: [],
       cpu: 0.05,
       cpuLimit: 1,
@@ -75,6 +77,7 @@ describe('resolveManifest', () => {
       pool: { min: 1, max: 4, concurrency: 1, idleSec: 300 },
       fs: { mounts: [], masks: [] },
       env: {},
+      secrets: [],
       config: {},
       auth: 'none',
     });
@@ -121,9 +124,38 @@ describe('resolveManifest', () => {
 
   test('an unknown key is rejected, naming it and the allowed keys', async () => {
     const msg = await manifestError(() => resolve({ nmae: 'x' }));
-    assert.match(msg, /^function\.yaml: nmae: unknown key \(allowed keys: name, version, runtime, handler, image, .*env, config\)$/);
+    assert.match(msg, /^function\.yaml: nmae: unknown key \(allowed keys: name, version, runtime, handler, image, .*env, secrets, .*config\); did you mean 'name'\?$/);
     const nested = await manifestError(() => resolve({ pool: { maximum: 3 } }));
-    assert.match(nested, /function\.yaml: pool\.maximum: unknown key \(allowed keys: min, max, concurrency, idle_sec\)/);
+    assert.match(nested, /function\.yaml: pool\.maximum: unknown key \(allowed keys: min, max, concurrency, idle_sec\); did you mean 'max'\?$/);
+  });
+
+  test('a misspelt key gets a did-you-mean; one like no allowed key gets none', async () => {
+    assert.match(await manifestError(() => resolve({ timeout: 5 })), /timeout: unknown key \(allowed keys: .*\); did you mean 'timeout_sec'\?$/);
+    assert.match(await manifestError(() => resolve({ Secrets: ['x'] })), /Secrets: unknown key .*; did you mean 'secrets'\?$/);
+    assert.match(await manifestError(() => resolve({ resources: { memroy: '64Mi' } })), /resources\.memroy: unknown key .*; did you mean 'memory'\?$/);
+    const far = await manifestError(() => resolve({ zzzzzz: 1 }));
+    assert.match(far, /zzzzzz: unknown key \(allowed keys: [^)]*\)$/);
+    assert.doesNotMatch(far, /did you mean/);
+  });
+
+  test('secrets: names only, each valid and listed once; absent means none', async () => {
+    assert.deepEqual(resolve({}).secrets, []);
+    assert.deepEqual(resolve({ secrets: ['api-key', 'db.pass_2'] }).secrets, ['api-key', 'db.pass_2']);
+    for (const bad of ['../x', '/etc/passwd', 'a/b', 'a..b', '.hidden', 'UPPER', 'x'.repeat(64), '']) {
+      assert.match(await manifestError(() => resolve({ secrets: [bad] })), /secrets\[0\]: a secret name must be/, bad);
+    }
+    assert.match(await manifestError(() => resolve({ secrets: ['a', 'a'] })), /secrets: must not name a secret twice/);
+    assert.match(await manifestError(() => resolve({ secrets: 'a' })), /secrets: must be a list/);
+  });
+
+  test('editDistance counts inserts, deletes, replacements and swaps; closestKey picks the nearest', () => {
+    assert.equal(editDistance('timeout', 'timeout_sec'), 4);
+    assert.equal(editDistance('nmae', 'name'), 1);
+    assert.equal(editDistance('', 'abc'), 3);
+    assert.equal(editDistance('kitten', 'sitting'), 3);
+    assert.equal(closestKey('concurency', ['min', 'max', 'concurrency']), 'concurrency');
+    assert.equal(closestKey('mx', ['min', 'max']), 'max');
+    assert.equal(closestKey('x', ['min', 'max']), undefined);
   });
 
   test('name: ../x is rejected', async () => {

@@ -1,9 +1,9 @@
 // Every call the dashboard makes: an ordinary API call, same origin, with the admin token as a
 // bearer when one was given and the dashboard key (gateway/ui/key.ts) so that management routes
-// take it for the admin's client. The token lives in sessionStorage (this tab only), never in a
-// URL or a cookie.
+// take it for the admin's client. The token lives in sessionStorage (this tab only), sealed with
+// the pad only a directly opened /ui holds; never in a URL or a cookie.
 
-const TOKEN_KEY = 'titan.admin-token';
+const TOKEN_KEY = 'titan.admin-token.sealed';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -11,15 +11,37 @@ export class ApiError extends Error {
   }
 }
 
+const meta = (name: string): string | undefined => document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content || undefined;
+const fromBase64url = (s: string): Uint8Array => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+const toBase64 = (b: Uint8Array): string => btoa(String.fromCharCode(...b));
+const xor = (data: Uint8Array, pad: Uint8Array): Uint8Array => data.map((x, i) => x ^ pad[i]!);
+
+/** The pad the gateway gave this page (gateway/ui/key.ts): the token is stored XORed with it, never as it is. */
+const seal = meta('titan-dashboard-seal');
+const pad = seal ? fromBase64url(seal) : new Uint8Array();
+let inMemory: string | undefined;
+
 export const session = {
   /** the key the gateway wrote into this page when the user opened it directly; absent otherwise */
-  key: document.querySelector<HTMLMetaElement>('meta[name="titan-dashboard-key"]')?.content || undefined,
+  key: meta('titan-dashboard-key'),
   get token(): string | undefined {
-    return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+    if (inMemory !== undefined) return inMemory;
+    const stored = sessionStorage.getItem(TOKEN_KEY);
+    if (!stored || !pad.length) return undefined;
+    try {
+      const bytes = Uint8Array.from(atob(stored), (c) => c.charCodeAt(0));
+      if (bytes.length > pad.length) return undefined;
+      return (inMemory = new TextDecoder('utf-8', { fatal: true }).decode(xor(bytes, pad)));
+    } catch {
+      return undefined; // sealed by another gateway process: ask again
+    }
   },
   set token(value: string | undefined) {
-    if (value) sessionStorage.setItem(TOKEN_KEY, value);
-    else sessionStorage.removeItem(TOKEN_KEY);
+    inMemory = value || undefined;
+    sessionStorage.removeItem(TOKEN_KEY);
+    const bytes = new TextEncoder().encode(value ?? '');
+    // Only sealed, and only what the pad covers: a longer token lasts as long as this page.
+    if (value && bytes.length <= pad.length) sessionStorage.setItem(TOKEN_KEY, toBase64(xor(bytes, pad)));
   },
 };
 
