@@ -61,7 +61,10 @@ describe('registry on the fake engine', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tu-'));
     const base = defaultConfig(dir);
-    config = { ...base, functions_dir: join(dir, 'functions'), state_dir: join(dir, 's'), sandbox: { ...base.sandbox, startup_timeout_sec: 5 } };
+    // Stem cells off: the fake engine decides a container's behaviour from its spec, and a stem cell's
+    // spec names no function (the stem path has its own tests: stem-cells.test.ts, stem-pool.test.ts).
+    const stem_cells = { node: { min: 0, max: 0 }, python: { min: 0, max: 0 } };
+    config = { ...base, functions_dir: join(dir, 'functions'), state_dir: join(dir, 's'), sandbox: { ...base.sandbox, startup_timeout_sec: 5, stem_cells } };
     await mkdir(config.functions_dir, { recursive: true });
     engine = new FakeEngine();
     registry = new Registry({ config, engine, scope: SCOPE });
