@@ -5,8 +5,7 @@ import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DockerEngine } from '../runtime/engine/docker-engine.ts';
-import { describeNoEngine, engineOptionsFromHost, locateEngine } from '../runtime/engine/locate.ts';
+import { describeNoEngine, engineAt, locateEngine } from '../runtime/engine/locate.ts';
 import { preferredEngine } from '../runtime/engine/podman.ts';
 import { ensureRuntimeImage } from '../runtime/image/runtime-image.ts';
 import { FULL, QUICK, type BenchContext, type Scenario } from './lib/context.ts';
@@ -68,7 +67,7 @@ async function setUp(bench: BenchDir, profileDir: string | undefined) {
   if (args.engine && found.kind !== preferredEngine(process.env)) {
     throw new Error(`--engine ${args.engine}, but DOCKER_HOST=${found.host} is ${found.kind}: unset DOCKER_HOST or point it at ${args.engine}`);
   }
-  const engine = new DockerEngine(engineOptionsFromHost(found.host));
+  const engine = engineAt(found.host);
   const engineInfo = await engine.ping();
   await ensureRuntimeImage(engine, bench.config.sandbox.image, { log: (l) => note(l) });
   // The no-op functions under test: one container each, taking every call at once (concurrency 64);

@@ -1,8 +1,7 @@
 // `npm start` / `titan serve`: load the config, find the container engine, make sure the runtime
 // images exist, then serve the functions directory until SIGINT/SIGTERM. SIGHUP rescans.
 import { loadConfig } from '../runtime/config.ts';
-import { DockerEngine } from '../runtime/engine/docker-engine.ts';
-import { describeNoEngine, engineOptionsFromHost, locateEngine } from '../runtime/engine/locate.ts';
+import { connectEngine, describeNoEngine } from '../runtime/engine/locate.ts';
 import { isTitanError } from '../runtime/errors.ts';
 import { ensureRuntimeImage } from '../runtime/image/runtime-image.ts';
 import { Gateway } from './gateway.ts';
@@ -19,9 +18,9 @@ function fail(sentence: string): never {
 
 async function main(): Promise<void> {
   const config = await loadConfig({ path: process.env.TITAN_CONFIG });
-  const found = await locateEngine(config.state_dir);
-  if (!found) fail(await describeNoEngine(config.state_dir));
-  const engine = new DockerEngine(engineOptionsFromHost(found.host));
+  const located = await connectEngine(config.state_dir);
+  if (!located) fail(await describeNoEngine(config.state_dir));
+  const { found, engine } = located;
   const info = await engine.ping();
   log.info({ engine: found.host, source: found.source, version: info.serverVersion }, 'container engine');
 

@@ -2,19 +2,18 @@
 // `npm run setup` found or started, on top of the runtime image setup made available.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../runtime/config.ts';
-import { DockerEngine } from '../runtime/engine/docker-engine.ts';
-import { describeNoEngine, engineOptionsFromHost, locateEngine } from '../runtime/engine/locate.ts';
+import { connectEngine, describeNoEngine } from '../runtime/engine/locate.ts';
 import { buildGatewayImage } from '../runtime/image/gateway-image.ts';
 import { ensureRuntimeImage } from '../runtime/image/runtime-image.ts';
 
 const { values } = parseArgs({ options: { tag: { type: 'string', default: 'titan-functions:latest' } } });
 const config = await loadConfig({ path: process.env.TITAN_CONFIG });
-const found = await locateEngine(config.state_dir);
-if (!found) {
+const located = await connectEngine(config.state_dir);
+if (!located) {
   process.stderr.write(`✗ ${await describeNoEngine(config.state_dir)}\n`);
   process.exit(1);
 }
-const engine = new DockerEngine(engineOptionsFromHost(found.host));
+const { engine } = located;
 const since = performance.now();
 await ensureRuntimeImage(engine, config.sandbox.image, { log: (l) => process.stdout.write(`  ${l}\n`) });
 await buildGatewayImage(engine, values.tag!, (l) => process.stdout.write(`  ${l}\n`));

@@ -4,9 +4,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../runtime/config.ts';
-import { DockerEngine } from '../runtime/engine/docker-engine.ts';
 import type { EngineInfo } from '../runtime/engine/engine.ts';
-import { describeNoEngine, engineOptionsFromHost, locateEngine, pingHost, startLocalEngine } from '../runtime/engine/locate.ts';
+import { describeNoEngine, engineAt, locateEngine, pingHost, startLocalEngine } from '../runtime/engine/locate.ts';
 import { gvisorStatus } from '../runtime/engine/runtimes.ts';
 import { ensureRuntimeImage, HOST_PYTHON } from '../runtime/image/runtime-image.ts';
 import { AptInstaller } from './apt.ts';
@@ -61,7 +60,7 @@ export async function setup(env: NodeJS.ProcessEnv = process.env): Promise<numbe
     const label = [engine.kind, engine.info.serverVersion].filter(Boolean).join(' ');
     done(`engine: ${label} (API ${engine.info.apiVersion}) at ${engine.host} (${engine.how})`);
 
-    const docker = new DockerEngine(engineOptionsFromHost(engine.host));
+    const docker = engineAt(engine.host);
     const images = [
       { kind: 'node', image: config.sandbox.image, from: `node ${process.version}` },
       { kind: 'python', image: config.sandbox.python_image, from: HOST_PYTHON },

@@ -2,8 +2,7 @@
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import type { RuntimeConfig } from '../../runtime/config.ts';
-import { DockerEngine } from '../../runtime/engine/docker-engine.ts';
-import { engineOptionsFromHost } from '../../runtime/engine/locate.ts';
+import { engineAt } from '../../runtime/engine/locate.ts';
 import { Gateway } from '../../gateway/gateway.ts';
 import { createLogger } from '../../gateway/logger.ts';
 
@@ -20,7 +19,7 @@ const config = JSON.parse(process.env.TITAN_BENCH_CONFIG!) as RuntimeConfig;
 const logger = createLogger({ name: 'titan-bench' });
 const gw = new Gateway({
   config,
-  engine: new DockerEngine(engineOptionsFromHost(process.env.DOCKER_HOST!)),
+  engine: engineAt(process.env.DOCKER_HOST!),
   log: logger.log,
 });
 

@@ -50,6 +50,15 @@ export function engineOptionsFromHost(host: string): EngineOptions {
   throw new Error(`unsupported engine address ${JSON.stringify(host)}: use unix:///path/to/socket or tcp://host:port`);
 }
 
+/** A client of the engine at `host` (unix:///path or tcp://host:port). */
+export const engineAt = (host: string): DockerEngine => new DockerEngine(engineOptionsFromHost(host));
+
+/** The engine this process should use (locateEngine), with its client; undefined when none answers. */
+export async function connectEngine(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<{ found: LocatedEngine; engine: DockerEngine } | undefined> {
+  const found = await locateEngine(stateDir, env);
+  return found && { found, engine: engineAt(found.host) };
+}
+
 /** The engine's version when it answers within the timeout; undefined otherwise (never throws). */
 export async function pingHost(host: string, timeoutMs = PING_TIMEOUT_MS): Promise<EngineInfo | undefined> {
   let options: EngineOptions;
