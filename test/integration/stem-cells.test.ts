@@ -260,7 +260,9 @@ describe('stem cells', () => {
     assert.ok(lines.some((l) => l.text === `hello from ${id}`));
   });
 
-  test('redeploy and drain: the specialized container of the old version drains and is removed; the new version cold-starts from a cell', async () => {
+  // Since issue #15 a redeploy proves the new version loads before it replaces the old: with pool.min 0
+  // that first container (from a cell) is started at the redeploy, so the first call is warm on it.
+  test('redeploy and drain: the specialized container of the old version drains and is removed; the new version starts from a cell', async () => {
     assert.ok(await ready('node'));
     const old = await servedBy('cold');
     const oldId = idOf(await stemIds('node'), old.host)!;
@@ -270,9 +272,8 @@ describe('stem cells', () => {
     assert.ok(await ready('node'));
     const before = await stemIds('node');
     const next = await servedBy('cold');
-    assert.equal(next.cold, 'true');
-    assert.ok(idOf(before, next.host), 'the new version\'s first call took a stem cell');
-    assert.deepEqual((await coldStart('cold')).stem_cell, 1, 'counted for the new version');
+    assert.equal(next.cold, 'false', 'warm: the redeploy started it');
+    assert.ok(idOf(before, next.host), 'the new version\'s container is a specialized stem cell');
 
     const nextId = idOf(before, next.host)!;
     await h.removeFunction('cold');
