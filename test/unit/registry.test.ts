@@ -61,7 +61,9 @@ describe('registry on the fake engine', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tu-'));
     const base = defaultConfig(dir);
-    config = { ...base, functions_dir: join(dir, 'functions'), state_dir: join(dir, 's'), sandbox: { ...base.sandbox, startup_timeout_sec: 5 } };
+    // Stem cells off whatever the default: these tests play each container's start through engine.behaviour.
+    const stemCells = { ...base.sandbox.stem_cells, node: { ...base.sandbox.stem_cells.node, min: 0 }, python: { ...base.sandbox.stem_cells.python, min: 0 } };
+    config = { ...base, functions_dir: join(dir, 'functions'), state_dir: join(dir, 's'), sandbox: { ...base.sandbox, startup_timeout_sec: 5, stem_cells: stemCells } };
     await mkdir(config.functions_dir, { recursive: true });
     engine = new FakeEngine();
     registry = new Registry({ config, engine, scope: SCOPE });
