@@ -28,6 +28,8 @@ export interface GatewayLogger {
   flush(): Promise<void>;
   /** lines dropped because the buffer was full */
   dropped(): number;
+  /** Flush, stop the periodic flush and close the fd (never stdout or stderr). */
+  close(): Promise<void>;
 }
 
 export function createLogger({ name = 'titan', level = process.env.TITAN_LOG_LEVEL ?? 'info', fd = 1, maxBuffer = MAX_BUFFER }: LoggerOptions = {}): GatewayLogger {
@@ -40,5 +42,9 @@ export function createLogger({ name = 'titan', level = process.env.TITAN_LOG_LEV
     // process.exit, and flushSync alone would write the lines after it first. Then whatever came since.
     flush: () => new Promise<void>((resolve) => dest.flush(() => resolve())).then(() => dest.flushSync()),
     dropped: () => dropped,
+    close: () => new Promise<void>((resolve) => {
+      dest.once('close', () => resolve());
+      dest.end();
+    }),
   };
 }
