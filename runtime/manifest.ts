@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { FunctionMemory, TimeoutSec, type RuntimeConfig } from './config.ts';
-import { int, parseYaml, problemsOf, rootListProblem, strictObject, VALIDATION } from './schema-util.ts';
+import { int, nonEmpty, parseYaml, problemsOf, rootListProblem, strictObject, VALIDATION } from './schema-util.ts';
 import { TitanError } from './errors.ts';
 import { FsPermissionError, isWithin, resolveFsPermissions } from './permissions.ts';
 import { ScheduleSchema, toScheduleSpec } from './schedule.ts';
@@ -40,8 +40,6 @@ const show = (i: { input: unknown }) => JSON.stringify(i.input);
 /** `config:` travels to the container in an environment variable; Linux caps one at 128 KiB. */
 export const MAX_CONFIG_BYTES = 64 * 1024;
 const jsonSize = (x: unknown): number => Buffer.byteLength(JSON.stringify(x) ?? '');
-const nonEmpty = v.pipe(v.string(), v.minLength(1));
-
 const Handler = v.pipe(
   v.string(),
   v.minLength(1),

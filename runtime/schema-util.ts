@@ -30,6 +30,9 @@ function issueMessage(issue: v.BaseIssue<unknown>): string {
   }
 }
 
+/** A string with at least one character. */
+export const nonEmpty = v.pipe(v.string(), v.minLength(1));
+
 /**
  * valibot's object schemas accept arrays (typeof [] is 'object'), so a file holding a YAML list would
  * read as "all defaults". Callers check the document root with this; nested lists where a mapping
