@@ -12,6 +12,7 @@ import { KeepAliveClient } from './http-client.ts';
 import { progress } from './progress.ts';
 import { measurement, type Measurement } from './record.ts';
 import { classicImage } from './stem-cells.ts';
+import { timeFirstCall } from './cold-start.ts';
 import { percentile, spread } from './stats.ts';
 
 const ISOLATIONS: Isolation[] = ['container', 'gvisor'];
@@ -58,21 +59,7 @@ async function warmP50(ctx: BenchContext): Promise<Record<Isolation, number[]>> 
 async function coldCall(ctx: BenchContext, image: string, iso: Isolation): Promise<number> {
   const name = `gvc-${iso === 'gvisor' ? 'gv' : 'rc'}-${randomBytes(3).toString('hex')}`;
   await drop(ctx, name, { pool: { min: 0, max: 1, concurrency: 1 }, image }, iso);
-  const client = new KeepAliveClient({ host: '127.0.0.1', port: ctx.gateway.port, path: `/functions/${name}/invoke` });
-  try {
-    await ready(ctx, name);
-    const t0 = performance.now();
-    const reply = await client.send('{}');
-    const ms = performance.now() - t0;
-    if (reply.status !== 200 || reply.headers['x-cold-start'] !== 'true') {
-      throw new Error(`cold call to ${name}: status ${reply.status}, x-cold-start ${reply.headers['x-cold-start']}: ${reply.body.slice(0, 200)}`);
-    }
-    return ms;
-  } finally {
-    client.close();
-    await removeFunction(ctx.bench, name);
-    await waitUndeployed(ctx, name);
-  }
+  return timeFirstCall(ctx, name, 60_000);
 }
 
 export async function gvisor(ctx: BenchContext): Promise<Measurement[]> {
