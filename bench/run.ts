@@ -14,7 +14,13 @@ import { summariseProfiles } from './lib/cpu-profile.ts';
 import { deploy } from './lib/deploy.ts';
 import { dockerRun } from './lib/docker-run.ts';
 import { events, redisVersion } from './lib/events.ts';
-import { createBenchDir, dropFunction, EVENT_TOPIC, ONE_CONTAINER, type BenchDir } from './lib/fixture.ts';
+import {
+  createBenchDir,
+  dropFunction,
+  EVENT_TOPIC,
+  ONE_CONTAINER,
+  type BenchDir,
+} from './lib/fixture.ts';
 import { GatewayProcess } from './lib/gateway-process.ts';
 import { describeMachine, machineInfo } from './lib/machine.ts';
 import { memory } from './lib/memory.ts';
@@ -55,17 +61,23 @@ if (args.engine !== undefined) process.env.TITAN_ENGINE = args.engine;
 const only = args.only?.split(',').map((s) => s.trim());
 const unknown = only?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
 if (unknown.length) {
-  process.stderr.write(`bench: unknown scenario ${unknown.join(', ')}; choose from ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
+  process.stderr.write(
+    `bench: unknown scenario ${unknown.join(', ')}; choose from ${SCENARIOS.map((s) => s.name).join(', ')}\n`,
+  );
   process.exit(2);
 }
 
 /** Engine, runtime image, the functions under test and the gateway's process. */
 async function setUp(bench: BenchDir, profileDir: string | undefined) {
   // The bench's own state directory records no engine: the one setup started is in the project's.
-  const found = (await locateEngine(bench.config.state_dir)) ?? (await locateEngine(resolve(process.env.TITAN_STATE_DIR || '.titan')));
+  const found =
+    (await locateEngine(bench.config.state_dir)) ??
+    (await locateEngine(resolve(process.env.TITAN_STATE_DIR || '.titan')));
   if (!found) throw new Error(await describeNoEngine(bench.config.state_dir));
   if (args.engine && found.kind !== preferredEngine(process.env)) {
-    throw new Error(`--engine ${args.engine}, but DOCKER_HOST=${found.host} is ${found.kind}: unset DOCKER_HOST or point it at ${args.engine}`);
+    throw new Error(
+      `--engine ${args.engine}, but DOCKER_HOST=${found.host} is ${found.kind}: unset DOCKER_HOST or point it at ${args.engine}`,
+    );
   }
   const engine = engineAt(found.host);
   const engineInfo = await engine.ping();
@@ -75,7 +87,11 @@ async function setUp(bench: BenchDir, profileDir: string | undefined) {
   await dropFunction(bench, WARM_FN, { pool: ONE_CONTAINER });
   await dropFunction(bench, EVENT_FN, { pool: ONE_CONTAINER, topic: EVENT_TOPIC });
   note(`starting the gateway under test (${args.quick ? 'quick' : 'full'} mode)...`);
-  const gateway = await GatewayProcess.start({ config: bench.config, dockerHost: found.host, cpuProfDir: profileDir });
+  const gateway = await GatewayProcess.start({
+    config: bench.config,
+    dockerHost: found.host,
+    cpuProfDir: profileDir,
+  });
   return { found, engine, engineInfo, gateway };
 }
 
@@ -83,19 +99,43 @@ async function main(): Promise<number> {
   const started = new Date();
   const t0 = performance.now();
   const reps = args.reps === undefined ? undefined : Number(args.reps);
-  if (reps !== undefined && !(Number.isInteger(reps) && reps >= 1 && reps <= 50)) throw new Error(`--reps must be an integer from 1 to 50 (got ${args.reps})`);
+  if (reps !== undefined && !(Number.isInteger(reps) && reps >= 1 && reps <= 50))
+    throw new Error(`--reps must be an integer from 1 to 50 (got ${args.reps})`);
   const base = args.quick ? QUICK : FULL;
-  const sizes = reps ? { ...base, reps, coldReps: reps, dockerRunReps: reps, deployReps: reps, events: { ...base.events, reps } } : base;
-  const profileDir = args.profile ? join(RESULTS_DIR, `profile-${started.toISOString().replace(/[:.]/g, '-')}`) : undefined;
+  const sizes = reps
+    ? {
+        ...base,
+        reps,
+        coldReps: reps,
+        dockerRunReps: reps,
+        deployReps: reps,
+        events: { ...base.events, reps },
+      }
+    : base;
+  const profileDir = args.profile
+    ? join(RESULTS_DIR, `profile-${started.toISOString().replace(/[:.]/g, '-')}`)
+    : undefined;
   const bench = await createBenchDir();
   // Until the gateway runs, cleanup() cannot: a failure here removes the directory itself.
-  const { found, engine, engineInfo, gateway } = await setUp(bench, profileDir).catch(async (err: unknown) => {
-    await rm(bench.dir, { recursive: true, force: true });
-    throw err;
-  });
+  const { found, engine, engineInfo, gateway } = await setUp(bench, profileDir).catch(
+    async (err: unknown) => {
+      await rm(bench.dir, { recursive: true, force: true });
+      throw err;
+    },
+  );
   const runId = randomBytes(4).toString('hex');
-  const ctx: BenchContext = { bench, gateway, engine, dockerHost: found.host, sizes, runId, facts: {}, notes: [] };
-  if (process.env.TITAN_BENCH_LISTENER) ctx.notes.push(`gateway listener: ${process.env.TITAN_BENCH_LISTENER} (TITAN_BENCH_LISTENER)`);
+  const ctx: BenchContext = {
+    bench,
+    gateway,
+    engine,
+    dockerHost: found.host,
+    sizes,
+    runId,
+    facts: {},
+    notes: [],
+  };
+  if (process.env.TITAN_BENCH_LISTENER)
+    ctx.notes.push(`gateway listener: ${process.env.TITAN_BENCH_LISTENER} (TITAN_BENCH_LISTENER)`);
   // `on`, not `once`: under tsx a signal that finds no listener ends the process at once, and the
   // tsx CLI may relay a second one while the cleanup (a few seconds) is still running.
   let interrupted = false;
@@ -108,7 +148,10 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const machine = machineInfo(`${engineInfo.kind ?? ''} ${engineInfo.serverVersion} (API ${engineInfo.apiVersion})`.trim(), gateway.redisUrl ? await redisVersion(gateway.redisUrl) : null);
+  const machine = machineInfo(
+    `${engineInfo.kind ?? ''} ${engineInfo.serverVersion} (API ${engineInfo.apiVersion})`.trim(),
+    gateway.redisUrl ? await redisVersion(gateway.redisUrl) : null,
+  );
   note(describeMachine(machine));
   const measurements: Measurement[] = [];
   let failed = 0;
@@ -134,10 +177,18 @@ async function main(): Promise<number> {
   }
   machine.load_end = loadavg().map((x) => Math.round(x * 100) / 100);
 
-  process.stdout.write(`\n${describeMachine(machine)}\nmode ${args.quick ? 'quick' : 'full'}, ${((performance.now() - t0) / 1000).toFixed(1)} s\n\n`);
+  process.stdout.write(
+    `\n${describeMachine(machine)}\nmode ${args.quick ? 'quick' : 'full'}, ${((performance.now() - t0) / 1000).toFixed(1)} s\n\n`,
+  );
   process.stdout.write(`${table(measurements)}\n`);
   for (const n of ctx.notes) process.stdout.write(`\nnote: ${n}\n`);
-  const file = await writeReport(RESULTS_DIR, { started: started.toISOString(), mode: args.quick ? 'quick' : 'full', machine, measurements, notes: ctx.notes });
+  const file = await writeReport(RESULTS_DIR, {
+    started: started.toISOString(),
+    mode: args.quick ? 'quick' : 'full',
+    machine,
+    measurements,
+    notes: ctx.notes,
+  });
   process.stdout.write(`\nresults: ${file}\n`);
   if (profileDir) process.stdout.write(`\n${await summariseProfiles(profileDir)}\n`);
   return failed ? 1 : 0;

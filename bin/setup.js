@@ -26,13 +26,22 @@ if (reason) {
   const args = mtime('package-lock.json') === undefined ? ['install'] : ['ci'];
   process.stdout.write(`… installing dependencies: npm ${args[0]} (${reason})\n`);
   const started = performance.now();
-  const npm = spawnSync('npm', [...args, '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  const npm = spawnSync('npm', [...args, '--no-audit', '--no-fund'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (npm.status !== 0) {
-    const why = npm.error ? npm.error.message : `it exited with ${npm.signal ?? `code ${npm.status}`}`;
-    process.stderr.write(`✗ setup failed: npm ${args[0]} did not succeed (${why}); fix the error above and run \`npm run setup\` again\n`);
+    const why = npm.error
+      ? npm.error.message
+      : `it exited with ${npm.signal ?? `code ${npm.status}`}`;
+    process.stderr.write(
+      `✗ setup failed: npm ${args[0]} did not succeed (${why}); fix the error above and run \`npm run setup\` again\n`,
+    );
     process.exit(1);
   }
-  process.stdout.write(`✓ dependencies installed (npm ${args[0]}, ${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+  process.stdout.write(
+    `✓ dependencies installed (npm ${args[0]}, ${((performance.now() - started) / 1000).toFixed(1)} s)\n`,
+  );
 } else {
   process.stdout.write('✓ dependencies installed (node_modules is up to date)\n');
 }

@@ -11,9 +11,13 @@ import { DIST, ROOT, staleReason } from '../scripts/build.js';
 export function ensureBuilt() {
   const reason = staleReason();
   if (!reason) return;
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.js')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.js')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   if (r.status !== 0) {
-    process.stderr.write(`titan: compiling the gateway failed (${reason}); fix the error above, or run the sources with \`npm run dev\`\n`);
+    process.stderr.write(
+      `titan: compiling the gateway failed (${reason}); fix the error above, or run the sources with \`npm run dev\`\n`,
+    );
     process.exit(1);
   }
 }

@@ -50,20 +50,39 @@ export interface AppDeps {
   remoteDeploy?: RemoteDeploy;
 }
 
-export function createApp({ registry, engine, metrics, invoke, events, logs, log, sources = () => [], maxBodyBytes, auth, browser, secrets, remoteDeploy }: AppDeps): Hono {
+export function createApp({
+  registry,
+  engine,
+  metrics,
+  invoke,
+  events,
+  logs,
+  log,
+  sources = () => [],
+  maxBodyBytes,
+  auth,
+  browser,
+  secrets,
+  remoteDeploy,
+}: AppDeps): Hono {
   const app = new Hono();
 
   app.onError((err, c) => {
     if (!(err instanceof TitanError)) log.error({ err, path: c.req.path }, 'unhandled error');
     return errorResponse(c, err);
   });
-  app.notFound((c) => errorResponse(c, new TitanError('not_found', `no route ${c.req.method} ${c.req.path}`)));
+  app.notFound((c) =>
+    errorResponse(c, new TitanError('not_found', `no route ${c.req.method} ${c.req.path}`)),
+  );
   // Before every route and every other middleware: a page of another site, or one reaching us under
   // a rebound name, is refused before any body is read or any token is looked at.
   app.use('*', browser.middleware());
 
   const tooLarge = () => {
-    throw new TitanError('payload_too_large', `request body is larger than the ${maxBodyBytes}-byte limit`);
+    throw new TitanError(
+      'payload_too_large',
+      `request body is larger than the ${maxBodyBytes}-byte limit`,
+    );
   };
   const streamingLimit = bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
   // A declared length settles it without touching the body. Hono's bodyLimit reads `req.raw.body`
@@ -71,7 +90,8 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
   // loses its direct read in `c.req.text()`: ~40% of the gateway's CPU per warm call (bench/README.md).
   const limit: MiddlewareHandler = (c, next) => {
     const length = c.req.header('content-length');
-    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamingLimit(c, next);
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined)
+      return streamingLimit(c, next);
     return Number(length) > maxBodyBytes ? tooLarge() : next();
   };
 
@@ -89,7 +109,18 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
     if (fromPage(c)) throw managementRefused();
     return next();
   };
-  for (const path of ['/reload', '/functions/:name/pool', '/functions/:name/logs', '/invocations/:id/logs', '/events/*', '/dlq', '/dlq/*', '/results', '/secrets', '/secrets/*']) {
+  for (const path of [
+    '/reload',
+    '/functions/:name/pool',
+    '/functions/:name/logs',
+    '/invocations/:id/logs',
+    '/events/*',
+    '/dlq',
+    '/dlq/*',
+    '/results',
+    '/secrets',
+    '/secrets/*',
+  ]) {
     app.use(path, noPages, admin);
   }
 
@@ -102,7 +133,10 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
       // Refuse now what could never run: an async call is never accepted and then silently lost.
       resolveFunction(registry, name);
       const invocationId = await events.enqueueAsync(name, checkEventJson(await c.req.text()));
-      return c.json({ invocationId }, 202, { 'x-invocation-id': invocationId, location: `/invocations/${invocationId}` });
+      return c.json({ invocationId }, 202, {
+        'x-invocation-id': invocationId,
+        location: `/invocations/${invocationId}`,
+      });
     }
     const out = await invoke({ name, eventJson: await c.req.text(), trigger: { kind: 'http' } });
     return c.body(out.resultJson, 200, {
@@ -130,7 +164,12 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
     const body = new Uint8Array(await c.req.arrayBuffer());
     const answer = await functions.serve(admitted, call, body);
     // A 204, 205 or 304 has a null body (the Response constructor insists); Hono drops a HEAD's itself.
-    const out = answer.body === '' ? null : typeof answer.body === 'string' ? answer.body : new Uint8Array(answer.body.buffer, answer.body.byteOffset, answer.body.length);
+    const out =
+      answer.body === ''
+        ? null
+        : typeof answer.body === 'string'
+          ? answer.body
+          : new Uint8Array(answer.body.buffer, answer.body.byteOffset, answer.body.length);
     return new Response(out as BodyInit | null, { status: answer.status, headers: answer.headers });
   };
   app.all('/function/:name', limit, functionRoute);
@@ -149,9 +188,22 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
   app.get('/healthz', async (c) => {
     try {
       const engineInfo = await engine.ping();
-      return c.json({ status: 'ok', engine: { reachable: true, ...engineInfo }, triggers: events.health(), functions: registry.list().length, sources: sources() });
+      return c.json({
+        status: 'ok',
+        engine: { reachable: true, ...engineInfo },
+        triggers: events.health(),
+        functions: registry.list().length,
+        sources: sources(),
+      });
     } catch (err) {
-      return c.json({ status: 'unavailable', engine: { reachable: false, error: (err as Error).message }, triggers: events.health() }, 503);
+      return c.json(
+        {
+          status: 'unavailable',
+          engine: { reachable: false, error: (err as Error).message },
+          triggers: events.health(),
+        },
+        503,
+      );
     }
   });
 
@@ -162,7 +214,10 @@ export function createApp({ registry, engine, metrics, invoke, events, logs, log
   app.use('/functions/:name/pool', limit);
   app.route('/', poolRoutes(registry));
   let openapi: Record<string, unknown> | undefined;
-  app.get('/openapi.json', (c) => c.json((openapi ??= openApiDocument(version))));
+  app.get('/openapi.json', (c) => {
+    openapi ??= openApiDocument(version);
+    return c.json(openapi);
+  });
   app.use('/events/*', limit);
   app.route('/', eventRoutes(events));
   app.route('/', streamRoutes(events));

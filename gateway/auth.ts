@@ -24,10 +24,15 @@ export class TokenCheck {
    * what is protected. A header value, not a framework context: the invoke fast path checks it too.
    */
   require(authorization: string | undefined, what: string): void {
-    if (!this.expected) throw new TitanError('unauthorized', `${what} requires a token, but the gateway has no TITAN_ADMIN_TOKEN`);
+    if (!this.expected)
+      throw new TitanError(
+        'unauthorized',
+        `${what} requires a token, but the gateway has no TITAN_ADMIN_TOKEN`,
+      );
     const m = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
     if (!m) throw new TitanError('unauthorized', `${what} requires Authorization: Bearer <token>`);
-    if (!timingSafeEqual(digest(m[1]!.trim()), this.expected)) throw new TitanError('unauthorized', 'invalid token');
+    if (!timingSafeEqual(digest(m[1]!.trim()), this.expected))
+      throw new TitanError('unauthorized', 'invalid token');
   }
 
   /**
@@ -41,9 +46,16 @@ export class TokenCheck {
    *   web pages out, so `npm start` and a curl on the same machine can still call it.
    * - anything else: open.
    */
-  mayInvoke(spec: Pick<FunctionSpec, 'name' | 'auth' | 'fs'>, authorization: string | undefined): void {
+  mayInvoke(
+    spec: Pick<FunctionSpec, 'name' | 'auth' | 'fs'>,
+    authorization: string | undefined,
+  ): void {
     if (spec.auth === 'token') this.require(authorization, `function '${spec.name}'`);
-    else if (this.expected && spec.fs.mounts.length > 0) this.require(authorization, `function '${spec.name}' mounts host paths (permissions.fs), so it`);
+    else if (this.expected && spec.fs.mounts.length > 0)
+      this.require(
+        authorization,
+        `function '${spec.name}' mounts host paths (permissions.fs), so it`,
+      );
   }
 
   /** Middleware for management routes: open when no token is configured (loopback only, see listen). */
@@ -55,4 +67,5 @@ export class TokenCheck {
   }
 }
 
-export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host);
+export const isLoopback = (host: string): boolean =>
+  host === 'localhost' || host === '::1' || /^127\./.test(host);

@@ -1,7 +1,13 @@
 // The `titan` command: runs the gateway (`serve`) or drives a running one over its REST API.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ApiError, DEFAULT_GATEWAY_URL, GatewayUnreachableError, TitanClient, type PoolUpdate } from './client.ts';
+import {
+  ApiError,
+  DEFAULT_GATEWAY_URL,
+  GatewayUnreachableError,
+  TitanClient,
+  type PoolUpdate,
+} from './client.ts';
 import { formatLogLine, formatPools, formatTable } from './cli-format.ts';
 import { eventsCommand, resultsCommand } from './cli/events.ts';
 import { newCommand } from './cli/new.ts';
@@ -86,38 +92,67 @@ const OPTIONS = {
 } as const;
 
 type Values = {
-  data?: string; event?: string; file?: string; verbose?: boolean; help?: boolean; async?: boolean; count?: string;
-  min?: string; max?: string; concurrency?: string; 'idle-sec'?: string; reset?: boolean;
-  follow?: boolean; tail?: string; invocation?: string; runtime?: string; dir?: string;
-  gateway?: string; token?: string;
+  data?: string;
+  event?: string;
+  file?: string;
+  verbose?: boolean;
+  help?: boolean;
+  async?: boolean;
+  count?: string;
+  min?: string;
+  max?: string;
+  concurrency?: string;
+  'idle-sec'?: string;
+  reset?: boolean;
+  follow?: boolean;
+  tail?: string;
+  invocation?: string;
+  runtime?: string;
+  dir?: string;
+  gateway?: string;
+  token?: string;
 };
 
 function poolUpdate(v: Values): PoolUpdate {
   const out: PoolUpdate = {};
-  for (const [flag, key] of [['min', 'min'], ['max', 'max'], ['concurrency', 'concurrency'], ['idle-sec', 'idle_sec']] as const) {
+  for (const [flag, key] of [
+    ['min', 'min'],
+    ['max', 'max'],
+    ['concurrency', 'concurrency'],
+    ['idle-sec', 'idle_sec'],
+  ] as const) {
     const raw = v[flag];
     if (raw === undefined) continue;
     const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${flag} takes a number (got ${JSON.stringify(raw)})`);
+    if (raw.trim() === '' || !Number.isFinite(n))
+      throw new UsageError(`--${flag} takes a number (got ${JSON.stringify(raw)})`);
     out[key] = n;
   }
   return out;
 }
 
-
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 
 function arity(cmd: string, rest: string[], names: string[]): void {
-  if (rest.length !== names.length) throw new UsageError(`${cmd} takes ${names.map((n) => `<${n}>`).join(' ')} (got ${rest.length} arguments)`);
+  if (rest.length !== names.length)
+    throw new UsageError(
+      `${cmd} takes ${names.map((n) => `<${n}>`).join(' ')} (got ${rest.length} arguments)`,
+    );
 }
 
 /** The event as JSON text, checked here so a typo never reaches the gateway. */
 async function eventBody(v: Values): Promise<string> {
   const given = (['data', 'event', 'file'] as const).filter((k) => v[k] !== undefined);
-  if (given.length > 1) throw new UsageError(`give the event once (got ${given.map((k) => `--${k}`).join(' and ')})`);
+  if (given.length > 1)
+    throw new UsageError(`give the event once (got ${given.map((k) => `--${k}`).join(' and ')})`);
   if (given.length === 0) return '';
   const from = given[0] === 'file' ? (v.file === '-' ? 'stdin' : v.file!) : `--${given[0]}`;
-  const text = given[0] !== 'file' ? v[given[0]]! : v.file === '-' ? await readStdin() : await readEventFile(v.file!);
+  const text =
+    given[0] !== 'file'
+      ? v[given[0]]!
+      : v.file === '-'
+        ? await readStdin()
+        : await readEventFile(v.file!);
   try {
     JSON.parse(text);
   } catch (err) {
@@ -130,7 +165,9 @@ async function readEventFile(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
@@ -142,14 +179,22 @@ async function readStdin(): Promise<string> {
 
 async function command(argv: string[]): Promise<void> {
   // For `logs`, `events` and `results`, -f is --follow (as in tail -f); everywhere else it is --file.
-  if (['logs', 'events', 'results'].includes(argv[0]!)) argv = argv.map((a) => (a === '-f' ? '--follow' : a));
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  if (['logs', 'events', 'results'].includes(argv[0]!))
+    argv = argv.map((a) => (a === '-f' ? '--follow' : a));
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: OPTIONS,
+    allowPositionals: true,
+  });
   const [cmd = 'help', ...rest] = positionals;
   if (values.help || cmd === 'help') {
     process.stdout.write(HELP);
     return;
   }
-  const client = new TitanClient({ url: process.env.TITAN_URL || undefined, token: process.env.TITAN_ADMIN_TOKEN || undefined });
+  const client = new TitanClient({
+    url: process.env.TITAN_URL || undefined,
+    token: process.env.TITAN_ADMIN_TOKEN || undefined,
+  });
   switch (cmd) {
     case 'serve':
       await import('./main.ts');
@@ -159,14 +204,18 @@ async function command(argv: string[]): Promise<void> {
       return;
     case 'invoke':
     case 'trigger': {
-      if (rest.length !== 1) throw new UsageError(`${cmd} takes one function name (got ${rest.length})`);
+      if (rest.length !== 1)
+        throw new UsageError(`${cmd} takes one function name (got ${rest.length})`);
       const body = await eventBody(values);
       if (values.async) {
         process.stdout.write(`${await client.invokeAsync(rest[0], body)}\n`);
         return;
       }
       const out = await client.invoke(rest[0], body);
-      if (values.verbose) process.stderr.write(`x-invocation-id: ${out.invocationId ?? '-'}\nx-cold-start: ${out.coldStart ?? '-'}\n`);
+      if (values.verbose)
+        process.stderr.write(
+          `x-invocation-id: ${out.invocationId ?? '-'}\nx-cold-start: ${out.coldStart ?? '-'}\n`,
+        );
       process.stdout.write(`${JSON.stringify(out.result, null, 2)}\n`);
       return;
     }
@@ -176,9 +225,15 @@ async function command(argv: string[]): Promise<void> {
     case 'pool': {
       arity(cmd, rest, ['name']);
       const update = poolUpdate(values);
-      if (values.reset && Object.keys(update).length) throw new UsageError('--reset takes no other knob');
-      if (!values.reset && !Object.keys(update).length) throw new UsageError('give at least one of --min --max --concurrency --idle-sec, or --reset');
-      const fn = values.reset ? await client.resetPool(rest[0]) : await client.setPool(rest[0], update);
+      if (values.reset && Object.keys(update).length)
+        throw new UsageError('--reset takes no other knob');
+      if (!values.reset && !Object.keys(update).length)
+        throw new UsageError(
+          'give at least one of --min --max --concurrency --idle-sec, or --reset',
+        );
+      const fn = values.reset
+        ? await client.resetPool(rest[0])
+        : await client.setPool(rest[0], update);
       process.stdout.write(formatPools([fn]));
       return;
     }
@@ -194,7 +249,8 @@ async function command(argv: string[]): Promise<void> {
       const [sub, ...args] = rest;
       if (sub === 'list' || sub === undefined) {
         const count = values.count === undefined ? 100 : Number(values.count);
-        if (!Number.isInteger(count) || count < 1) throw new UsageError(`--count must be a positive integer (got ${values.count})`);
+        if (!Number.isInteger(count) || count < 1)
+          throw new UsageError(`--count must be a positive integer (got ${values.count})`);
         print(await client.dlqList(count));
       } else if (sub === 'replay') {
         arity('dlq replay', args, ['id']);
@@ -204,8 +260,11 @@ async function command(argv: string[]): Promise<void> {
     }
     case 'logs': {
       if (values.invocation !== undefined) {
-        if (rest.length || values.follow || values.tail !== undefined) throw new UsageError('logs --invocation <id> takes no function name, --tail or -f');
-        process.stdout.write((await client.invocationLogs(values.invocation)).lines.map(formatLogLine).join(''));
+        if (rest.length || values.follow || values.tail !== undefined)
+          throw new UsageError('logs --invocation <id> takes no function name, --tail or -f');
+        process.stdout.write(
+          (await client.invocationLogs(values.invocation)).lines.map(formatLogLine).join(''),
+        );
         return;
       }
       arity(cmd, rest, ['name']);
@@ -213,8 +272,14 @@ async function command(argv: string[]): Promise<void> {
       if (tail !== undefined && !(Number.isInteger(tail) && tail >= 1 && tail <= 10_000)) {
         throw new UsageError(`--tail must be an integer from 1 to 10000 (got ${values.tail})`);
       }
-      if (values.follow) await client.followLogs(rest[0], (line) => process.stdout.write(formatLogLine(line)), { tail });
-      else process.stdout.write((await client.functionLogs(rest[0], tail)).map(formatLogLine).join(''));
+      if (values.follow)
+        await client.followLogs(rest[0], (line) => process.stdout.write(formatLogLine(line)), {
+          tail,
+        });
+      else
+        process.stdout.write(
+          (await client.functionLogs(rest[0], tail)).map(formatLogLine).join(''),
+        );
       return;
     }
     case 'events':

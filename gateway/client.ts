@@ -38,7 +38,12 @@ export interface SecretListing {
 /** One entry of a stream (a topic, the results, the DLQ): its id and its fields as stored. */
 export type StreamEntry = Record<string, string> & { id: string };
 
-export type PoolUpdate = Partial<{ min: number; max: number; concurrency: number; idle_sec: number }>;
+export type PoolUpdate = Partial<{
+  min: number;
+  max: number;
+  concurrency: number;
+  idle_sec: number;
+}>;
 
 export interface InvokeResponse {
   /** the function's result, parsed */
@@ -73,15 +78,24 @@ export class TitanClient {
   private readonly token?: string;
   private readonly fetch: typeof fetch;
 
-  constructor({ url = DEFAULT_GATEWAY_URL, token, fetch = globalThis.fetch }: TitanClientOptions = {}) {
+  constructor({
+    url = DEFAULT_GATEWAY_URL,
+    token,
+    fetch = globalThis.fetch,
+  }: TitanClientOptions = {}) {
     this.url = url.replace(/\/+$/, '');
     this.token = token;
     this.fetch = fetch;
   }
 
   /** Uploads a function folder (a tar.gz, see deploy/pack.ts); resolves once the gateway deployed it. */
-  async deploySource(name: string, archive: Uint8Array): Promise<{ deployed: boolean; function: FunctionInfo; files: number }> {
-    return (await this.request('PUT', `/functions/${encodeURIComponent(name)}/source`, archive, [422])).body as { deployed: boolean; function: FunctionInfo; files: number };
+  async deploySource(
+    name: string,
+    archive: Uint8Array,
+  ): Promise<{ deployed: boolean; function: FunctionInfo; files: number }> {
+    return (
+      await this.request('PUT', `/functions/${encodeURIComponent(name)}/source`, archive, [422])
+    ).body as { deployed: boolean; function: FunctionInfo; files: number };
   }
 
   /** Removes a function's folder from the gateway's functions directory. */
@@ -106,16 +120,27 @@ export class TitanClient {
   }
 
   async setPool(name: string, update: PoolUpdate): Promise<FunctionInfo> {
-    return (await this.request('PUT', `/functions/${encodeURIComponent(name)}/pool`, JSON.stringify(update))).body as FunctionInfo;
+    return (
+      await this.request(
+        'PUT',
+        `/functions/${encodeURIComponent(name)}/pool`,
+        JSON.stringify(update),
+      )
+    ).body as FunctionInfo;
   }
 
   async resetPool(name: string): Promise<FunctionInfo> {
-    return (await this.request('DELETE', `/functions/${encodeURIComponent(name)}/pool`)).body as FunctionInfo;
+    return (await this.request('DELETE', `/functions/${encodeURIComponent(name)}/pool`))
+      .body as FunctionInfo;
   }
 
   /** Queue an invocation (`?async=true`); returns its id for `invocation()`. */
   async invokeAsync(name: string, body: string): Promise<string> {
-    const res = await this.request('POST', `/functions/${encodeURIComponent(name)}/invoke?async=true`, body);
+    const res = await this.request(
+      'POST',
+      `/functions/${encodeURIComponent(name)}/invoke?async=true`,
+      body,
+    );
     return (res.body as { invocationId: string }).invocationId;
   }
 
@@ -126,11 +151,19 @@ export class TitanClient {
   /** `data` is JSON text. Returns the stream entry id. */
   async publish(topic: string, type: string, data: string): Promise<string> {
     const body = `{"type":${JSON.stringify(type)},"data":${data || 'null'}}`;
-    return ((await this.request('POST', `/events/${encodeURIComponent(topic)}`, body)).body as { id: string }).id;
+    return (
+      (await this.request('POST', `/events/${encodeURIComponent(topic)}`, body)).body as {
+        id: string;
+      }
+    ).id;
   }
 
   async dlqList(count = 100): Promise<Array<Record<string, string> & { id: string }>> {
-    return ((await this.request('GET', `/dlq?count=${count}`)).body as { entries: Array<Record<string, string> & { id: string }> }).entries;
+    return (
+      (await this.request('GET', `/dlq?count=${count}`)).body as {
+        entries: Array<Record<string, string> & { id: string }>;
+      }
+    ).entries;
   }
 
   async dlqReplay(id: string): Promise<unknown> {
@@ -139,7 +172,11 @@ export class TitanClient {
 
   /** Sets a secret to `value` (bytes, sent as they are); true when it was new. */
   async setSecret(name: string, value: Uint8Array): Promise<boolean> {
-    return ((await this.request('PUT', `/secrets/${encodeURIComponent(name)}`, value)).body as { created: boolean }).created;
+    return (
+      (await this.request('PUT', `/secrets/${encodeURIComponent(name)}`, value)).body as {
+        created: boolean;
+      }
+    ).created;
   }
 
   async listSecrets(): Promise<SecretListing[]> {
@@ -151,33 +188,59 @@ export class TitanClient {
   }
 
   /** A topic's newest `count` entries oldest first, or those after the entry id `after`. */
-  async topicEntries(topic: string, q: { count?: number; after?: string } = {}): Promise<StreamEntry[]> {
-    return ((await this.request('GET', `/events/${encodeURIComponent(topic)}?${tailQuery(q)}`)).body as { entries: StreamEntry[] }).entries;
+  async topicEntries(
+    topic: string,
+    q: { count?: number; after?: string } = {},
+  ): Promise<StreamEntry[]> {
+    return (
+      (await this.request('GET', `/events/${encodeURIComponent(topic)}?${tailQuery(q)}`)).body as {
+        entries: StreamEntry[];
+      }
+    ).entries;
   }
 
   /** The results stream's newest `count` entries oldest first, or those after `after`. */
   async results(q: { count?: number; after?: string } = {}): Promise<StreamEntry[]> {
-    return ((await this.request('GET', `/results?${tailQuery(q)}`)).body as { entries: StreamEntry[] }).entries;
+    return (
+      (await this.request('GET', `/results?${tailQuery(q)}`)).body as { entries: StreamEntry[] }
+    ).entries;
   }
 
   /** A function's recent output, oldest first; with `tail`, only the last N lines. */
   async functionLogs(name: string, tail?: number): Promise<LogLineView[]> {
     const query = tail === undefined ? '' : `?tail=${tail}`;
-    return ((await this.request('GET', `/functions/${encodeURIComponent(name)}/logs${query}`)).body as { lines: LogLineView[] }).lines;
+    return (
+      (await this.request('GET', `/functions/${encodeURIComponent(name)}/logs${query}`)).body as {
+        lines: LogLineView[];
+      }
+    ).lines;
   }
 
   /** The lines one invocation wrote (they reach the gateway a few ms after its response). */
   async invocationLogs(id: string): Promise<{ function: string; lines: LogLineView[] }> {
-    return (await this.request('GET', `/invocations/${encodeURIComponent(id)}/logs`)).body as { function: string; lines: LogLineView[] };
+    return (await this.request('GET', `/invocations/${encodeURIComponent(id)}/logs`)).body as {
+      function: string;
+      lines: LogLineView[];
+    };
   }
 
   /**
    * Follow a function's output over server-sent events: the tail, then each new line as it comes.
    * Resolves when the gateway ends the stream or `signal` aborts.
    */
-  async followLogs(name: string, onLine: (line: LogLineView) => void, opts: { tail?: number; signal?: AbortSignal } = {}): Promise<void> {
-    const query = new URLSearchParams({ follow: 'true', ...(opts.tail === undefined ? {} : { tail: String(opts.tail) }) });
-    const res = await this.open(`/functions/${encodeURIComponent(name)}/logs?${query}`, opts.signal);
+  async followLogs(
+    name: string,
+    onLine: (line: LogLineView) => void,
+    opts: { tail?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const query = new URLSearchParams({
+      follow: 'true',
+      ...(opts.tail === undefined ? {} : { tail: String(opts.tail) }),
+    });
+    const res = await this.open(
+      `/functions/${encodeURIComponent(name)}/logs?${query}`,
+      opts.signal,
+    );
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let buffer = '';
@@ -188,7 +251,11 @@ export class TitanClient {
         buffer += decoder.decode(value, { stream: true });
         // The gateway ends events with a blank line and lines with \n; `:` lines are keep-alive comments.
         for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-          const data = buffer.slice(0, end).split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, ''));
+          const data = buffer
+            .slice(0, end)
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).replace(/^ /, ''));
           buffer = buffer.slice(end + 2);
           if (data.length) onLine(JSON.parse(data.join('\n')) as LogLineView);
         }
@@ -208,7 +275,10 @@ export class TitanClient {
       res = await this.fetch(`${this.url}${path}`, { headers, signal });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new GatewayUnreachableError(this.url, cause?.code ?? cause?.message ?? (err as Error).message);
+      throw new GatewayUnreachableError(
+        this.url,
+        cause?.code ?? cause?.message ?? (err as Error).message,
+      );
     }
     if (res.ok) return res;
     const text = await res.text();
@@ -218,37 +288,66 @@ export class TitanClient {
     } catch {
       // not JSON: reported with the text below
     }
-    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? (text.slice(0, 200) || res.statusText));
+    throw new ApiError(
+      res.status,
+      e?.code ?? `http_${res.status}`,
+      e?.message ?? (text.slice(0, 200) || res.statusText),
+    );
   }
 
   /** `body`: JSON text, or bytes sent as they are (a secret's value). */
   /** `accept`: statuses besides 2xx whose JSON body is an answer, not an error (a 422 deploy outcome). */
-  private async request(method: string, path: string, body?: string | Uint8Array, accept: number[] = []): Promise<{ body: unknown; headers: Headers }> {
+  private async request(
+    method: string,
+    path: string,
+    body?: string | Uint8Array,
+    accept: number[] = [],
+  ): Promise<{ body: unknown; headers: Headers }> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = typeof body === 'string' ? 'application/json' : 'application/octet-stream';
+    if (body !== undefined)
+      headers['content-type'] =
+        typeof body === 'string' ? 'application/json' : 'application/octet-stream';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let res: Response;
     try {
-      res = await this.fetch(`${this.url}${path}`, { method, headers, body: body as BodyInit | undefined });
+      res = await this.fetch(`${this.url}${path}`, {
+        method,
+        headers,
+        body: body as BodyInit | undefined,
+      });
     } catch (err) {
       // undici reports every network failure as "fetch failed"; the reason is in the cause.
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new GatewayUnreachableError(this.url, cause?.code ?? cause?.message ?? (err as Error).message);
+      throw new GatewayUnreachableError(
+        this.url,
+        cause?.code ?? cause?.message ?? (err as Error).message,
+      );
     }
     const text = await res.text();
     let parsed: unknown;
     try {
       parsed = text === '' ? null : JSON.parse(text);
     } catch {
-      throw new ApiError(res.status, `http_${res.status}`, `the gateway answered with something other than JSON: ${text.slice(0, 200)}`);
+      throw new ApiError(
+        res.status,
+        `http_${res.status}`,
+        `the gateway answered with something other than JSON: ${text.slice(0, 200)}`,
+      );
     }
     if (!res.ok && !accept.includes(res.status)) {
       const e = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
-      throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? (text.slice(0, 200) || res.statusText));
+      throw new ApiError(
+        res.status,
+        e?.code ?? `http_${res.status}`,
+        e?.message ?? (text.slice(0, 200) || res.statusText),
+      );
     }
     return { body: parsed, headers: res.headers };
   }
 }
 
 const tailQuery = (q: { count?: number; after?: string }): URLSearchParams =>
-  new URLSearchParams({ ...(q.count !== undefined ? { count: String(q.count) } : {}), ...(q.after !== undefined ? { after: q.after } : {}) });
+  new URLSearchParams({
+    ...(q.count !== undefined ? { count: String(q.count) } : {}),
+    ...(q.after !== undefined ? { after: q.after } : {}),
+  });

@@ -44,57 +44,109 @@ type Target = { route: 'invoke'; dep: Deployment } | { route: 'function'; dep: D
  * and for `/function/...` a target Hono's URL parser would read the same (no dot segments) and no
  * CORS preflight (the browser policy on Hono's side answers those). The caller checks who may call.
  */
-function fastTarget(req: IncomingMessage, registry: Registry, maxBodyBytes: number): Target | undefined {
+function fastTarget(
+  req: IncomingMessage,
+  registry: Registry,
+  maxBodyBytes: number,
+): Target | undefined {
   const length = req.headers['content-length'];
-  if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && !(Number(length) <= maxBodyBytes))) return undefined;
+  if (
+    req.headers['transfer-encoding'] !== undefined ||
+    (length !== undefined && !(Number(length) <= maxBodyBytes))
+  )
+    return undefined;
   const url = req.url ?? '';
   if (req.method === 'POST') {
     const m = INVOKE_URL.exec(url);
     // No length (and not chunked) is an empty body for /function; the invoke route has always left it to Hono.
     if (m) return length === undefined ? undefined : wrap('invoke', registry.get(m[1]!));
   }
-  if (!url.startsWith('/function/') || (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined)) return undefined;
+  if (
+    !url.startsWith('/function/') ||
+    (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined)
+  )
+    return undefined;
   const target = parseFunctionUrl(url);
   if (!target || target.name.includes('%') || needsNormalising(target.path)) return undefined;
   return wrap('function', registry.get(target.name));
 }
 
-const wrap = (route: Target['route'], dep: Deployment | undefined): Target | undefined => (dep ? { route, dep } : undefined);
+const wrap = (route: Target['route'], dep: Deployment | undefined): Target | undefined =>
+  dep ? { route, dep } : undefined;
 
 /** Node joins repeated headers into one string, except a few; take the first of those. */
 const one = (h: string | string[] | undefined): string | undefined => (Array.isArray(h) ? h[0] : h);
 
 /** `extra` over `answer.headers`, except Vary, which both may set: its values are joined. */
-function withExtra(headers: Record<string, string>, extra: Record<string, string> | undefined): Record<string, string> {
+function withExtra(
+  headers: Record<string, string>,
+  extra: Record<string, string> | undefined,
+): Record<string, string> {
   if (!extra) return headers;
   const vary = headers.vary && extra.vary ? `${headers.vary}, ${extra.vary}` : undefined;
   return { ...headers, ...extra, ...(vary ? { vary } : {}) };
 }
 
-export function fastInvoke({ registry, invoke, log, auth, browser, maxBodyBytes, fallback }: FastInvokeDeps): RequestListener {
+export function fastInvoke({
+  registry,
+  invoke,
+  log,
+  auth,
+  browser,
+  maxBodyBytes,
+  fallback,
+}: FastInvokeDeps): RequestListener {
   // The same implementation as Hono's `/function` route (app.ts builds its own from the same deps).
   const functions = new FunctionRoute({ registry, invoke, auth, log });
   /** Writes an answer; Node itself leaves out the body of a HEAD, 204 or 304 answer. */
-  const write = (res: ServerResponse, { status, headers, body }: Answer, extra?: Record<string, string>) => {
+  const write = (
+    res: ServerResponse,
+    { status, headers, body }: Answer,
+    extra?: Record<string, string>,
+  ) => {
     res.writeHead(status, withExtra(headers, extra)).end(body);
   };
   // Rare (any non-2xx answer of the invoke route, and every refusal): the same errorAnswer as
   // Hono's onError, so the status, body and headers cannot drift apart.
   // `extra`: CORS headers for an allowed cross origin, so its page can read the error too.
-  const sendError = (req: IncomingMessage, res: ServerResponse, err: unknown, extra?: Record<string, string>) => {
+  const sendError = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    err: unknown,
+    extra?: Record<string, string>,
+  ) => {
     if (!(err instanceof TitanError)) log.error({ err, path: req.url }, 'unhandled error');
     const e = errorAnswer(err);
-    write(res, { ...e, headers: { ...e.headers, 'content-length': String(Buffer.byteLength(e.body)) } }, extra);
+    write(
+      res,
+      { ...e, headers: { ...e.headers, 'content-length': String(Buffer.byteLength(e.body)) } },
+      extra,
+    );
   };
 
-  const runInvoke = async (res: ServerResponse, req: IncomingMessage, name: string, body: Buffer, cors: Record<string, string> | undefined) => {
+  const runInvoke = async (
+    res: ServerResponse,
+    req: IncomingMessage,
+    name: string,
+    body: Buffer,
+    cors: Record<string, string> | undefined,
+  ) => {
     try {
       const out = await invoke({ name, eventJson: utf8.decode(body), trigger: { kind: 'http' } });
-      write(res, {
-        status: 200,
-        headers: { 'content-type': 'application/json', 'x-invocation-id': out.invocationId, 'x-cold-start': String(out.cold), 'content-length': String(Buffer.byteLength(out.resultJson)) },
-        body: out.resultJson,
-      }, cors);
+      write(
+        res,
+        {
+          status: 200,
+          headers: {
+            'content-type': 'application/json',
+            'x-invocation-id': out.invocationId,
+            'x-cold-start': String(out.cold),
+            'content-length': String(Buffer.byteLength(out.resultJson)),
+          },
+          body: out.resultJson,
+        },
+        cors,
+      );
     } catch (err) {
       sendError(req, res, err, cors);
     }
@@ -110,7 +162,8 @@ export function fastInvoke({ registry, invoke, log, auth, browser, maxBodyBytes,
       const listed = browser.check({ method: req.method!, header });
       if (listed !== undefined) {
         // A preflight (an OPTIONS that asks Access-Control-Request-Method) is Hono's CORS to answer.
-        if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) return fallback(req, res);
+        if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined)
+          return fallback(req, res);
         cors = browser.corsHeaders(listed);
       }
       const fromPage = pageStarted(header, listed);
@@ -119,7 +172,13 @@ export function fastInvoke({ registry, invoke, log, auth, browser, maxBodyBytes,
         const name = target.dep.spec.name;
         serve = (body) => runInvoke(res, req, name, body, cors);
       } else {
-        const call: FunctionCall = { method: req.method!, url: req.url!, header, headerLines: () => req.rawHeaders, fromPage };
+        const call: FunctionCall = {
+          method: req.method!,
+          url: req.url!,
+          header,
+          headerLines: () => req.rawHeaders,
+          fromPage,
+        };
         const admitted = functions.admit(call);
         serve = async (body) => {
           const answer = await functions.serve(admitted, call, body);
@@ -127,7 +186,15 @@ export function fastInvoke({ registry, invoke, log, auth, browser, maxBodyBytes,
             write(res, answer, cors);
           } catch (err) {
             // answer.ts lets nothing through that Node refuses; should it ever, the client still gets an answer.
-            sendError(req, res, new TitanError('invalid_response', `the function's answer could not be written: ${(err as Error).message}`), cors);
+            sendError(
+              req,
+              res,
+              new TitanError(
+                'invalid_response',
+                `the function's answer could not be written: ${(err as Error).message}`,
+              ),
+              cors,
+            );
           }
         };
       }

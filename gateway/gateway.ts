@@ -37,7 +37,8 @@ export interface GatewayOptions {
 }
 
 /** Containers are labelled with a scope derived from the state directory: one gateway, one scope. */
-export const scopeOf = (stateDir: string): string => createHash('sha256').update(stateDir).digest('hex').slice(0, 10);
+export const scopeOf = (stateDir: string): string =>
+  createHash('sha256').update(stateDir).digest('hex').slice(0, 10);
 
 export class Gateway {
   readonly registry: Registry;
@@ -62,41 +63,56 @@ export class Gateway {
     this.log = opts.log ?? pino({ name: 'titan' });
     let registry: Registry | undefined;
     this.logs = new LogStore({ maxLinesPerFunction: config.logs.max_lines_per_function });
-    this.metrics = new Metrics(() => registry?.list() ?? [], { processMetrics: opts.processMetrics ?? true });
+    this.metrics = new Metrics(() => registry?.list() ?? [], {
+      processMetrics: opts.processMetrics ?? true,
+    });
     registry = this.registry = new Registry({
       config,
       engine,
       scope: scopeOf(config.state_dir),
       onPoolEvent: (fn, e) => {
         this.metrics.onPoolEvent(fn, e);
-        if (e.kind === 'start_failed') this.log.warn({ fn, reason: e.reason, err: e.error.message }, 'container start failed');
+        if (e.kind === 'start_failed')
+          this.log.warn({ fn, reason: e.reason, err: e.error.message }, 'container start failed');
         // Autoscaling decisions: growth on demand and shrinking of idle extras are worth a line each.
-        else if (e.kind === 'started' && e.reason === 'demand') this.log.info({ fn, ms: e.ms }, 'pool scaled up');
-        else if (e.kind === 'stopped' && (e.why === 'idle' || e.why === 'scaled_down')) this.log.info({ fn, why: e.why }, 'pool scaled down');
+        else if (e.kind === 'started' && e.reason === 'demand')
+          this.log.info({ fn, ms: e.ms }, 'pool scaled up');
+        else if (e.kind === 'stopped' && (e.why === 'idle' || e.why === 'scaled_down'))
+          this.log.info({ fn, why: e.why }, 'pool scaled down');
         else this.log.debug({ fn, ...e }, 'pool');
       },
       log: (msg, fields) => this.log.info(fields ?? {}, msg),
       warn: (msg, fields) => this.log.warn(fields ?? {}, msg),
       logs: this.logs,
     });
-    const events = (this.events = new EventSystem({
+    const events = new EventSystem({
       config,
       registry,
       log: (msg, fields) => this.log.info(fields ?? {}, msg),
       promRegistry: this.metrics.registry,
       redisUrl: opts.redisUrl,
-    }));
-    this.sources = config.sources.map((source) => new FsSource({
-      config: source,
-      stateDir: config.state_dir,
-      publish: (topic, type, dataJson, src) => events.publish(topic, type, dataJson, src),
-      log: (msg, fields) => this.log.info({ source: `fs:${source.path}`, ...fields }, msg),
-    }));
+    });
+    this.events = events;
+    this.sources = config.sources.map(
+      (source) =>
+        new FsSource({
+          config: source,
+          stateDir: config.state_dir,
+          publish: (topic, type, dataJson, src) => events.publish(topic, type, dataJson, src),
+          log: (msg, fields) => this.log.info({ source: `fs:${source.path}`, ...fields }, msg),
+        }),
+    );
     this.invoke = createInvoker({
       registry,
       metrics: this.metrics,
       log: this.log,
       publishEmits: (fn, emits) => events.publishEmits(fn, emits),
+    });
+    this.auth = new TokenCheck(opts.adminToken ?? (process.env.TITAN_ADMIN_TOKEN || undefined));
+    this.browser = new BrowserPolicy({
+      loopbackOnly: isLoopback(config.gateway.host),
+      allowedHosts: config.gateway.allowed_hosts,
+      cors: config.gateway.cors,
     });
     this.app = createApp({
       registry,
@@ -109,13 +125,13 @@ export class Gateway {
       sources: () => this.sourceStatus(),
       maxBodyBytes: config.gateway.max_body_bytes,
       secrets: new SecretStore(secretsDirOf(config.state_dir)),
-      remoteDeploy: new RemoteDeploy({ config, registry, log: (msg, fields) => this.log.info(fields ?? {}, msg) }),
-      auth: (this.auth = new TokenCheck(opts.adminToken ?? (process.env.TITAN_ADMIN_TOKEN || undefined))),
-      browser: (this.browser = new BrowserPolicy({
-        loopbackOnly: isLoopback(config.gateway.host),
-        allowedHosts: config.gateway.allowed_hosts,
-        cors: config.gateway.cors,
-      })),
+      remoteDeploy: new RemoteDeploy({
+        config,
+        registry,
+        log: (msg, fields) => this.log.info(fields ?? {}, msg),
+      }),
+      auth: this.auth,
+      browser: this.browser,
     });
   }
 
@@ -134,7 +150,8 @@ export class Gateway {
       if (state === 'disabled') s.disable(reason ?? 'events are disabled');
       else await s.start();
     }
-    if (state === 'disabled' && this.sources.length > 0) this.log.warn({ reason }, 'file sources are off: no event system');
+    if (state === 'disabled' && this.sources.length > 0)
+      this.log.warn({ reason }, 'file sources are off: no event system');
   }
 
   /** With Redis, each tick runs on one gateway of those sharing it; without, every gateway runs its own. */
@@ -143,7 +160,13 @@ export class Gateway {
     this.scheduler = new Scheduler({
       registry: this.registry,
       invoke: this.invoke,
-      ticks: noRedis ? new LocalTicks() : new RedisTicks(() => events.redis(), this.opts.config.events.key_prefix, `${hostname()}:${process.pid}`),
+      ticks: noRedis
+        ? new LocalTicks()
+        : new RedisTicks(
+            () => events.redis(),
+            this.opts.config.events.key_prefix,
+            `${hostname()}:${process.pid}`,
+          ),
       promRegistry: this.metrics.registry,
       log: (level, msg, fields) => this.log[level](fields ?? {}, msg),
     });
@@ -159,7 +182,12 @@ export class Gateway {
     const gateway = this.opts.config.gateway;
     const { host, port } = gateway;
     if (!isLoopback(host) && !this.auth.configured) {
-      return Promise.reject(new TitanError('invalid_config', `refusing to listen on ${host} without an admin token: set TITAN_ADMIN_TOKEN, or listen on 127.0.0.1`));
+      return Promise.reject(
+        new TitanError(
+          'invalid_config',
+          `refusing to listen on ${host} without an admin token: set TITAN_ADMIN_TOKEN, or listen on 127.0.0.1`,
+        ),
+      );
     }
     // POST /functions/:name/invoke skips Hono's Web Request/Response layer; the rest is Hono's.
     const listener = fastInvoke({
@@ -175,12 +203,15 @@ export class Gateway {
     // must arrive in time, or Node answers 408 and closes it. Node looks at its connections every
     // connectionsCheckingInterval (30 s by default), so that sets how late a timeout may fire.
     const headersTimeout = gateway.headers_timeout_sec * 1000;
-    const server = createServer({
-      headersTimeout,
-      requestTimeout: gateway.request_timeout_sec * 1000,
-      keepAliveTimeout: gateway.keep_alive_timeout_sec * 1000,
-      connectionsCheckingInterval: Math.min(1000, headersTimeout / 2),
-    }, listener);
+    const server = createServer(
+      {
+        headersTimeout,
+        requestTimeout: gateway.request_timeout_sec * 1000,
+        keepAliveTimeout: gateway.keep_alive_timeout_sec * 1000,
+        connectionsCheckingInterval: Math.min(1000, headersTimeout / 2),
+      },
+      listener,
+    );
     // Past the cap, Node closes each new connection as soon as it is accepted ('drop'): one line per
     // burst in the log, not one per connection of a flood.
     server.maxConnections = gateway.max_connections;
@@ -188,7 +219,10 @@ export class Gateway {
     server.on('drop', () => {
       if (Date.now() - dropLogged < 10_000) return;
       dropLogged = Date.now();
-      this.log.warn({ max_connections: gateway.max_connections }, 'connections refused: gateway.max_connections reached');
+      this.log.warn(
+        { max_connections: gateway.max_connections },
+        'connections refused: gateway.max_connections reached',
+      );
     });
     return new Promise((resolve, reject) => {
       server.once('error', reject);

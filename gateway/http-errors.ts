@@ -2,7 +2,12 @@
 // path and `/function/<name>` answer from `errorAnswer` too, so status, body and headers agree.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { MethodNotAllowedError, TitanError, type ErrorCode, OverloadedError } from '../runtime/errors.ts';
+import {
+  MethodNotAllowedError,
+  TitanError,
+  type ErrorCode,
+  OverloadedError,
+} from '../runtime/errors.ts';
 
 export const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   not_found: 404,

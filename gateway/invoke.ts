@@ -13,10 +13,21 @@ import { STATUS } from './http-errors.ts';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts';
 
 /** `route: 'function'`: a call to `/function/<name>/<path>`; `{ kind: 'http' }` alone is `POST /functions/:name/invoke`. */
-export type HttpTrigger = { kind: 'http' } | { kind: 'http'; route: 'function'; method: HttpMethod; path: string };
+export type HttpTrigger =
+  | { kind: 'http' }
+  | { kind: 'http'; route: 'function'; method: HttpMethod; path: string };
 /** `schedule`: a tick of the manifest's `schedule:` (gateway/schedules/); catchUp when it runs a missed one late. */
-export type ScheduleTrigger = { kind: 'schedule'; scheduledAt: string; schedule: string; catchUp: boolean };
-export type Trigger = HttpTrigger | { kind: 'event'; topic: string; eventType: string; messageId: string } | { kind: 'async' } | ScheduleTrigger;
+export type ScheduleTrigger = {
+  kind: 'schedule';
+  scheduledAt: string;
+  schedule: string;
+  catchUp: boolean;
+};
+export type Trigger =
+  | HttpTrigger
+  | { kind: 'event'; topic: string; eventType: string; messageId: string }
+  | { kind: 'async' }
+  | ScheduleTrigger;
 
 export interface InvokeRequest {
   name: string;
@@ -54,7 +65,10 @@ export type Invoke = (req: InvokeRequest) => Promise<InvokeOutcome>;
 
 export function validateName(name: string): void {
   if (!NAME_PATTERN.test(name)) {
-    throw new TitanError('invalid_name', `invalid function name ${JSON.stringify(name)}: names match ${NAME_PATTERN.source}`);
+    throw new TitanError(
+      'invalid_name',
+      `invalid function name ${JSON.stringify(name)}: names match ${NAME_PATTERN.source}`,
+    );
   }
 }
 
@@ -64,10 +78,17 @@ export function checkEventJson(text: string): string {
   try {
     JSON.parse(text);
   } catch (err) {
-    throw new TitanError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
+    throw new TitanError(
+      'invalid_json',
+      `request body is not valid JSON: ${(err as Error).message}`,
+    );
   }
   if (nestsDeeperThan(text)) {
-    throw new TitanError('invalid_json', `request body nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep`, { max_depth: MAX_JSON_DEPTH });
+    throw new TitanError(
+      'invalid_json',
+      `request body nests arrays or objects more than ${MAX_JSON_DEPTH} levels deep`,
+      { max_depth: MAX_JSON_DEPTH },
+    );
   }
   return text;
 }
@@ -82,7 +103,13 @@ export function resolveFunction(registry: Registry, name: string) {
   throw new TitanError('not_found', `no function named '${name}'`);
 }
 
-export function createInvoker({ registry, metrics, log, publishEmits, newId = randomUUID }: InvokerDeps): Invoke {
+export function createInvoker({
+  registry,
+  metrics,
+  log,
+  publishEmits,
+  newId = randomUUID,
+}: InvokerDeps): Invoke {
   return async function invoke(req) {
     const started = performance.now();
     const invocationId = req.invocationId ?? newId();
@@ -99,19 +126,32 @@ export function createInvoker({ registry, metrics, log, publishEmits, newId = ra
       metrics.poolWait.observe({ function: req.name }, result.waitMs / 1000);
       if (req.readAnswer) status = req.readAnswer(result.resultJson);
       if (result.emits.length > 0) {
-        if (!publishEmits) throw new TitanError('events_unavailable', `function '${req.name}' emitted events, but events are not configured`);
+        if (!publishEmits)
+          throw new TitanError(
+            'events_unavailable',
+            `function '${req.name}' emitted events, but events are not configured`,
+          );
         await publishEmits(req.name, result.emits);
       }
       return { ...result, invocationId, durationMs: performance.now() - started };
     } catch (caught) {
       let err = caught;
       // A handler that never loaded (either runtime) is named as a broken manifest or build is.
-      if (isTitanError(err) && err.code === 'function_invalid' && !err.message.startsWith(`function '${req.name}' is invalid`)) {
-        err = new TitanError('function_invalid', `function '${req.name}' is invalid: ${err.message}`, err.details);
+      if (
+        isTitanError(err) &&
+        err.code === 'function_invalid' &&
+        !err.message.startsWith(`function '${req.name}' is invalid`)
+      ) {
+        err = new TitanError(
+          'function_invalid',
+          `function '${req.name}' is invalid: ${err.message}`,
+          err.details,
+        );
       }
       outcome = isTitanError(err) ? err.code : 'sandbox_error';
       status = isTitanError(err) ? STATUS[err.code] : 500;
-      if (err instanceof Error && !isTitanError(err)) log.error({ err, invocationId, fn: req.name }, 'unexpected invoke failure');
+      if (err instanceof Error && !isTitanError(err))
+        log.error({ err, invocationId, fn: req.name }, 'unexpected invoke failure');
       throw err;
     } finally {
       const durationMs = performance.now() - started;
@@ -120,10 +160,27 @@ export function createInvoker({ registry, metrics, log, publishEmits, newId = ra
         metrics.invocations.inc({ function: req.name, outcome });
         metrics.duration.observe({ function: req.name }, durationMs / 1000);
         // Bounded: a route's methods are HTTP_METHODS (others are refused before they get here), five classes.
-        if ('route' in req.trigger) metrics.httpInvocations.inc({ function: req.name, method: req.trigger.method, status_class: `${Math.floor(status / 100)}xx` });
+        if ('route' in req.trigger)
+          metrics.httpInvocations.inc({
+            function: req.name,
+            method: req.trigger.method,
+            status_class: `${Math.floor(status / 100)}xx`,
+          });
       }
-      const route = 'route' in req.trigger ? { route: req.trigger.route, method: req.trigger.method } : {};
-      log.info({ invocationId, fn: req.name, trigger: req.trigger.kind, ...route, outcome, durationMs: Math.round(durationMs * 1000) / 1000, cold }, 'invocation');
+      const route =
+        'route' in req.trigger ? { route: req.trigger.route, method: req.trigger.method } : {};
+      log.info(
+        {
+          invocationId,
+          fn: req.name,
+          trigger: req.trigger.kind,
+          ...route,
+          outcome,
+          durationMs: Math.round(durationMs * 1000) / 1000,
+          cold,
+        },
+        'invocation',
+      );
     }
   };
 }

@@ -32,19 +32,32 @@ export interface GatewayLogger {
   close(): Promise<void>;
 }
 
-export function createLogger({ name = 'titan', level = process.env.TITAN_LOG_LEVEL ?? 'info', fd = 1, maxBuffer = MAX_BUFFER }: LoggerOptions = {}): GatewayLogger {
-  const dest = pino.destination({ dest: fd, sync: false, minLength: Math.min(MIN_WRITE, maxBuffer - 1), maxLength: maxBuffer, periodicFlush: FLUSH_MS });
+export function createLogger({
+  name = 'titan',
+  level = process.env.TITAN_LOG_LEVEL ?? 'info',
+  fd = 1,
+  maxBuffer = MAX_BUFFER,
+}: LoggerOptions = {}): GatewayLogger {
+  const dest = pino.destination({
+    dest: fd,
+    sync: false,
+    minLength: Math.min(MIN_WRITE, maxBuffer - 1),
+    maxLength: maxBuffer,
+    periodicFlush: FLUSH_MS,
+  });
   let dropped = 0;
   dest.on('drop', () => dropped++);
   return {
     log: pino({ name, level }, dest),
     // Asynchronously first: a write(2) already handed to libuv's thread pool could be cut short by
     // process.exit, and flushSync alone would write the lines after it first. Then whatever came since.
-    flush: () => new Promise<void>((resolve) => dest.flush(() => resolve())).then(() => dest.flushSync()),
+    flush: () =>
+      new Promise<void>((resolve) => dest.flush(() => resolve())).then(() => dest.flushSync()),
     dropped: () => dropped,
-    close: () => new Promise<void>((resolve) => {
-      dest.once('close', () => resolve());
-      dest.end();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        dest.once('close', () => resolve());
+        dest.end();
+      }),
   };
 }

@@ -22,23 +22,38 @@ async function main(): Promise<void> {
   if (!located) fail(await describeNoEngine(config.state_dir));
   const { found, engine } = located;
   const info = await engine.ping();
-  log.info({ engine: found.host, source: found.source, version: info.serverVersion }, 'container engine');
+  log.info(
+    { engine: found.host, source: found.source, version: info.serverVersion },
+    'container engine',
+  );
 
-  for (const [kind, image] of [['node', config.sandbox.image], ['python', config.sandbox.python_image]] as const) {
+  for (const [kind, image] of [
+    ['node', config.sandbox.image],
+    ['python', config.sandbox.python_image],
+  ] as const) {
     try {
-      const outcome = await ensureRuntimeImage(engine, image, { kind, log: (line) => log.info(line) });
+      const outcome = await ensureRuntimeImage(engine, image, {
+        kind,
+        log: (line) => log.info(line),
+      });
       if (outcome !== 'present') log.info({ image, kind, outcome }, 'runtime image ready');
     } catch (err) {
       // Python functions are optional: without their image they fail to start, the rest serves.
       if (kind === 'node') throw err;
-      log.warn({ image, err: (err as Error).message }, 'python runtime image unavailable; runtime: python functions will not start');
+      log.warn(
+        { image, err: (err as Error).message },
+        'python runtime image unavailable; runtime: python functions will not start',
+      );
     }
   }
 
   const gateway = new Gateway({ config, engine, log });
   await gateway.start();
   const port = await gateway.listen();
-  log.info({ url: `http://${config.gateway.host}:${port}`, functions_dir: config.functions_dir }, 'gateway listening');
+  log.info(
+    { url: `http://${config.gateway.host}:${port}`, functions_dir: config.functions_dir },
+    'gateway listening',
+  );
 
   process.on('SIGHUP', () => {
     log.info('SIGHUP: rescanning the functions directory');

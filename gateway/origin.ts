@@ -12,7 +12,13 @@ import { cors } from 'hono/cors';
 import { TitanError } from '../runtime/errors.ts';
 
 /** Response headers a page may read: the invocation's id, and what it needs to retry or authenticate. */
-export const EXPOSE_HEADERS = ['x-invocation-id', 'x-cold-start', 'location', 'retry-after', 'www-authenticate'];
+export const EXPOSE_HEADERS = [
+  'x-invocation-id',
+  'x-cold-start',
+  'location',
+  'retry-after',
+  'www-authenticate',
+];
 export const ALLOW_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const BASE_ALLOW_HEADERS = ['content-type', 'authorization'];
 
@@ -47,14 +53,17 @@ function hostnameOf(host: string): string | undefined {
 }
 
 // `*.localhost` too: browsers resolve it to loopback themselves (RFC 6761), so no one can rebind it.
-const isLoopbackName = (h: string): boolean => h === 'localhost' || h.endsWith('.localhost') || /^127\./.test(h) || h === '[::1]';
+const isLoopbackName = (h: string): boolean =>
+  h === 'localhost' || h.endsWith('.localhost') || /^127\./.test(h) || h === '[::1]';
 const isAddress = (h: string): boolean => IPV4.test(h) || h.startsWith('[');
 /** A header value quoted for a message, cut short: the message must not echo a 16 KiB header. */
 const quote = (s: string): string => JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s);
 
 /** A top-level GET navigation: a followed link or a typed URL, not a frame, an image or a script. */
 const isUserNavigation = (method: string, header: RequestMarks['header']): boolean =>
-  (method === 'GET' || method === 'HEAD') && header('sec-fetch-mode') === 'navigate' && header('sec-fetch-dest') === 'document';
+  (method === 'GET' || method === 'HEAD') &&
+  header('sec-fetch-mode') === 'navigate' &&
+  header('sec-fetch-dest') === 'document';
 
 /** Whether `origin` is the origin of a page served by this gateway under `host`. */
 function isSameOrigin(origin: string, host: string): boolean {
@@ -107,14 +116,24 @@ export class BrowserPolicy {
       // here, and no GET route changes anything (the README links to /openapi.json).
       const site = header('sec-fetch-site');
       if ((site === 'cross-site' || site === 'same-site') && !isUserNavigation(method, header)) {
-        throw new TitanError('forbidden_origin', `a browser request from another site (Sec-Fetch-Site: ${site}) is refused; open the gateway's URL directly`);
+        throw new TitanError(
+          'forbidden_origin',
+          `a browser request from another site (Sec-Fetch-Site: ${site}) is refused; open the gateway's URL directly`,
+        );
       }
       return undefined;
     }
     if (this.origins.has(origin)) return origin;
     if (host !== undefined && isSameOrigin(origin, host)) return undefined;
-    if (origin === 'null') throw new TitanError('forbidden_origin', 'Origin null (a sandboxed frame, a file:// page or a redirect) may not call this gateway');
-    throw new TitanError('forbidden_origin', `origin ${quote(origin)} may not call this gateway; list it in gateway.cors.allow_origins to let its pages in`);
+    if (origin === 'null')
+      throw new TitanError(
+        'forbidden_origin',
+        'Origin null (a sandboxed frame, a file:// page or a redirect) may not call this gateway',
+      );
+    throw new TitanError(
+      'forbidden_origin',
+      `origin ${quote(origin)} may not call this gateway; list it in gateway.cors.allow_origins to let its pages in`,
+    );
   }
 
   private checkHost(host: string): void {
@@ -124,18 +143,26 @@ export class BrowserPolicy {
       if (this.knownHosts.size < 256) this.knownHosts.add(host);
       return;
     }
-    throw new TitanError('forbidden_host', `host ${quote(host)} is not a name of this gateway (loopback names, and gateway.allowed_hosts); a page reaching it under another name is DNS rebinding`);
+    throw new TitanError(
+      'forbidden_host',
+      `host ${quote(host)} is not a name of this gateway (loopback names, and gateway.allowed_hosts); a page reaching it under another name is DNS rebinding`,
+    );
   }
 
   private accepts(name: string): boolean {
-    if (isLoopbackName(name) || this.names.has(name) || this.suffixes.some((s) => name.endsWith(s))) return true;
+    if (isLoopbackName(name) || this.names.has(name) || this.suffixes.some((s) => name.endsWith(s)))
+      return true;
     // An address cannot be rebound: a page at http://<the gateway's address> is the gateway itself.
     return !this.opts.loopbackOnly && isAddress(name);
   }
 
   /** What an answer to an allowed cross origin carries: the same headers hono/cors sets on Hono's side. */
   corsHeaders(origin: string): Record<string, string> {
-    return { 'access-control-allow-origin': origin, 'access-control-expose-headers': this.exposeHeaders, vary: 'Origin' };
+    return {
+      'access-control-allow-origin': origin,
+      'access-control-expose-headers': this.exposeHeaders,
+      vary: 'Origin',
+    };
   }
 
   /** Hono's side: the check first, then hono/cors (preflights, headers) for allowed cross origins only. */
@@ -144,7 +171,9 @@ export class BrowserPolicy {
     const withCors = cors({
       origin: (origin) => origin, // already checked: only allowed origins get here
       allowMethods: ALLOW_METHODS,
-      allowHeaders: [...new Set([...BASE_ALLOW_HEADERS, ...allow_headers.map((h) => h.toLowerCase())])],
+      allowHeaders: [
+        ...new Set([...BASE_ALLOW_HEADERS, ...allow_headers.map((h) => h.toLowerCase())]),
+      ],
       exposeHeaders: EXPOSE_HEADERS,
       maxAge: max_age_sec,
     });
@@ -152,12 +181,16 @@ export class BrowserPolicy {
       const allowed = this.check({
         method: c.req.method,
         // In-process requests (app.request('/x')) may have no Host header: their URL's host stands in.
-        header: (name) => c.req.header(name) ?? (name === 'host' ? new URL(c.req.url).host : undefined),
+        header: (name) =>
+          c.req.header(name) ?? (name === 'host' ? new URL(c.req.url).host : undefined),
       });
       if (allowed === undefined) return next();
       // hono/cors takes every OPTIONS for a preflight; only one that asks (Access-Control-Request-Method)
       // is one. Any other OPTIONS reaches its route, and its answer is readable by the listed origin.
-      if (c.req.method === 'OPTIONS' && c.req.header('access-control-request-method') === undefined) {
+      if (
+        c.req.method === 'OPTIONS' &&
+        c.req.header('access-control-request-method') === undefined
+      ) {
         return next().then(() => {
           for (const [k, v] of Object.entries(this.corsHeaders(allowed))) c.res.headers.set(k, v);
         });

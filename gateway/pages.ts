@@ -16,7 +16,10 @@ import { fromDashboard } from './ui/key.ts';
  * (curl, the CLI), an address the user typed (`none`), or a listed origin (`listedOrigin`, what
  * BrowserPolicy.check returned), the dashboard (its key).
  */
-export function pageStarted(header: (name: string) => string | undefined, listedOrigin: string | undefined): boolean {
+export function pageStarted(
+  header: (name: string) => string | undefined,
+  listedOrigin: string | undefined,
+): boolean {
   if (listedOrigin !== undefined) return false;
   // The dashboard (/ui) is a page the user opened directly, holding a key no function's page can get
   // (gateway/ui/key.ts): it is the admin's client, as curl is. The token is still asked for.
@@ -26,23 +29,36 @@ export function pageStarted(header: (name: string) => string | undefined, listed
   return site !== undefined && site !== 'none';
 }
 
-const WHY = "a function's page shares this gateway's origin, so pages are not trusted with what only the admin's clients may reach";
+const WHY =
+  "a function's page shares this gateway's origin, so pages are not trusted with what only the admin's clients may reach";
 
 /** The refusal of a page-started request to a management route. */
 export const managementRefused = (): TitanError =>
-  new TitanError('forbidden_origin', `management routes answer no request a web page started (${WHY}); use curl or the CLI, or list the page's origin in gateway.cors.allow_origins`);
+  new TitanError(
+    'forbidden_origin',
+    `management routes answer no request a web page started (${WHY}); use curl or the CLI, or list the page's origin in gateway.cors.allow_origins`,
+  );
 
 /**
  * Whether `spec` is one that TokenCheck.mayInvoke guards beyond an open function: `auth: token`, or
  * mounting host paths (the token as soon as one is set). Pages may reach neither, token or not.
  */
-const guarded = (spec: Pick<FunctionSpec, 'auth' | 'fs'>): boolean => spec.auth === 'token' || spec.fs.mounts.length > 0;
+const guarded = (spec: Pick<FunctionSpec, 'auth' | 'fs'>): boolean =>
+  spec.auth === 'token' || spec.fs.mounts.length > 0;
 
 /** Who may invoke `spec`: pages never a guarded function (403 forbidden_origin), then the token rules (401). */
-export function mayInvoke(auth: TokenCheck, spec: Pick<FunctionSpec, 'name' | 'auth' | 'fs'>, authorization: string | undefined, fromPage: boolean): void {
+export function mayInvoke(
+  auth: TokenCheck,
+  spec: Pick<FunctionSpec, 'name' | 'auth' | 'fs'>,
+  authorization: string | undefined,
+  fromPage: boolean,
+): void {
   if (fromPage && guarded(spec)) {
     const what = spec.auth === 'token' ? 'needs the admin token' : 'mounts host paths';
-    throw new TitanError('forbidden_origin', `function '${spec.name}' ${what}, so it answers no request a web page started (${WHY}); call it from curl or the CLI, or from an origin listed in gateway.cors.allow_origins`);
+    throw new TitanError(
+      'forbidden_origin',
+      `function '${spec.name}' ${what}, so it answers no request a web page started (${WHY}); call it from curl or the CLI, or from an origin listed in gateway.cors.allow_origins`,
+    );
   }
   auth.mayInvoke(spec, authorization);
 }

@@ -34,7 +34,10 @@ export async function buildHandler(spec: FunctionSpec, root: string): Promise<Fu
   // Only the folder's own tsconfig.json counts: one found above it (esbuild looks upwards) is not
   // part of the function, and a change to it would not redeploy it.
   const tsconfig = path.join(dir, 'tsconfig.json');
-  const ownTsconfig = await lstat(tsconfig).then(() => true, () => false);
+  const ownTsconfig = await lstat(tsconfig).then(
+    () => true,
+    () => false,
+  );
   let result: esbuild.BuildResult<{ write: false; metafile: true }>;
   try {
     result = await esbuild.build({
@@ -55,7 +58,9 @@ export async function buildHandler(spec: FunctionSpec, root: string): Promise<Fu
       sourcesContent: false,
       sourceRoot: `${FN_MOUNT}/`,
       // Bundled CommonJS files of the folder may `require` built-ins; ESM output has no `require`.
-      banner: { js: `import { createRequire as __titanCreateRequire } from 'node:module'; const require = __titanCreateRequire(import.meta.url);` },
+      banner: {
+        js: `import { createRequire as __titanCreateRequire } from 'node:module'; const require = __titanCreateRequire(import.meta.url);`,
+      },
       logLevel: 'silent',
       plugins: [confineTo(dir)],
     });
@@ -64,12 +69,19 @@ export async function buildHandler(spec: FunctionSpec, root: string): Promise<Fu
   }
   const exports = Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.exports ?? [];
   if (!exports.includes('default') && !exports.includes('handler')) {
-    throw new TitanError('function_invalid', `${folder}/${spec.handler} exports no function: expected a default export or an export named 'handler'`);
+    throw new TitanError(
+      'function_invalid',
+      `${folder}/${spec.handler} exports no function: expected a default export or an export named 'handler'`,
+    );
   }
 
   const hash = createHash('sha256');
-  for (const f of result.outputFiles) hash.update(path.basename(f.path)).update('\0').update(f.contents);
-  const out = path.join(root, `${spec.name}-${hash.digest('hex').slice(0, 12)}-${randomBytes(3).toString('hex')}`);
+  for (const f of result.outputFiles)
+    hash.update(path.basename(f.path)).update('\0').update(f.contents);
+  const out = path.join(
+    root,
+    `${spec.name}-${hash.digest('hex').slice(0, 12)}-${randomBytes(3).toString('hex')}`,
+  );
   try {
     // Readable by the container's user whatever the gateway's umask.
     await mkdir(out, { recursive: true });
@@ -81,7 +93,12 @@ export async function buildHandler(spec: FunctionSpec, root: string): Promise<Fu
     }
     // Bare imports resolve from the module's own directory upwards; the link (to the container's
     // path) sends them to the function folder's node_modules.
-    if (await lstat(path.join(dir, 'node_modules')).then(() => true, () => false)) {
+    if (
+      await lstat(path.join(dir, 'node_modules')).then(
+        () => true,
+        () => false,
+      )
+    ) {
       await symlink(`${FN_MOUNT}/node_modules`, path.join(out, 'node_modules'));
     }
   } catch (err) {
@@ -107,7 +124,13 @@ function confineTo(dir: string): esbuild.Plugin {
     setup(build) {
       build.onLoad({ filter: /.*/ }, (args) => {
         if (args.namespace !== 'file' || isWithin(args.path, dir)) return undefined;
-        return { errors: [{ text: `'${path.relative(dir, args.path)}' is outside the function folder: a handler may import only the folder's own files and its node_modules` }] };
+        return {
+          errors: [
+            {
+              text: `'${path.relative(dir, args.path)}' is outside the function folder: a handler may import only the folder's own files and its node_modules`,
+            },
+          ],
+        };
       });
     },
   };
@@ -115,13 +138,26 @@ function confineTo(dir: string): esbuild.Plugin {
 
 function compileError(spec: FunctionSpec, folder: string, err: unknown): TitanError {
   const messages = (err as Partial<esbuild.BuildFailure>).errors;
-  if (!messages?.length) return new TitanError('function_invalid', `building ${folder}/${spec.handler} failed: ${(err as Error).message}`);
+  if (!messages?.length)
+    return new TitanError(
+      'function_invalid',
+      `building ${folder}/${spec.handler} failed: ${(err as Error).message}`,
+    );
   const lines = messages.slice(0, MAX_ERRORS).map((m) => {
-    const at = m.location ? `${folder}/${m.location.file}:${m.location.line}:${m.location.column + 1}` : `${folder}/${spec.handler}`;
+    const at = m.location
+      ? `${folder}/${m.location.file}:${m.location.line}:${m.location.column + 1}`
+      : `${folder}/${spec.handler}`;
     return `${at}: ${m.text}`;
   });
   if (messages.length > MAX_ERRORS) lines.push(`(${messages.length - MAX_ERRORS} more)`);
-  const head = lines.length === 1 ? 'TypeScript build failed: ' : `TypeScript build failed (${messages.length} errors):\n`;
+  const head =
+    lines.length === 1
+      ? 'TypeScript build failed: '
+      : `TypeScript build failed (${messages.length} errors):\n`;
   const first = messages[0]!.location;
-  return new TitanError('function_invalid', head + lines.join('\n'), first ? { file: first.file, line: first.line, column: first.column + 1 } : undefined);
+  return new TitanError(
+    'function_invalid',
+    head + lines.join('\n'),
+    first ? { file: first.file, line: first.line, column: first.column + 1 } : undefined,
+  );
 }

@@ -3,7 +3,15 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as v from 'valibot';
 import { TitanError } from './errors.ts';
-import { int, nonEmpty, parseYaml, problemsOf, rootListProblem, strictObject, VALIDATION } from './schema-util.ts';
+import {
+  int,
+  nonEmpty,
+  parseYaml,
+  problemsOf,
+  rootListProblem,
+  strictObject,
+  VALIDATION,
+} from './schema-util.ts';
 import { CpuQuantity, MemoryQuantity, parseMemory } from './quantity.ts';
 import { isReservedTopic, RESERVED_NAMESPACE, reservedTopicMessage } from './topics.ts';
 import { ISOLATIONS } from './engine/runtimes.ts';
@@ -20,27 +28,38 @@ export const FunctionMemory = v.pipe(
   MemoryQuantity,
   v.check(
     // An unparsable value was already reported by MemoryQuantity (whose check leaves it "typed").
-    (q) => { try { return parseMemory(q) >= MIN_MEMORY_BYTES; } catch { return true; } },
+    (q) => {
+      try {
+        return parseMemory(q) >= MIN_MEMORY_BYTES;
+      } catch {
+        return true;
+      }
+    },
     (i) => `must be at least 16Mi (got ${JSON.stringify(i.input)})`,
   ),
 );
 
 /** Stem cells of one runtime: generic containers running its bootstrap, specialized on a cold start. */
-const stemRuntimeSchema = (defaultMin: number) => v.pipe(
-  strictObject({
-    /** kept ready at all times (each one taken is replaced in the background); 0 turns them off */
-    min: v.optional(int(0, 64), defaultMin),
-    /** after a burst found none ready, up to this many are kept ready for a while (stem-pool.ts) */
-    max: v.optional(int(0, 64), 8),
-  }),
-  v.forward(
-    v.partialCheck([['min'], ['max']], (s) => s.min <= s.max, (i) => {
-      const s = i.input as { min: number; max: number };
-      return `must be <= max (got min ${s.min}, max ${s.max})`;
+const stemRuntimeSchema = (defaultMin: number) =>
+  v.pipe(
+    strictObject({
+      /** kept ready at all times (each one taken is replaced in the background); 0 turns them off */
+      min: v.optional(int(0, 64), defaultMin),
+      /** after a burst found none ready, up to this many are kept ready for a while (stem-pool.ts) */
+      max: v.optional(int(0, 64), 8),
     }),
-    ['min'],
-  ),
-);
+    v.forward(
+      v.partialCheck(
+        [['min'], ['max']],
+        (s) => s.min <= s.max,
+        (i) => {
+          const s = i.input as { min: number; max: number };
+          return `must be <= max (got min ${s.min}, max ${s.max})`;
+        },
+      ),
+      ['min'],
+    ),
+  );
 
 /** On by default: an idle node cell costs ~9 MiB and turns a `pool.min: 0` cold start into ~12 ms. */
 const StemCellsSchema = strictObject({
@@ -91,19 +110,28 @@ const PoolSchema = v.pipe(
     queue_timeout_sec: v.optional(v.pipe(v.number(), v.gtValue(0)), 10),
   }),
   v.forward(
-    v.partialCheck([['min'], ['max']], (p) => p.min <= p.max, (i) => {
-      const p = i.input as { min: number; max: number };
-      return `must be <= pool.max (got min ${p.min}, max ${p.max})`;
-    }),
+    v.partialCheck(
+      [['min'], ['max']],
+      (p) => p.min <= p.max,
+      (i) => {
+        const p = i.input as { min: number; max: number };
+        return `must be <= pool.max (got min ${p.min}, max ${p.max})`;
+      },
+    ),
     ['min'],
   ),
 );
 
 /** A name the runtime keeps in Redis: inside the reserved namespace, so no topic can name or match it. */
-const InternalName = (what: string) => v.pipe(
-  nonEmpty,
-  v.check((s) => s.toLowerCase().startsWith(RESERVED_NAMESPACE), (i) => `must start with the reserved namespace '${RESERVED_NAMESPACE}' (got ${JSON.stringify(i.input)}), so that no topic can name ${what}`),
-);
+const InternalName = (what: string) =>
+  v.pipe(
+    nonEmpty,
+    v.check(
+      (s) => s.toLowerCase().startsWith(RESERVED_NAMESPACE),
+      (i) =>
+        `must start with the reserved namespace '${RESERVED_NAMESPACE}' (got ${JSON.stringify(i.input)}), so that no topic can name ${what}`,
+    ),
+  );
 
 const EventsSchema = v.pipe(
   strictObject({
@@ -143,15 +171,23 @@ const EventsSchema = v.pipe(
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const e = dataset.value;
-    const at = (key: keyof typeof e): [v.ObjectPathItem] => [{ type: 'object', origin: 'value', input: e, key, value: e[key] }];
+    const at = (key: keyof typeof e): [v.ObjectPathItem] => [
+      { type: 'object', origin: 'value', input: e, key, value: e[key] },
+    ];
     for (const key of ['results_stream', 'dlq_stream'] as const) {
       // A stream under the queue prefix would be the queue of a function of that name.
       if (e[key].startsWith(e.queue_prefix)) {
-        addIssue({ path: at(key), message: `must not start with events.queue_prefix (got ${JSON.stringify(e[key])}, queue_prefix ${JSON.stringify(e.queue_prefix)}): it would be a function's queue` });
+        addIssue({
+          path: at(key),
+          message: `must not start with events.queue_prefix (got ${JSON.stringify(e[key])}, queue_prefix ${JSON.stringify(e.queue_prefix)}): it would be a function's queue`,
+        });
       }
     }
     if (e.async_backlog_max > e.queue_maxlen) {
-      addIssue({ path: at('async_backlog_max'), message: `must be <= events.queue_maxlen (got ${e.async_backlog_max}, queue_maxlen ${e.queue_maxlen})` });
+      addIssue({
+        path: at('async_backlog_max'),
+        message: `must be <= events.queue_maxlen (got ${e.async_backlog_max}, queue_maxlen ${e.queue_maxlen})`,
+      });
     }
   }),
 );
@@ -163,14 +199,28 @@ export const TOPIC_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
  * Names a file source never reports: dotfiles and editor or download temp files (`.#x` is a dotfile).
  * `ignore:` patterns add to these. A pattern is matched against each path segment's name.
  */
-export const DEFAULT_SOURCE_IGNORE = ['.*', '*.swp', '*.swx', '*~', '*.part', '*.crdownload', '*.tmp'] as const;
+export const DEFAULT_SOURCE_IGNORE = [
+  '.*',
+  '*.swp',
+  '*.swx',
+  '*~',
+  '*.part',
+  '*.crdownload',
+  '*.tmp',
+] as const;
 
 // picklist on `type`, so further kinds of source can join as a variant.
 const FsSourceSchema = strictObject({
   type: v.picklist(['fs']),
   /** the directory to watch; created if missing */
   path: nonEmpty,
-  topic: v.pipe(v.string(), v.regex(TOPIC_PATTERN, (i) => `invalid topic ${JSON.stringify(i.input)}: topics match ${TOPIC_PATTERN.source}`)),
+  topic: v.pipe(
+    v.string(),
+    v.regex(
+      TOPIC_PATTERN,
+      (i) => `invalid topic ${JSON.stringify(i.input)}: topics match ${TOPIC_PATTERN.source}`,
+    ),
+  ),
   /** how long a file must stay unchanged before its event is published */
   debounce_ms: v.optional(int(0, 3_600_000), 500),
   recursive: v.optional(v.boolean(), true),
@@ -214,7 +264,8 @@ export function defaultConfig(cwd: string = process.cwd()): RuntimeConfig {
   return resolvePaths(v.parse(ConfigSchema, {}), cwd);
 }
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isRecord = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** Env vars win over the file. Empty values count as unset, as shells make them easy to leave behind. */
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): string[] {
@@ -229,12 +280,19 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): string[
   if (env.TITAN_PORT) {
     const port = /^\d{1,5}$/.test(env.TITAN_PORT) ? Number(env.TITAN_PORT) : NaN;
     if (port >= 0 && port <= 65535) section('gateway').port = port;
-    else problems.push(`TITAN_PORT: must be an integer from 0 to 65535 (got ${JSON.stringify(env.TITAN_PORT)})`);
+    else
+      problems.push(
+        `TITAN_PORT: must be an integer from 0 to 65535 (got ${JSON.stringify(env.TITAN_PORT)})`,
+      );
   }
   return problems;
 }
 
-async function readConfigText(file: string, abs: string, explicit: boolean): Promise<string | undefined> {
+async function readConfigText(
+  file: string,
+  abs: string,
+  explicit: boolean,
+): Promise<string | undefined> {
   try {
     return await readFile(abs, 'utf8');
   } catch (e) {
@@ -264,12 +322,20 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<RuntimeC
   let raw: unknown = {};
   if (text !== undefined) {
     const parsed = parseYaml(text);
-    if (!parsed.ok) throw configError(file, abs, parsed.problems.map((p) => `${file}: ${p}`));
+    if (!parsed.ok)
+      throw configError(
+        file,
+        abs,
+        parsed.problems.map((p) => `${file}: ${p}`),
+      );
     raw = parsed.value ?? {};
   }
   const envProblems = isRecord(raw) ? applyEnv(raw, env) : [];
   const result = v.safeParse(ConfigSchema, raw, VALIDATION);
-  const fileProblems = [...rootListProblem(raw), ...(result.success ? sourceProblems(result.output, cwd) : problemsOf(result.issues))];
+  const fileProblems = [
+    ...rootListProblem(raw),
+    ...(result.success ? sourceProblems(result.output, cwd) : problemsOf(result.issues)),
+  ];
   const problems = [...fileProblems.map((p) => `${file}: ${p}`), ...envProblems];
   if (problems.length > 0 || !result.success) throw configError(file, abs, problems);
   return resolvePaths(result.output, cwd);
@@ -280,17 +346,22 @@ function sourceProblems(c: RuntimeConfig, cwd: string): string[] {
   const problems: string[] = [];
   const seen = new Map<string, number>();
   c.sources.forEach((s, i) => {
-    if (isReservedTopic(s.topic)) problems.push(`sources[${i}].topic: ${reservedTopicMessage(s.topic)}`);
+    if (isReservedTopic(s.topic))
+      problems.push(`sources[${i}].topic: ${reservedTopicMessage(s.topic)}`);
     // Two entries with the same directory and topic would share one index and publish everything twice.
     const key = `${path.resolve(cwd, s.path)}\0${s.topic}`;
     const first = seen.get(key);
-    if (first !== undefined) problems.push(`sources[${i}]: same path and topic as sources[${first}] (${JSON.stringify(s.path)}, ${s.topic})`);
+    if (first !== undefined)
+      problems.push(
+        `sources[${i}]: same path and topic as sources[${first}] (${JSON.stringify(s.path)}, ${s.topic})`,
+      );
     else seen.set(key, i);
   });
   return problems;
 }
 
 function configError(file: string, abs: string, problems: string[]): TitanError {
-  const head = problems.length === 1 ? '' : `invalid runtime config ${file} (${problems.length} problems):\n`;
+  const head =
+    problems.length === 1 ? '' : `invalid runtime config ${file} (${problems.length} problems):\n`;
   return new TitanError('invalid_config', head + problems.join('\n'), { file: abs, problems });
 }

@@ -5,9 +5,21 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DIAL_IN_LIMITS, DialInAgent } from './dial-in.ts';
-import type { ContainerEngine, ContainerLogLine, ContainerSpec, ExitInfo, LogFollow } from './engine/engine.ts';
+import type {
+  ContainerEngine,
+  ContainerLogLine,
+  ContainerSpec,
+  ExitInfo,
+  LogFollow,
+} from './engine/engine.ts';
 import { SandboxError, TitanError } from './errors.ts';
-import { handlerLoaded, readInvokeReply, ROUTE, SOCKET_FILE, type InvokeReply } from './protocol.ts';
+import {
+  handlerLoaded,
+  readInvokeReply,
+  ROUTE,
+  SOCKET_FILE,
+  type InvokeReply,
+} from './protocol.ts';
 
 /** A time limit on one call: past `ms` the request is cut and the call rejects with `error()`. */
 export interface CallLimit {
@@ -30,7 +42,11 @@ const LOG_DRAIN_MS = 2000;
 /** The answer was more than the gateway passes on; the connection is dropped, the container stays. */
 export class ResponseTooLargeError extends TitanError {
   constructor(limit: number) {
-    super('invalid_response', `the function's answer is larger than the ${limit}-byte limit (sandbox.max_response_bytes)`, { max_response_bytes: limit });
+    super(
+      'invalid_response',
+      `the function's answer is larger than the ${limit}-byte limit (sandbox.max_response_bytes)`,
+      { max_response_bytes: limit },
+    );
   }
 }
 
@@ -65,7 +81,9 @@ export class FunctionContainer {
   ) {
     this.exited = engine.waitExit(id);
     // A call waiting for a connection from a container that is gone fails at once, not at its deadline.
-    void this.exited.then((e) => agent.close(new Error(`container exited with code ${e.exitCode}`)));
+    void this.exited.then((e) =>
+      agent.close(new Error(`container exited with code ${e.exitCode}`)),
+    );
     this.logs = opts.onLog && engine.followLogs(id, (line) => opts.onLog!(line, id));
   }
 
@@ -73,10 +91,16 @@ export class FunctionContainer {
    * Listen, create and start a container and wait until its bootstrap dialed in and answered. A
    * container that fails to become ready is removed, never returned.
    */
-  static async start(engine: ContainerEngine, spec: ContainerSpec, opts: StartOptions): Promise<FunctionContainer> {
+  static async start(
+    engine: ContainerEngine,
+    spec: ContainerSpec,
+    opts: StartOptions,
+  ): Promise<FunctionContainer> {
     const socketPath = join(opts.socketDir, SOCKET_FILE);
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
-      throw new SandboxError(`socket path ${socketPath} is ${Buffer.byteLength(socketPath)} bytes, over the ${MAX_SOCKET_PATH}-byte limit; use a shorter state directory (TITAN_STATE_DIR)`);
+      throw new SandboxError(
+        `socket path ${socketPath} is ${Buffer.byteLength(socketPath)} bytes, over the ${MAX_SOCKET_PATH}-byte limit; use a shorter state directory (TITAN_STATE_DIR)`,
+      );
     }
     await mkdir(dirname(opts.socketDir), { recursive: true, mode: 0o700 }); // only the gateway reaches the sockets
     await mkdir(opts.socketDir, { mode: 0o755 }); // the container may look in, never write
@@ -88,7 +112,9 @@ export class FunctionContainer {
     } catch (err) {
       agent.close(err as Error);
       await rm(opts.socketDir, { recursive: true, force: true });
-      throw new SandboxError(`could not start a container for image ${spec.image}: ${(err as Error).message}`);
+      throw new SandboxError(
+        `could not start a container for image ${spec.image}: ${(err as Error).message}`,
+      );
     }
     const c = new FunctionContainer(id, spec.name, engine, agent, opts);
     try {
@@ -109,12 +135,18 @@ export class FunctionContainer {
     const started = Date.now();
     let exit: ExitInfo | undefined;
     void this.exited.then((e) => (exit = e));
-    const notReady = () => new SandboxError(`container not ready after ${Date.now() - started} ms (limit ${timeoutMs} ms)`);
+    const notReady = () =>
+      new SandboxError(
+        `container not ready after ${Date.now() - started} ms (limit ${timeoutMs} ms)`,
+      );
     for (;;) {
       // Waits for the bootstrap to load the handler and dial in; fails at once when the container exits.
       const left = timeoutMs - (Date.now() - started);
       if (left <= 0) throw notReady();
-      const reply = await this.send('GET', ROUTE.health, undefined, { ms: left, cut: notReady }).catch((err: Error) => err);
+      const reply = await this.send('GET', ROUTE.health, undefined, {
+        ms: left,
+        cut: notReady,
+      }).catch((err: Error) => err);
       if (reply instanceof SandboxError) throw reply;
       if (reply instanceof Error) {
         // Either the container exited (its exit is a moment behind the closed connection) or it
@@ -122,7 +154,9 @@ export class FunctionContainer {
         await Promise.race([this.exited, sleep(20)]);
         if (exit) {
           const logs = (await this.engine.logs(this.id, 20)).trim();
-          throw new SandboxError(`container exited with code ${exit.exitCode} while starting${logs ? `: ${logs}` : ''}`);
+          throw new SandboxError(
+            `container exited with code ${exit.exitCode} while starting${logs ? `: ${logs}` : ''}`,
+          );
         }
         continue;
       }
@@ -136,16 +170,30 @@ export class FunctionContainer {
    * when the handler does not load, a SandboxError when the container dies meanwhile (out of memory
    * while loading) or does not answer in time.
    */
-  async specialize(env: Record<string, string>, sourceMaps: boolean, timeoutMs: number): Promise<void> {
+  async specialize(
+    env: Record<string, string>,
+    sourceMaps: boolean,
+    timeoutMs: number,
+  ): Promise<void> {
     const started = Date.now();
-    const late = () => new SandboxError(`stem cell not specialized after ${Date.now() - started} ms (limit ${timeoutMs} ms)`);
-    const reply = await this.send('POST', ROUTE.specialize, JSON.stringify({ env, sourceMaps }), { ms: timeoutMs, cut: late }).catch((err: Error) => err);
+    const late = () =>
+      new SandboxError(
+        `stem cell not specialized after ${Date.now() - started} ms (limit ${timeoutMs} ms)`,
+      );
+    const reply = await this.send('POST', ROUTE.specialize, JSON.stringify({ env, sourceMaps }), {
+      ms: timeoutMs,
+      cut: late,
+    }).catch((err: Error) => err);
     if (reply instanceof SandboxError) throw reply;
     if (reply instanceof Error) {
       const exit = await Promise.race([this.exited, sleep(3000, undefined, { ref: false })]);
       const logs = exit ? (await this.engine.logs(this.id, 20)).trim() : '';
       const oom = exit?.oomKilled ? ' (out of memory)' : '';
-      throw new SandboxError(exit ? `container exited with code ${exit.exitCode}${oom} while starting${logs ? `: ${logs}` : ''}` : `lost the connection to a stem cell while specializing it: ${reply.message}`);
+      throw new SandboxError(
+        exit
+          ? `container exited with code ${exit.exitCode}${oom} while starting${logs ? `: ${logs}` : ''}`
+          : `lost the connection to a stem cell while specializing it: ${reply.message}`,
+      );
     }
     loadOutcome(reply, 'its specialize request');
   }
@@ -160,7 +208,12 @@ export class FunctionContainer {
     let cut: Error | undefined;
     let reply: Reply;
     try {
-      reply = await this.send('POST', ROUTE.invoke, body, limit && { ms: limit.ms, cut: () => (cut = limit.error()) });
+      reply = await this.send(
+        'POST',
+        ROUTE.invoke,
+        body,
+        limit && { ms: limit.ms, cut: () => (cut = limit.error()) },
+      );
     } catch (err) {
       if (cut) throw cut;
       if (err instanceof ResponseTooLargeError) throw err;
@@ -169,7 +222,12 @@ export class FunctionContainer {
     return readInvokeReply(reply.headers, reply.body);
   }
 
-  private send(method: string, path: string, body?: string, limit?: { ms: number; cut: () => Error }): Promise<Reply> {
+  private send(
+    method: string,
+    path: string,
+    body?: string,
+    limit?: { ms: number; cut: () => Error },
+  ): Promise<Reply> {
     const max = this.opts.maxResponseBytes;
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -184,7 +242,10 @@ export class FunctionContainer {
           agent: this.agent,
           method,
           path,
-          headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          headers:
+            body === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
         },
         (res) => {
           const declared = Number(res.headers['content-length']);
@@ -198,7 +259,11 @@ export class FunctionContainer {
           });
           res.on('end', () => {
             clearTimeout(timer);
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, size).toString('utf8') });
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks, size).toString('utf8'),
+            });
           });
           res.on('error', fail);
         },
@@ -222,7 +287,11 @@ export class FunctionContainer {
       await this.engine.remove(this.id);
     } finally {
       this.stopLogs();
-      await Promise.all([this.opts.socketDir, ...(this.opts.ownDirs ?? [])].map((d) => rm(d, { recursive: true, force: true })));
+      await Promise.all(
+        [this.opts.socketDir, ...(this.opts.ownDirs ?? [])].map((d) =>
+          rm(d, { recursive: true, force: true }),
+        ),
+      );
     }
   }
 
@@ -237,5 +306,6 @@ export class FunctionContainer {
 
 /** A bootstrap's answer to /healthz or /specialize: loaded, function_invalid, or a sandbox error. */
 function loadOutcome(reply: Reply, what: string): void {
-  if (!handlerLoaded(reply.status, reply.body)) throw new SandboxError(`container answered ${what} with status ${reply.status}`);
+  if (!handlerLoaded(reply.status, reply.body))
+    throw new SandboxError(`container answered ${what} with status ${reply.status}`);
 }

@@ -7,7 +7,14 @@ import { removeBuild } from './build.ts';
 import { removeSecretCopies } from './secrets.ts';
 import { ConnectionLostError, FunctionContainer, ResponseTooLargeError } from './container.ts';
 import type { ContainerEngine, ExitInfo } from './engine/engine.ts';
-import { FunctionError, FunctionRejectedError, OutOfMemoryError, SandboxError, TimeoutError, TitanError } from './errors.ts';
+import {
+  FunctionError,
+  FunctionRejectedError,
+  OutOfMemoryError,
+  SandboxError,
+  TimeoutError,
+  TitanError,
+} from './errors.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 import type { LogStore } from './logs.ts';
 import { verifyMounts } from './permissions.ts';
@@ -63,7 +70,10 @@ export class Deployment {
   readonly paths: ColdStarts;
   private warmed = false;
 
-  constructor(readonly spec: FunctionSpec, private readonly opts: DeploymentOptions) {
+  constructor(
+    readonly spec: FunctionSpec,
+    private readonly opts: DeploymentOptions,
+  ) {
     this.pool = new Pool<FunctionContainer>({
       name: spec.name,
       settings: opts.poolSettings ?? spec.pool,
@@ -72,7 +82,12 @@ export class Deployment {
       start: (reason) => this.startContainer(reason),
       onEvent: (e) => opts.onPoolEvent?.(spec.name, e),
     });
-    this.paths = new ColdStarts({ spec, stemCells: opts.stemCells, logs: opts.logs, onEvent: (e) => opts.onPoolEvent?.(spec.name, e) });
+    this.paths = new ColdStarts({
+      spec,
+      stemCells: opts.stemCells,
+      logs: opts.logs,
+      onEvent: (e) => opts.onPoolEvent?.(spec.name, e),
+    });
   }
 
   get status(): DeploymentStatus {
@@ -98,7 +113,8 @@ export class Deployment {
   async warmUp(opts: { probe?: boolean } = {}): Promise<void> {
     try {
       await this.pool.warmUp();
-      if (opts.probe && !this.warmed) this.pool.release(await this.pool.acquire(Date.now() + this.opts.startupTimeoutMs));
+      if (opts.probe && !this.warmed)
+        this.pool.release(await this.pool.acquire(Date.now() + this.opts.startupTimeoutMs));
       this.warmed = true;
     } catch {
       // a later successful start (retry or demand) also makes it ready; see startContainer
@@ -107,7 +123,10 @@ export class Deployment {
 
   private async startContainer(reason: StartReason): Promise<FunctionContainer> {
     // Only for waiting calls: prewarming and replacing below min are not worth a stem cell.
-    const c = reason === 'demand' ? await this.paths.start(() => this.newContainer()) : await this.newContainer();
+    const c =
+      reason === 'demand'
+        ? await this.paths.start(() => this.newContainer())
+        : await this.newContainer();
     this.warmed = true;
     return c;
   }
@@ -119,7 +138,11 @@ export class Deployment {
     const suffix = randomBytes(4).toString('hex');
     const socketDir = join(this.opts.runDir, suffix);
     const containerName = `titan-${this.opts.scope}-${this.spec.name}-${suffix}`;
-    const spec = containerSpecFor(this.spec, this.opts.limits, { containerName, socketDir, scope: this.opts.scope });
+    const spec = containerSpecFor(this.spec, this.opts.limits, {
+      containerName,
+      socketDir,
+      scope: this.opts.scope,
+    });
     return FunctionContainer.start(this.opts.engine, spec, {
       socketDir,
       startupTimeoutMs: this.opts.startupTimeoutMs,
@@ -139,7 +162,10 @@ export class Deployment {
     const remaining = Math.max(0, ctx.deadline - Date.now());
     let reply: InvokeReply;
     try {
-      reply = await lease.worker.invoke(body, { ms: remaining, error: () => new TimeoutError(this.spec.name, this.spec.timeoutMs) });
+      reply = await lease.worker.invoke(body, {
+        ms: remaining,
+        error: () => new TimeoutError(this.spec.name, this.spec.timeoutMs),
+      });
     } catch (err) {
       this.paths.ended(lease.worker);
       // The container is in an unknown state: never hand it out again. A lost connection is explained
@@ -151,7 +177,8 @@ export class Deployment {
         this.pool.release(lease);
         throw err;
       }
-      const explained = err instanceof ConnectionLostError ? await this.explainLoss(lease.worker) : undefined;
+      const explained =
+        err instanceof ConnectionLostError ? await this.explainLoss(lease.worker) : undefined;
       this.pool.retire(lease.worker, err instanceof TimeoutError ? 'timeout' : 'crashed');
       throw explained ?? err;
     }
@@ -160,16 +187,22 @@ export class Deployment {
     if (reply.outcome === 'error') {
       const e = readErrorBody(reply.body);
       const details = e?.name ? { name: e.name } : undefined;
-      throw e?.rejected === true ? new FunctionRejectedError(e.message ?? reply.body, details) : new FunctionError(e?.message ?? reply.body, details);
+      throw e?.rejected === true
+        ? new FunctionRejectedError(e.message ?? reply.body, details)
+        : new FunctionError(e?.message ?? reply.body, details);
     }
-    if (!reply.envelope) return { resultJson: reply.body, emits: [], cold: lease.cold, waitMs: lease.waitMs };
+    if (!reply.envelope)
+      return { resultJson: reply.body, emits: [], cold: lease.cold, waitMs: lease.waitMs };
     const env = openEnvelope(reply.body, this.spec.name);
     return { resultJson: env.resultJson, emits: env.emits, cold: lease.cold, waitMs: lease.waitMs };
   }
 
   /** The socket dropped mid-call: find out whether the kernel's OOM killer did it. */
   private async explainLoss(worker: FunctionContainer): Promise<TitanError> {
-    const exit = await Promise.race([worker.exited, sleep(3000, undefined, { ref: false }).then(() => undefined as ExitInfo | undefined)]);
+    const exit = await Promise.race([
+      worker.exited,
+      sleep(3000, undefined, { ref: false }).then(() => undefined as ExitInfo | undefined),
+    ]);
     if (exit?.oomKilled) return new OutOfMemoryError(this.spec.name, this.spec.memoryBytes);
     return new SandboxError(
       exit
@@ -180,6 +213,9 @@ export class Deployment {
 
   /** Stop taking work; once every container is gone, so are the build output and secret copies they mounted. */
   drain(): Promise<void> {
-    return this.pool.drain().then(() => Promise.all([removeBuild(this.spec), removeSecretCopies(this.spec)])).then(() => {});
+    return this.pool
+      .drain()
+      .then(() => Promise.all([removeBuild(this.spec), removeSecretCopies(this.spec)]))
+      .then(() => {});
   }
 }

@@ -52,7 +52,9 @@ export class DialInAgent extends Agent {
   }
 
   private accepted(s: Socket): void {
-    const full = this.live >= this.limits.maxConnections || (this.waiting.length === 0 && this.spare.length >= this.limits.maxSpare);
+    const full =
+      this.live >= this.limits.maxConnections ||
+      (this.waiting.length === 0 && this.spare.length >= this.limits.maxSpare);
     if (this.failure || full) {
       this.refused++;
       s.destroy();

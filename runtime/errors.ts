@@ -65,7 +65,9 @@ export class FunctionRejectedError extends TitanError {
 
 export class TimeoutError extends TitanError {
   constructor(fn: string, timeoutMs: number) {
-    super('timeout', `function '${fn}' did not finish within ${timeoutMs} ms`, { timeout_ms: timeoutMs });
+    super('timeout', `function '${fn}' did not finish within ${timeoutMs} ms`, {
+      timeout_ms: timeoutMs,
+    });
   }
 }
 
@@ -79,9 +81,13 @@ export class OverloadedError extends TitanError {
 
 export class OutOfMemoryError extends TitanError {
   constructor(fn: string, limitBytes: number) {
-    super('out_of_memory', `function '${fn}' exceeded its memory limit of ${limitBytes} bytes and was killed`, {
-      memory_limit_bytes: limitBytes,
-    });
+    super(
+      'out_of_memory',
+      `function '${fn}' exceeded its memory limit of ${limitBytes} bytes and was killed`,
+      {
+        memory_limit_bytes: limitBytes,
+      },
+    );
   }
 }
 
@@ -96,7 +102,11 @@ export class MethodNotAllowedError extends TitanError {
   /** what the function takes: the answer's `Allow` header */
   readonly allow: readonly string[];
   constructor(fn: string, method: string, allow: readonly string[]) {
-    super('method_not_allowed', `function '${fn}' does not take ${method} requests; it takes ${allow.join(', ')}`, { allow });
+    super(
+      'method_not_allowed',
+      `function '${fn}' does not take ${method} requests; it takes ${allow.join(', ')}`,
+      { allow },
+    );
     this.allow = allow;
   }
 }

@@ -20,7 +20,9 @@ export const FunctionInfoSchema = v.object({
    * The newest version of the folder failed (manifest, build, or its handler did not load) while the
    * version listed here keeps serving; cleared once a good version replaces it.
    */
-  update_failed: v.optional(v.object({ reason: v.string(), code: v.string(), at: v.string(), fingerprint: v.string() })),
+  update_failed: v.optional(
+    v.object({ reason: v.string(), code: v.string(), at: v.string(), fingerprint: v.string() }),
+  ),
   triggers: v.array(v.object({ topic: v.string(), event_type: v.optional(v.string()) })),
   pool: v.object({
     min: count,
@@ -33,7 +35,12 @@ export const FunctionInfoSchema = v.object({
     queued: count,
   }),
   /** since the current version was deployed */
-  stats: v.object({ invocations: count, cold_starts: count, wait_p50_ms: v.number(), wait_p99_ms: v.number() }),
+  stats: v.object({
+    invocations: count,
+    cold_starts: count,
+    wait_p50_ms: v.number(),
+    wait_p99_ms: v.number(),
+  }),
   /** true when the pool runs on settings changed through the API rather than the manifest's */
   pool_overridden: v.boolean(),
   /**

@@ -10,10 +10,14 @@ import { int, nonEmpty, strictObject } from './schema-util.ts';
  */
 const AllowedHost = v.pipe(
   v.string(),
-  v.check((h) => h !== '*', 'must name hosts: "*" would accept any DNS name, which is what DNS rebinding needs; list the names (or *.example.com)'),
+  v.check(
+    (h) => h !== '*',
+    'must name hosts: "*" would accept any DNS name, which is what DNS rebinding needs; list the names (or *.example.com)',
+  ),
   v.regex(
     /^(\*\.)?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$|^\[[0-9A-Fa-f:.]+\]$/,
-    (i) => `must be a host name or address without a port, such as titan.example.com, *.example.com, 10.0.0.5 or [fd00::5] (got ${JSON.stringify(i.input)})`,
+    (i) =>
+      `must be a host name or address without a port, such as titan.example.com, *.example.com, 10.0.0.5 or [fd00::5] (got ${JSON.stringify(i.input)})`,
   ),
 );
 
@@ -30,18 +34,32 @@ const canonicalOrigin = (s: string): string | undefined => {
 /** Compared exactly with the Origin header, so it must be written as browsers write it. */
 const CorsOrigin = v.pipe(
   v.string(),
-  v.check((o) => canonicalOrigin(o) === o, (i) => {
-    const canon = canonicalOrigin(String(i.input));
-    const hint = canon ? `; did you mean ${JSON.stringify(canon)}?` : '';
-    return `must be an origin as a browser sends it: scheme://host[:port], no path and no * (got ${JSON.stringify(i.input)}${hint})`;
-  }),
+  v.check(
+    (o) => canonicalOrigin(o) === o,
+    (i) => {
+      const canon = canonicalOrigin(String(i.input));
+      const hint = canon ? `; did you mean ${JSON.stringify(canon)}?` : '';
+      return `must be an origin as a browser sends it: scheme://host[:port], no path and no * (got ${JSON.stringify(i.input)}${hint})`;
+    },
+  ),
 );
 
 const CorsSchema = strictObject({
   /** origins (web apps) whose pages may call the gateway; every other origin gets 403 forbidden_origin */
   allow_origins: v.optional(v.array(CorsOrigin), []),
   /** request headers those pages may send, beyond content-type and authorization */
-  allow_headers: v.optional(v.array(v.pipe(v.string(), v.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, (i) => `must be a header name (got ${JSON.stringify(i.input)})`))), []),
+  allow_headers: v.optional(
+    v.array(
+      v.pipe(
+        v.string(),
+        v.regex(
+          /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/,
+          (i) => `must be a header name (got ${JSON.stringify(i.input)})`,
+        ),
+      ),
+    ),
+    [],
+  ),
   /** how long a browser may cache a preflight answer */
   max_age_sec: v.optional(int(0, 86_400), 600),
 });
@@ -67,10 +85,14 @@ export const GatewaySchema = v.pipe(
   }),
   // Node refuses a headers timeout longer than the request timeout; say so in config terms instead.
   v.forward(
-    v.partialCheck([['headers_timeout_sec'], ['request_timeout_sec']], (g) => g.headers_timeout_sec <= g.request_timeout_sec, (i) => {
-      const g = i.input as { headers_timeout_sec: number; request_timeout_sec: number };
-      return `must be <= gateway.request_timeout_sec (got ${g.headers_timeout_sec}, request_timeout_sec ${g.request_timeout_sec})`;
-    }),
+    v.partialCheck(
+      [['headers_timeout_sec'], ['request_timeout_sec']],
+      (g) => g.headers_timeout_sec <= g.request_timeout_sec,
+      (i) => {
+        const g = i.input as { headers_timeout_sec: number; request_timeout_sec: number };
+        return `must be <= gateway.request_timeout_sec (got ${g.headers_timeout_sec}, request_timeout_sec ${g.request_timeout_sec})`;
+      },
+    ),
     ['headers_timeout_sec'],
   ),
 );

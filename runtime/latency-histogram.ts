@@ -10,7 +10,8 @@ export class LatencyHistogram {
   count = 0;
 
   record(ms: number): void {
-    const i = ms < MIN_MS ? 0 : Math.min(BUCKETS, 1 + Math.floor(Math.log(ms / MIN_MS) / Math.log(RATIO)));
+    const i =
+      ms < MIN_MS ? 0 : Math.min(BUCKETS, 1 + Math.floor(Math.log(ms / MIN_MS) / Math.log(RATIO)));
     this.counts[i]++;
     this.count++;
   }

@@ -18,6 +18,7 @@ export type LogLine = v.InferOutput<typeof LogLineSchema>;
 export const DEFAULT_MAX_LINES_PER_FUNCTION = 2000;
 
 // The tag the bootstrap puts before every line an invocation writes (runtime/bootstrap/log-tags.mjs).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the tag delimiters are RS/US control characters by design
 const TAGGED = /^\u001e([^\u001f\n]{1,200})\u001f/;
 
 export interface LogStoreOptions {
@@ -75,7 +76,10 @@ export class LogStore {
       text: tag ? raw.text.slice(tag[0].length) : raw.text,
     };
     let ring = this.rings.get(fn);
-    if (!ring) this.rings.set(fn, (ring = new Ring(this.maxLinesPerFunction)));
+    if (!ring) {
+      ring = new Ring(this.maxLinesPerFunction);
+      this.rings.set(fn, ring);
+    }
     const evicted = ring.push(line);
     if (evicted?.invocationId) this.unindex(evicted);
     if (line.invocationId) {
@@ -110,7 +114,10 @@ export class LogStore {
       return () => {};
     }
     let set = this.listeners.get(fn);
-    if (!set) this.listeners.set(fn, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.listeners.set(fn, set);
+    }
     set.add(listener);
     return () => {
       set.delete(listener);

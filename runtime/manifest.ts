@@ -4,7 +4,15 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import { FunctionMemory, TimeoutSec, type RuntimeConfig } from './config.ts';
-import { int, nonEmpty, parseYaml, problemsOf, rootListProblem, strictObject, VALIDATION } from './schema-util.ts';
+import {
+  int,
+  nonEmpty,
+  parseYaml,
+  problemsOf,
+  rootListProblem,
+  strictObject,
+  VALIDATION,
+} from './schema-util.ts';
 import { TitanError } from './errors.ts';
 import { FsPermissionError, isWithin, resolveFsPermissions } from './permissions.ts';
 import { ScheduleSchema, toScheduleSpec } from './schedule.ts';
@@ -16,7 +24,8 @@ import { HTTP_METHODS, type FunctionSpec, type HttpMethod, type Runtime } from '
 
 export const NAME_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
 const NAME_RULE = 'a lowercase letter followed by up to 62 of a-z, 0-9, _ and -';
-export const isValidFunctionName = (s: unknown): s is string => typeof s === 'string' && NAME_PATTERN.test(s);
+export const isValidFunctionName = (s: unknown): s is string =>
+  typeof s === 'string' && NAME_PATTERN.test(s);
 
 export const MANIFEST_FILES = ['function.yaml', 'plugin.yaml'] as const;
 
@@ -43,30 +52,51 @@ const jsonSize = (x: unknown): number => Buffer.byteLength(JSON.stringify(x) ?? 
 const Handler = v.pipe(
   v.string(),
   v.minLength(1),
-  v.check((h) => !/[\\\0]/.test(h) && !path.posix.isAbsolute(h) && !path.win32.isAbsolute(h), (i) => `must be a path relative to the function folder (got ${show(i)})`),
-  v.check((h) => !h.split('/').includes('..'), (i) => `must not contain '..' (got ${show(i)})`),
-  v.regex(/\.(js|mjs|cjs|ts|mts|py)$/, (i) => `must name a .js, .mjs, .cjs, .ts, .mts or .py file (got ${show(i)})`),
+  v.check(
+    (h) => !/[\\\0]/.test(h) && !path.posix.isAbsolute(h) && !path.win32.isAbsolute(h),
+    (i) => `must be a path relative to the function folder (got ${show(i)})`,
+  ),
+  v.check(
+    (h) => !h.split('/').includes('..'),
+    (i) => `must not contain '..' (got ${show(i)})`,
+  ),
+  v.regex(
+    /\.(js|mjs|cjs|ts|mts|py)$/,
+    (i) => `must name a .js, .mjs, .cjs, .ts, .mts or .py file (got ${show(i)})`,
+  ),
   v.transform((h) => path.posix.normalize(h)),
 );
 
 const EnvKey = v.pipe(
   v.string(),
-  v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, (i) => `env names must be letters, digits and _, not starting with a digit (got ${show(i)})`),
-  v.check((k) => !k.startsWith('TITAN_'), (i) => `env names starting with TITAN_ are reserved for the runtime (got ${show(i)})`),
+  v.regex(
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    (i) => `env names must be letters, digits and _, not starting with a digit (got ${show(i)})`,
+  ),
+  v.check(
+    (k) => !k.startsWith('TITAN_'),
+    (i) => `env names starting with TITAN_ are reserved for the runtime (got ${show(i)})`,
+  ),
 );
 
 /** A topic or glob; none may reach only into the runtime's reserved namespace (runtime/topics.ts). */
 const TriggerTopic = v.pipe(
   v.string(),
   v.minLength(1),
-  v.check((t) => triggerTopicProblem(t) === undefined, (i) => triggerTopicProblem(String(i.input))!),
+  v.check(
+    (t) => triggerTopicProblem(t) === undefined,
+    (i) => triggerTopicProblem(String(i.input))!,
+  ),
 );
 
 /** A method `/function/<name>` takes, in any case: `get` is GET. */
 const HttpMethodName = v.pipe(
   v.string(),
   v.transform((m) => m.toUpperCase()),
-  v.check((m) => (HTTP_METHODS as readonly string[]).includes(m), (i) => `must be one of ${HTTP_METHODS.join(', ')} (got ${show(i)})`),
+  v.check(
+    (m) => (HTTP_METHODS as readonly string[]).includes(m),
+    (i) => `must be one of ${HTTP_METHODS.join(', ')} (got ${show(i)})`,
+  ),
 );
 
 /**
@@ -81,9 +111,18 @@ export function httpMethods(listed: readonly string[]): HttpMethod[] {
 
 // Sections are nullish so that a key whose children are all commented out means "defaults".
 export const ManifestSchema = strictObject({
-  name: v.optional(v.pipe(v.string(), v.regex(NAME_PATTERN, (i) => `must be ${NAME_RULE} (got ${show(i)})`))),
+  name: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(NAME_PATTERN, (i) => `must be ${NAME_RULE} (got ${show(i)})`),
+    ),
+  ),
   version: v.optional(
-    v.pipe(v.union([v.string(), v.number()], (i) => `must be a string or number (got ${show(i)})`), v.transform(String), v.minLength(1)),
+    v.pipe(
+      v.union([v.string(), v.number()], (i) => `must be a string or number (got ${show(i)})`),
+      v.transform(String),
+      v.minLength(1),
+    ),
     '0.0.0',
   ),
   runtime: v.optional(v.picklist(RUNTIMES), 'node'),
@@ -93,29 +132,76 @@ export const ManifestSchema = strictObject({
   /** container (runc) or gvisor; never an engine runtime name. Absent: the config's sandbox.isolation */
   isolation: v.optional(v.picklist(ISOLATIONS)),
   description: v.optional(v.string()),
-  triggers: v.nullish(v.array(strictObject({ topic: TriggerTopic, event_type: v.optional(nonEmpty) })), []),
+  triggers: v.nullish(
+    v.array(strictObject({ topic: TriggerTopic, event_type: v.optional(nonEmpty) })),
+    [],
+  ),
   max_attempts: v.optional(int(1, 100)),
   auth: v.optional(v.picklist(['none', 'token']), 'none'),
   /** `/function/<name>`: which methods it takes (absent: all of them); others answer 405 */
-  http: v.nullish(strictObject({ methods: v.optional(v.pipe(v.array(HttpMethodName), v.minLength(1, 'must list at least one method'))) }), {}),
-  resources: v.nullish(strictObject({ cpu: v.optional(CpuQuantity), cpu_limit: v.optional(CpuQuantity), memory: v.optional(FunctionMemory) }), {}),
+  http: v.nullish(
+    strictObject({
+      methods: v.optional(
+        v.pipe(v.array(HttpMethodName), v.minLength(1, 'must list at least one method')),
+      ),
+    }),
+    {},
+  ),
+  resources: v.nullish(
+    strictObject({
+      cpu: v.optional(CpuQuantity),
+      cpu_limit: v.optional(CpuQuantity),
+      memory: v.optional(FunctionMemory),
+    }),
+    {},
+  ),
   timeout_sec: v.optional(TimeoutSec),
   pool: v.nullish(
-    strictObject({ min: v.optional(int(0)), max: v.optional(int(1)), concurrency: v.optional(int(1, 1000)), idle_sec: v.optional(int(0)) }),
+    strictObject({
+      min: v.optional(int(0)),
+      max: v.optional(int(1)),
+      concurrency: v.optional(int(1, 1000)),
+      idle_sec: v.optional(int(0)),
+    }),
     {},
   ),
   permissions: v.nullish(
-    strictObject({ fs: v.nullish(strictObject({ allow: v.nullish(v.array(nonEmpty), []), deny: v.nullish(v.array(nonEmpty), []) }), {}) }),
+    strictObject({
+      fs: v.nullish(
+        strictObject({
+          allow: v.nullish(v.array(nonEmpty), []),
+          deny: v.nullish(v.array(nonEmpty), []),
+        }),
+        {},
+      ),
+    }),
     {},
   ),
   env: v.nullish(
-    v.record(EnvKey, v.pipe(v.union([v.string(), v.number(), v.boolean()], (i) => `must be a string, number or boolean (got ${show(i)})`), v.transform(String))),
+    v.record(
+      EnvKey,
+      v.pipe(
+        v.union(
+          [v.string(), v.number(), v.boolean()],
+          (i) => `must be a string, number or boolean (got ${show(i)})`,
+        ),
+        v.transform(String),
+      ),
+    ),
     {},
   ),
   /** secret names, each mounted read-only at /run/secrets/<name> (runtime/secrets.ts) */
   secrets: v.nullish(
     v.pipe(
-      v.array(v.pipe(v.string(), v.check((s) => secretNameProblem(s) === undefined, (i) => secretNameProblem(i.input)!))),
+      v.array(
+        v.pipe(
+          v.string(),
+          v.check(
+            (s) => secretNameProblem(s) === undefined,
+            (i) => secretNameProblem(i.input)!,
+          ),
+        ),
+      ),
       v.check((l) => new Set(l).size === l.length, 'must not name a secret twice'),
     ),
     [],
@@ -126,8 +212,14 @@ export const ManifestSchema = strictObject({
   config: v.nullish(
     v.pipe(
       // not v.record alone: it takes a list for an object ({0: ...}), and the handler is promised a mapping
-      v.custom<Record<string, unknown>>((c) => typeof c === 'object' && c !== null && !Array.isArray(c), (i) => `must be a mapping of keys to values (got ${show(i)})`),
-      v.check((c) => jsonSize(c) <= MAX_CONFIG_BYTES, (i) => `must be at most ${MAX_CONFIG_BYTES} bytes as JSON (got ${jsonSize(i.input)})`),
+      v.custom<Record<string, unknown>>(
+        (c) => typeof c === 'object' && c !== null && !Array.isArray(c),
+        (i) => `must be a mapping of keys to values (got ${show(i)})`,
+      ),
+      v.check(
+        (c) => jsonSize(c) <= MAX_CONFIG_BYTES,
+        (i) => `must be at most ${MAX_CONFIG_BYTES} bytes as JSON (got ${jsonSize(i.input)})`,
+      ),
     ),
     {},
   ),
@@ -151,8 +243,12 @@ type Resolved = { spec: FunctionSpec; problems: [] } | { spec: undefined; proble
 
 function resolve(raw: unknown, opts: ResolveOptions): Resolved {
   const result = v.safeParse(ManifestSchema, raw ?? {}, VALIDATION);
-  const schemaProblems = [...rootListProblem(raw), ...(result.success ? [] : problemsOf(result.issues))];
-  if (!result.success || schemaProblems.length > 0) return { spec: undefined, problems: schemaProblems };
+  const schemaProblems = [
+    ...rootListProblem(raw),
+    ...(result.success ? [] : problemsOf(result.issues)),
+  ];
+  if (!result.success || schemaProblems.length > 0)
+    return { spec: undefined, problems: schemaProblems };
   const m = result.output;
   const { config } = opts;
   const problems: string[] = [];
@@ -160,20 +256,32 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     try {
       return fn();
     } catch (e) {
-      problems.push(...(e instanceof FsPermissionError ? e.problems : [`${key}: ${(e as Error).message}`]));
+      problems.push(
+        ...(e instanceof FsPermissionError ? e.problems : [`${key}: ${(e as Error).message}`]),
+      );
       return undefined;
     }
   };
 
   if (m.name === undefined && !isValidFunctionName(opts.folderName)) {
-    problems.push(`name: not set, and the folder name '${opts.folderName}' is not a valid function name (must be ${NAME_RULE}); set name or rename the folder`);
+    problems.push(
+      `name: not set, and the folder name '${opts.folderName}' is not a valid function name (must be ${NAME_RULE}); set name or rename the folder`,
+    );
   }
-  const cpu = attempt('resources.cpu', () => parseCpu(m.resources.cpu ?? config.sandbox.default_cpu));
-  const cpuLimit = attempt('resources.cpu_limit', () => parseCpu(m.resources.cpu_limit ?? config.sandbox.default_cpu_limit));
+  const cpu = attempt('resources.cpu', () =>
+    parseCpu(m.resources.cpu ?? config.sandbox.default_cpu),
+  );
+  const cpuLimit = attempt('resources.cpu_limit', () =>
+    parseCpu(m.resources.cpu_limit ?? config.sandbox.default_cpu_limit),
+  );
   if (cpu !== undefined && cpuLimit !== undefined && cpuLimit < cpu) {
-    problems.push(`resources.cpu_limit: must be >= resources.cpu (got limit ${cpuLimit} cores, share ${cpu} cores)`);
+    problems.push(
+      `resources.cpu_limit: must be >= resources.cpu (got limit ${cpuLimit} cores, share ${cpu} cores)`,
+    );
   }
-  const memoryBytes = attempt('resources.memory', () => parseMemory(m.resources.memory ?? config.sandbox.default_memory));
+  const memoryBytes = attempt('resources.memory', () =>
+    parseMemory(m.resources.memory ?? config.sandbox.default_memory),
+  );
 
   const pool = {
     min: m.pool.min ?? config.pool.min,
@@ -183,15 +291,26 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
   };
   if (pool.min > pool.max) {
     const from = (k: 'min' | 'max') => (m.pool[k] === undefined ? ' from the runtime config' : '');
-    problems.push(`pool.min: must be <= pool.max (got min ${pool.min}${from('min')}, max ${pool.max}${from('max')})`);
+    problems.push(
+      `pool.min: must be <= pool.max (got min ${pool.min}${from('min')}, max ${pool.max}${from('max')})`,
+    );
   }
   const handler = m.handler ?? DEFAULT_HANDLER[m.runtime];
   const handlerProblem = handlerRuntimeProblem(m.runtime, handler);
   if (handlerProblem) problems.push(handlerProblem);
   const dir = path.resolve(opts.dir);
-  const fs = attempt('permissions.fs', () => resolveFsPermissions(m.permissions.fs, config.sandbox.fs_roots, opts.cwd ?? process.cwd()));
+  const fs = attempt('permissions.fs', () =>
+    resolveFsPermissions(m.permissions.fs, config.sandbox.fs_roots, opts.cwd ?? process.cwd()),
+  );
 
-  if (problems.length > 0 || cpu === undefined || cpuLimit === undefined || memoryBytes === undefined || fs === undefined) return { spec: undefined, problems };
+  if (
+    problems.length > 0 ||
+    cpu === undefined ||
+    cpuLimit === undefined ||
+    memoryBytes === undefined ||
+    fs === undefined
+  )
+    return { spec: undefined, problems };
   const spec: FunctionSpec = {
     name: m.name ?? opts.folderName,
     version: m.version,
@@ -200,7 +319,9 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     handler,
     image: m.image ?? (m.runtime === 'python' ? config.sandbox.python_image : config.sandbox.image),
     isolation: m.isolation ?? config.sandbox.isolation,
-    triggers: m.triggers.map((t) => (t.event_type === undefined ? { topic: t.topic } : { topic: t.topic, eventType: t.event_type })),
+    triggers: m.triggers.map((t) =>
+      t.event_type === undefined ? { topic: t.topic } : { topic: t.topic, eventType: t.event_type },
+    ),
     ...(m.max_attempts !== undefined ? { maxAttempts: m.max_attempts } : {}),
     cpu,
     cpuLimit,
@@ -214,42 +335,65 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     auth: m.auth,
     ...(m.http.methods ? { http: { methods: httpMethods(m.http.methods) } } : {}),
     ...(m.schedule ? { schedule: toScheduleSpec(m.schedule) } : {}),
-    manifestHash: createHash('sha256').update(JSON.stringify(raw ?? {})).digest('hex').slice(0, 16),
+    manifestHash: createHash('sha256')
+      .update(JSON.stringify(raw ?? {}))
+      .digest('hex')
+      .slice(0, 16),
   };
   return { spec, problems: [] };
 }
 
-function manifestError(file: string, problems: string[], details: Record<string, unknown>): TitanError {
+function manifestError(
+  file: string,
+  problems: string[],
+  details: Record<string, unknown>,
+): TitanError {
   const lines = problems.map((p) => `${file}: ${p}`);
-  const head = lines.length === 1 ? '' : `invalid function manifest ${file} (${lines.length} problems):\n`;
-  return new TitanError('invalid_manifest', head + lines.join('\n'), { ...details, file, problems: lines });
+  const head =
+    lines.length === 1 ? '' : `invalid function manifest ${file} (${lines.length} problems):\n`;
+  return new TitanError('invalid_manifest', head + lines.join('\n'), {
+    ...details,
+    file,
+    problems: lines,
+  });
 }
 
 /** Validates a parsed manifest and applies the runtime config's defaults. Throws invalid_manifest. */
 export function resolveManifest(raw: unknown, opts: ResolveOptions): FunctionSpec {
   const { spec, problems } = resolve(raw, opts);
-  if (!spec) throw manifestError(opts.file ?? 'function.yaml', problems, { dir: path.resolve(opts.dir) });
+  if (!spec)
+    throw manifestError(opts.file ?? 'function.yaml', problems, { dir: path.resolve(opts.dir) });
   return spec;
 }
 
-const exists = (p: string) => lstat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  lstat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** The handler must be a regular file that really lives in the folder (a symlink may not leave it). */
 async function checkHandler(dir: string, handler: string): Promise<string | undefined> {
   const shown = `handler: '${handler}'`;
   try {
     const real = await realpath(path.join(dir, handler));
-    if (!isWithin(real, await realpath(dir))) return `${shown} resolves to '${real}', outside the function folder`;
+    if (!isWithin(real, await realpath(dir)))
+      return `${shown} resolves to '${real}', outside the function folder`;
     if (!(await stat(real)).isFile()) return `${shown} is not a regular file`;
     return undefined;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' || code === 'ENOTDIR' ? `${shown} does not exist in the function folder` : `${shown}: ${(e as Error).message}`;
+    return code === 'ENOENT' || code === 'ENOTDIR'
+      ? `${shown} does not exist in the function folder`
+      : `${shown}: ${(e as Error).message}`;
   }
 }
 
 /** Reads `<dir>/function.yaml` (or its alias plugin.yaml) and returns the resolved spec. */
-export async function loadFunctionFolder(dir: string, config: RuntimeConfig): Promise<FunctionSpec> {
+export async function loadFunctionFolder(
+  dir: string,
+  config: RuntimeConfig,
+): Promise<FunctionSpec> {
   const abs = path.resolve(dir);
   const folderName = path.basename(abs);
   const fail = (file: string, problems: string[]) => manifestError(file, problems, { dir: abs });
@@ -257,11 +401,16 @@ export async function loadFunctionFolder(dir: string, config: RuntimeConfig): Pr
   const present: string[] = [];
   for (const f of MANIFEST_FILES) if (await exists(path.join(abs, f))) present.push(f);
   if (present.length === 0) {
-    const why = (await exists(abs)) ? 'no function.yaml (or plugin.yaml) in the folder' : 'folder not found';
+    const why = (await exists(abs))
+      ? 'no function.yaml (or plugin.yaml) in the folder'
+      : 'folder not found';
     throw fail(folderName, [`${why} (${abs})`]);
   }
   // Two manifests would leave it to chance which one wins.
-  if (present.length > 1) throw fail(folderName, ['both function.yaml and plugin.yaml exist; keep one (plugin.yaml is an alias)']);
+  if (present.length > 1)
+    throw fail(folderName, [
+      'both function.yaml and plugin.yaml exist; keep one (plugin.yaml is an alias)',
+    ]);
   const file = `${folderName}/${present[0]}`;
 
   let text: string;
@@ -275,6 +424,7 @@ export async function loadFunctionFolder(dir: string, config: RuntimeConfig): Pr
 
   const { spec, problems } = resolve(parsed.value, { dir: abs, folderName, config, file });
   const handlerProblem = spec ? await checkHandler(abs, spec.handler) : undefined;
-  if (!spec || handlerProblem) throw fail(file, [...problems, ...(handlerProblem ? [handlerProblem] : [])]);
+  if (!spec || handlerProblem)
+    throw fail(file, [...problems, ...(handlerProblem ? [handlerProblem] : [])]);
   return spec;
 }

@@ -17,7 +17,9 @@ export class Metrics {
     name: 'titan_invocation_duration_seconds',
     help: 'Gateway-side invocation duration, queue wait included',
     labelNames: ['function'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    buckets: [
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+    ],
     registers: [this.registry],
   });
   readonly coldStarts = new Counter({
@@ -88,7 +90,8 @@ export class Metrics {
       collect() {
         this.reset();
         for (const f of list()) {
-          for (const state of ['warm', 'busy', 'starting'] as const) this.set({ function: f.name, state }, f.pool[state]);
+          for (const state of ['warm', 'busy', 'starting'] as const)
+            this.set({ function: f.name, state }, f.pool[state]);
         }
       },
     });
@@ -110,7 +113,8 @@ export class Metrics {
     else if (e.kind === 'start_failed') this.containerStartFailures.inc({ function: fn });
     else if (e.kind === 'stopped') this.containerStops.inc({ function: fn, reason: e.why });
     else if (e.kind === 'cold_start') this.coldStartsByPath.inc({ function: fn, path: e.path });
-    else if (e.kind === 'specialized') this.specialization.observe({ runtime: e.runtime, outcome: e.outcome }, e.ms / 1000);
+    else if (e.kind === 'specialized')
+      this.specialization.observe({ runtime: e.runtime, outcome: e.outcome }, e.ms / 1000);
     else if (e.kind === 'stem_cells') {
       this.stemCells.set({ runtime: e.runtime, state: 'ready' }, e.ready);
       this.stemCells.set({ runtime: e.runtime, state: 'starting' }, e.starting);

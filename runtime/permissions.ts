@@ -31,7 +31,23 @@ const GLOB_CHARS = /[*?[{]/;
 
 // Mounting over these (or over a parent of them) would replace the container's own system or its
 // /tmp tmpfs; the sandbox relies on them, so no root configuration can allow it.
-const RESERVED = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/tmp', '/usr', '/var'];
+const RESERVED = [
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/tmp',
+  '/usr',
+  '/var',
+];
 
 /** The path segments before the first one holding a glob character: `./inbox/**\/*.pdf` → `./inbox`. */
 export function staticPrefix(pattern: string): string {
@@ -73,7 +89,8 @@ function realpathExisting(p: string): string {
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
       // A dangling symlink makes realpath fail with ENOENT too; the engine would follow it (and might
       // create its target), so it cannot be treated as "not there yet".
-      if (lstatOrUndefined(head)?.isSymbolicLink()) throw new Error(`'${head}' is a symlink whose target does not exist`);
+      if (lstatOrUndefined(head)?.isSymbolicLink())
+        throw new Error(`'${head}' is a symlink whose target does not exist`);
       const parent = path.dirname(head);
       if (parent === head) return p;
       missing.unshift(path.basename(head));
@@ -92,21 +109,42 @@ function lstatOrUndefined(p: string): fs.Stats | undefined {
 
 type Kind = MountKind | 'symlink' | 'other';
 const kindOf = (st: fs.Stats | undefined): Kind =>
-  !st ? 'missing' : st.isDirectory() ? 'directory' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
-const KIND_SHOWN: Record<Kind, string> = { directory: 'a directory', file: 'a file', missing: 'missing', symlink: 'a symlink', other: 'a socket, FIFO or device' };
+  !st
+    ? 'missing'
+    : st.isDirectory()
+      ? 'directory'
+      : st.isFile()
+        ? 'file'
+        : st.isSymbolicLink()
+          ? 'symlink'
+          : 'other';
+const KIND_SHOWN: Record<Kind, string> = {
+  directory: 'a directory',
+  file: 'a file',
+  missing: 'missing',
+  symlink: 'a symlink',
+  other: 'a socket, FIFO or device',
+};
 
 /** Resolves one entry to the absolute real path of the directory it names, or returns the problem. */
-function resolveEntry(key: string, entry: string, cwd: string): { path: string } | { problem: string } {
+function resolveEntry(
+  key: string,
+  entry: string,
+  cwd: string,
+): { path: string } | { problem: string } {
   const bad = (why: string) => ({ problem: `${key}: ${JSON.stringify(entry)} ${why}` });
   if (typeof entry !== 'string' || entry === '') return bad('is not a path');
   if (entry.includes('\0')) return bad('contains a NUL byte');
-  if (entry.includes(':')) return bad("contains ':', which the container engine reads as a separator");
+  if (entry.includes(':'))
+    return bad("contains ':', which the container engine reads as a separator");
   const named = entryPath(entry);
   if (named === undefined) {
     const dir = staticPrefix(entry);
     const whole = `${dir === '/' ? '' : dir}/**`;
     const [verb, what] = key.endsWith('allow') ? ['mount', 'mounts are'] : ['hide', 'deny hides'];
-    return bad(`would ${verb} all of '${dir}'; ${what} whole directories: write '${dir}' or '${whole}'`);
+    return bad(
+      `would ${verb} all of '${dir}'; ${what} whole directories: write '${dir}' or '${whole}'`,
+    );
   }
   let real: string;
   try {
@@ -130,7 +168,11 @@ function outermost(paths: string[]): string[] {
   return kept.sort();
 }
 
-export function resolveFsPermissions(perms: FsPermissions | undefined, roots: string[], cwd: string): ResolvedFs {
+export function resolveFsPermissions(
+  perms: FsPermissions | undefined,
+  roots: string[],
+  cwd: string,
+): ResolvedFs {
   const problems: string[] = [];
   const realRoots = roots.map((r) => {
     try {
@@ -150,20 +192,28 @@ export function resolveFsPermissions(perms: FsPermissions | undefined, roots: st
   const allowed = resolveAll(allowKey, perms?.allow).filter(({ entry, path: p }) => {
     const shown = p === entry ? `'${p}'` : `'${entry}' (resolves to '${p}')`;
     if (realRoots.length === 0) {
-      problems.push(`${allowKey}: ${shown} cannot be mounted: no fs roots are configured; add a root to sandbox.fs_roots in the runtime config`);
+      problems.push(
+        `${allowKey}: ${shown} cannot be mounted: no fs roots are configured; add a root to sandbox.fs_roots in the runtime config`,
+      );
       return false;
     }
     if (!realRoots.some((root) => isWithin(p, root))) {
-      problems.push(`${allowKey}: ${shown} is outside the permitted roots (${realRoots.join(', ')}); add a root to sandbox.fs_roots in the runtime config`);
+      problems.push(
+        `${allowKey}: ${shown} is outside the permitted roots (${realRoots.join(', ')}); add a root to sandbox.fs_roots in the runtime config`,
+      );
       return false;
     }
     const hidden = RESERVED.find((r) => isWithin(r, p));
     if (hidden) {
-      problems.push(`${allowKey}: ${shown} would hide the container's own ${hidden}; allow a directory below it instead`);
+      problems.push(
+        `${allowKey}: ${shown} would hide the container's own ${hidden}; allow a directory below it instead`,
+      );
       return false;
     }
     if (kindOf(lstatOrUndefined(p)) === 'other') {
-      problems.push(`${allowKey}: ${shown} is ${KIND_SHOWN.other}; only directories and files can be mounted`);
+      problems.push(
+        `${allowKey}: ${shown} is ${KIND_SHOWN.other}; only directories and files can be mounted`,
+      );
       return false;
     }
     return true;
@@ -171,13 +221,18 @@ export function resolveFsPermissions(perms: FsPermissions | undefined, roots: st
   const denied = resolveAll('permissions.fs.deny', perms?.deny).map((d) => d.path);
 
   // Deny wins: a mount at or below a denied path is dropped; a denied path strictly inside a mount is masked.
-  const mountPaths = outermost(allowed.map((a) => a.path).filter((a) => !denied.some((d) => isWithin(a, d))));
+  const mountPaths = outermost(
+    allowed.map((a) => a.path).filter((a) => !denied.some((d) => isWithin(a, d))),
+  );
   const masks = outermost(denied.filter((d) => mountPaths.some((m) => d !== m && isWithin(d, m))));
   for (const m of masks) {
     // The engine covers a mask with a tmpfs, which needs a directory to mount on; it cannot create one
     // inside the read-only mount, so a missing or file mask would fail every start instead.
     const kind = kindOf(lstatOrUndefined(m));
-    if (kind !== 'directory') problems.push(`permissions.fs.deny: '${m}' is ${KIND_SHOWN[kind]} inside a mount; deny hides existing directories only`);
+    if (kind !== 'directory')
+      problems.push(
+        `permissions.fs.deny: '${m}' is ${KIND_SHOWN[kind]} inside a mount; deny hides existing directories only`,
+      );
   }
   if (problems.length > 0) throw new FsPermissionError(problems);
   return {
@@ -211,7 +266,11 @@ async function firstLink(p: string): Promise<string | undefined> {
  * one itself); its existing ancestors must still be real, as the engine follows links when it creates
  * what is missing, as it does when it mounts. `missingOk`: a missing path is not a change.
  */
-async function changeOf(p: string, was: MountKind, missingOk = was === 'missing'): Promise<string | undefined> {
+async function changeOf(
+  p: string,
+  was: MountKind,
+  missingOk = was === 'missing',
+): Promise<string | undefined> {
   const link = await firstLink(p);
   if (link !== undefined) {
     const target = await realpath(link).then(
@@ -219,12 +278,18 @@ async function changeOf(p: string, was: MountKind, missingOk = was === 'missing'
       async () => `'${await readlink(link).catch(() => '?')}', which does not exist`,
     );
     if (link === p) return `is now a symlink to ${target} (it was ${KIND_SHOWN[was]} at deploy)`;
-    const now = await realpath(p).then((r) => `, so it resolves to '${r}'`, () => '');
+    const now = await realpath(p).then(
+      (r) => `, so it resolves to '${r}'`,
+      () => '',
+    );
     return `is now reached through a symlink: '${link}' links to ${target}${now}`;
   }
   const now = kindOf(await lstat(p).catch(() => undefined));
-  if (now === was || (was === 'missing' && now === 'directory') || (missingOk && now === 'missing')) return undefined;
-  return now === 'missing' ? `no longer exists (it was ${KIND_SHOWN[was]} at deploy)` : `is now ${KIND_SHOWN[now]} (it was ${KIND_SHOWN[was]} at deploy)`;
+  if (now === was || (was === 'missing' && now === 'directory') || (missingOk && now === 'missing'))
+    return undefined;
+  return now === 'missing'
+    ? `no longer exists (it was ${KIND_SHOWN[was]} at deploy)`
+    : `is now ${KIND_SHOWN[now]} (it was ${KIND_SHOWN[was]} at deploy)`;
 }
 
 /**

@@ -99,7 +99,13 @@ export class Pool<W extends PoolWorker> {
   stats(): PoolStats {
     const busy = this.slots.filter((s) => s.inflight > 0).length;
     const inflight = this.slots.reduce((n, s) => n + s.inflight, 0);
-    return { warm: this.slots.length - busy, busy, starting: this.starting, queued: this.waiters.length, inflight };
+    return {
+      warm: this.slots.length - busy,
+      busy,
+      starting: this.starting,
+      queued: this.waiters.length,
+      inflight,
+    };
   }
 
   /** Start `min` containers; resolves once that many are warm, rejects on the first failure. */
@@ -121,13 +127,17 @@ export class Pool<W extends PoolWorker> {
     if (loweredMin) {
       // Extras that are idle now stop now; busy ones follow the idle rule once they finish.
       const extra = this.slots.length - settings.min;
-      for (const s of this.slots.filter((x) => x.inflight === 0).slice(0, Math.max(0, extra))) this.retire(s.worker, 'scaled_down');
+      for (const s of this.slots.filter((x) => x.inflight === 0).slice(0, Math.max(0, extra)))
+        this.retire(s.worker, 'scaled_down');
     }
     this.reapIdle();
   }
 
   acquire(deadline = Infinity): Promise<Lease<W>> {
-    if (this.state !== 'open') return Promise.reject(new TitanError('not_found', `function '${this.name}' is being undeployed`));
+    if (this.state !== 'open')
+      return Promise.reject(
+        new TitanError('not_found', `function '${this.name}' is being undeployed`),
+      );
     if (this.fatalError) return Promise.reject(this.fatalError);
     const slot = this.freeSlot();
     if (slot) return Promise.resolve(this.lease(slot, 0));
@@ -135,7 +145,11 @@ export class Pool<W extends PoolWorker> {
     // do not count, or a small queue would cap demand growth (queue_max 0 with min 0 served nothing).
     const headroom = Math.max(0, this.settings.max - this.slots.length) * this.settings.concurrency;
     if (this.waiters.length >= this.opts.queueMax + headroom) {
-      return Promise.reject(new OverloadedError(`function '${this.name}' is at capacity (${this.settings.max} containers × ${this.settings.concurrency}) with ${this.waiters.length} invocations queued`));
+      return Promise.reject(
+        new OverloadedError(
+          `function '${this.name}' is at capacity (${this.settings.max} containers × ${this.settings.concurrency}) with ${this.waiters.length} invocations queued`,
+        ),
+      );
     }
     return new Promise<Lease<W>>((resolve, reject) => {
       const since = this.now();
@@ -150,7 +164,9 @@ export class Pool<W extends PoolWorker> {
           reject(
             byDeadline
               ? new TimeoutError(this.name, waitMs)
-              : new OverloadedError(`function '${this.name}': no container free after waiting ${waitMs} ms`),
+              : new OverloadedError(
+                  `function '${this.name}': no container free after waiting ${waitMs} ms`,
+                ),
           );
           this.finishDrainIfIdle(); // a drain may have been waiting on this waiter alone
         }, waitMs),
@@ -177,10 +193,16 @@ export class Pool<W extends PoolWorker> {
     this.opts.onEvent?.({ kind: 'stopped', why });
     void worker.stop().catch(() => {});
     if (this.state === 'open') {
-      if (this.slots.length + this.starting < this.settings.min) void this.spawn('replace').catch(() => {});
+      if (this.slots.length + this.starting < this.settings.min)
+        void this.spawn('replace').catch(() => {});
       this.growForQueue();
     } else {
-      this.failWaitersIfNoCapacity(new TitanError('sandbox_error', `function '${this.name}' lost its last container while being undeployed`));
+      this.failWaitersIfNoCapacity(
+        new TitanError(
+          'sandbox_error',
+          `function '${this.name}' lost its last container while being undeployed`,
+        ),
+      );
       this.finishDrainIfIdle();
     }
   }
@@ -284,10 +306,14 @@ export class Pool<W extends PoolWorker> {
         clearTimeout(w.timer);
         w.reject(err);
       }
-      return this.finishDrainIfIdle();
+      this.finishDrainIfIdle();
+      return;
     }
     this.failWaitersIfNoCapacity(err);
-    if (this.state === 'draining') return this.finishDrainIfIdle();
+    if (this.state === 'draining') {
+      this.finishDrainIfIdle();
+      return;
+    }
     // Keep trying to reach `min`, backing off so a broken engine is not hammered.
     this.retry.failed(() => {
       if (this.state === 'open') void this.warmUp().catch(() => {});
@@ -299,7 +325,14 @@ export class Pool<W extends PoolWorker> {
     if (this.slots.length > 0 || this.starting > 0) return;
     for (const w of this.waiters.splice(0)) {
       clearTimeout(w.timer);
-      w.reject(err instanceof TitanError ? err : new TitanError('sandbox_error', `no container could be started for '${this.name}': ${err.message}`));
+      w.reject(
+        err instanceof TitanError
+          ? err
+          : new TitanError(
+              'sandbox_error',
+              `no container could be started for '${this.name}': ${err.message}`,
+            ),
+      );
     }
   }
 
@@ -312,10 +345,13 @@ export class Pool<W extends PoolWorker> {
     if (this.state !== 'open') return;
     const cutoff = this.now() - this.settings.idleSec * 1000;
     const spare = this.slots.length - this.settings.min;
-    const idle = this.slots.filter((s) => s.inflight === 0 && s.lastUsed <= cutoff).slice(0, Math.max(0, spare));
+    const idle = this.slots
+      .filter((s) => s.inflight === 0 && s.lastUsed <= cutoff)
+      .slice(0, Math.max(0, spare));
     for (const s of idle) this.retire(s.worker, 'idle');
     // Lowering max below the current count: retire idle extras now, busy ones as they finish.
     const over = this.slots.length - this.settings.max;
-    for (const s of this.slots.filter((x) => x.inflight === 0).slice(0, Math.max(0, over))) this.retire(s.worker, 'scaled_down');
+    for (const s of this.slots.filter((x) => x.inflight === 0).slice(0, Math.max(0, over)))
+      this.retire(s.worker, 'scaled_down');
   }
 }

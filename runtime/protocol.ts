@@ -50,8 +50,15 @@ export interface InvokeReply {
   body: string;
 }
 
-export function readInvokeReply(headers: Record<string, string | string[] | undefined>, body: string): InvokeReply {
-  return { outcome: headers[HEADER.outcome] === 'ok' ? 'ok' : 'error', envelope: headers[HEADER.envelope] === '1', body };
+export function readInvokeReply(
+  headers: Record<string, string | string[] | undefined>,
+  body: string,
+): InvokeReply {
+  return {
+    outcome: headers[HEADER.outcome] === 'ok' ? 'ok' : 'error',
+    envelope: headers[HEADER.envelope] === '1',
+    body,
+  };
 }
 
 /** An `error` outcome's body; the container may send anything, so every field is checked. */
@@ -59,12 +66,20 @@ export function readErrorBody(body: string): Partial<ErrorBody> | undefined {
   const e = safeJson(body);
   if (!e || typeof e !== 'object') return undefined;
   const { name, message, rejected } = e as Record<string, unknown>;
-  return { name: typeof name === 'string' ? name : undefined, message: typeof message === 'string' ? message : undefined, rejected: rejected === true };
+  return {
+    name: typeof name === 'string' ? name : undefined,
+    message: typeof message === 'string' ? message : undefined,
+    rejected: rejected === true,
+  };
 }
 
 /** `{ result, emits }` from the container, which may say anything: a bad one is invalid_response. */
 export function openEnvelope(body: string, fnName: string): { resultJson: string; emits: Emit[] } {
-  const bad = (why: string) => new TitanError('invalid_response', `function '${fnName}' answered a malformed envelope: ${why}`);
+  const bad = (why: string) =>
+    new TitanError(
+      'invalid_response',
+      `function '${fnName}' answered a malformed envelope: ${why}`,
+    );
   let env: { result?: unknown; emits?: unknown };
   try {
     env = JSON.parse(body) as typeof env;
@@ -86,7 +101,10 @@ export function handlerLoaded(status: number, body: string): boolean {
   if (status === 200) return true;
   if (status === 500) {
     const said = safeJson(body) as { error?: { message?: unknown } } | undefined;
-    throw new TitanError('function_invalid', `handler failed to load: ${String(said?.error?.message ?? body.slice(0, 500))}`);
+    throw new TitanError(
+      'function_invalid',
+      `handler failed to load: ${String(said?.error?.message ?? body.slice(0, 500))}`,
+    );
   }
   return false;
 }

@@ -2,7 +2,8 @@
 import * as v from 'valibot';
 
 const CPU_FORMS = 'cores ("0.5", "2", 2) or millicores ("250m"), at least 1m';
-const MEMORY_FORMS = 'whole bytes (1048576) or a number with a suffix Ki, Mi, Gi, Ti (binary) or k, M, G, T (decimal), e.g. "128Mi", "500M"';
+const MEMORY_FORMS =
+  'whole bytes (1048576) or a number with a suffix Ki, Mi, Gi, Ti (binary) or k, M, G, T (decimal), e.g. "128Mi", "500M"';
 
 // Kubernetes accepts "5.", ".5" and "5.5"; we accept the same, without signs or exponents.
 const CPU_RE = /^(\d+\.?\d*|\.\d+)(m?)$/;
@@ -24,7 +25,8 @@ const show = (q: unknown): string => (typeof q === 'string' ? `'${q}'` : String(
 
 /** CPU quantity in cores: "50m" → 0.05, "0.5" → 0.5, 2 → 2. Throws on anything else. */
 export function parseCpu(q: string | number): number {
-  const bad = (why = ''): Error => new Error(`invalid CPU quantity ${show(q)}${why}: expected ${CPU_FORMS}`);
+  const bad = (why = ''): Error =>
+    new Error(`invalid CPU quantity ${show(q)}${why}: expected ${CPU_FORMS}`);
   let cores: number;
   if (typeof q === 'number') {
     cores = q;
@@ -43,7 +45,8 @@ export function parseCpu(q: string | number): number {
 
 /** Memory quantity in bytes: "128Mi" → 134217728, "500M" → 500000000, 1048576 → 1048576. */
 export function parseMemory(q: string | number): number {
-  const bad = (why = ''): Error => new Error(`invalid memory quantity ${show(q)}${why}: expected ${MEMORY_FORMS}`);
+  const bad = (why = ''): Error =>
+    new Error(`invalid memory quantity ${show(q)}${why}: expected ${MEMORY_FORMS}`);
   if (typeof q === 'number') {
     if (!Number.isFinite(q) || q <= 0) throw bad(' (must be greater than 0)');
     if (!Number.isInteger(q)) throw bad(' (fraction of a byte)');
@@ -54,7 +57,10 @@ export function parseMemory(q: string | number): number {
   const m = MEMORY_RE.exec(q);
   if (!m || (m[1] === undefined && !m[2])) {
     // "128m" is millibytes in Kubernetes, almost always a typo for Mi or M.
-    if (/^\d+(\.\d+)?m$/.test(q)) throw bad(` (the suffix 'm' means thousandths of a byte; did you mean '${q.slice(0, -1)}Mi'?)`);
+    if (/^\d+(\.\d+)?m$/.test(q))
+      throw bad(
+        ` (the suffix 'm' means thousandths of a byte; did you mean '${q.slice(0, -1)}Mi'?)`,
+      );
     throw bad();
   }
   const [, whole = '0', frac = '', suffix = ''] = m;

@@ -64,7 +64,8 @@ export class Registry extends EventEmitter {
     this.watcher = new FolderWatcher({
       dir: config.functions_dir,
       debounceMs: opts.debounceMs ?? 150,
-      onChange: () => void this.rescan().catch((err) => log?.('rescan failed', { err: String(err) })),
+      onChange: () =>
+        void this.rescan().catch((err) => log?.('rescan failed', { err: String(err) })),
       log,
     });
     this.stemCells = new StemCells({
@@ -75,10 +76,18 @@ export class Registry extends EventEmitter {
       runDir: runDirOf(config.state_dir),
       cellsDir: cellsDirOf(config.state_dir),
       startupTimeoutMs: config.sandbox.startup_timeout_sec * 1000,
-      onChange: (runtime, { ready, starting }) => opts.onPoolEvent?.('', { kind: 'stem_cells', runtime, ready, starting }),
+      onChange: (runtime, { ready, starting }) =>
+        opts.onPoolEvent?.('', { kind: 'stem_cells', runtime, ready, starting }),
       log,
     });
-    this.deployer = new Deployer({ config, create: (spec) => this.createDeployment(spec), refuse: (spec) => refuseIsolation(opts.engine, spec.isolation), onPromoted: () => this.emit('change'), log, warn: opts.warn });
+    this.deployer = new Deployer({
+      config,
+      create: (spec) => this.createDeployment(spec),
+      refuse: (spec) => refuseIsolation(opts.engine, spec.isolation),
+      onPromoted: () => this.emit('change'),
+      log,
+      warn: opts.warn,
+    });
   }
 
   /** Remove what an earlier gateway on this state directory left behind, watch, then deploy. */
@@ -94,7 +103,11 @@ export class Registry extends EventEmitter {
   }
 
   async removeOrphans(): Promise<number> {
-    const count = await removeOrphans(this.opts.engine, this.opts.scope, this.opts.config.state_dir);
+    const count = await removeOrphans(
+      this.opts.engine,
+      this.opts.scope,
+      this.opts.config.state_dir,
+    );
     if (count) this.opts.log?.('removed orphan containers of an earlier run', { count });
     return count;
   }
@@ -118,7 +131,10 @@ export class Registry extends EventEmitter {
   }
 
   list(): FunctionInfo[] {
-    return this.deployer.all().sort((a, b) => a.name.localeCompare(b.name)).map(describe);
+    return this.deployer
+      .all()
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map(describe);
   }
 
   info(name: string): FunctionInfo | undefined {
@@ -128,7 +144,9 @@ export class Registry extends EventEmitter {
 
   /** Every trigger of every valid function, for the event trigger component. */
   triggers(): Array<{ fn: string } & TriggerSpec> {
-    return this.deployer.all().flatMap((e) => (e.active ? e.active.spec.triggers.map((t) => ({ fn: e.name, ...t })) : []));
+    return this.deployer
+      .all()
+      .flatMap((e) => (e.active ? e.active.spec.triggers.map((t) => ({ fn: e.name, ...t })) : []));
   }
 
   /** Resolves once every deploy started so far has warmed up or failed. */

@@ -2,7 +2,8 @@
 // (base, 2 × base, 4 × base ... up to max); a success starts over.
 
 /** The wait before retry number `failures + 1`: base × 2^failures, at most max. */
-export const backoffMs = (failures: number, baseMs: number, maxMs: number): number => Math.min(maxMs, baseMs * 2 ** failures);
+export const backoffMs = (failures: number, baseMs: number, maxMs: number): number =>
+  Math.min(maxMs, baseMs * 2 ** failures);
 
 /** One pending retry at a time, backing off across failures; never keeps the process alive. */
 export class RetryTimer {

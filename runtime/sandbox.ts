@@ -103,12 +103,19 @@ export function functionEnv(fn: FunctionSpec): Record<string, string> {
     TITAN_FUNCTION_CONFIG: JSON.stringify(fn.config),
     TITAN_FS_ALLOW: JSON.stringify(fn.fs.mounts.map((m) => m.containerPath)),
     // stack traces of a built handler point at its sources under /fn
-    ...(fn.build ? { NODE_OPTIONS: [fn.env.NODE_OPTIONS, '--enable-source-maps'].filter(Boolean).join(' ') } : {}),
+    ...(fn.build
+      ? { NODE_OPTIONS: [fn.env.NODE_OPTIONS, '--enable-source-maps'].filter(Boolean).join(' ') }
+      : {}),
   };
 }
 
 export function functionLimits(fn: FunctionSpec, limits: SandboxLimits): ContainerLimits {
-  return { cpuShare: fn.cpu, cpuLimit: fn.cpuLimit, memoryBytes: fn.memoryBytes, pidsLimit: limits.pidsLimit };
+  return {
+    cpuShare: fn.cpu,
+    cpuLimit: fn.cpuLimit,
+    memoryBytes: fn.memoryBytes,
+    pidsLimit: limits.pidsLimit,
+  };
 }
 
 /**
@@ -133,7 +140,11 @@ function lockedDown(limits: SandboxLimits, at: SandboxPlacement) {
   } as const;
 }
 
-export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: SandboxPlacement): ContainerSpec {
+export function containerSpecFor(
+  fn: FunctionSpec,
+  limits: SandboxLimits,
+  at: SandboxPlacement,
+): ContainerSpec {
   const { sharedBinds, tmp, ...base } = lockedDown(limits, at);
   return {
     name: at.containerName,
@@ -153,14 +164,29 @@ export function containerSpecFor(fn: FunctionSpec, limits: SandboxLimits, at: Sa
       { hostPath: fn.dir, containerPath: '/fn', readOnly: true },
       ...(fn.build ? [{ hostPath: fn.build.dir, containerPath: BUILD_MOUNT, readOnly: true }] : []),
       ...sharedBinds,
-      ...fn.fs.mounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, readOnly: true })),
+      ...fn.fs.mounts.map((m) => ({
+        hostPath: m.hostPath,
+        containerPath: m.containerPath,
+        readOnly: true,
+      })),
       // each secret a file of its own: nothing else of the secret copies is visible
-      ...(fn.secretsDir ? fn.secrets.map((s) => ({ hostPath: join(fn.secretsDir!, s), containerPath: `${SECRETS_MOUNT}/${s}`, readOnly: true })) : []),
+      ...(fn.secretsDir
+        ? fn.secrets.map((s) => ({
+            hostPath: join(fn.secretsDir!, s),
+            containerPath: `${SECRETS_MOUNT}/${s}`,
+            readOnly: true,
+          }))
+        : []),
     ],
     tmpfs: [
       tmp,
       // `deny` inside an allowed mount: cover it with an empty, read-only tmpfs
-      ...fn.fs.masks.map((p) => ({ containerPath: p, sizeBytes: 4096, mode: 0o555, readOnly: true })),
+      ...fn.fs.masks.map((p) => ({
+        containerPath: p,
+        sizeBytes: 4096,
+        mode: 0o555,
+        readOnly: true,
+      })),
     ],
   };
 }
@@ -176,7 +202,12 @@ export interface StemPlacement extends SandboxPlacement {
  * container is, with the default limits. Its /fn and /fn-build are its own empty directories; its
  * environment names no function (the bootstrap waits for a specialize request).
  */
-export function stemCellSpecFor(runtime: Runtime, image: string, limits: SandboxLimits, at: StemPlacement): ContainerSpec {
+export function stemCellSpecFor(
+  runtime: Runtime,
+  image: string,
+  limits: SandboxLimits,
+  at: StemPlacement,
+): ContainerSpec {
   const { sharedBinds, tmp, ...base } = lockedDown(limits, at);
   return {
     name: at.containerName,

@@ -42,8 +42,10 @@ export function exprProblem(expr: string, tz?: string): string | undefined {
   const every = EVERY.exec(expr.trim());
   if (every) {
     const ms = parseDuration(every[1]!);
-    if (ms === undefined) return `'${expr}': @every takes a duration such as 30s, 5m, 1h30m or 500ms`;
-    if (ms < MIN_INTERVAL_MS) return `'${expr}' is more often than the minimum interval of ${MIN_INTERVAL_MS / 1000} s`;
+    if (ms === undefined)
+      return `'${expr}': @every takes a duration such as 30s, 5m, 1h30m or 500ms`;
+    if (ms < MIN_INTERVAL_MS)
+      return `'${expr}' is more often than the minimum interval of ${MIN_INTERVAL_MS / 1000} s`;
     return undefined;
   }
   if (!expr.trim().startsWith('@') && ![5, 6].includes(fieldCount(expr))) {
@@ -68,17 +70,37 @@ export const isTimeZone = (tz: string): boolean => {
   }
 };
 
-const Expr = v.pipe(v.string(), v.minLength(1), v.check((e) => exprProblem(e) === undefined, (i) => exprProblem(String(i.input))!));
+const Expr = v.pipe(
+  v.string(),
+  v.minLength(1),
+  v.check(
+    (e) => exprProblem(e) === undefined,
+    (i) => exprProblem(String(i.input))!,
+  ),
+);
 const jsonSize = (x: unknown): number => Buffer.byteLength(JSON.stringify(x) ?? '');
 
 const ScheduleObject = strictObject({
   cron: Expr,
-  tz: v.optional(v.pipe(v.string(), v.check(isTimeZone, (i) => `must be an IANA time zone such as Europe/Paris or UTC (got ${JSON.stringify(i.input)})`))),
+  tz: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        isTimeZone,
+        (i) =>
+          `must be an IANA time zone such as Europe/Paris or UTC (got ${JSON.stringify(i.input)})`,
+      ),
+    ),
+  ),
   catch_up: v.optional(v.boolean(), false),
   event: v.optional(
     v.pipe(
       v.unknown(),
-      v.check((e) => jsonSize(e) <= MAX_SCHEDULE_EVENT_BYTES, (i) => `must be at most ${MAX_SCHEDULE_EVENT_BYTES} bytes as JSON (got ${jsonSize(i.input)})`),
+      v.check(
+        (e) => jsonSize(e) <= MAX_SCHEDULE_EVENT_BYTES,
+        (i) =>
+          `must be at most ${MAX_SCHEDULE_EVENT_BYTES} bytes as JSON (got ${jsonSize(i.input)})`,
+      ),
     ),
   ),
 });
@@ -87,12 +109,16 @@ const ScheduleObject = strictObject({
 export const ScheduleSchema = v.pipe(
   v.custom<string | Record<string, unknown>>(
     (s) => typeof s === 'string' || (typeof s === 'object' && s !== null && !Array.isArray(s)),
-    (i) => `must be a cron expression, '@every <duration>', or a mapping with cron (and tz, catch_up, event) (got ${JSON.stringify(i.input)})`,
+    (i) =>
+      `must be a cron expression, '@every <duration>', or a mapping with cron (and tz, catch_up, event) (got ${JSON.stringify(i.input)})`,
   ),
   v.transform((s) => (typeof s === 'string' ? { cron: s } : s)),
   ScheduleObject,
   // The expression alone was checked in UTC; a time zone can make a valid one fail (croner's DST rules).
-  v.check((s) => exprProblem(s.cron, s.tz) === undefined, (i) => exprProblem(i.input.cron, i.input.tz)!),
+  v.check(
+    (s) => exprProblem(s.cron, s.tz) === undefined,
+    (i) => exprProblem(i.input.cron, i.input.tz)!,
+  ),
 );
 
 export type ScheduleInput = v.InferOutput<typeof ScheduleSchema>;
@@ -129,4 +155,5 @@ export function missedTick(s: ScheduleSpec, lastRunMs: number, nowMs: number): n
   return latest && latest.getTime() > lastRunMs ? latest.getTime() : undefined;
 }
 
-const cronOf = (s: ScheduleSpec): Cron => new Cron(s.expr, { paused: true, ...(s.tz ? { timezone: s.tz } : {}) });
+const cronOf = (s: ScheduleSpec): Cron =>
+  new Cron(s.expr, { paused: true, ...(s.tz ? { timezone: s.tz } : {}) });

@@ -4,29 +4,50 @@
 import * as v from 'valibot';
 import { LineCounter, parseDocument } from 'yaml';
 
-
 const got = (x: unknown): string =>
-  Array.isArray(x) ? 'a list' : x === null ? 'null' : typeof x === 'object' ? 'a mapping' : JSON.stringify(x) ?? String(x);
+  Array.isArray(x)
+    ? 'a list'
+    : x === null
+      ? 'null'
+      : typeof x === 'object'
+        ? 'a mapping'
+        : (JSON.stringify(x) ?? String(x));
 
 /** One wording for every schema; passed to safeParse as the fallback message. */
 function issueMessage(issue: v.BaseIssue<unknown>): string {
   const req = (issue as { requirement?: unknown }).requirement;
   const tail = ` (got ${got(issue.input)})`;
   switch (issue.type) {
-    case 'string': return `must be a string${tail}`;
-    case 'number': return `must be a number${tail}`;
-    case 'boolean': return `must be true or false${tail}`;
-    case 'array': return `must be a list${tail}`;
-    case 'object': case 'record': case 'strict_object': return `must be a mapping${tail}`;
-    case 'integer': return `must be an integer${tail}`;
-    case 'min_value': return `must be >= ${req}${tail}`;
-    case 'max_value': return `must be <= ${req}${tail}`;
-    case 'gt_value': return `must be > ${req}${tail}`;
-    case 'min_length': return `must not be empty`;
-    case 'picklist': return `must be one of ${issue.expected?.replace(/^\((.*)\)$/, '$1').replaceAll(' | ', ', ')}${tail}`;
-    case 'regex': return `must match ${req}${tail}`;
-    case 'union': return `must be ${issue.expected?.replaceAll(' | ', ' or ')}${tail}`;
-    default: return `invalid value${tail}`;
+    case 'string':
+      return `must be a string${tail}`;
+    case 'number':
+      return `must be a number${tail}`;
+    case 'boolean':
+      return `must be true or false${tail}`;
+    case 'array':
+      return `must be a list${tail}`;
+    case 'object':
+    case 'record':
+    case 'strict_object':
+      return `must be a mapping${tail}`;
+    case 'integer':
+      return `must be an integer${tail}`;
+    case 'min_value':
+      return `must be >= ${req}${tail}`;
+    case 'max_value':
+      return `must be <= ${req}${tail}`;
+    case 'gt_value':
+      return `must be > ${req}${tail}`;
+    case 'min_length':
+      return `must not be empty`;
+    case 'picklist':
+      return `must be one of ${issue.expected?.replace(/^\((.*)\)$/, '$1').replaceAll(' | ', ', ')}${tail}`;
+    case 'regex':
+      return `must match ${req}${tail}`;
+    case 'union':
+      return `must be ${issue.expected?.replaceAll(' | ', ' or ')}${tail}`;
+    default:
+      return `invalid value${tail}`;
   }
 }
 
@@ -38,10 +59,13 @@ export const nonEmpty = v.pipe(v.string(), v.minLength(1));
  * read as "all defaults". Callers check the document root with this; nested lists where a mapping
  * belongs still fail on their element keys ('0', '1', ...), unless they are empty.
  */
-export const rootListProblem = (x: unknown): string[] => (Array.isArray(x) ? ['must be a mapping of keys (got a list)'] : []);
+export const rootListProblem = (x: unknown): string[] =>
+  Array.isArray(x) ? ['must be a mapping of keys (got a list)'] : [];
 
 /** Stop at the first failure per key, but report every key. */
-export const VALIDATION = { abortPipeEarly: true, message: issueMessage } satisfies v.Config<v.BaseIssue<unknown>>;
+export const VALIDATION = { abortPipeEarly: true, message: issueMessage } satisfies v.Config<
+  v.BaseIssue<unknown>
+>;
 
 /** A non-negative/positive integer in [min, max]. */
 export function int(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -56,7 +80,8 @@ export function strictObject<const E extends v.ObjectEntries>(entries: E) {
   const allowed = Object.keys(entries);
   return v.strictObject(entries, (issue) => {
     // A missing required key carries a path; a non-object input has none.
-    if (issue.expected !== 'never') return issue.path ? 'is required' : `must be a mapping (got ${got(issue.input)})`;
+    if (issue.expected !== 'never')
+      return issue.path ? 'is required' : `must be a mapping (got ${got(issue.input)})`;
     allowedKeysOf.set(issue, allowed);
     return `unknown key '${String(issue.input)}' (allowed keys: ${allowed.join(', ')})`;
   });
@@ -64,12 +89,15 @@ export function strictObject<const E extends v.ObjectEntries>(entries: E) {
 
 /** Edits (insert, delete, replace, swap two neighbours) that turn `a` into `b`: optimal string alignment. */
 export function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
     }
   }
   return d[a.length]![b.length]!;
@@ -85,7 +113,9 @@ export function closestKey(key: string, allowed: readonly string[]): string | un
   for (const candidate of allowed) {
     const c = candidate.toLowerCase();
     const distance = editDistance(k, c);
-    const near = distance <= Math.max(1, Math.floor(k.length / 3)) || (k.length >= 3 && (c.startsWith(k) || k.startsWith(c)));
+    const near =
+      distance <= Math.max(1, Math.floor(k.length / 3)) ||
+      (k.length >= 3 && (c.startsWith(k) || k.startsWith(c)));
     if (near && (!best || distance < best.distance)) best = { key: candidate, distance };
   }
   return best?.key;
@@ -93,7 +123,8 @@ export function closestKey(key: string, allowed: readonly string[]): string | un
 
 const dotted = (keys: readonly unknown[]): string => {
   let where = '';
-  for (const key of keys) where += typeof key === 'number' ? `[${key}]` : `${where ? '.' : ''}${String(key)}`;
+  for (const key of keys)
+    where += typeof key === 'number' ? `[${key}]` : `${where ? '.' : ''}${String(key)}`;
   return where;
 };
 
@@ -128,7 +159,8 @@ export function parseYaml(text: string): YamlResult {
       ok: false,
       problems: doc.errors.map((e) => {
         const { line, col } = lineCounter.linePos(e.pos[0]);
-        const msg = e.code === 'MULTIPLE_DOCS' ? 'the file must contain a single YAML document' : e.message;
+        const msg =
+          e.code === 'MULTIPLE_DOCS' ? 'the file must contain a single YAML document' : e.message;
         return `line ${line}, column ${col}: ${msg}`;
       }),
     };

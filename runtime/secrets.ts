@@ -3,13 +3,25 @@
 // at /run/secrets/<name>. A value never travels in an environment variable, a log line or an answer:
 // only names do.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { TitanError } from './errors.ts';
 import type { FunctionSpec } from './spec.ts';
 
 export const SECRET_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
-const SECRET_NAME_RULE = 'a lowercase letter or digit followed by up to 62 of a-z, 0-9, _, . and -, without ".."';
+const SECRET_NAME_RULE =
+  'a lowercase letter or digit followed by up to 62 of a-z, 0-9, _, . and -, without ".."';
 /** The largest value a secret may have (a key, a certificate, a small JSON credential). */
 export const MAX_SECRET_BYTES = 64 * 1024;
 /** Where a function sees its secrets, one read-only file each. */
@@ -48,7 +60,11 @@ export class SecretStore {
   /** Writes atomically (a temporary file renamed over it): a reader sees the old value or the new. */
   async set(name: string, value: Uint8Array): Promise<{ created: boolean }> {
     validateSecretName(name);
-    if (value.length > MAX_SECRET_BYTES) throw new TitanError('payload_too_large', `a secret is at most ${MAX_SECRET_BYTES} bytes (got ${value.length})`);
+    if (value.length > MAX_SECRET_BYTES)
+      throw new TitanError(
+        'payload_too_large',
+        `a secret is at most ${MAX_SECRET_BYTES} bytes (got ${value.length})`,
+      );
     await this.ensureDir();
     const file = path.join(this.dir, name);
     const created = !(await exists(file));
@@ -85,7 +101,8 @@ export class SecretStore {
     try {
       await unlink(path.join(this.dir, name));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new TitanError('not_found', `no secret named '${name}'`);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new TitanError('not_found', `no secret named '${name}'`);
       throw err;
     }
   }
@@ -100,7 +117,10 @@ export class SecretStore {
     const h = createHash('sha256');
     for (const name of [...names].sort()) {
       const value = await this.read(name);
-      h.update(name).update('\0').update(value ? createHash('sha256').update(value).digest('hex') : 'missing').update('\0');
+      h.update(name)
+        .update('\0')
+        .update(value ? createHash('sha256').update(value).digest('hex') : 'missing')
+        .update('\0');
     }
     return h.digest('hex');
   }
@@ -114,7 +134,9 @@ export class SecretStore {
    */
   async copyFor(spec: FunctionSpec, root: string): Promise<FunctionSpec> {
     if (spec.secrets.length === 0) return spec;
-    const values = await Promise.all(spec.secrets.map(async (name) => [name, await this.read(name)] as const));
+    const values = await Promise.all(
+      spec.secrets.map(async (name) => [name, await this.read(name)] as const),
+    );
     const missing = values.filter(([, v]) => v === undefined).map(([n]) => `'${n}'`);
     if (missing.length > 0) {
       const one = missing.length === 1;
@@ -147,4 +169,8 @@ export async function removeSecretCopies(spec: FunctionSpec): Promise<void> {
   if (spec.secretsDir) await rm(spec.secretsDir, { recursive: true, force: true }).catch(() => {});
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );

@@ -24,14 +24,16 @@ export class AptProgress {
   constructor(private readonly elapsed: () => string) {}
 
   line(text: string): string | undefined {
-    let m: RegExpExecArray | null;
-    if ((m = /^(\d+) upgraded, (\d+) newly installed/.exec(text))) {
-      this.total = Number(m[1]) + Number(m[2]);
+    const planned = /^(\d+) upgraded, (\d+) newly installed/.exec(text);
+    if (planned) {
+      this.total = Number(planned[1]) + Number(planned[2]);
       return `${this.total} packages to install, dependencies included`;
     }
-    if ((m = /^Need to get (\S+ \S+)/.exec(text))) return `${m[1]} to download`;
+    const size = /^Need to get (\S+ \S+)/.exec(text);
+    if (size) return `${size[1]} to download`;
     if (/^Get:\d+ /.test(text)) return this.step('downloaded');
-    if ((m = /^Fetched (\S+ \S+) in (\S+)/.exec(text))) return `fetched ${m[1]} in ${m[2]}`;
+    const fetched = /^Fetched (\S+ \S+) in (\S+)/.exec(text);
+    if (fetched) return `fetched ${fetched[1]} in ${fetched[2]}`;
     if (/^Unpacking /.test(text)) return this.step('unpacked');
     if (/^Setting up /.test(text)) return this.step('set up');
     if (/^[EW]: /.test(text)) return text;
@@ -69,22 +71,37 @@ export class AptInstaller implements Installer {
     const release = await blockServiceStarts(this.opts.policyRcD ?? '/usr/sbin/policy-rc.d');
     try {
       await this.run(['update', '-q'], () => {}, UPDATE_TIMEOUT_MS);
-      progress(`package lists updated (apt-get update, ${elapsed()}); full output in ${this.opts.logFile}`);
+      progress(
+        `package lists updated (apt-get update, ${elapsed()}); full output in ${this.opts.logFile}`,
+      );
       const parse = new AptProgress(elapsed);
       const args = [
-        'install', '-y', '-q', '--no-install-recommends',
+        'install',
+        '-y',
+        '-q',
+        '--no-install-recommends',
         // Wait for another apt to finish rather than fail; keep any config file the admin changed.
-        '-o', 'DPkg::Lock::Timeout=120', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold',
+        '-o',
+        'DPkg::Lock::Timeout=120',
+        '-o',
+        'Dpkg::Options::=--force-confdef',
+        '-o',
+        'Dpkg::Options::=--force-confold',
         ...pkgs,
       ];
-      await this.run(args, (line) => {
-        const shown = parse.line(line);
-        if (shown) progress(shown);
-      }, INSTALL_TIMEOUT_MS);
+      await this.run(
+        args,
+        (line) => {
+          const shown = parse.line(line);
+          if (shown) progress(shown);
+        },
+        INSTALL_TIMEOUT_MS,
+      );
     } finally {
       release();
     }
-    if (pkgs.includes('docker.io')) await keepSystemDockerdOff(this.opts.systemdDir ?? '/run/systemd/system', progress);
+    if (pkgs.includes('docker.io'))
+      await keepSystemDockerdOff(this.opts.systemdDir ?? '/run/systemd/system', progress);
   }
 
   /** apt-get with `args`; each output line to `onLine` and the log. Rejects with apt's own error lines. */
@@ -97,7 +114,10 @@ export class AptInstaller implements Installer {
       APT_LISTCHANGES_FRONTEND: 'none',
     };
     return new Promise((resolve, reject) => {
-      const child = spawn(this.opts.aptGet ?? 'apt-get', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(this.opts.aptGet ?? 'apt-get', args, {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const tail: string[] = [];
       let log = Promise.resolve();
       const line = (text: string) => {
@@ -128,12 +148,18 @@ export class AptInstaller implements Installer {
       });
       child.once('close', async (code, signal) => {
         clearTimeout(timer);
-        flushes.forEach((flush) => flush());
+        for (const flush of flushes) flush();
         await log;
         if (code === 0) return resolve();
         const errors = tail.filter((l) => /^E: /.test(l));
-        const why = timedOut ? `did not finish within ${timeoutMs / 1000} s` : `exited with ${signal ?? `code ${code}`}`;
-        reject(new Error(`apt-get ${args[0]} ${why}: ${(errors.length ? errors : tail.slice(-5)).join(' / ')} (log: ${this.opts.logFile})`));
+        const why = timedOut
+          ? `did not finish within ${timeoutMs / 1000} s`
+          : `exited with ${signal ?? `code ${code}`}`;
+        reject(
+          new Error(
+            `apt-get ${args[0]} ${why}: ${(errors.length ? errors : tail.slice(-5)).join(' / ')} (log: ${this.opts.logFile})`,
+          ),
+        );
       });
     });
   }
@@ -144,16 +170,23 @@ export class AptInstaller implements Installer {
  * touch of /var/run/docker.sock) would start a system dockerd with the docker0 bridge and iptables
  * rules. setup runs its own dockerd without them, so the units it just installed are disabled.
  */
-async function keepSystemDockerdOff(systemdDir: string, progress: (line: string) => void): Promise<void> {
+async function keepSystemDockerdOff(
+  systemdDir: string,
+  progress: (line: string) => void,
+): Promise<void> {
   if (!existsSync(systemdDir)) return; // no systemd: nothing starts it
   const code = await new Promise<number | null>((resolve) => {
-    const child = spawn('systemctl', ['disable', '--quiet', 'docker.service', 'docker.socket'], { stdio: 'ignore' });
+    const child = spawn('systemctl', ['disable', '--quiet', 'docker.service', 'docker.socket'], {
+      stdio: 'ignore',
+    });
     child.once('error', () => resolve(null));
     child.once('close', resolve);
   });
-  progress(code === 0
-    ? "docker.io's system service is disabled: setup runs its own dockerd (`systemctl enable --now docker` to use the system one)"
-    : `could not disable docker.io's system service (systemctl ${code === null ? 'is missing' : `exited with code ${code}`}): a system dockerd may start at boot`);
+  progress(
+    code === 0
+      ? "docker.io's system service is disabled: setup runs its own dockerd (`systemctl enable --now docker` to use the system one)"
+      : `could not disable docker.io's system service (systemctl ${code === null ? 'is missing' : `exited with code ${code}`}): a system dockerd may start at boot`,
+  );
 }
 
 /**

@@ -6,7 +6,9 @@ import { connectEngine, describeNoEngine } from '../runtime/engine/locate.ts';
 import { buildGatewayImage } from '../runtime/image/gateway-image.ts';
 import { ensureRuntimeImage } from '../runtime/image/runtime-image.ts';
 
-const { values } = parseArgs({ options: { tag: { type: 'string', default: 'titan-functions:latest' } } });
+const { values } = parseArgs({
+  options: { tag: { type: 'string', default: 'titan-functions:latest' } },
+});
 const config = await loadConfig({ path: process.env.TITAN_CONFIG });
 const located = await connectEngine(config.state_dir);
 if (!located) {
@@ -15,6 +17,10 @@ if (!located) {
 }
 const { engine } = located;
 const since = performance.now();
-await ensureRuntimeImage(engine, config.sandbox.image, { log: (l) => process.stdout.write(`  ${l}\n`) });
+await ensureRuntimeImage(engine, config.sandbox.image, {
+  log: (l) => process.stdout.write(`  ${l}\n`),
+});
 await buildGatewayImage(engine, values.tag!, (l) => process.stdout.write(`  ${l}\n`));
-process.stdout.write(`✓ image ${values.tag} built in ${((performance.now() - since) / 1000).toFixed(1)} s\n`);
+process.stdout.write(
+  `✓ image ${values.tag} built in ${((performance.now() - since) / 1000).toFixed(1)} s\n`,
+);

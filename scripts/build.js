@@ -28,10 +28,15 @@ function sourceUrlPlugin(outdir) {
         const text = readFileSync(args.path, 'utf8');
         if (!text.includes('import.meta.url')) return { contents: text, loader: 'ts' };
         const rel = JSON.stringify(relative(outdir, args.path).split('\\').join('/'));
-        const contents = text.split('\n').map((line) => line.replace(/import\.meta\.url/g, (m, at) => {
-          const ticks = (line.slice(0, at).match(/`/g) ?? []).length;
-          return ticks % 2 === 1 ? m : `new URL(${rel}, import.meta.url).href`;
-        })).join('\n');
+        const contents = text
+          .split('\n')
+          .map((line) =>
+            line.replace(/import\.meta\.url/g, (m, at) => {
+              const ticks = (line.slice(0, at).match(/`/g) ?? []).length;
+              return ticks % 2 === 1 ? m : `new URL(${rel}, import.meta.url).href`;
+            }),
+          )
+          .join('\n');
         return { contents, loader: 'ts' };
       });
     },
@@ -42,7 +47,9 @@ function sourceUrlPlugin(outdir) {
 export async function build({ entries = ENTRIES, outdir = DIST, root = ROOT } = {}) {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
-    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, src]) => [name, resolve(root, src)])),
+    entryPoints: Object.fromEntries(
+      Object.entries(entries).map(([name, src]) => [name, resolve(root, src)]),
+    ),
     outdir,
     bundle: true,
     packages: 'external',
@@ -58,13 +65,17 @@ export async function build({ entries = ENTRIES, outdir = DIST, root = ROOT } = 
   });
   mkdirSync(outdir, { recursive: true });
   // Maps before their bundles: a bundle never points at a map from another build.
-  const files = [...result.outputFiles].sort((a, b) => Number(b.path.endsWith('.map')) - Number(a.path.endsWith('.map')));
+  const files = [...result.outputFiles].sort(
+    (a, b) => Number(b.path.endsWith('.map')) - Number(a.path.endsWith('.map')),
+  );
   for (const f of files) {
     const tmp = `${f.path}.${process.pid}.tmp`;
     writeFileSync(tmp, f.contents);
     renameSync(tmp, f.path);
   }
-  const inputs = Object.keys(result.metafile.inputs).map((p) => relative(root, resolve(process.cwd(), p)));
+  const inputs = Object.keys(result.metafile.inputs).map((p) =>
+    relative(root, resolve(process.cwd(), p)),
+  );
   const tmp = join(outdir, `${INPUTS}.${process.pid}.tmp`);
   writeFileSync(tmp, JSON.stringify({ entries, inputs }));
   renameSync(tmp, join(outdir, INPUTS));
@@ -81,11 +92,17 @@ export function staleReason({ outdir = DIST, root = ROOT, entries = ENTRIES } = 
   } catch {
     return 'not built yet';
   }
-  if (JSON.stringify(recorded.entries) !== JSON.stringify(entries)) return 'the entry points changed';
-  const built = Math.min(...Object.keys(entries).map((name) => mtime(join(outdir, `${name}.js`)) ?? 0));
+  if (JSON.stringify(recorded.entries) !== JSON.stringify(entries))
+    return 'the entry points changed';
+  const built = Math.min(
+    ...Object.keys(entries).map((name) => mtime(join(outdir, `${name}.js`)) ?? 0),
+  );
   if (!built) return 'a bundle is missing';
   // The build script itself counts: a change to how the build is made makes every build stale.
-  for (const file of [...recorded.inputs.map((f) => join(root, f)), fileURLToPath(import.meta.url)]) {
+  for (const file of [
+    ...recorded.inputs.map((f) => join(root, f)),
+    fileURLToPath(import.meta.url),
+  ]) {
     const m = mtime(file);
     if (m === undefined) return `${relative(root, file)} is gone`;
     if (m > built) return `${relative(root, file)} changed`;
@@ -98,6 +115,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   if (reason) {
     const started = performance.now();
     await build();
-    process.stdout.write(`✓ gateway compiled to dist/ (${reason}; ${Math.round(performance.now() - started)} ms)\n`);
+    process.stdout.write(
+      `✓ gateway compiled to dist/ (${reason}; ${Math.round(performance.now() - started)} ms)\n`,
+    );
   }
 }

@@ -11,7 +11,11 @@ export interface FunctionDeps {
   ms: number;
 }
 
-const mtime = (p: string) => stat(p).then((s) => s.mtimeMs, () => undefined);
+const mtime = (p: string) =>
+  stat(p).then(
+    (s) => s.mtimeMs,
+    () => undefined,
+  );
 
 /** npm rewrites node_modules/.package-lock.json on every install: older than the lockfile means stale. */
 async function upToDate(dir: string): Promise<boolean> {
@@ -22,11 +26,19 @@ async function upToDate(dir: string): Promise<boolean> {
 
 function npmCi(dir: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      'npm',
+      ['ci', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error'],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm ci in ${dir} exited with ${code}: ${stderr.trim()}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`npm ci in ${dir} exited with ${code}: ${stderr.trim()}`)),
+    );
   });
 }
 
@@ -40,7 +52,11 @@ export async function installFunctionDeps(functionsDir: string): Promise<Functio
     const since = performance.now();
     const fresh = await upToDate(dir);
     if (!fresh) await npmCi(dir);
-    done.push({ folder: e.name, outcome: fresh ? 'up to date' : 'installed', ms: performance.now() - since });
+    done.push({
+      folder: e.name,
+      outcome: fresh ? 'up to date' : 'installed',
+      ms: performance.now() - since,
+    });
   }
   return done;
 }

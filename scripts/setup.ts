@@ -5,7 +5,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../runtime/config.ts';
 import type { EngineInfo } from '../runtime/engine/engine.ts';
-import { describeNoEngine, engineAt, locateEngine, pingHost, startLocalEngine } from '../runtime/engine/locate.ts';
+import {
+  describeNoEngine,
+  engineAt,
+  locateEngine,
+  pingHost,
+  startLocalEngine,
+} from '../runtime/engine/locate.ts';
 import { gvisorStatus } from '../runtime/engine/runtimes.ts';
 import { ensureRuntimeImage, HOST_PYTHON } from '../runtime/image/runtime-image.ts';
 import { AptInstaller } from './apt.ts';
@@ -29,7 +35,8 @@ interface ReadyEngine {
 async function readyEngine(stateDir: string, env: NodeJS.ProcessEnv): Promise<ReadyEngine> {
   const found = await locateEngine(stateDir, env);
   if (found) {
-    const how = found.source === 'started by setup' ? 'started by an earlier setup, reused' : found.source;
+    const how =
+      found.source === 'started by setup' ? 'started by an earlier setup, reused' : found.source;
     return { host: found.host, info: found.info, how, kind: found.kind };
   }
   // A DOCKER_HOST that does not answer is a mistake to report, not a reason to start another engine.
@@ -37,7 +44,10 @@ async function readyEngine(stateDir: string, env: NodeJS.ProcessEnv): Promise<Re
   const since = performance.now();
   const { host, kind } = await startLocalEngine(stateDir, detail);
   const info = await pingHost(host);
-  if (!info) throw new Error(`the ${kind} setup started at ${host} stopped answering right after it started`);
+  if (!info)
+    throw new Error(
+      `the ${kind} setup started at ${host} stopped answering right after it started`,
+    );
   return { host, info, how: `started by setup in ${seconds(since)}`, kind };
 }
 
@@ -46,14 +56,22 @@ export async function setup(env: NodeJS.ProcessEnv = process.env): Promise<numbe
   try {
     const configFile = env.TITAN_CONFIG || DEFAULT_CONFIG_PATH;
     const config = await loadConfig({ env });
-    done(`config: ${existsSync(configFile) ? configFile : 'defaults'} (state dir ${config.state_dir})`);
+    done(
+      `config: ${existsSync(configFile) ? configFile : 'defaults'} (state dir ${config.state_dir})`,
+    );
 
     const installer = new AptInstaller({ logFile: join(config.state_dir, 'setup-apt.log'), env });
-    const packages = await ensurePackages(await probeFacts(config, env), installer, { done, detail, warn });
+    const packages = await ensurePackages(await probeFacts(config, env), installer, {
+      done,
+      detail,
+      warn,
+    });
     if (packages.outcome === 'none') done('system packages: nothing to install');
 
     for (const deps of await installFunctionDeps(config.functions_dir)) {
-      done(`function ${deps.folder}: dependencies ${deps.outcome === 'installed' ? `installed (npm ci, ${(deps.ms / 1000).toFixed(1)} s)` : 'up to date'}`);
+      done(
+        `function ${deps.folder}: dependencies ${deps.outcome === 'installed' ? `installed (npm ci, ${(deps.ms / 1000).toFixed(1)} s)` : 'up to date'}`,
+      );
     }
 
     const engine = await readyEngine(config.state_dir, env);
@@ -67,16 +85,22 @@ export async function setup(env: NodeJS.ProcessEnv = process.env): Promise<numbe
     ] as const;
     for (const { kind, image, from } of images) {
       const since = performance.now();
-      let outcome;
+      let outcome: Awaited<ReturnType<typeof ensureRuntimeImage>>;
       try {
         outcome = await ensureRuntimeImage(docker, image, { kind, log: detail });
       } catch (err) {
         // Python is optional: without its image only `runtime: python` functions fail to start.
         if (kind === 'node') throw err;
-        process.stdout.write(`! ${kind} image ${image}: unavailable (${(err as Error).message}); runtime: python functions will not start\n`);
+        process.stdout.write(
+          `! ${kind} image ${image}: unavailable (${(err as Error).message}); runtime: python functions will not start\n`,
+        );
         continue;
       }
-      const how = { present: 'present', pulled: `pulled in ${seconds(since)}`, built: `built from this host's ${from} in ${seconds(since)}` };
+      const how = {
+        present: 'present',
+        pulled: `pulled in ${seconds(since)}`,
+        built: `built from this host's ${from} in ${seconds(since)}`,
+      };
       done(`${kind} image ${image}: ${how[outcome]}`);
     }
 
@@ -89,7 +113,8 @@ export async function setup(env: NodeJS.ProcessEnv = process.env): Promise<numbe
     // gVisor: required when the config asks for it; otherwise said, so a manifest asking for it is no surprise.
     const gvisor = await gvisorStatus(docker);
     if (gvisor.ok) done(gvisor.line);
-    else if (config.sandbox.isolation === 'gvisor') throw new Error(`sandbox.isolation is gvisor, but ${gvisor.line}`);
+    else if (config.sandbox.isolation === 'gvisor')
+      throw new Error(`sandbox.isolation is gvisor, but ${gvisor.line}`);
     else warn(gvisor.line);
 
     // The gateway and the test harness find this engine as setup did (locateEngine): no export needed.

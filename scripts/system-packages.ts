@@ -60,40 +60,61 @@ export interface Need {
 export function planPackages(f: Facts): Need[] {
   const needs: Need[] = [];
   // TITAN_ENGINE=podman, or Podman is the only engine installed (startLocalEngine then starts it)
-  const podmanChosen = f.wantEngine === 'podman' || (f.wantEngine === undefined && f.commands.podman && !f.commands.dockerd);
+  const podmanChosen =
+    f.wantEngine === 'podman' ||
+    (f.wantEngine === undefined && f.commands.podman && !f.commands.dockerd);
   const startsPodman = podmanChosen && !f.dockerHost && !f.engineAnswers;
   if (startsPodman && !f.commands.podman) {
     needs.push({
-      pkg: 'podman', required: true, elsewhere: 'Podman',
-      why: 'TITAN_ENGINE=podman: setup starts Podman\'s API service to run the function containers',
+      pkg: 'podman',
+      required: true,
+      elsewhere: 'Podman',
+      why: "TITAN_ENGINE=podman: setup starts Podman's API service to run the function containers",
     });
   }
   if (startsPodman && f.runc === false) {
     needs.push({
-      pkg: 'runc', required: true, elsewhere: 'runc',
+      pkg: 'runc',
+      required: true,
+      elsewhere: 'runc',
       why: "Podman's OCI runtime here: its default, crun, cannot run on a cgroup v1 host (runc is the one dockerd uses)",
     });
   }
-  const engineMissing = f.wantEngine !== 'podman' && !f.dockerHost && !f.engineAnswers && !f.commands.dockerd && !f.commands.podman;
+  const engineMissing =
+    f.wantEngine !== 'podman' &&
+    !f.dockerHost &&
+    !f.engineAnswers &&
+    !f.commands.dockerd &&
+    !f.commands.podman;
   if (engineMissing) {
     needs.push({
-      pkg: 'docker.io', required: true, elsewhere: 'Docker Engine (or Podman)',
+      pkg: 'docker.io',
+      required: true,
+      elsewhere: 'Docker Engine (or Podman)',
       why: 'no container engine is installed: dockerd runs the function containers (setup starts it without a bridge or iptables rules)',
     });
   }
   // setup starts dockerd itself only as root, when nothing answers (startLocalEngine prefers dockerd).
   // Podman loads its container profile with apparmor_parser too.
-  const startsEngine = f.root && !f.dockerHost && !f.engineAnswers && (f.commands.dockerd || engineMissing || startsPodman);
+  const startsEngine =
+    f.root &&
+    !f.dockerHost &&
+    !f.engineAnswers &&
+    (f.commands.dockerd || engineMissing || startsPodman);
   if (startsEngine && f.apparmorEnforced && !f.commands.apparmor_parser) {
     needs.push({
-      pkg: 'apparmor', required: true, elsewhere: "AppArmor's apparmor_parser",
-      why: "this kernel enforces AppArmor, and dockerd loads its container profile with apparmor_parser (only a recommendation of docker.io)",
+      pkg: 'apparmor',
+      required: true,
+      elsewhere: "AppArmor's apparmor_parser",
+      why: 'this kernel enforces AppArmor, and dockerd loads its container profile with apparmor_parser (only a recommendation of docker.io)',
     });
   }
   if (!f.commands['redis-server']) {
     const runtime = f.embeddedRedis && !f.redisUrl;
     needs.push({
-      pkg: 'redis-server', required: runtime, elsewhere: 'Redis (redis-server)',
+      pkg: 'redis-server',
+      required: runtime,
+      elsewhere: 'Redis (redis-server)',
       why: runtime
         ? 'events are on (events.embedded_redis) and no REDIS_URL is given: the gateway starts a private redis-server'
         : 'for `npm test`: the event tests start private redis-servers to stop and restart',
@@ -101,13 +122,17 @@ export function planPackages(f: Facts): Need[] {
   }
   if (!f.python3) {
     needs.push({
-      pkg: 'python3', required: false, elsewhere: 'Python 3 at /usr/bin/python3',
+      pkg: 'python3',
+      required: false,
+      elsewhere: 'Python 3 at /usr/bin/python3',
       why: '/usr/bin/python3 is missing: where no registry answers, the python runtime image is built from it',
     });
   }
   if (!f.chromium) {
     needs.push({
-      pkg: 'chromium', required: false, elsewhere: `Chromium at ${CHROMIUM}`,
+      pkg: 'chromium',
+      required: false,
+      elsewhere: `Chromium at ${CHROMIUM}`,
       why: `for \`npm test\`: test/security/browser.test.ts drives a real browser (${CHROMIUM})`,
     });
   }
@@ -115,9 +140,11 @@ export function planPackages(f: Facts): Need[] {
   // `isolation: gvisor` works, and the gVisor tests of `npm test` run. Required only when asked for.
   if (!f.runsc) {
     needs.push({
-      pkg: 'runsc', required: f.gvisor, elsewhere: `gVisor's runsc at ${RUNSC_PATH}`,
+      pkg: 'runsc',
+      required: f.gvisor,
+      elsewhere: `gVisor's runsc at ${RUNSC_PATH}`,
       why: f.gvisor
-        ? 'sandbox.isolation is gvisor (or TITAN_GVISOR is set): functions run under gVisor\'s runsc'
+        ? "sandbox.isolation is gvisor (or TITAN_GVISOR is set): functions run under gVisor's runsc"
         : 'for `isolation: gvisor` functions and `npm test`: setup registers gVisor (runsc) with the dockerd it starts',
     });
   }
@@ -126,7 +153,9 @@ export function planPackages(f: Facts): Need[] {
   if (!f.commands.docker && !engineMissing) {
     const podmanOnly = (f.commands.podman || f.wantEngine === 'podman') && !f.commands.dockerd;
     needs.push({
-      pkg: podmanOnly ? 'podman-docker' : 'docker.io', required: false, elsewhere: 'the docker CLI',
+      pkg: podmanOnly ? 'podman-docker' : 'docker.io',
+      required: false,
+      elsewhere: 'the docker CLI',
       why: 'for `npm test`: the image and shell_runner tests run the docker CLI',
     });
   }
@@ -143,7 +172,8 @@ export function whyNotInstall(f: Facts): string | undefined {
 
 /** How to install `needs` by hand: the exact apt-get command, or what to install without apt. */
 export function howToInstall(needs: Need[], f: Pick<Facts, 'root' | 'apt'>): string {
-  if (!f.apt) return `install them with your system's package manager: ${[...new Set(needs.map((n) => n.elsewhere))].join(', ')}`;
+  if (!f.apt)
+    return `install them with your system's package manager: ${[...new Set(needs.map((n) => n.elsewhere))].join(', ')}`;
   return `install them with: ${f.root ? '' : 'sudo '}apt-get install ${[...new Set(needs.map((n) => n.pkg))].join(' ')}`;
 }
 
@@ -171,47 +201,63 @@ export type PackagesOutcome =
 export class MissingPackagesError extends Error {
   constructor(needs: Need[], reason: string, how: string) {
     const lines = needs.map((n) => `  ${n.pkg}: ${n.why}`);
-    super(`packages are missing (${reason}):\n${lines.join('\n')}\n  ${how}\n  then run \`npm run setup\` again`);
+    super(
+      `packages are missing (${reason}):\n${lines.join('\n')}\n  ${how}\n  then run \`npm run setup\` again`,
+    );
     this.name = 'MissingPackagesError';
   }
 }
 
 /** Plans, installs when allowed, and reports; throws MissingPackagesError when a required need is left. */
-export async function ensurePackages(f: Facts, installer: Installer, out: Out, now = () => performance.now()): Promise<PackagesOutcome> {
+export async function ensurePackages(
+  f: Facts,
+  installer: Installer,
+  out: Out,
+  now = () => performance.now(),
+): Promise<PackagesOutcome> {
   const needs = planPackages(f);
   if (needs.length === 0) return { outcome: 'none' };
   const pkgs = [...new Set(needs.map((n) => n.pkg))];
   let reason = whyNotInstall(f);
   if (!reason) {
-    out.detail(`installing ${pkgs.join(', ')} with apt-get (root on Debian/Ubuntu; TITAN_SETUP_NO_INSTALL=1 turns this off):`);
+    out.detail(
+      `installing ${pkgs.join(', ')} with apt-get (root on Debian/Ubuntu; TITAN_SETUP_NO_INSTALL=1 turns this off):`,
+    );
     for (const n of needs) out.detail(`  ${n.pkg}: ${n.why}`);
     const since = now();
     try {
       await installer.install(pkgs, (line) => out.detail(`  ${line}`));
       const ms = now() - since;
-      out.done(`system packages: installed ${pkgs.join(', ')} (apt-get, ${(ms / 1000).toFixed(1)} s; no service was started)`);
+      out.done(
+        `system packages: installed ${pkgs.join(', ')} (apt-get, ${(ms / 1000).toFixed(1)} s; no service was started)`,
+      );
       return { outcome: 'installed', pkgs, ms };
     } catch (err) {
       reason = `installing them failed: ${(err as Error).message}`;
     }
   }
-  if (needs.some((n) => n.required)) throw new MissingPackagesError(needs, reason, howToInstall(needs, f));
+  if (needs.some((n) => n.required))
+    throw new MissingPackagesError(needs, reason, howToInstall(needs, f));
   for (const n of needs) out.warn(`${n.pkg} is not installed: ${n.why}`);
   out.warn(`${reason}; ${howToInstall(needs, f)}`);
   return { outcome: 'missing', pkgs };
 }
 
 /** Set to anything but "", "0" or "false", TITAN_SETUP_NO_INSTALL keeps setup from installing packages. */
-export const installingOff = (env: NodeJS.ProcessEnv): boolean => !['', '0', 'false'].includes(env.TITAN_SETUP_NO_INSTALL ?? '');
+export const installingOff = (env: NodeJS.ProcessEnv): boolean =>
+  !['', '0', 'false'].includes(env.TITAN_SETUP_NO_INSTALL ?? '');
 
 /** Debian puts daemons in sbin, which a non-root PATH often leaves out: look there too. */
-const installed = (cmd: string, env: NodeJS.ProcessEnv) => onPath(cmd, { ...env, PATH: `${env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin` });
+const installed = (cmd: string, env: NodeJS.ProcessEnv) =>
+  onPath(cmd, { ...env, PATH: `${env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin` });
 
 /** The facts planPackages needs, read from this machine. */
 export async function probeFacts(config: RuntimeConfig, env: NodeJS.ProcessEnv): Promise<Facts> {
   const names = ['dockerd', 'podman', 'docker', 'redis-server', 'apparmor_parser'] as const;
   const found = await Promise.all(names.map((n) => installed(n, env)));
-  const apparmor = await readFile('/sys/module/apparmor/parameters/enabled', 'utf8').catch(() => '');
+  const apparmor = await readFile('/sys/module/apparmor/parameters/enabled', 'utf8').catch(
+    () => '',
+  );
   return {
     root: process.getuid?.() === 0,
     apt: await onPath('apt-get', env),
@@ -225,7 +271,8 @@ export async function probeFacts(config: RuntimeConfig, env: NodeJS.ProcessEnv):
     python3: existsSync(HOST_PYTHON),
     chromium: existsSync(CHROMIUM),
     runsc: existsSync(RUNSC_PATH),
-    gvisor: config.sandbox.isolation === 'gvisor' || !['', '0', 'false'].includes(env.TITAN_GVISOR ?? ''),
+    gvisor:
+      config.sandbox.isolation === 'gvisor' || !['', '0', 'false'].includes(env.TITAN_GVISOR ?? ''),
     wantEngine: preferredEngine(env),
     runc: podmanRuntime() !== undefined,
   };

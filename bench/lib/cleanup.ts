@@ -24,7 +24,8 @@ export function cleanup(ctx: BenchContext): Promise<void> {
         () => rm(ctx.bench.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }),
       ];
       // Every step runs even when an earlier one fails.
-      for (const step of steps) await step().catch((err) => process.stderr.write(`cleanup: ${(err as Error).message}\n`));
+      for (const step of steps)
+        await step().catch((err) => process.stderr.write(`cleanup: ${(err as Error).message}\n`));
     })();
     running.set(ctx, p);
   }
@@ -34,7 +35,11 @@ export function cleanup(ctx: BenchContext): Promise<void> {
 /** SCAN + DEL of every key under the run's prefix; bounded, the shared Redis is someone else's too. */
 async function deleteKeys(url: string | undefined, prefix: string): Promise<void> {
   if (!url) return;
-  const redis = new Redis({ ...redisOptionsFromUrl(url), lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = new Redis({
+    ...redisOptionsFromUrl(url),
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+  });
   try {
     await redis.connect();
     let cursor = '0';

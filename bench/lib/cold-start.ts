@@ -3,7 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import { FunctionContainer } from '../../runtime/container.ts';
 import type { BenchContext } from './context.ts';
-import { dropFunction, removeFunction, writeFunctionFolder, type FunctionShape } from './fixture.ts';
+import {
+  dropFunction,
+  removeFunction,
+  writeFunctionFolder,
+  type FunctionShape,
+} from './fixture.ts';
 import { functionStatus, waitFor, waitUndeployed } from './gateway-api.ts';
 import { KeepAliveClient } from './http-client.ts';
 import { progress } from './progress.ts';
@@ -18,7 +23,11 @@ const SHAPE: FunctionShape = { pool: { min: 0, max: 1, concurrency: 1 } };
 export async function rawStart(ctx: BenchContext, fnDir: string): Promise<number> {
   const { socketDir, spec } = await rawPlacement(ctx, fnDir);
   const t0 = performance.now();
-  const c = await FunctionContainer.start(ctx.engine, spec, { socketDir, startupTimeoutMs: 30_000, maxResponseBytes: limitsOf(ctx).maxResponseBytes });
+  const c = await FunctionContainer.start(ctx.engine, spec, {
+    socketDir,
+    startupTimeoutMs: 30_000,
+    maxResponseBytes: limitsOf(ctx).maxResponseBytes,
+  });
   const ms = performance.now() - t0;
   await c.stop();
   return ms;
@@ -32,15 +41,30 @@ async function coldInvoke(ctx: BenchContext, image: string): Promise<number> {
 }
 
 /** Time the first call to `name`, just dropped in at min 0, once it is ready (it must report x-cold-start); then remove it. */
-export async function timeFirstCall(ctx: BenchContext, name: string, readyWithinMs = 30_000): Promise<number> {
-  const client = new KeepAliveClient({ host: '127.0.0.1', port: ctx.gateway.port, path: `/functions/${name}/invoke` });
+export async function timeFirstCall(
+  ctx: BenchContext,
+  name: string,
+  readyWithinMs = 30_000,
+): Promise<number> {
+  const client = new KeepAliveClient({
+    host: '127.0.0.1',
+    port: ctx.gateway.port,
+    path: `/functions/${name}/invoke`,
+  });
   try {
-    await waitFor(`deploy of ${name}`, async () => (await functionStatus(ctx, name)) === 'ready', readyWithinMs, 20);
+    await waitFor(
+      `deploy of ${name}`,
+      async () => (await functionStatus(ctx, name)) === 'ready',
+      readyWithinMs,
+      20,
+    );
     const t0 = performance.now();
     const reply = await client.send('{}');
     const ms = performance.now() - t0;
     if (reply.status !== 200 || reply.headers['x-cold-start'] !== 'true') {
-      throw new Error(`cold call to ${name}: status ${reply.status}, x-cold-start ${reply.headers['x-cold-start']}: ${reply.body.slice(0, 200)}`);
+      throw new Error(
+        `cold call to ${name}: status ${reply.status}, x-cold-start ${reply.headers['x-cold-start']}: ${reply.body.slice(0, 200)}`,
+      );
     }
     return ms;
   } finally {

@@ -37,15 +37,32 @@ export async function summariseProfiles(dir: string, top = 25): Promise<string> 
       const hits = n.hitCount ?? 0;
       if (!hits) continue;
       const { functionName, url, lineNumber } = n.callFrame;
-      const key = `${functionName || '(anonymous)'} ${url ? `${ownerOf(url)}:${lineNumber + 1}` : ''}`.trim();
+      const key =
+        `${functionName || '(anonymous)'} ${url ? `${ownerOf(url)}:${lineNumber + 1}` : ''}`.trim();
       byFn.set(key, (byFn.get(key) ?? 0) + hits);
-      const owner = functionName === '(idle)' ? '(idle)' : functionName === '(garbage collector)' ? '(gc)' : ownerOf(url);
+      const owner =
+        functionName === '(idle)'
+          ? '(idle)'
+          : functionName === '(garbage collector)'
+            ? '(gc)'
+            : ownerOf(url);
       byOwner.set(owner, (byOwner.get(owner) ?? 0) + hits);
     }
     const pct = (h: number) => `${((h / total) * 100).toFixed(1).padStart(5)}%`;
-    const list = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, h]) => `  ${pct(h)}  ${name}`);
-    out.push(`cpu profile ${join(dir, f)} (${((p.endTime - p.startTime) / 1e6).toFixed(1)} s, ${total} samples)`);
-    out.push('self time by package:', ...list(byOwner, 15), `self time by function (top ${top}):`, ...list(byFn, top));
+    const list = (m: Map<string, number>, k: number) =>
+      [...m]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, k)
+        .map(([name, h]) => `  ${pct(h)}  ${name}`);
+    out.push(
+      `cpu profile ${join(dir, f)} (${((p.endTime - p.startTime) / 1e6).toFixed(1)} s, ${total} samples)`,
+    );
+    out.push(
+      'self time by package:',
+      ...list(byOwner, 15),
+      `self time by function (top ${top}):`,
+      ...list(byFn, top),
+    );
   }
   return out.length ? out.join('\n') : `no .cpuprofile in ${dir}`;
 }

@@ -15,7 +15,11 @@ const LIMIT_MS = 30_000;
 async function deployOnce(ctx: BenchContext): Promise<number> {
   const name = `dep-${randomBytes(3).toString('hex')}`;
   const commit = await stageFunction(ctx.bench, name, { pool: { min: 1, max: 1, concurrency: 1 } });
-  const client = new KeepAliveClient({ host: '127.0.0.1', port: ctx.gateway.port, path: `/functions/${name}/invoke` });
+  const client = new KeepAliveClient({
+    host: '127.0.0.1',
+    port: ctx.gateway.port,
+    path: `/functions/${name}/invoke`,
+  });
   try {
     const t0 = performance.now();
     await commit();
@@ -23,8 +27,10 @@ async function deployOnce(ctx: BenchContext): Promise<number> {
     for (;;) {
       const reply = await client.send('{}');
       if (reply.status === 200) return performance.now() - t0;
-      if (reply.status !== 404) throw new Error(`deploy of ${name}: status ${reply.status}: ${reply.body.slice(0, 200)}`);
-      if (performance.now() - t0 > LIMIT_MS) throw new Error(`deploy of ${name}: no successful call after ${LIMIT_MS} ms`);
+      if (reply.status !== 404)
+        throw new Error(`deploy of ${name}: status ${reply.status}: ${reply.body.slice(0, 200)}`);
+      if (performance.now() - t0 > LIMIT_MS)
+        throw new Error(`deploy of ${name}: no successful call after ${LIMIT_MS} ms`);
       await sleep(POLL_MS);
     }
   } finally {
@@ -48,7 +54,9 @@ export async function deploy(ctx: BenchContext): Promise<Measurement[]> {
       name: 'deploy: folder dropped -> first successful call',
       unit: 'ms',
       value: spread(ms),
-      ...(raw ? { reference: { name: 'raw create + start + ready (cold scenario)', value: raw } } : {}),
+      ...(raw
+        ? { reference: { name: 'raw create + start + ready (cold scenario)', value: raw } }
+        : {}),
       note: `polled every ${POLL_MS} ms; includes the folder watcher's 150 ms debounce`,
     }),
   ];

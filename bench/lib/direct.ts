@@ -4,7 +4,13 @@ import { rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { DialInAgent } from '../../runtime/dial-in.ts';
 import type { BenchContext } from './context.ts';
-import { DIAL_IN_LIMITS, makeSocketDir, rawPlacement, runRawContainer, type RawContainer } from './raw-container.ts';
+import {
+  DIAL_IN_LIMITS,
+  makeSocketDir,
+  rawPlacement,
+  runRawContainer,
+  type RawContainer,
+} from './raw-container.ts';
 
 export class DirectContainer {
   private constructor(
@@ -47,10 +53,17 @@ function healthz(agent: DialInAgent): Promise<void> {
   return new Promise((resolve, reject) => {
     // `connection: close`: a connection left in the agent's free list would count as idle to the
     // container, which would then dial no other for those asking the agent directly (load.ts).
-    const req = request({ socketPath: agent.socketPath, agent, path: '/healthz', headers: { connection: 'close' } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`the direct container's health check answered ${res.statusCode}`))));
-    });
+    const req = request(
+      { socketPath: agent.socketPath, agent, path: '/healthz', headers: { connection: 'close' } },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve()
+            : reject(new Error(`the direct container's health check answered ${res.statusCode}`)),
+        );
+      },
+    );
     req.on('error', reject);
     req.end();
   });

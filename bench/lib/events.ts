@@ -27,7 +27,8 @@ interface RunResult {
   errors: number;
 }
 
-const connect = (url: string) => new Redis({ ...redisOptionsFromUrl(url), maxRetriesPerRequest: null });
+const connect = (url: string) =>
+  new Redis({ ...redisOptionsFromUrl(url), maxRetriesPerRequest: null });
 
 export async function redisVersion(url: string): Promise<string | null> {
   const r = connect(url);
@@ -45,11 +46,20 @@ export async function redisVersion(url: string): Promise<string | null> {
  * Append `count` events: all at once in pipelines of BATCH (rate undefined), or paced at `rate`/s.
  * Records when each was sent, by entry id.
  */
-async function produce(redis: Redis, key: string, count: number, sent: Map<string, number>, rate?: number): Promise<void> {
+async function produce(
+  redis: Redis,
+  key: string,
+  count: number,
+  sent: Map<string, number>,
+  rate?: number,
+): Promise<void> {
   const t0 = performance.now();
   let i = 0;
   while (i < count) {
-    const due = rate === undefined ? count : Math.min(count, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
+    const due =
+      rate === undefined
+        ? count
+        : Math.min(count, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
     if (due <= i) {
       await sleep(2);
       continue;
@@ -67,16 +77,35 @@ async function produce(redis: Redis, key: string, count: number, sent: Map<strin
   }
 }
 
-type Consumer = (seen: Map<string, number>, dup: () => void, err: () => void, done: () => boolean, until: number) => Promise<void>;
+type Consumer = (
+  seen: Map<string, number>,
+  dup: () => void,
+  err: () => void,
+  done: () => boolean,
+  until: number,
+) => Promise<void>;
 
 /** One run: produce and consume concurrently; bounded by `limitMs`. */
-async function runOnce(redis: Redis, key: string, count: number, consume: Consumer, limitMs: number, rate?: number): Promise<RunResult> {
+async function runOnce(
+  redis: Redis,
+  key: string,
+  count: number,
+  consume: Consumer,
+  limitMs: number,
+  rate?: number,
+): Promise<RunResult> {
   const sent = new Map<string, number>();
   const seen = new Map<string, number>();
   let duplicates = 0;
   let errors = 0;
   const until = performance.now() + limitMs;
-  const consuming = consume(seen, () => duplicates++, () => errors++, () => seen.size >= count, until);
+  const consuming = consume(
+    seen,
+    () => duplicates++,
+    () => errors++,
+    () => seen.size >= count,
+    until,
+  );
   await produce(redis, key, count, sent, rate);
   await consuming;
   const latencies: number[] = [];
@@ -89,7 +118,13 @@ async function runOnce(redis: Redis, key: string, count: number, consume: Consum
     }
   }
   const first = Math.min(...sent.values());
-  return { rate: (latencies.length / (last - first)) * 1000, latencies, missing: count - latencies.length, duplicates, errors };
+  return {
+    rate: (latencies.length / (last - first)) * 1000,
+    latencies,
+    missing: count - latencies.length,
+    duplicates,
+    errors,
+  };
 }
 
 /** Reads titan.results from its current end: an entry per event invocation, with the event's id. */
@@ -97,7 +132,15 @@ function resultsConsumer(reader: Redis, resultsKey: string, from: string): Consu
   return async (seen, dup, err, done, until) => {
     let id = from;
     while (!done() && performance.now() < until) {
-      const reply = (await reader.xread('COUNT', 1000, 'BLOCK', 200, 'STREAMS', resultsKey, id)) as Array<[string, Array<[string, string[]]>]> | null;
+      const reply = (await reader.xread(
+        'COUNT',
+        1000,
+        'BLOCK',
+        200,
+        'STREAMS',
+        resultsKey,
+        id,
+      )) as Array<[string, Array<[string, string[]]>]> | null;
       const t = performance.now();
       for (const [, entries] of reply ?? []) {
         for (const [entryId, flat] of entries) {
@@ -117,7 +160,18 @@ function resultsConsumer(reader: Redis, resultsKey: string, from: string): Consu
 function rawConsumer(reader: Redis, cmd: Redis, key: string): Consumer {
   return async (seen, _dup, _err, done, until) => {
     while (!done() && performance.now() < until) {
-      const reply = (await reader.xreadgroup('GROUP', RAW_GROUP, 'c1', 'COUNT', BATCH, 'BLOCK', 200, 'STREAMS', key, '>')) as Array<[string, Array<[string, string[]]>]> | null;
+      const reply = (await reader.xreadgroup(
+        'GROUP',
+        RAW_GROUP,
+        'c1',
+        'COUNT',
+        BATCH,
+        'BLOCK',
+        200,
+        'STREAMS',
+        key,
+        '>',
+      )) as Array<[string, Array<[string, string[]]>]> | null;
       const ids = (reply ?? []).flatMap(([, entries]) => entries.map(([id]) => id));
       if (ids.length === 0) continue;
       await cmd.xack(key, RAW_GROUP, ...ids);
@@ -135,7 +189,10 @@ async function lastId(redis: Redis, key: string): Promise<string> {
 /** A burst gives sustained events/s; a paced run well under capacity gives end-to-end latency. */
 export async function events(ctx: BenchContext): Promise<Measurement[]> {
   const url = ctx.gateway.redisUrl;
-  if (!url) throw new Error(`the gateway has no Redis (triggers ${ctx.gateway.triggers}); set REDIS_URL or install redis-server`);
+  if (!url)
+    throw new Error(
+      `the gateway has no Redis (triggers ${ctx.gateway.triggers}); set REDIS_URL or install redis-server`,
+    );
   const { count, warmup, reps, paceSec } = ctx.sizes.events;
   const prefix = ctx.bench.keyPrefix;
   const topicKey = prefix + EVENT_TOPIC;
@@ -145,18 +202,37 @@ export async function events(ctx: BenchContext): Promise<Measurement[]> {
   const reader = connect(url);
   try {
     // The router creates its group on the topic when it subscribes; events before that are not read.
-    await waitFor('the router subscribing to the topic', async () => {
-      const groups = (await cmd.call('XINFO', 'GROUPS', topicKey).catch(() => [])) as unknown[][];
-      return groups.length > 0;
-    }, 30_000, 50);
+    await waitFor(
+      'the router subscribing to the topic',
+      async () => {
+        const groups = (await cmd.call('XINFO', 'GROUPS', topicKey).catch(() => [])) as unknown[][];
+        return groups.length > 0;
+      },
+      30_000,
+      50,
+    );
     await cmd.call('XGROUP', 'CREATE', rawKey, RAW_GROUP, '$', 'MKSTREAM');
 
     const limit = (n: number, rate?: number) => 30_000 + (rate ? (n / rate) * 1000 : n); // generous: ~1k events/s floor
     const viaGateway = async (n: number, rate?: number) =>
-      runOnce(cmd, topicKey, n, resultsConsumer(reader, resultsKey, await lastId(cmd, resultsKey)), limit(n, rate), rate);
-    const raw = (n: number, rate?: number) => runOnce(cmd, rawKey, n, rawConsumer(reader, cmd, rawKey), limit(n, rate), rate);
+      runOnce(
+        cmd,
+        topicKey,
+        n,
+        resultsConsumer(reader, resultsKey, await lastId(cmd, resultsKey)),
+        limit(n, rate),
+        rate,
+      );
+    const raw = (n: number, rate?: number) =>
+      runOnce(cmd, rawKey, n, rawConsumer(reader, cmd, rawKey), limit(n, rate), rate);
 
-    const http = { host: '127.0.0.1', port: ctx.gateway.port, path: `/functions/${WARM_FN}/invoke`, body: '{}', pid: ctx.gateway.pid };
+    const http = {
+      host: '127.0.0.1',
+      port: ctx.gateway.port,
+      path: `/functions/${WARM_FN}/invoke`,
+      body: '{}',
+      pid: ctx.gateway.pid,
+    };
     const httpRate: number[] = [];
     const httpCpu: number[] = [];
     const gwRate: number[] = [];
@@ -164,11 +240,18 @@ export async function events(ctx: BenchContext): Promise<Measurement[]> {
     const gwCpu: number[] = [];
     const problems: string[] = [];
     const check = (what: string, r: RunResult) => {
-      if (r.missing || r.duplicates || r.errors) problems.push(`${what}: ${r.missing} missing, ${r.duplicates} duplicates, ${r.errors} errors`);
+      if (r.missing || r.duplicates || r.errors)
+        problems.push(
+          `${what}: ${r.missing} missing, ${r.duplicates} duplicates, ${r.errors} errors`,
+        );
     };
     for (let rep = 0; rep < reps; rep++) {
       progress(`events: warm HTTP calls at 32 connections, rep ${rep + 1}/${reps}`);
-      const h = await load(http, 32, { warmupSec: ctx.sizes.loadWarmupSec, sec: ctx.sizes.loadSec, maxRequests: 500_000 });
+      const h = await load(http, 32, {
+        warmupSec: ctx.sizes.loadWarmupSec,
+        sec: ctx.sizes.loadSec,
+        maxRequests: 500_000,
+      });
       httpRate.push(h.rps);
       httpCpu.push((h.cpuMs! * 1000) / h.ok);
       progress(`events: burst of ${count}, rep ${rep + 1}/${reps}, warm-up`);
@@ -186,21 +269,32 @@ export async function events(ctx: BenchContext): Promise<Measurement[]> {
     // Latency at a steady rate well under capacity: a quarter of what the gateway sustained.
     const pace = Math.max(50, Math.floor(spread(gwRate).median / 4));
     const paced = Math.round(pace * paceSec);
-    const lat = { gateway: { p50: [] as number[], p99: [] as number[] }, raw: { p50: [] as number[], p99: [] as number[] } };
+    const lat = {
+      gateway: { p50: [] as number[], p99: [] as number[] },
+      raw: { p50: [] as number[], p99: [] as number[] },
+    };
     for (let rep = 0; rep < reps; rep++) {
       progress(`events: latency at ${pace}/s for ${paceSec} s, rep ${rep + 1}/${reps}, raw`);
       const r = await raw(paced, pace);
-      progress(`events: latency at ${pace}/s for ${paceSec} s, rep ${rep + 1}/${reps}, through the gateway`);
+      progress(
+        `events: latency at ${pace}/s for ${paceSec} s, rep ${rep + 1}/${reps}, through the gateway`,
+      );
       const g = await viaGateway(paced, pace);
       check(`paced ${rep + 1}`, g);
-      for (const [side, run] of [['gateway', g], ['raw', r]] as const) {
+      for (const [side, run] of [
+        ['gateway', g],
+        ['raw', r],
+      ] as const) {
         lat[side].p50.push(percentile(run.latencies, 0.5));
         lat[side].p99.push(percentile(run.latencies, 0.99));
       }
     }
-    if (problems.length) ctx.notes.push(`events: at-least-once check failed: ${problems.join('; ')}`);
+    if (problems.length)
+      ctx.notes.push(`events: at-least-once check failed: ${problems.join('; ')}`);
     const raw_ = 'raw XADD + XREADGROUP + XACK';
-    const delivery = problems.length ? 'delivery problems, see notes' : 'every event delivered exactly once, outcome ok';
+    const delivery = problems.length
+      ? 'delivery problems, see notes'
+      : 'every event delivered exactly once, outcome ok';
     const httpRef = 'warm HTTP calls, 32 connections, same run';
     return [
       measurement({
@@ -221,7 +315,10 @@ export async function events(ctx: BenchContext): Promise<Measurement[]> {
         name: 'gateway CPU per event (burst)',
         unit: 'us',
         value: spread(gwCpu),
-        reference: { name: 'gateway CPU per warm HTTP call, 32 connections, same run', value: spread(httpCpu) },
+        reference: {
+          name: 'gateway CPU per warm HTTP call, 32 connections, same run',
+          value: spread(httpCpu),
+        },
         target: { text: 'ratio <= 1.5', met: (_v, _r, ratio) => ratio! <= 1.5 },
         note: 'user + system CPU of the gateway process, all threads: router, queue worker, invocation',
       }),

@@ -6,7 +6,8 @@ import { defaultConfig, type RuntimeConfig } from '../../runtime/config.ts';
 
 export const NOOP_HANDLER = 'export default async () => null;\n';
 /** Answers the id of the container that served it (its hostname): which path a cold start took. */
-export const HOSTNAME_HANDLER = "import { hostname } from 'node:os';\nexport default async () => hostname();\n";
+export const HOSTNAME_HANDLER =
+  "import { hostname } from 'node:os';\nexport default async () => hostname();\n";
 export const STEM_MIN = 2;
 export const STEM_MAX = 8;
 export const EVENT_TOPIC = 'bench.events';
@@ -82,7 +83,11 @@ export function manifest({ pool, topic, image, memory }: FunctionShape): string 
  * Write a function folder beside the functions directory; the returned `commit` moves it in, so it
  * appears whole (and a deploy can be timed from that moment).
  */
-export async function stageFunction(bench: BenchDir, name: string, shape: FunctionShape): Promise<() => Promise<void>> {
+export async function stageFunction(
+  bench: BenchDir,
+  name: string,
+  shape: FunctionShape,
+): Promise<() => Promise<void>> {
   const staging = join(bench.dir, `.staging-${name}`);
   await mkdir(staging, { recursive: true });
   await writeFile(join(staging, 'function.yaml'), manifest(shape));
@@ -90,12 +95,20 @@ export async function stageFunction(bench: BenchDir, name: string, shape: Functi
   return () => rename(staging, join(bench.functionsDir, name));
 }
 
-export async function dropFunction(bench: BenchDir, name: string, shape: FunctionShape): Promise<void> {
+export async function dropFunction(
+  bench: BenchDir,
+  name: string,
+  shape: FunctionShape,
+): Promise<void> {
   await (await stageFunction(bench, name, shape))();
 }
 
 /** Write a function folder outside the functions directory (for the raw references). */
-export async function writeFunctionFolder(bench: BenchDir, name: string, shape: FunctionShape): Promise<string> {
+export async function writeFunctionFolder(
+  bench: BenchDir,
+  name: string,
+  shape: FunctionShape,
+): Promise<string> {
   const dir = join(bench.dir, 'ref', name);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'function.yaml'), manifest(shape));

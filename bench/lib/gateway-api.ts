@@ -5,7 +5,12 @@ import { LABEL } from '../../runtime/sandbox.ts';
 import type { BenchContext } from './context.ts';
 
 /** Poll until `check` returns a truthy value; throws after `ms` with `what` in the message. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = 30_000, everyMs = 20): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  ms = 30_000,
+  everyMs = 20,
+): Promise<T> {
   const until = performance.now() + ms;
   for (;;) {
     const v = await check();
@@ -26,7 +31,14 @@ export const containersOf = (ctx: BenchContext, fn: string) =>
 
 /** Gone from the listing and every container removed. */
 export async function waitUndeployed(ctx: BenchContext, name: string): Promise<void> {
-  await waitFor(`undeploy of ${name}`, async () => (await functionStatus(ctx, name)) === undefined && (await containersOf(ctx, name)).length === 0, 30_000, 50);
+  await waitFor(
+    `undeploy of ${name}`,
+    async () =>
+      (await functionStatus(ctx, name)) === undefined &&
+      (await containersOf(ctx, name)).length === 0,
+    30_000,
+    50,
+  );
 }
 
 /**

@@ -24,7 +24,11 @@ const gw = new Gateway({
 });
 
 let closing: Promise<void> | undefined;
-const close = () => (closing ??= gw.close().then(logger.flush).finally(() => process.exit(0)));
+const close = () =>
+  (closing ??= gw
+    .close()
+    .then(logger.flush)
+    .finally(() => process.exit(0)));
 
 process.on('message', (m: ToChild) => {
   if (m.type === 'close') void close();
@@ -44,7 +48,12 @@ try {
   // TITAN_BENCH_LISTENER=hono: Hono's listener alone, as before the invoke fast path, for A/B runs.
   const port =
     process.env.TITAN_BENCH_LISTENER === 'hono'
-      ? await new Promise<number>((resolve) => serve({ fetch: gw.app.fetch, hostname: config.gateway.host, port: config.gateway.port }, (i: AddressInfo) => resolve(i.port)))
+      ? await new Promise<number>((resolve) =>
+          serve(
+            { fetch: gw.app.fetch, hostname: config.gateway.host, port: config.gateway.port },
+            (i: AddressInfo) => resolve(i.port),
+          ),
+        )
       : await gw.listen();
   const health = gw.events.health();
   send({ type: 'ready', port, redisUrl: health.redis, triggers: health.state });

@@ -14,7 +14,8 @@ const SOURCE = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
 
 /** The child to fork and how: the compiled bundle (built now, from the current sources) or the sources under tsx. */
 async function childProgram(): Promise<{ file: string; execArgv: string[] }> {
-  if (process.env.TITAN_BENCH_RUNNER === 'tsx') return { file: SOURCE, execArgv: ['--import', 'tsx'] };
+  if (process.env.TITAN_BENCH_RUNNER === 'tsx')
+    return { file: SOURCE, execArgv: ['--import', 'tsx'] };
   const outdir = join(ROOT, 'dist', 'bench');
   await build({ entries: { 'gateway-child': SOURCE }, outdir });
   return { file: join(outdir, 'gateway-child.js'), execArgv: ['--enable-source-maps'] };
@@ -47,13 +48,25 @@ export class GatewayProcess {
   }
 
   static async start(opts: GatewayProcessOptions): Promise<GatewayProcess> {
-    const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: opts.dockerHost, TITAN_BENCH_CONFIG: JSON.stringify(opts.config) };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DOCKER_HOST: opts.dockerHost,
+      TITAN_BENCH_CONFIG: JSON.stringify(opts.config),
+    };
     if (opts.redisUrl) env.REDIS_URL = opts.redisUrl;
     const program = await childProgram();
-    const execArgv = [...program.execArgv, '--expose-gc', ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [])];
+    const execArgv = [
+      ...program.execArgv,
+      '--expose-gc',
+      ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
+    ];
     // The access log (a line per invocation) to a file beside the functions: kept, off the terminal.
     const logFd = openSync(join(dirname(opts.config.functions_dir), 'gateway-stdout.log'), 'a');
-    const child = fork(program.file, [], { execArgv, env, stdio: ['ignore', logFd, 'inherit', 'ipc'] });
+    const child = fork(program.file, [], {
+      execArgv,
+      env,
+      stdio: ['ignore', logFd, 'inherit', 'ipc'],
+    });
     closeSync(logFd); // the child has its own copy
     const timeoutMs = opts.startTimeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
@@ -61,11 +74,15 @@ export class GatewayProcess {
     let onMessage: ((m: FromChild) => void) | undefined;
     try {
       const ready = await new Promise<Extract<FromChild, { type: 'ready' }>>((resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`the gateway was not ready after ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`the gateway was not ready after ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         onExit = (code) => reject(new Error(`the gateway exited with code ${code} while starting`));
         onMessage = (m) => {
           if (m.type === 'ready') resolve(m);
-          else if (m.type === 'failed') reject(new Error(`the gateway did not start: ${m.message}`));
+          else if (m.type === 'failed')
+            reject(new Error(`the gateway did not start: ${m.message}`));
         };
         child.once('exit', onExit);
         child.on('message', onMessage);
@@ -77,14 +94,21 @@ export class GatewayProcess {
       return new GatewayProcess(child, ready.port, ready.redisUrl, ready.triggers);
     } catch (err) {
       // A child that failed closes itself (removing what it started); one that hangs is killed.
-      if (child.exitCode === null && child.signalCode === null) await new GatewayProcess(child, 0, undefined, '').close(30_000);
+      if (child.exitCode === null && child.signalCode === null)
+        await new GatewayProcess(child, 0, undefined, '').close(30_000);
       throw err;
     }
   }
 
-  private request<T extends FromChild['type']>(msg: ToChild, answer: T): Promise<Extract<FromChild, { type: T }>> {
+  private request<T extends FromChild['type']>(
+    msg: ToChild,
+    answer: T,
+  ): Promise<Extract<FromChild, { type: T }>> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${answer} answer from the gateway within 10 s`)), 10_000);
+      const timer = setTimeout(
+        () => reject(new Error(`no ${answer} answer from the gateway within 10 s`)),
+        10_000,
+      );
       const on = (m: FromChild) => {
         if (m.type !== answer) return;
         clearTimeout(timer);

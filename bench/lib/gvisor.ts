@@ -6,7 +6,13 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gvisorStatus, type Isolation } from '../../runtime/engine/runtimes.ts';
 import type { BenchContext } from './context.ts';
-import { manifest, NOOP_HANDLER, ONE_CONTAINER, removeFunction, type FunctionShape } from './fixture.ts';
+import {
+  manifest,
+  NOOP_HANDLER,
+  ONE_CONTAINER,
+  removeFunction,
+  type FunctionShape,
+} from './fixture.ts';
 import { functionStatus, waitFor, waitUndeployed } from './gateway-api.ts';
 import { KeepAliveClient } from './http-client.ts';
 import { progress } from './progress.ts';
@@ -19,7 +25,12 @@ const ISOLATIONS: Isolation[] = ['container', 'gvisor'];
 const REFERENCE = 'runc (isolation: container), same run';
 
 /** A function folder with this isolation, moved in whole (as fixture.ts's stageFunction does). */
-async function drop(ctx: BenchContext, name: string, shape: FunctionShape, isolation: Isolation): Promise<void> {
+async function drop(
+  ctx: BenchContext,
+  name: string,
+  shape: FunctionShape,
+  isolation: Isolation,
+): Promise<void> {
   const staging = join(ctx.bench.dir, `.staging-${name}`);
   await mkdir(staging, { recursive: true });
   await writeFile(join(staging, 'function.yaml'), `${manifest(shape)}isolation: ${isolation}\n`);
@@ -28,14 +39,26 @@ async function drop(ctx: BenchContext, name: string, shape: FunctionShape, isola
 }
 
 const ready = (ctx: BenchContext, name: string) =>
-  waitFor(`deploy of ${name}`, async () => ((await functionStatus(ctx, name)) === 'ready' ? true : undefined), 60_000, 20);
+  waitFor(
+    `deploy of ${name}`,
+    async () => ((await functionStatus(ctx, name)) === 'ready' ? true : undefined),
+    60_000,
+    20,
+  );
 
 /** p50 of one client's sequential no-op calls, alternating which isolation goes first each rep. */
 async function warmP50(ctx: BenchContext): Promise<Record<Isolation, number[]>> {
   const names = { container: `gvw-runc-${ctx.runId}`, gvisor: `gvw-gvisor-${ctx.runId}` };
   for (const iso of ISOLATIONS) await drop(ctx, names[iso], { pool: ONE_CONTAINER }, iso);
   const clients = Object.fromEntries(
-    ISOLATIONS.map((iso) => [iso, new KeepAliveClient({ host: '127.0.0.1', port: ctx.gateway.port, path: `/functions/${names[iso]}/invoke` })]),
+    ISOLATIONS.map((iso) => [
+      iso,
+      new KeepAliveClient({
+        host: '127.0.0.1',
+        port: ctx.gateway.port,
+        path: `/functions/${names[iso]}/invoke`,
+      }),
+    ]),
   ) as Record<Isolation, KeepAliveClient>;
   const p50: Record<Isolation, number[]> = { container: [], gvisor: [] };
   try {
@@ -43,8 +66,14 @@ async function warmP50(ctx: BenchContext): Promise<Record<Isolation, number[]>> 
     for (let rep = 0; rep < ctx.sizes.reps; rep++) {
       for (const iso of rep % 2 === 0 ? ISOLATIONS : [...ISOLATIONS].reverse()) {
         progress(`gvisor warm: rep ${rep + 1}/${ctx.sizes.reps}, ${iso}`);
-        await clients[iso].latencies(rep === 0 ? 3 * ctx.sizes.latencyWarmup : ctx.sizes.latencyWarmup, 30_000, () => '{}');
-        p50[iso].push(percentile(await clients[iso].latencies(ctx.sizes.latencyCount, 60_000, () => '{}'), 0.5));
+        await clients[iso].latencies(
+          rep === 0 ? 3 * ctx.sizes.latencyWarmup : ctx.sizes.latencyWarmup,
+          30_000,
+          () => '{}',
+        );
+        p50[iso].push(
+          percentile(await clients[iso].latencies(ctx.sizes.latencyCount, 60_000, () => '{}'), 0.5),
+        );
       }
     }
   } finally {
@@ -94,4 +123,3 @@ export async function gvisor(ctx: BenchContext): Promise<Measurement[]> {
     }),
   ];
 }
-

@@ -24,7 +24,9 @@ export class KeepAliveClient {
   private readonly agent: Agent;
 
   constructor(private readonly target: HttpTarget) {
-    this.agent = target.dialIn ? new DialedInAgent(target.dialIn) : new Agent({ keepAlive: true, maxSockets: 1 });
+    this.agent = target.dialIn
+      ? new DialedInAgent(target.dialIn)
+      : new Agent({ keepAlive: true, maxSockets: 1 });
   }
 
   send(body: string, path = this.target.path): Promise<HttpReply> {
@@ -39,13 +41,18 @@ export class KeepAliveClient {
           path,
           method: 'POST',
           agent: this.agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
         },
         (res) => {
           res.setEncoding('utf8');
           let text = '';
           res.on('data', (c: string) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }),
+          );
           res.on('error', reject);
         },
       );
@@ -66,7 +73,8 @@ export class KeepAliveClient {
       const t0 = performance.now();
       const reply = await this.send(b);
       out.push(performance.now() - t0);
-      if (reply.status !== 200) throw new Error(`${this.describe()} answered ${reply.status}: ${reply.body.slice(0, 200)}`);
+      if (reply.status !== 200)
+        throw new Error(`${this.describe()} answered ${reply.status}: ${reply.body.slice(0, 200)}`);
     }
     return out;
   }
@@ -92,7 +100,10 @@ class DialedInAgent extends Agent {
     super({ keepAlive: true, maxSockets: 1 });
   }
 
-  override createConnection(options: ClientRequestArgs, created: (err: Error | null, socket?: Duplex) => void): Duplex | undefined {
+  override createConnection(
+    options: ClientRequestArgs,
+    created: (err: Error | null, socket?: Duplex) => void,
+  ): Duplex | undefined {
     return this.source.createConnection(options, created);
   }
 }

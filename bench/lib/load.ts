@@ -40,19 +40,38 @@ const MAX_HEAD_BYTES = 16 * 1024;
 const HEAD_END = Buffer.from('\r\n\r\n');
 const CONTENT_LENGTH = /\r\ncontent-length: *(\d+)/i;
 
-export const describeTarget = (t: LoadTarget): string => ('agent' in t ? `dial-in:${t.agent.socketPath}${t.path}` : `http://${t.host}:${t.port}${t.path}`);
+export const describeTarget = (t: LoadTarget): string =>
+  'agent' in t ? `dial-in:${t.agent.socketPath}${t.path}` : `http://${t.host}:${t.port}${t.path}`;
 
-export async function load(target: LoadTarget, connections: number, phases: LoadPhases): Promise<LoadResult> {
+export async function load(
+  target: LoadTarget,
+  connections: number,
+  phases: LoadPhases,
+): Promise<LoadResult> {
   const run = new LoadRun(target, phases.maxRequests);
   const timers = new AbortController();
   try {
     // Each connection starts its loop as soon as it is open: the container dials its next connection
     // only once a call arrived on the idle one.
-    const opened = Promise.all(Array.from({ length: connections }, async () => run.add(await open(target))));
-    await Promise.race([opened.catch((err: Error) => Promise.reject(new Error(`${err.message}, ${run.open} of ${connections} open`))), run.failed]);
-    await Promise.race([sleep(phases.warmupSec * 1000, undefined, { signal: timers.signal }), run.failed]);
+    const opened = Promise.all(
+      Array.from({ length: connections }, async () => run.add(await open(target))),
+    );
+    await Promise.race([
+      opened.catch((err: Error) =>
+        Promise.reject(new Error(`${err.message}, ${run.open} of ${connections} open`)),
+      ),
+      run.failed,
+    ]);
+    await Promise.race([
+      sleep(phases.warmupSec * 1000, undefined, { signal: timers.signal }),
+      run.failed,
+    ]);
     run.startWindow();
-    await Promise.race([sleep(phases.sec * 1000, undefined, { signal: timers.signal }), run.windowFull, run.failed]);
+    await Promise.race([
+      sleep(phases.sec * 1000, undefined, { signal: timers.signal }),
+      run.windowFull,
+      run.failed,
+    ]);
     run.endWindow();
     await Promise.race([run.drained, run.failed]);
     return run.result();
@@ -68,7 +87,11 @@ function open(target: LoadTarget): Promise<Duplex> {
     let late = false;
     const timer = setTimeout(() => {
       late = true;
-      reject(new Error(`${describeTarget(target)}: no ${'agent' in target ? 'dialed-in ' : ''}connection after ${OPEN_TIMEOUT_MS} ms`));
+      reject(
+        new Error(
+          `${describeTarget(target)}: no ${'agent' in target ? 'dialed-in ' : ''}connection after ${OPEN_TIMEOUT_MS} ms`,
+        ),
+      );
     }, OPEN_TIMEOUT_MS);
     const opened = (err: Error | null, s?: Duplex) => {
       clearTimeout(timer);
@@ -121,7 +144,8 @@ class LoadRun {
     // One timer for every connection, rather than one per request, which the loop would pay for.
     this.watchdog = setInterval(() => {
       const now = performance.now();
-      if (this.conns.some((c) => c.sentAt && now - c.sentAt > ANSWER_TIMEOUT_MS)) this.error(`a request got no answer within ${ANSWER_TIMEOUT_MS} ms`);
+      if (this.conns.some((c) => c.sentAt && now - c.sentAt > ANSWER_TIMEOUT_MS))
+        this.error(`a request got no answer within ${ANSWER_TIMEOUT_MS} ms`);
     }, 1000);
   }
 
@@ -133,12 +157,16 @@ class LoadRun {
   }
 
   error(why: string): void {
-    if (!this.closed) this.fail(new Error(`${describeTarget(this.target)}: ${why} (${this.open} connections open)`));
+    if (!this.closed)
+      this.fail(
+        new Error(`${describeTarget(this.target)}: ${why} (${this.open} connections open)`),
+      );
   }
 
   answered(c: Conn): void {
     this.calls++;
-    if (this.start !== undefined && this.end === undefined && ++this.ok >= this.maxRequests) this.full();
+    if (this.start !== undefined && this.end === undefined && ++this.ok >= this.maxRequests)
+      this.full();
     if (!this.stopping) c.send();
     else if (this.conns.every((x) => !x.sentAt)) this.drain();
   }
@@ -166,7 +194,13 @@ class LoadRun {
 
   result(): LoadResult {
     const seconds = (this.end! - this.start!) / 1000;
-    return { rps: this.ok / seconds, ok: this.ok, seconds, calls: this.calls, ...(this.target.pid ? { cpuMs: this.cpuEnd - this.cpuStart } : {}) };
+    return {
+      rps: this.ok / seconds,
+      ok: this.ok,
+      seconds,
+      calls: this.calls,
+      ...(this.target.pid ? { cpuMs: this.cpuEnd - this.cpuStart } : {}),
+    };
   }
 
   close(): void {
@@ -207,23 +241,37 @@ class Conn {
     this.pending = undefined;
     const headEnd = buf.indexOf(HEAD_END);
     if (headEnd === -1) {
-      if (buf.length > MAX_HEAD_BYTES) return this.run.error(`an answer's head is over ${MAX_HEAD_BYTES} bytes`);
+      if (buf.length > MAX_HEAD_BYTES) {
+        this.run.error(`an answer's head is over ${MAX_HEAD_BYTES} bytes`);
+        return;
+      }
       this.pending = buf;
       return;
     }
     const head = buf.toString('latin1', 0, headEnd);
     const length = CONTENT_LENGTH.exec(head);
-    if (!length) return this.run.error(`an answer without content-length: ${head.slice(0, 200)}`);
+    if (!length) {
+      this.run.error(`an answer without content-length: ${head.slice(0, 200)}`);
+      return;
+    }
     const end = headEnd + HEAD_END.length + Number(length[1]);
     if (buf.length < end) {
       this.pending = buf;
       return;
     }
-    if (buf.length > end || !this.sentAt) return this.run.error('more than one answer to one request');
+    if (buf.length > end || !this.sentAt) {
+      this.run.error('more than one answer to one request');
+      return;
+    }
     this.sentAt = 0;
     // A non-200 answer fails the run: a fast error is not a fast call.
     const status = Number(head.slice(9, 12));
-    if (status !== 200) return this.run.error(`answered ${status}: ${buf.toString('utf8', headEnd + 4, Math.min(end, headEnd + 204))}`);
+    if (status !== 200) {
+      this.run.error(
+        `answered ${status}: ${buf.toString('utf8', headEnd + 4, Math.min(end, headEnd + 204))}`,
+      );
+      return;
+    }
     this.run.answered(this);
   }
 }

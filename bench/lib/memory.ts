@@ -17,7 +17,9 @@ const MiB = 1024 ** 2;
  */
 export async function containerMemory(dockerHost: string, id: string): Promise<number> {
   const docker = new Docker(engineOptionsFromHost(dockerHost));
-  const s = (await docker.getContainer(id).stats({ stream: false })) as { memory_stats: { usage?: number; stats?: Record<string, number> } };
+  const s = (await docker.getContainer(id).stats({ stream: false })) as {
+    memory_stats: { usage?: number; stats?: Record<string, number> };
+  };
   const { usage = 0, stats = {} } = s.memory_stats;
   return usage - (stats.total_inactive_file ?? stats.inactive_file ?? 0);
 }
@@ -28,11 +30,18 @@ export async function memory(ctx: BenchContext): Promise<Measurement[]> {
   const idle = await ctx.gateway.memory();
   const containerIdle = await containerMemory(ctx.dockerHost, id);
   // Bounded by count and by time; at 8 connections so it takes seconds, not minutes.
-  const target = { host: '127.0.0.1', port: ctx.gateway.port, path: `/functions/${WARM_FN}/invoke`, body: '{}' };
+  const target = {
+    host: '127.0.0.1',
+    port: ctx.gateway.port,
+    path: `/functions/${WARM_FN}/invoke`,
+    body: '{}',
+  };
   let done = 0;
   while (done < n) {
     progress(`memory: ${done}/${n} invocations`);
-    done += (await load(target, 8, { warmupSec: 0, sec: 10, maxRequests: Math.min(20_000, n - done) })).calls;
+    done += (
+      await load(target, 8, { warmupSec: 0, sec: 10, maxRequests: Math.min(20_000, n - done) })
+    ).calls;
   }
   const after = await ctx.gateway.memory();
   const containerAfter = await containerMemory(ctx.dockerHost, id);
@@ -46,7 +55,12 @@ export async function memory(ctx: BenchContext): Promise<Measurement[]> {
       target: { text: 'ratio <= 1.3', met: (_v, _r, ratio) => ratio! <= 1.3 },
       note: `heap in use after a full GC: ${(idle.heapUsed / MiB).toFixed(1)} MiB idle, ${(after.heapUsed / MiB).toFixed(1)} MiB after`,
     }),
-    measurement({ name: 'gateway RSS idle', unit: 'MiB', value: mib(idle.rss), target: { text: 'value <= 90 MiB', met: (v) => v <= 90 } }),
+    measurement({
+      name: 'gateway RSS idle',
+      unit: 'MiB',
+      value: mib(idle.rss),
+      target: { text: 'value <= 90 MiB', met: (v) => v <= 90 },
+    }),
     measurement({
       name: `warm container memory after ${n} invocations`,
       unit: 'MiB',

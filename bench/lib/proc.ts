@@ -10,7 +10,10 @@ export function cpuMs(pid: number): number {
 }
 
 /** Run `work` and return its result with the CPU `pid` used meanwhile, in ms. */
-export async function withCpu<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; cpuMs: number }> {
+export async function withCpu<T>(
+  pid: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; cpuMs: number }> {
   const before = cpuMs(pid);
   const result = await work();
   return { result, cpuMs: cpuMs(pid) - before };

@@ -13,15 +13,32 @@ const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
-    const context = { invocationId: `proxy-${++n}`, deadline: Date.now() + 60_000, trigger: { kind: 'http' } };
+    const context = {
+      invocationId: `proxy-${++n}`,
+      deadline: Date.now() + 60_000,
+      trigger: { kind: 'http' },
+    };
     const body = `{"event":${Buffer.concat(chunks).toString('utf8') || 'null'},"context":${JSON.stringify(context)}}`;
     const up = request(
-      { socketPath, agent, method: 'POST', path: '/invoke', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        socketPath,
+        agent,
+        method: 'POST',
+        path: '/invoke',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (answer) => {
         let text = '';
         answer.setEncoding('utf8');
         answer.on('data', (c: string) => (text += c));
-        answer.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text));
+        answer.on('end', () =>
+          res
+            .writeHead(200, {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(text),
+            })
+            .end(text),
+        );
       },
     );
     up.on('error', () => res.writeHead(502).end());

@@ -16,7 +16,10 @@ export interface MinimalProxy {
 export async function startProxy(ctx: BenchContext, fnDir: string): Promise<MinimalProxy> {
   const at = await rawPlacement(ctx, fnDir);
   await makeSocketDir(at.socketDir);
-  const child = fork(CHILD, [at.socketPath, JSON.stringify(DIAL_IN_LIMITS)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(CHILD, [at.socketPath, JSON.stringify(DIAL_IN_LIMITS)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const stopChild = () =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -26,14 +29,24 @@ export async function startProxy(ctx: BenchContext, fnDir: string): Promise<Mini
   let timer: NodeJS.Timeout | undefined;
   try {
     const port = await new Promise<number>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error('the minimal proxy did not start within 30 s')), 30_000);
+      timer = setTimeout(
+        () => reject(new Error('the minimal proxy did not start within 30 s')),
+        30_000,
+      );
       child.once('message', (m) => resolve(m as number));
       child.once('exit', (code) => reject(new Error(`the minimal proxy exited with code ${code}`)));
     });
     // Ready once a call went through the proxy to the container (the call waits for its dial-in).
     const container = await runRawContainer(ctx, at, async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
-      if (res.status !== 200) throw new Error(`the minimal proxy answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+      const res = await fetch(`http://127.0.0.1:${port}/`, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json' },
+      });
+      if (res.status !== 200)
+        throw new Error(
+          `the minimal proxy answered ${res.status}: ${(await res.text()).slice(0, 200)}`,
+        );
     });
     return {
       port,

@@ -33,7 +33,11 @@ export async function rawPlacement(ctx: BenchContext, fnDir: string): Promise<Ra
   const fn = await loadFunctionFolder(fnDir, ctx.bench.config);
   const suffix = randomBytes(4).toString('hex');
   const socketDir = join(ctx.bench.config.state_dir, 'raw', suffix);
-  const spec = containerSpecFor(fn, limitsOf(ctx), { containerName: `titan-bench-raw-${suffix}`, socketDir, scope: 'bench' });
+  const spec = containerSpecFor(fn, limitsOf(ctx), {
+    containerName: `titan-bench-raw-${suffix}`,
+    socketDir,
+    scope: 'bench',
+  });
   spec.labels = { [BENCH_LABEL]: ctx.runId };
   return { socketDir, socketPath: join(socketDir, SOCKET_FILE), spec };
 }
@@ -55,7 +59,12 @@ export interface RawContainer {
  * `probe` (a call that waits for the container to dial in) answers: at most `ms`, and failing at
  * once, with its last output, when the container exits. A container that is not ready is removed.
  */
-export async function runRawContainer(ctx: BenchContext, at: RawPlacement, probe: () => Promise<void>, ms = 30_000): Promise<RawContainer> {
+export async function runRawContainer(
+  ctx: BenchContext,
+  at: RawPlacement,
+  probe: () => Promise<void>,
+  ms = 30_000,
+): Promise<RawContainer> {
   let removed: Promise<void> | undefined;
   const remove = (id?: string) =>
     (removed ??= (async () => {
@@ -74,10 +83,14 @@ export async function runRawContainer(ctx: BenchContext, at: RawPlacement, probe
     const exited = ctx.engine.waitExit(id).then(async (e) => {
       if (ready) return; // removed later, not failed
       const logs = (await ctx.engine.logs(id!, 20)).trim();
-      throw new Error(`bench container ${at.spec.name} exited with code ${e.exitCode} while starting${logs ? `: ${logs}` : ''}`);
+      throw new Error(
+        `bench container ${at.spec.name} exited with code ${e.exitCode} while starting${logs ? `: ${logs}` : ''}`,
+      );
     });
     const late = sleep(ms, undefined, { signal: timeout.signal }).then(() => {
-      throw new Error(`bench container ${at.spec.name} not ready after ${Math.round(performance.now() - started)} ms (limit ${ms} ms)`);
+      throw new Error(
+        `bench container ${at.spec.name} not ready after ${Math.round(performance.now() - started)} ms (limit ${ms} ms)`,
+      );
     });
     exited.catch(() => {});
     late.catch(() => {});

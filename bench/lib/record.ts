@@ -27,12 +27,27 @@ export interface MeasureInput {
   unit: string;
   value: Spread;
   reference?: { name: string; value: Spread | number };
-  target?: { text: string; met: (value: number, reference: number | null, ratio: number | null) => boolean };
+  target?: {
+    text: string;
+    met: (value: number, reference: number | null, ratio: number | null) => boolean;
+  };
   note?: string;
 }
 
-export function measurement({ name, unit, value, reference, target, note }: MeasureInput): Measurement {
-  const ref = reference === undefined ? null : typeof reference.value === 'number' ? reference.value : reference.value.median;
+export function measurement({
+  name,
+  unit,
+  value,
+  reference,
+  target,
+  note,
+}: MeasureInput): Measurement {
+  const ref =
+    reference === undefined
+      ? null
+      : typeof reference.value === 'number'
+        ? reference.value
+        : reference.value.median;
   const ratio = ref === null || ref === 0 ? null : value.median / ref;
   return {
     name,

@@ -21,7 +21,12 @@ export interface Spread {
 }
 
 export function spread(values: readonly number[]): Spread {
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length };
+  return {
+    median: median(values),
+    min: Math.min(...values),
+    max: Math.max(...values),
+    n: values.length,
+  };
 }
 
 /** The range as a percentage of the median, for the table ("±" is half of it). */

@@ -9,7 +9,15 @@ import { LABEL } from '../../runtime/sandbox.ts';
 import { scopeOf } from '../../gateway/gateway.ts';
 import type { BenchContext } from './context.ts';
 import { rawStart } from './cold-start.ts';
-import { dropFunction, HOSTNAME_HANDLER, removeFunction, STEM_MAX, STEM_MIN, writeFunctionFolder, type FunctionShape } from './fixture.ts';
+import {
+  dropFunction,
+  HOSTNAME_HANDLER,
+  removeFunction,
+  STEM_MAX,
+  STEM_MIN,
+  writeFunctionFolder,
+  type FunctionShape,
+} from './fixture.ts';
 import { functionStatus, waitFor, waitUndeployed } from './gateway-api.ts';
 import { KeepAliveClient } from './http-client.ts';
 import { containerMemory } from './memory.ts';
@@ -35,11 +43,19 @@ async function metric(ctx: BenchContext, series: string): Promise<number> {
 }
 
 const stemReady = (ctx: BenchContext, n: number) =>
-  waitFor(`${n} node stem cells ready`, async () => (await metric(ctx, 'titan_stem_cells{runtime="node",state="ready"}')) >= n, 60_000, 20);
+  waitFor(
+    `${n} node stem cells ready`,
+    async () => (await metric(ctx, 'titan_stem_cells{runtime="node",state="ready"}')) >= n,
+    60_000,
+    20,
+  );
 
 /** Every container made as a node stem cell (ready, or specialized since: labels never change). */
 const stemContainers = (ctx: BenchContext) =>
-  ctx.engine.listByLabels({ [LABEL.scope]: scopeOf(ctx.bench.config.state_dir), [LABEL.stem]: 'node' });
+  ctx.engine.listByLabels({
+    [LABEL.scope]: scopeOf(ctx.bench.config.state_dir),
+    [LABEL.stem]: 'node',
+  });
 
 interface Deployed {
   names: string[];
@@ -49,11 +65,35 @@ interface Deployed {
 }
 
 /** Deploy `n` functions at min 0 that answer their container's hostname; wait until each is ready. */
-async function deployMin0(ctx: BenchContext, prefix: string, n: number, shape: Partial<FunctionShape> = {}): Promise<Deployed> {
-  const names = Array.from({ length: n }, (_, i) => `${prefix}-${randomBytes(3).toString('hex')}-${i}`);
-  for (const name of names) await dropFunction(ctx.bench, name, { pool: MIN0, source: HOSTNAME_HANDLER, ...shape });
-  for (const name of names) await waitFor(`deploy of ${name}`, async () => (await functionStatus(ctx, name)) === 'ready', 30_000, 20);
-  const clients = new Map(names.map((name) => [name, new KeepAliveClient({ host: '127.0.0.1', port: ctx.gateway.port, path: `/functions/${name}/invoke` })]));
+async function deployMin0(
+  ctx: BenchContext,
+  prefix: string,
+  n: number,
+  shape: Partial<FunctionShape> = {},
+): Promise<Deployed> {
+  const names = Array.from(
+    { length: n },
+    (_, i) => `${prefix}-${randomBytes(3).toString('hex')}-${i}`,
+  );
+  for (const name of names)
+    await dropFunction(ctx.bench, name, { pool: MIN0, source: HOSTNAME_HANDLER, ...shape });
+  for (const name of names)
+    await waitFor(
+      `deploy of ${name}`,
+      async () => (await functionStatus(ctx, name)) === 'ready',
+      30_000,
+      20,
+    );
+  const clients = new Map(
+    names.map((name) => [
+      name,
+      new KeepAliveClient({
+        host: '127.0.0.1',
+        port: ctx.gateway.port,
+        path: `/functions/${name}/invoke`,
+      }),
+    ]),
+  );
   return {
     names,
     call: async (name) => {
@@ -61,7 +101,9 @@ async function deployMin0(ctx: BenchContext, prefix: string, n: number, shape: P
       const reply = await clients.get(name)!.send('{}');
       const ms = performance.now() - t0;
       if (reply.status !== 200 || reply.headers['x-cold-start'] !== 'true') {
-        throw new Error(`cold call to ${name}: status ${reply.status}, x-cold-start ${reply.headers['x-cold-start']}: ${reply.body.slice(0, 200)}`);
+        throw new Error(
+          `cold call to ${name}: status ${reply.status}, x-cold-start ${reply.headers['x-cold-start']}: ${reply.body.slice(0, 200)}`,
+        );
       }
       return { ms, host: JSON.parse(reply.body) as string };
     },
@@ -81,7 +123,12 @@ function pathsOf(stemBefore: string[], hosts: string[]) {
 
 /** The specialized containers drain with their functions: gone before the next step starts. */
 async function waitGone(ctx: BenchContext, hosts: string[]): Promise<void> {
-  await waitFor('specialized containers removed', async () => !(await stemContainers(ctx)).some((c) => hosts.some((h) => c.id.startsWith(h))), 30_000, 50);
+  await waitFor(
+    'specialized containers removed',
+    async () => !(await stemContainers(ctx)).some((c) => hosts.some((h) => c.id.startsWith(h))),
+    30_000,
+    50,
+  );
 }
 
 /** One cold call through a stem cell (asserted: the container was a stem cell before the call). */
@@ -91,7 +138,8 @@ async function coldStem(ctx: BenchContext, shape: Partial<FunctionShape> = {}): 
     await stemReady(ctx, STEM_MIN);
     const before = (await stemContainers(ctx)).map((c) => c.id);
     const { ms, host } = await d.call(d.names[0]!);
-    if (pathsOf(before, [host]).stem !== 1) throw new Error(`the cold call to ${d.names[0]} was not served by a stem cell`);
+    if (pathsOf(before, [host]).stem !== 1)
+      throw new Error(`the cold call to ${d.names[0]} was not served by a stem cell`);
     await d.remove();
     await waitGone(ctx, [host]);
     return ms;
@@ -102,14 +150,20 @@ async function coldStem(ctx: BenchContext, shape: Partial<FunctionShape> = {}): 
 }
 
 /** BURST functions called at once: time until every call answered, and how many each path served. */
-async function burst(ctx: BenchContext, image?: string): Promise<{ ms: number; stem: number; classic: number }> {
+async function burst(
+  ctx: BenchContext,
+  image?: string,
+): Promise<{ ms: number; stem: number; classic: number }> {
   const d = await deployMin0(ctx, image ? 'bclassic' : 'bstem', BURST, image ? { image } : {});
   try {
     const before = (await stemContainers(ctx)).map((c) => c.id);
     const t0 = performance.now();
     const results = await Promise.all(d.names.map((n) => d.call(n)));
     const ms = performance.now() - t0;
-    const paths = pathsOf(before, results.map((r) => r.host));
+    const paths = pathsOf(
+      before,
+      results.map((r) => r.host),
+    );
     await d.remove();
     await waitGone(ctx, paths.hosts);
     return { ms, stem: paths.stem, classic: paths.classic };
@@ -124,8 +178,14 @@ export async function stemCells(ctx: BenchContext): Promise<Measurement[]> {
   const image = await classicImage(ctx);
   const samples = Math.max(10, ctx.sizes.coldReps * 8);
   const specialization = async () => ({
-    sum: await metric(ctx, 'titan_stem_cell_specialization_seconds_sum{runtime="node",outcome="ok"}'),
-    count: await metric(ctx, 'titan_stem_cell_specialization_seconds_count{runtime="node",outcome="ok"}'),
+    sum: await metric(
+      ctx,
+      'titan_stem_cell_specialization_seconds_sum{runtime="node",outcome="ok"}',
+    ),
+    count: await metric(
+      ctx,
+      'titan_stem_cell_specialization_seconds_count{runtime="node",outcome="ok"}',
+    ),
   });
   const raw: number[] = [];
   const stem: number[] = [];
@@ -176,14 +236,20 @@ export async function stemCells(ctx: BenchContext): Promise<Measurement[]> {
   const rssWith = (await ctx.gateway.memory()).rss;
   await idle.remove();
 
-  const burstRef = { name: `the same burst, classic starts (image by id), median of ${reps}`, value: spread(classic) };
+  const burstRef = {
+    name: `the same burst, classic starts (image by id), median of ${reps}`,
+    value: spread(classic),
+  };
   return [
     measurement({
       name: 'cold start, stem cell: first invocation, p50',
       unit: 'ms',
       value: { median: p50, min: Math.min(...stem), max: Math.max(...stem), n: stem.length },
       reference: { name: 'raw create + start + ready (engine API), same run', value: spread(raw) },
-      target: { text: 'p50 <= 30 ms and ratio <= 0.2', met: (v, _r, ratio) => v <= 30 && ratio! <= 0.2 },
+      target: {
+        text: 'p50 <= 30 ms and ratio <= 0.2',
+        met: (v, _r, ratio) => v <= 30 && ratio! <= 0.2,
+      },
       note: `over ${stem.length} cold calls, each to a new function at min 0, its container a stem cell before the call; of which the gateway's specialization (code, limits, handler load) ${specMs.toFixed(1)} ms on average`,
     }),
     measurement({
@@ -196,7 +262,12 @@ export async function stemCells(ctx: BenchContext): Promise<Measurement[]> {
     measurement({
       name: 'cold start, stem cell, own memory limit (engine update): first invocation, p50',
       unit: 'ms',
-      value: { median: percentile(updated, 0.5), min: Math.min(...updated), max: Math.max(...updated), n: updated.length },
+      value: {
+        median: percentile(updated, 0.5),
+        min: Math.min(...updated),
+        max: Math.max(...updated),
+        n: updated.length,
+      },
       reference: { name: 'raw create + start + ready (engine API), same run', value: rawMedian },
       note: `resources.memory 256Mi against the cells' ${ctx.bench.config.sandbox.default_memory}: the engine's update API sets the limits before the handler loads`,
     }),

@@ -36,9 +36,22 @@ async function latency(ctx: BenchContext, sides: Sides): Promise<Measurement[]> 
   const { sizes } = ctx;
   let n = 0;
   const clients = {
-    gateway: { client: new KeepAliveClient({ host: '127.0.0.1', port: ctx.gateway.port, path: `/functions/${WARM_FN}/invoke` }), body: () => '{}' },
-    direct: { client: new KeepAliveClient({ dialIn: sides.direct.agent, path: '/invoke' }), body: () => containerInvokeBody(`bench-${++n}`) },
-    proxy: { client: new KeepAliveClient({ host: '127.0.0.1', port: sides.proxy.port, path: '/' }), body: () => '{}' },
+    gateway: {
+      client: new KeepAliveClient({
+        host: '127.0.0.1',
+        port: ctx.gateway.port,
+        path: `/functions/${WARM_FN}/invoke`,
+      }),
+      body: () => '{}',
+    },
+    direct: {
+      client: new KeepAliveClient({ dialIn: sides.direct.agent, path: '/invoke' }),
+      body: () => containerInvokeBody(`bench-${++n}`),
+    },
+    proxy: {
+      client: new KeepAliveClient({ host: '127.0.0.1', port: sides.proxy.port, path: '/' }),
+      body: () => '{}',
+    },
   };
   const p50: Record<LatencySide, number[]> = { gateway: [], direct: [], proxy: [] };
   const p99: Record<LatencySide, number[]> = { gateway: [], direct: [], proxy: [] };
@@ -47,7 +60,11 @@ async function latency(ctx: BenchContext, sides: Sides): Promise<Measurement[]> 
       for (const side of order(LATENCY_SIDES, rep)) {
         progress(`warm latency: rep ${rep + 1}/${sizes.reps}, ${side}`);
         const { client, body } = clients[side];
-        await client.latencies(rep === 0 ? 3 * sizes.latencyWarmup : sizes.latencyWarmup, 30_000, body);
+        await client.latencies(
+          rep === 0 ? 3 * sizes.latencyWarmup : sizes.latencyWarmup,
+          30_000,
+          body,
+        );
         const ms = await client.latencies(sizes.latencyCount, 60_000, body);
         p50[side].push(percentile(ms, 0.5));
         p99[side].push(percentile(ms, 0.99));
@@ -64,7 +81,12 @@ async function latency(ctx: BenchContext, sides: Sides): Promise<Measurement[]> 
       reference: { name: DIRECT, value: spread(p50.direct) },
       target: { text: 'value - reference <= 0.3 ms', met: (v, r) => v - r! <= 0.3 },
     }),
-    measurement({ name: 'warm p99 latency, 1 client', unit: 'ms', value: spread(p99.gateway), reference: { name: DIRECT, value: spread(p99.direct) } }),
+    measurement({
+      name: 'warm p99 latency, 1 client',
+      unit: 'ms',
+      value: spread(p99.gateway),
+      reference: { name: DIRECT, value: spread(p99.direct) },
+    }),
     measurement({
       name: 'warm p50 latency, 1 client, minimal node:http proxy',
       unit: 'ms',
@@ -83,17 +105,29 @@ async function latency(ctx: BenchContext, sides: Sides): Promise<Measurement[]> 
   ];
 }
 
-async function throughput(ctx: BenchContext, { targets }: Sides, concurrency: readonly number[] = CONCURRENCY): Promise<Measurement[]> {
+async function throughput(
+  ctx: BenchContext,
+  { targets }: Sides,
+  concurrency: readonly number[] = CONCURRENCY,
+): Promise<Measurement[]> {
   const { sizes } = ctx;
   const rps: Record<number, Record<Side, number[]>> = {};
-  const cpuPerCall: Record<Exclude<Side, 'direct'>, number[]> = { gateway: [], proxy: [], httpfn: [] };
+  const cpuPerCall: Record<Exclude<Side, 'direct'>, number[]> = {
+    gateway: [],
+    proxy: [],
+    httpfn: [],
+  };
   for (const c of concurrency) {
     rps[c] = { gateway: [], direct: [], proxy: [], httpfn: [] };
     const sides: Side[] = c === 32 ? SIDES : ['direct', 'gateway'];
     for (let rep = 0; rep < sizes.reps; rep++) {
       for (const side of order(sides, rep)) {
         progress(`warm throughput: ${c} connections, rep ${rep + 1}/${sizes.reps}, ${side}`);
-        const r = await load(targets[side], c, { warmupSec: sizes.loadWarmupSec, sec: sizes.loadSec, maxRequests: 500_000 });
+        const r = await load(targets[side], c, {
+          warmupSec: sizes.loadWarmupSec,
+          sec: sizes.loadSec,
+          maxRequests: 500_000,
+        });
         rps[c]![side].push(r.rps);
         if (c === 32 && side !== 'direct') cpuPerCall[side].push((r.cpuMs! * 1000) / r.ok);
       }
@@ -105,7 +139,14 @@ async function throughput(ctx: BenchContext, { targets }: Sides, concurrency: re
       unit: 'req/s',
       value: spread(rps[c]!.gateway),
       reference: { name: DIRECT, value: spread(rps[c]!.direct) },
-      ...(c === 32 ? { target: { text: 'ratio >= 0.5', met: (_v: number, _r: number | null, ratio: number | null) => ratio! >= 0.5 } } : {}),
+      ...(c === 32
+        ? {
+            target: {
+              text: 'ratio >= 0.5',
+              met: (_v: number, _r: number | null, ratio: number | null) => ratio! >= 0.5,
+            },
+          }
+        : {}),
     }),
   );
   out.push(
@@ -121,7 +162,10 @@ async function throughput(ctx: BenchContext, { targets }: Sides, concurrency: re
       unit: 'req/s',
       value: spread(rps[32]!.gateway),
       reference: { name: 'minimal node:http proxy, same run', value: spread(rps[32]!.proxy) },
-      target: { text: 'ratio >= 0.9', met: (_v: number, _r: number | null, ratio: number | null) => ratio! >= 0.9 },
+      target: {
+        text: 'ratio >= 0.9',
+        met: (_v: number, _r: number | null, ratio: number | null) => ratio! >= 0.9,
+      },
       note: 'the gateway as shipped (compiled, access log at info) against the ceiling',
     }),
     measurement({
@@ -152,17 +196,34 @@ async function throughput(ctx: BenchContext, { targets }: Sides, concurrency: re
  * Start the references, each with a container of its own (same function folder, same manifest, so
  * same resources and pool shape as the gateway's), warm all three up alike, run, and stop them.
  */
-async function withSides(ctx: BenchContext, run: (sides: Sides) => Promise<Measurement[]>): Promise<Measurement[]> {
+async function withSides(
+  ctx: BenchContext,
+  run: (sides: Sides) => Promise<Measurement[]>,
+): Promise<Measurement[]> {
   const fnDir = await writeFunctionFolder(ctx.bench, WARM_FN, { pool: ONE_CONTAINER });
-  progress('warm: starting the direct reference and the minimal proxy, each with its own container');
+  progress(
+    'warm: starting the direct reference and the minimal proxy, each with its own container',
+  );
   const direct = await DirectContainer.start(ctx, fnDir);
   try {
     const proxy = await startProxy(ctx, fnDir);
     try {
       const host = '127.0.0.1';
       const targets: Record<Side, LoadTarget> = {
-        gateway: { host, port: ctx.gateway.port, path: `/functions/${WARM_FN}/invoke`, body: '{}', pid: ctx.gateway.pid },
-        httpfn: { host, port: ctx.gateway.port, path: `/function/${WARM_FN}`, body: '{}', pid: ctx.gateway.pid },
+        gateway: {
+          host,
+          port: ctx.gateway.port,
+          path: `/functions/${WARM_FN}/invoke`,
+          body: '{}',
+          pid: ctx.gateway.pid,
+        },
+        httpfn: {
+          host,
+          port: ctx.gateway.port,
+          path: `/function/${WARM_FN}`,
+          body: '{}',
+          pid: ctx.gateway.pid,
+        },
         // one fixed body, so one invocation id for every call, which the bootstrap does not mind
         direct: { agent: direct.agent, path: '/invoke', body: containerInvokeBody('bench-load') },
         proxy: { host, port: proxy.port, path: '/', body: '{}', pid: proxy.pid },
@@ -181,7 +242,12 @@ async function withSides(ctx: BenchContext, run: (sides: Sides) => Promise<Measu
   }
 }
 
-export const warm = (ctx: BenchContext): Promise<Measurement[]> => withSides(ctx, async (sides) => [...(await latency(ctx, sides)), ...(await throughput(ctx, sides))]);
+export const warm = (ctx: BenchContext): Promise<Measurement[]> =>
+  withSides(ctx, async (sides) => [
+    ...(await latency(ctx, sides)),
+    ...(await throughput(ctx, sides)),
+  ]);
 
 /** `--only warm32`: the 32-connection throughput and CPU per call alone, for profiling and A/B runs. */
-export const warm32 = (ctx: BenchContext): Promise<Measurement[]> => withSides(ctx, (sides) => throughput(ctx, sides, [32]));
+export const warm32 = (ctx: BenchContext): Promise<Measurement[]> =>
+  withSides(ctx, (sides) => throughput(ctx, sides, [32]));

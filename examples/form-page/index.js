@@ -1,7 +1,7 @@
 // A page with a form that posts back to itself: GET shows the form, POST (a urlencoded form body)
 // greets whoever was named and shows the form again. The form has no `action`, so the browser posts
 // to the page's own URL: same origin, which the gateway's browser rules let in.
-const escape = (s) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (s) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function page(greeting) {
   return `<!doctype html>
@@ -9,7 +9,7 @@ function page(greeting) {
 <meta charset="utf-8">
 <title>Say hello</title>
 <h1>Say hello</h1>
-${greeting ? `<p id="greeting">Hello, ${escape(greeting)}!</p>` : ''}
+${greeting ? `<p id="greeting">Hello, ${escapeHtml(greeting)}!</p>` : ''}
 <form method="post">
   <label>Name <input name="name" autocomplete="off"></label>
   <button>Send</button>
@@ -21,7 +21,9 @@ ${greeting ? `<p id="greeting">Hello, ${escape(greeting)}!</p>` : ''}
 export default async function handler(event) {
   let name = '';
   if (event.method === 'POST') {
-    const form = new URLSearchParams(Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8').toString('utf8'));
+    const form = new URLSearchParams(
+      Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8').toString('utf8'),
+    );
     name = (form.get('name') ?? '').trim().slice(0, 100);
   }
   return {

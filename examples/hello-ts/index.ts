@@ -12,7 +12,10 @@ export interface Context {
   deadline: number;
 }
 
-export default async function handler(event: HelloEvent | null, context: Context): Promise<Greeting & { invocationId: string }> {
+export default async function handler(
+  event: HelloEvent | null,
+  context: Context,
+): Promise<Greeting & { invocationId: string }> {
   const name = typeof event?.name === 'string' && event.name.trim() ? event.name.trim() : 'world';
   const language = isLanguage(event?.language) ? event.language : 'en';
   return { ...greet(name, language), invocationId: context.invocationId };

@@ -4,7 +4,11 @@
 // is parsed: a re-serialised JSON body would not match.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-const json = (statusCode, value) => ({ statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
+const json = (statusCode, value) => ({
+  statusCode,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(value),
+});
 
 /** Compares in constant time: a byte-by-byte early exit would tell an attacker how much was right. */
 function sameSignature(given, expected) {
@@ -19,7 +23,8 @@ export default async function handler(event) {
   const raw = Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
   const expected = `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
   const given = event.headers['x-hub-signature-256'] ?? '';
-  if (!sameSignature(given, expected)) return json(401, { error: 'the x-hub-signature-256 header does not match the body' });
+  if (!sameSignature(given, expected))
+    return json(401, { error: 'the x-hub-signature-256 header does not match the body' });
 
   let payload;
   try {

@@ -1,3 +1,8 @@
 export default async function echo(event, context) {
-  return { event, invocationId: context.invocationId, function: context.functionName, trigger: context.trigger };
+  return {
+    event,
+    invocationId: context.invocationId,
+    function: context.functionName,
+    trigger: context.trigger,
+  };
 }

@@ -1,7 +1,15 @@
 // file_watcher's failures, each with a stable code (in the message and as `code`), so a caller and
 // the dead-letter queue can tell a bad file from a bad request.
 
-export type FileErrorCode = 'invalid_input' | 'invalid_config' | 'not_found' | 'not_readable' | 'too_large' | 'unsupported_type' | 'encrypted' | 'corrupt';
+export type FileErrorCode =
+  | 'invalid_input'
+  | 'invalid_config'
+  | 'not_found'
+  | 'not_readable'
+  | 'too_large'
+  | 'unsupported_type'
+  | 'encrypted'
+  | 'corrupt';
 
 /**
  * The request itself is at fault (no path, `..`), or names a file of a type file_watcher never reads
@@ -14,7 +22,10 @@ const REJECTED = new Set<FileErrorCode>(['invalid_input', 'unsupported_type']);
 export class FileError extends Error {
   override readonly name = 'FileError';
   readonly status?: number;
-  constructor(readonly code: FileErrorCode, message: string) {
+  constructor(
+    readonly code: FileErrorCode,
+    message: string,
+  ) {
     super(`${code}: ${message}`);
     if (REJECTED.has(code)) this.status = 400;
   }

@@ -3,7 +3,7 @@
 import { extname } from 'node:path';
 import { extractText, getDocumentProxy, getMeta } from 'unpdf';
 import { fromMarkdown } from 'mdast-util-from-markdown';
-import { toString } from 'mdast-util-to-string';
+import { toString as mdastText } from 'mdast-util-to-string';
 import type { RootContent } from 'mdast';
 import { FileError } from './errors.ts';
 
@@ -26,14 +26,19 @@ export const SUPPORTED = Object.keys(EXTRACTORS);
 export function extractorFor(path: string): Extractor {
   const ext = extname(path).toLowerCase();
   const extractor = EXTRACTORS[ext];
-  if (!extractor) throw new FileError('unsupported_type', `${path}: unsupported file type '${ext || '(none)'}' (file_watcher reads ${SUPPORTED.join(', ')})`);
+  if (!extractor)
+    throw new FileError(
+      'unsupported_type',
+      `${path}: unsupported file type '${ext || '(none)'}' (file_watcher reads ${SUPPORTED.join(', ')})`,
+    );
   return extractor;
 }
 
 async function pdfText(bytes: Uint8Array, shown: string): Promise<Extracted> {
   // PDF.js searches the first 1024 bytes for the header; anything else is not a PDF at all.
-  if (!Buffer.from(bytes.subarray(0, 1024)).includes('%PDF-')) throw new FileError('corrupt', `${shown}: not a PDF (no %PDF- header)`);
-  let pdf;
+  if (!Buffer.from(bytes.subarray(0, 1024)).includes('%PDF-'))
+    throw new FileError('corrupt', `${shown}: not a PDF (no %PDF- header)`);
+  let pdf: Awaited<ReturnType<typeof getDocumentProxy>>;
   try {
     pdf = await getDocumentProxy(bytes, { verbosity: 0 }); // 0: errors only, no warnings in the logs
   } catch (err) {
@@ -54,15 +59,30 @@ async function pdfText(bytes: Uint8Array, shown: string): Promise<Extracted> {
 /** PDF.js names its failures: a password prompt, a broken file, or something else inside it. */
 function pdfError(err: unknown, shown: string): FileError {
   const { name, message } = err as Error;
-  if (name === 'PasswordException') return new FileError('encrypted', `${shown}: the PDF is encrypted with a password (${message})`);
-  if (name === 'InvalidPDFException' || name === 'FormatError' || name === 'UnknownErrorException') {
+  if (name === 'PasswordException')
+    return new FileError(
+      'encrypted',
+      `${shown}: the PDF is encrypted with a password (${message})`,
+    );
+  if (
+    name === 'InvalidPDFException' ||
+    name === 'FormatError' ||
+    name === 'UnknownErrorException'
+  ) {
     return new FileError('corrupt', `${shown}: the PDF is corrupt (${message})`);
   }
   return new FileError('corrupt', `${shown}: the PDF could not be read (${name}: ${message})`);
 }
 
 /** Node kinds whose text is not prose: code and raw HTML stay out of a summary. */
-const SKIPPED = new Set<string>(['code', 'html', 'definition', 'footnoteDefinition', 'thematicBreak', 'yaml']);
+const SKIPPED = new Set<string>([
+  'code',
+  'html',
+  'definition',
+  'footnoteDefinition',
+  'thematicBreak',
+  'yaml',
+]);
 /** Nodes that hold one run of prose each; everything else (lists, quotes, tables) only holds blocks. */
 const LEAF_BLOCKS = new Set<string>(['paragraph', 'heading', 'tableCell']);
 
@@ -75,7 +95,7 @@ async function markdownText(bytes: Uint8Array, shown: string): Promise<Extracted
   }
   const tree = fromMarkdown(source.replace(/^\uFEFF/, ''));
   const first = tree.children.find((n) => n.type === 'heading');
-  const title = first?.type === 'heading' && first.depth === 1 ? toString(first).trim() : '';
+  const title = first?.type === 'heading' && first.depth === 1 ? mdastText(first).trim() : '';
   const lines: string[] = [];
   for (const node of tree.children) if (!(title && node === first)) collect(node, lines);
   return { text: lines.join('\n'), ...(title ? { title } : {}) };
@@ -85,7 +105,7 @@ async function markdownText(bytes: Uint8Array, shown: string): Promise<Extracted
 function collect(node: RootContent, lines: string[]): void {
   if (SKIPPED.has(node.type)) return;
   if (LEAF_BLOCKS.has(node.type)) {
-    const text = toString(node, { includeImageAlt: false }).trim();
+    const text = mdastText(node, { includeImageAlt: false }).trim();
     // a heading without closing punctuation gets a full stop, so it ends a sentence of its own
     if (text) lines.push(node.type === 'heading' && !/[.!?:]$/.test(text) ? `${text}.` : text);
     return;

@@ -32,12 +32,24 @@ export function allowedFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
 
 function settingsOf(config: Context['config'] = {}): { maxBytes: number; topic: string } {
   const { max_bytes: maxBytes = DEFAULT_MAX_BYTES, topic = DEFAULT_TOPIC } = config;
-  if (!Number.isSafeInteger(maxBytes) || (maxBytes as number) < 1) throw new FileError('invalid_config', `config max_bytes must be a positive integer (got ${JSON.stringify(maxBytes)})`);
-  if (typeof topic !== 'string' || !topic) throw new FileError('invalid_config', `config topic must be a non-empty string (got ${JSON.stringify(topic)})`);
+  if (!Number.isSafeInteger(maxBytes) || (maxBytes as number) < 1)
+    throw new FileError(
+      'invalid_config',
+      `config max_bytes must be a positive integer (got ${JSON.stringify(maxBytes)})`,
+    );
+  if (typeof topic !== 'string' || !topic)
+    throw new FileError(
+      'invalid_config',
+      `config topic must be a non-empty string (got ${JSON.stringify(topic)})`,
+    );
   return { maxBytes: maxBytes as number, topic };
 }
 
-export async function summarizeFile(event: unknown, context: Context, allowed: readonly string[]): Promise<FileSummary> {
+export async function summarizeFile(
+  event: unknown,
+  context: Context,
+  allowed: readonly string[],
+): Promise<FileSummary> {
   const { maxBytes } = settingsOf(context.config);
   const shown = pathOf(event);
   const extract = extractorFor(shown); // before reading: an unsupported type is refused without I/O

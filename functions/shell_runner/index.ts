@@ -29,15 +29,23 @@ export function allowedFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
   } catch {
     dirs = undefined;
   }
-  if (!Array.isArray(dirs) || !dirs.every((d) => typeof d === 'string')) throw new ConfigInvalid(`TITAN_FS_ALLOW is not a JSON list of paths (${env.TITAN_FS_ALLOW})`);
+  if (!Array.isArray(dirs) || !dirs.every((d) => typeof d === 'string'))
+    throw new ConfigInvalid(`TITAN_FS_ALLOW is not a JSON list of paths (${env.TITAN_FS_ALLOW})`);
   return dirs;
 }
 
-export async function runShell(event: unknown, context: Context, allowedDirs: readonly string[], now = Date.now()): Promise<RunResult> {
+export async function runShell(
+  event: unknown,
+  context: Context,
+  allowedDirs: readonly string[],
+  now = Date.now(),
+): Promise<RunResult> {
   const settings = settingsOf(context.config ?? {});
   const allowed = realDirectories(allowedDirs);
   if (allowed.length === 0) {
-    throw new ConfigInvalid(`no allowed directory is mounted (got ${JSON.stringify(allowedDirs)}); list one in permissions.fs.allow`);
+    throw new ConfigInvalid(
+      `no allowed directory is mounted (got ${JSON.stringify(allowedDirs)}); list one in permissions.fs.allow`,
+    );
   }
   const req = validateRequest(event, settings);
   const cwd = allowed[0]!;
@@ -45,10 +53,21 @@ export async function runShell(event: unknown, context: Context, allowedDirs: re
   if (!tableOf(req.command)?.opensNoFiles) checkPaths(req.args, cwd, allowed);
 
   const binary = resolveBinary(req.command);
-  if (!binary) throw new ConfigInvalid(`'${req.command}' is whitelisted but not installed in the image (looked in /usr/local/bin, /usr/bin, /bin)`);
-  const left = context.deadline === undefined ? Infinity : context.deadline - now - DEADLINE_MARGIN_MS;
+  if (!binary)
+    throw new ConfigInvalid(
+      `'${req.command}' is whitelisted but not installed in the image (looked in /usr/local/bin, /usr/bin, /bin)`,
+    );
+  const left =
+    context.deadline === undefined ? Infinity : context.deadline - now - DEADLINE_MARGIN_MS;
   const timeoutMs = Math.max(1, Math.min(settings.commandTimeoutMs, left));
-  return runCommand({ binary, args: req.args, stdin: req.stdin, cwd, timeoutMs, maxOutputBytes: settings.maxOutputBytes });
+  return runCommand({
+    binary,
+    args: req.args,
+    stdin: req.stdin,
+    cwd,
+    timeoutMs,
+    maxOutputBytes: settings.maxOutputBytes,
+  });
 }
 
 export default async function handler(event: unknown, context: Context): Promise<RunResult> {

@@ -66,33 +66,59 @@ export function refuse(n: number, arg: string, detail: string): InputRejected {
 /** The Option a long name stands for, following aliases. */
 export function longOption(t: Table, name: string): Option {
   let e = t.long[name];
-  for (let hops = 0; typeof e === 'string' && hops < 4; hops++) e = e.startsWith('--') ? t.long[e.slice(2)] : t.short[e.slice(1)];
+  for (let hops = 0; typeof e === 'string' && hops < 4; hops++)
+    e = e.startsWith('--') ? t.long[e.slice(2)] : t.short[e.slice(1)];
   if (typeof e !== 'object') throw new Error(`option table: --${name} is an alias of nothing`);
   return e;
 }
 
 /** GNU's reading of `--name`: an exact name, else the one option all names starting with it stand for. */
-function resolveLong(t: Table, name: string): { name: string; option: Option } | { candidates: string[] } {
+function resolveLong(
+  t: Table,
+  name: string,
+): { name: string; option: Option } | { candidates: string[] } {
   if (Object.hasOwn(t.long, name)) return { name, option: longOption(t, name) };
   const hits = Object.keys(t.long).filter((k) => k.startsWith(name));
   const first = hits[0] === undefined ? undefined : longOption(t, hits[0]);
   // glibc takes the first match when every match is the same option (same value, same argument).
-  if (first && hits.every((h) => longOption(t, h) === first)) return { name: hits[0]!, option: first };
+  if (first && hits.every((h) => longOption(t, h) === first))
+    return { name: hits[0]!, option: first };
   return { candidates: hits };
 }
 
 /** The options a caller may use, for a refusal's message. */
 export function allowedSummary(t: Table): string {
-  const short = Object.keys(t.short).filter((c) => !t.short[c]!.refused).sort();
-  const longOnly = Object.keys(t.long).filter((k) => typeof t.long[k] === 'object' && !longOption(t, k).refused);
-  return [short.map((c) => `-${c}`).join(' '), longOnly.map((k) => `--${k}`).join(' ')].filter(Boolean).join(' and ') || 'no option';
+  const short = Object.keys(t.short)
+    .filter((c) => !t.short[c]!.refused)
+    .sort();
+  const longOnly = Object.keys(t.long).filter(
+    (k) => typeof t.long[k] === 'object' && !longOption(t, k).refused,
+  );
+  return (
+    [short.map((c) => `-${c}`).join(' '), longOnly.map((k) => `--${k}`).join(' ')]
+      .filter(Boolean)
+      .join(' and ') || 'no option'
+  );
 }
 
-function checkValue(label: string, v: Value | undefined, value: string, n: number, arg: string): void {
+function checkValue(
+  label: string,
+  v: Value | undefined,
+  value: string,
+  n: number,
+  arg: string,
+): void {
   if (!v) return;
-  if (v.kind === 'number' && !NUMBER.test(value)) throw refuse(n, arg, `${label} takes a number (digits, an optional sign and unit suffix), not ${shown(value)}`);
-  if (v.kind === 'word' && !v.words.includes(value)) throw refuse(n, arg, `${label} takes one of ${v.words.join(', ')}, not ${shown(value)}`);
-  if (v.kind === 'text' && v.refuse?.pattern.test(value)) throw refuse(n, arg, `${label} with ${shown(value)} ${v.refuse.why}`);
+  if (v.kind === 'number' && !NUMBER.test(value))
+    throw refuse(
+      n,
+      arg,
+      `${label} takes a number (digits, an optional sign and unit suffix), not ${shown(value)}`,
+    );
+  if (v.kind === 'word' && !v.words.includes(value))
+    throw refuse(n, arg, `${label} takes one of ${v.words.join(', ')}, not ${shown(value)}`);
+  if (v.kind === 'text' && v.refuse?.pattern.test(value))
+    throw refuse(n, arg, `${label} with ${shown(value)} ${v.refuse.why}`);
 }
 
 /**
@@ -117,20 +143,31 @@ export function readOptions(t: Table, command: string, args: readonly string[]):
       const spelled = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
       const found = resolveLong(t, spelled);
       if ('candidates' in found) {
-        if (found.candidates.length === 0) throw refuse(n, arg, `--${spelled} is not an option ${command} knows; ${summary()}`);
-        const some = found.candidates.slice(0, 6).map((c) => `--${c}`).join(', ') + (found.candidates.length > 6 ? ', …' : '');
-        throw refuse(n, arg, `--${spelled} is ambiguous for ${command} (${some}); spell the option out`);
+        if (found.candidates.length === 0)
+          throw refuse(n, arg, `--${spelled} is not an option ${command} knows; ${summary()}`);
+        const some =
+          found.candidates
+            .slice(0, 6)
+            .map((c) => `--${c}`)
+            .join(', ') + (found.candidates.length > 6 ? ', …' : '');
+        throw refuse(
+          n,
+          arg,
+          `--${spelled} is ambiguous for ${command} (${some}); spell the option out`,
+        );
       }
       const { name, option } = found;
       const label = `${command}'s --${name}${name === spelled ? '' : ` (which --${spelled} abbreviates)`}`;
       if (option.refused) throw refuse(n, arg, `${label} is not allowed: it ${option.refused}`);
       const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-      if (option.arg === 'none' && inline !== undefined) throw refuse(n, arg, `${label} takes no value`);
+      if (option.arg === 'none' && inline !== undefined)
+        throw refuse(n, arg, `${label} takes no value`);
       if (option.arg === 'required') {
         const value = inline ?? args[++i];
         if (value === undefined) throw refuse(n, arg, `${label} needs a value`);
         checkValue(label, option.value, value, n, arg);
-      } else if (option.arg === 'optional' && inline !== undefined) checkValue(label, option.value, inline, n, arg);
+      } else if (option.arg === 'optional' && inline !== undefined)
+        checkValue(label, option.value, inline, n, arg);
       continue;
     }
     if (arg.startsWith('-') && arg !== '-') {

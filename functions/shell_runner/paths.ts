@@ -28,7 +28,8 @@ export function pathCandidates(arg: string): string[] {
   if (cluster && !arg.startsWith('--')) {
     const slash = arg.indexOf('/');
     const segmentEnd = slash === -1 ? arg.length : slash;
-    for (let i = Math.max(2, segmentEnd - NAME_MAX); i <= 1 + cluster[1]!.length; i++) out.add(arg.slice(i));
+    for (let i = Math.max(2, segmentEnd - NAME_MAX); i <= 1 + cluster[1]!.length; i++)
+      out.add(arg.slice(i));
   }
   out.delete('');
   return [...out];
@@ -46,7 +47,7 @@ const errno = (e: unknown) => (e as NodeJS.ErrnoException).code ?? 'error';
  * link elsewhere. Cost: one lstat per existing segment, and no exception on the usual paths (an
  * argument may hold thousands of candidates; exceptions made that take seconds).
  */
-function escape(abs: string, allowed: readonly string[]): string | undefined {
+function escapeReason(abs: string, allowed: readonly string[]): string | undefined {
   const base = allowed.find((d) => isWithin(abs, d));
   if (!base) return 'leaves the allowed directories';
   let cur = base;
@@ -54,7 +55,7 @@ function escape(abs: string, allowed: readonly string[]): string | undefined {
     if (seg === '') continue;
     if (seg.length > NAME_MAX) return undefined;
     const next = path.join(cur, seg);
-    let st;
+    let st: ReturnType<typeof lstatSync>;
     try {
       st = lstatSync(next, { throwIfNoEntry: false });
     } catch {
@@ -69,10 +70,13 @@ function escape(abs: string, allowed: readonly string[]): string | undefined {
     try {
       real = realpathSync.native(next);
     } catch (e) {
-      return errno(e) === 'ENOENT' ? 'is or goes through a symbolic link whose target does not exist' : `cannot be checked (${errno(e)})`;
+      return errno(e) === 'ENOENT'
+        ? 'is or goes through a symbolic link whose target does not exist'
+        : `cannot be checked (${errno(e)})`;
     }
     // The link's target is not shown to the caller.
-    if (!allowed.some((d) => isWithin(real, d))) return 'leaves the allowed directories through a symbolic link';
+    if (!allowed.some((d) => isWithin(real, d)))
+      return 'leaves the allowed directories through a symbolic link';
     cur = real;
   }
   return undefined;
@@ -99,11 +103,15 @@ export function checkPaths(args: readonly string[], cwd: string, allowed: readon
     const n = i + 1;
     const candidates = pathCandidates(arg);
     if (candidates.some((c) => DOTDOT.test(c))) {
-      throw new InputRejected('path_dotdot', `argument ${n} ${shown(arg)} contains a '..' path segment; name paths inside ${where} without '..'`);
+      throw new InputRejected(
+        'path_dotdot',
+        `argument ${n} ${shown(arg)} contains a '..' path segment; name paths inside ${where} without '..'`,
+      );
     }
     for (const c of candidates) {
-      const problem = escape(path.resolve(cwd, c), allowed);
-      if (problem) throw new InputRejected('path_escape', `argument ${n} ${shown(arg)} ${problem} (${where})`);
+      const problem = escapeReason(path.resolve(cwd, c), allowed);
+      if (problem)
+        throw new InputRejected('path_escape', `argument ${n} ${shown(arg)} ${problem} (${where})`);
     }
   });
 }

@@ -77,9 +77,21 @@ function capture(stream: NodeJS.ReadableStream, max: number, overflow: () => voi
   };
 }
 
-export function runCommand({ binary, args, stdin, cwd, timeoutMs, maxOutputBytes }: RunOptions): Promise<RunResult> {
+export function runCommand({
+  binary,
+  args,
+  stdin,
+  cwd,
+  timeoutMs,
+  maxOutputBytes,
+}: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { cwd, env: CHILD_ENV, shell: false, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(binary, args, {
+      cwd,
+      env: CHILD_ENV,
+      shell: false,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let timedOut = false;
     let graceTimer: NodeJS.Timeout | undefined;
     const kill = () => {

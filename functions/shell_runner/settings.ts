@@ -40,42 +40,96 @@ const COMMAND_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
  * which the runtime image carries.
  */
 export const RUNS_PROGRAMS = new Set([
-  'env', 'xargs', 'find', 'nice', 'nohup', 'timeout', 'stdbuf', 'chroot', 'flock', 'setsid', 'taskset', 'ionice',
-  'unshare', 'nsenter', 'runuser', 'su', 'sudo', 'watch', 'script', 'strace', 'busybox', 'sh', 'bash', 'dash',
-  'zsh', 'ksh', 'node', 'python', 'python3', 'perl', 'awk', 'gawk', 'mawk', 'sed', 'tar', 'make', 'git', 'vi', 'less',
+  'env',
+  'xargs',
+  'find',
+  'nice',
+  'nohup',
+  'timeout',
+  'stdbuf',
+  'chroot',
+  'flock',
+  'setsid',
+  'taskset',
+  'ionice',
+  'unshare',
+  'nsenter',
+  'runuser',
+  'su',
+  'sudo',
+  'watch',
+  'script',
+  'strace',
+  'busybox',
+  'sh',
+  'bash',
+  'dash',
+  'zsh',
+  'ksh',
+  'node',
+  'python',
+  'python3',
+  'perl',
+  'awk',
+  'gawk',
+  'mawk',
+  'sed',
+  'tar',
+  'make',
+  'git',
+  'vi',
+  'less',
 ]);
 
-const isPlainObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isPlainObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
 
 export function parseSettings(config: unknown): Settings {
   if (!isPlainObject(config)) throw new ConfigInvalid('config must be a mapping');
   const unknown = Object.keys(config).filter((k) => !KEYS.includes(k));
-  if (unknown.length) throw new ConfigInvalid(`unknown key(s) ${unknown.join(', ')}; known: ${KEYS.join(', ')}`);
+  if (unknown.length)
+    throw new ConfigInvalid(`unknown key(s) ${unknown.join(', ')}; known: ${KEYS.join(', ')}`);
 
   const { commands } = config;
-  if (!Array.isArray(commands) || commands.length === 0) throw new ConfigInvalid('commands must be a non-empty list of program names (the whitelist)');
+  if (!Array.isArray(commands) || commands.length === 0)
+    throw new ConfigInvalid('commands must be a non-empty list of program names (the whitelist)');
   for (const c of commands) {
-    if (typeof c !== 'string' || !COMMAND_NAME.test(c)) throw new ConfigInvalid(`commands: ${JSON.stringify(c)} is not a bare program name (letters, digits, . _ + -; no '/')`);
-    if (RUNS_PROGRAMS.has(c)) throw new ConfigInvalid(`commands: '${c}' runs other programs, which would bypass the whitelist; it cannot be whitelisted`);
+    if (typeof c !== 'string' || !COMMAND_NAME.test(c))
+      throw new ConfigInvalid(
+        `commands: ${JSON.stringify(c)} is not a bare program name (letters, digits, . _ + -; no '/')`,
+      );
+    if (RUNS_PROGRAMS.has(c))
+      throw new ConfigInvalid(
+        `commands: '${c}' runs other programs, which would bypass the whitelist; it cannot be whitelisted`,
+      );
     // Without a table of its options a program would take any option, including those that read
     // other files or follow links out: refused here, once, rather than letting every option through.
     if (!tableOf(c)) {
-      throw new ConfigInvalid(`commands: '${c}' has no option table in shell_runner (option-tables.ts), so its options cannot be checked; whitelistable: ${Object.keys(TABLES).join(', ')}`);
+      throw new ConfigInvalid(
+        `commands: '${c}' has no option table in shell_runner (option-tables.ts), so its options cannot be checked; whitelistable: ${Object.keys(TABLES).join(', ')}`,
+      );
     }
   }
 
   const reject = config.reject_shell_metacharacters ?? true;
-  if (typeof reject !== 'boolean') throw new ConfigInvalid('reject_shell_metacharacters must be true or false');
+  if (typeof reject !== 'boolean')
+    throw new ConfigInvalid('reject_shell_metacharacters must be true or false');
 
   const limits = {} as Record<(typeof LIMITS)[keyof typeof LIMITS][0], number>;
   for (const [key, [field, fallback, max]] of Object.entries(LIMITS)) {
     const value = config[key] ?? fallback;
     if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > max) {
-      throw new ConfigInvalid(`${key} must be an integer from 1 to ${max} (got ${JSON.stringify(value)})`);
+      throw new ConfigInvalid(
+        `${key} must be an integer from 1 to ${max} (got ${JSON.stringify(value)})`,
+      );
     }
     limits[field] = value as number;
   }
-  return { commands: Object.freeze([...new Set(commands as string[])]), rejectShellMetacharacters: reject, ...limits };
+  return {
+    commands: Object.freeze([...new Set(commands as string[])]),
+    rejectShellMetacharacters: reject,
+    ...limits,
+  };
 }
 
 const parsed = new WeakMap<object, Settings>();
@@ -84,6 +138,9 @@ const parsed = new WeakMap<object, Settings>();
 export function settingsOf(config: unknown): Settings {
   if (!isPlainObject(config)) return parseSettings(config);
   let s = parsed.get(config);
-  if (!s) parsed.set(config, (s = parseSettings(config)));
+  if (!s) {
+    s = parseSettings(config);
+    parsed.set(config, s);
+  }
   return s;
 }

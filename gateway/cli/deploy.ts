@@ -17,7 +17,10 @@ export interface RemoteOptions {
 }
 
 const clientFor = (o: RemoteOptions) =>
-  new TitanClient({ url: o.gateway || process.env.TITAN_URL || undefined, token: o.token || process.env.TITAN_ADMIN_TOKEN || undefined });
+  new TitanClient({
+    url: o.gateway || process.env.TITAN_URL || undefined,
+    token: o.token || process.env.TITAN_ADMIN_TOKEN || undefined,
+  });
 
 /** The name it deploys under: the manifest's `name:`, else the folder's name (as on the gateway). */
 async function functionName(dir: string): Promise<string> {
@@ -36,10 +39,11 @@ async function functionName(dir: string): Promise<string> {
 }
 
 export async function deployCommand(args: string[], opts: RemoteOptions): Promise<void> {
-  if (args.length !== 1) throw new UsageError(`deploy takes one folder (got ${args.length} arguments)`);
+  if (args.length !== 1)
+    throw new UsageError(`deploy takes one folder (got ${args.length} arguments)`);
   const dir = args[0]!;
   const name = await functionName(dir);
-  let packed;
+  let packed: Awaited<ReturnType<typeof packFolder>>;
   try {
     packed = await packFolder(dir);
   } catch (err) {
@@ -49,14 +53,23 @@ export async function deployCommand(args: string[], opts: RemoteOptions): Promis
   const out = await clientFor(opts).deploySource(name, packed.archive);
   const f = out.function;
   if (!out.deployed) {
-    const why = f.update_failed ? `the new version failed (${f.update_failed.reason}); version ${f.version || '-'} keeps serving` : (f.error ?? f.status);
-    throw new ApiError(422, f.update_failed?.code ?? 'function_invalid', `'${name}' was uploaded but not deployed: ${why}`);
+    const why = f.update_failed
+      ? `the new version failed (${f.update_failed.reason}); version ${f.version || '-'} keeps serving`
+      : (f.error ?? f.status);
+    throw new ApiError(
+      422,
+      f.update_failed?.code ?? 'function_invalid',
+      `'${name}' was uploaded but not deployed: ${why}`,
+    );
   }
-  process.stderr.write(`deployed '${name}' version ${f.version} (${out.files} files, ${packed.archive.length} bytes uploaded): ${f.status}\n`);
+  process.stderr.write(
+    `deployed '${name}' version ${f.version} (${out.files} files, ${packed.archive.length} bytes uploaded): ${f.status}\n`,
+  );
 }
 
 export async function rmCommand(args: string[], opts: RemoteOptions): Promise<void> {
-  if (args.length !== 1) throw new UsageError(`rm takes one function name (got ${args.length} arguments)`);
+  if (args.length !== 1)
+    throw new UsageError(`rm takes one function name (got ${args.length} arguments)`);
   await clientFor(opts).removeFunction(args[0]!);
   process.stderr.write(`removed '${args[0]}'\n`);
 }

@@ -14,20 +14,32 @@ export interface StreamOptions {
   signal?: AbortSignal;
 }
 
-export async function eventsCommand(client: TitanClient, args: string[], opts: StreamOptions): Promise<void> {
+export async function eventsCommand(
+  client: TitanClient,
+  args: string[],
+  opts: StreamOptions,
+): Promise<void> {
   const [sub, ...rest] = args;
   if (sub !== 'tail') throw new UsageError(`events takes tail <topic> (got ${sub ?? 'nothing'})`);
-  if (rest.length !== 1) throw new UsageError(`events tail takes one topic (got ${rest.length} arguments)`);
+  if (rest.length !== 1)
+    throw new UsageError(`events tail takes one topic (got ${rest.length} arguments)`);
   const topic = rest[0]!;
   await show((q) => client.topicEntries(topic, q), opts);
 }
 
-export async function resultsCommand(client: TitanClient, args: string[], opts: StreamOptions): Promise<void> {
+export async function resultsCommand(
+  client: TitanClient,
+  args: string[],
+  opts: StreamOptions,
+): Promise<void> {
   if (args.length) throw new UsageError('results takes no arguments (--count N, -f)');
   await show((q) => client.results(q), opts);
 }
 
-async function show(read: (q: { count?: number; after?: string }) => Promise<StreamEntry[]>, opts: StreamOptions): Promise<void> {
+async function show(
+  read: (q: { count?: number; after?: string }) => Promise<StreamEntry[]>,
+  opts: StreamOptions,
+): Promise<void> {
   const count = countOption(opts.count, 10);
   let entries = await read({ count });
   for (;;) {

@@ -22,8 +22,12 @@ const MANIFEST_KEYS: Record<ScaffoldRuntime, string> = {
   python: 'runtime: python               # runs main.py\n',
 };
 
-export async function newCommand(args: string[], opts: { runtime?: string; dir?: string }): Promise<void> {
-  if (args.length !== 1) throw new UsageError(`new takes one function name (got ${args.length} arguments)`);
+export async function newCommand(
+  args: string[],
+  opts: { runtime?: string; dir?: string },
+): Promise<void> {
+  if (args.length !== 1)
+    throw new UsageError(`new takes one function name (got ${args.length} arguments)`);
   const out = await scaffold(args[0]!, opts);
   process.stdout.write(
     `created ${out.dir} (${out.runtime}): ${out.files.join(', ')}\n` +
@@ -33,15 +37,31 @@ export async function newCommand(args: string[], opts: { runtime?: string; dir?:
 }
 
 /** Writes the folder; returns where and what. Throws UsageError for a bad name or runtime, or an existing folder. */
-export async function scaffold(name: string, opts: { runtime?: string; dir?: string } = {}): Promise<{ dir: string; runtime: ScaffoldRuntime; files: string[] }> {
+export async function scaffold(
+  name: string,
+  opts: { runtime?: string; dir?: string } = {},
+): Promise<{ dir: string; runtime: ScaffoldRuntime; files: string[] }> {
   if (!isValidFunctionName(name)) {
-    throw new UsageError(`'${String(name).slice(0, 80)}' is not a function name: a lowercase letter followed by up to 62 of a-z, 0-9, _ and -`);
+    throw new UsageError(
+      `'${String(name).slice(0, 80)}' is not a function name: a lowercase letter followed by up to 62 of a-z, 0-9, _ and -`,
+    );
   }
   const runtime = (opts.runtime ?? 'node') as ScaffoldRuntime;
-  if (!SCAFFOLD_RUNTIMES.includes(runtime)) throw new UsageError(`--runtime must be one of ${SCAFFOLD_RUNTIMES.join(', ')} (got ${opts.runtime})`);
+  if (!SCAFFOLD_RUNTIMES.includes(runtime))
+    throw new UsageError(
+      `--runtime must be one of ${SCAFFOLD_RUNTIMES.join(', ')} (got ${opts.runtime})`,
+    );
   const parent = path.resolve(opts.dir ?? '.');
   const target = path.join(parent, name);
-  if (await lstat(target).then(() => true, () => false)) throw new UsageError(`${target} already exists; pick another name or --dir, or remove it first`);
+  if (
+    await lstat(target).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw new UsageError(
+      `${target} already exists; pick another name or --dir, or remove it first`,
+    );
 
   const fill = (text: string) => text.replaceAll('__NAME__', name);
   const files: Record<string, string> = { 'function.yaml': fill(await manifest(runtime)) };
@@ -52,9 +72,16 @@ export async function scaffold(name: string, opts: { runtime?: string; dir?: str
   const staging = path.join(parent, `.titan-new-${name}-${randomBytes(4).toString('hex')}`);
   await mkdir(staging);
   try {
-    for (const [f, text] of Object.entries(files)) await writeFile(path.join(staging, f), text, { flag: 'wx' });
+    for (const [f, text] of Object.entries(files))
+      await writeFile(path.join(staging, f), text, { flag: 'wx' });
     // Checked again at the last moment: rename would replace an empty directory made meanwhile.
-    if (await lstat(target).then(() => true, () => false)) throw new UsageError(`${target} already exists`);
+    if (
+      await lstat(target).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw new UsageError(`${target} already exists`);
     await rename(staging, target);
   } catch (err) {
     await rm(staging, { recursive: true, force: true });

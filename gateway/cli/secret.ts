@@ -4,14 +4,21 @@ import { readFile } from 'node:fs/promises';
 import type { TitanClient } from '../client.ts';
 import { readStdinBytes, UsageError } from './usage.ts';
 
-export async function secretCommand(client: TitanClient, args: string[], opts: { file?: string }): Promise<void> {
+export async function secretCommand(
+  client: TitanClient,
+  args: string[],
+  opts: { file?: string },
+): Promise<void> {
   const [sub, ...rest] = args;
   switch (sub) {
     case 'set': {
-      if (rest.length !== 1) throw new UsageError(`secret set takes one secret name (got ${rest.length} arguments)`);
+      if (rest.length !== 1)
+        throw new UsageError(`secret set takes one secret name (got ${rest.length} arguments)`);
       const value = await readValue(opts.file);
       const created = await client.setSecret(rest[0]!, value);
-      process.stderr.write(`secret '${rest[0]}' ${created ? 'created' : 'updated'} (${value.length} bytes); functions naming it roll to the new value\n`);
+      process.stderr.write(
+        `secret '${rest[0]}' ${created ? 'created' : 'updated'} (${value.length} bytes); functions naming it roll to the new value\n`,
+      );
       return;
     }
     case 'ls':
@@ -19,12 +26,15 @@ export async function secretCommand(client: TitanClient, args: string[], opts: {
       if (rest.length) throw new UsageError('secret ls takes no arguments');
       const secrets = await client.listSecrets();
       const width = Math.max(4, ...secrets.map((s) => s.name.length));
-      process.stdout.write(`${'NAME'.padEnd(width)}  UPDATED\n${secrets.map((s) => `${s.name.padEnd(width)}  ${s.updated_at}\n`).join('')}`);
+      process.stdout.write(
+        `${'NAME'.padEnd(width)}  UPDATED\n${secrets.map((s) => `${s.name.padEnd(width)}  ${s.updated_at}\n`).join('')}`,
+      );
       return;
     }
     case 'rm':
     case 'delete': {
-      if (rest.length !== 1) throw new UsageError(`secret rm takes one secret name (got ${rest.length} arguments)`);
+      if (rest.length !== 1)
+        throw new UsageError(`secret rm takes one secret name (got ${rest.length} arguments)`);
       await client.deleteSecret(rest[0]!);
       process.stderr.write(`secret '${rest[0]}' removed\n`);
       return;
@@ -40,9 +50,12 @@ async function readValue(file: string | undefined): Promise<Buffer> {
     try {
       return await readFile(file);
     } catch (err) {
-      throw new UsageError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new UsageError(
+        `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   }
-  if (process.stdin.isTTY) process.stderr.write('reading the value from stdin; end it with Ctrl-D\n');
+  if (process.stdin.isTTY)
+    process.stderr.write('reading the value from stdin; end it with Ctrl-D\n');
   return readStdinBytes();
 }

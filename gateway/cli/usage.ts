@@ -13,6 +13,7 @@ export async function readStdinBytes(): Promise<Buffer> {
 export function countOption(raw: string | undefined, fallback: number, max = 1000): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--count must be an integer from 1 to ${max} (got ${raw})`);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageError(`--count must be an integer from 1 to ${max} (got ${raw})`);
   return n;
 }

@@ -7,7 +7,10 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 interface TarPack extends NodeJS.ReadableStream {
-  entry(header: { name: string; type: 'file' | 'directory'; mode: number; size?: number; mtime?: Date }, body?: Buffer): void;
+  entry(
+    header: { name: string; type: 'file' | 'directory'; mode: number; size?: number; mtime?: Date },
+    body?: Buffer,
+  ): void;
   finalize(): void;
 }
 const tarStream = createRequire(import.meta.url)('tar-stream') as { pack(): TarPack };
@@ -29,7 +32,9 @@ export async function packFolder(dir: string): Promise<{ archive: Buffer; files:
   });
   let files = 0;
   const walk = async (rel: string): Promise<void> => {
-    for (const e of (await readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const e of (await readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       if (SKIPPED.has(e.name)) continue;
       const r = rel ? `${rel}/${e.name}` : e.name;
       const st = await lstat(path.join(dir, r));
@@ -37,10 +42,15 @@ export async function packFolder(dir: string): Promise<{ archive: Buffer; files:
         pack.entry({ name: `${r}/`, type: 'directory', mode: 0o755, mtime: st.mtime });
         await walk(r);
       } else if (st.isFile()) {
-        pack.entry({ name: r, type: 'file', mode: st.mode & 0o111 ? 0o755 : 0o644, mtime: st.mtime }, await readFile(path.join(dir, r)));
+        pack.entry(
+          { name: r, type: 'file', mode: st.mode & 0o111 ? 0o755 : 0o644, mtime: st.mtime },
+          await readFile(path.join(dir, r)),
+        );
         files++;
       } else {
-        throw new PackError(`${r} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}: the gateway takes only regular files and directories (copy the target in instead)`);
+        throw new PackError(
+          `${r} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}: the gateway takes only regular files and directories (copy the target in instead)`,
+        );
       }
     }
   };

@@ -72,15 +72,24 @@ export class RemoteDeploy {
       const { files } = await unpack(archive, unpacked, this.limits);
       const spec = await loadFunctionFolder(unpacked, this.opts.config); // throws invalid_manifest
       if (spec.name !== name) {
-        throw new TitanError('invalid_request', `the uploaded manifest names the function '${spec.name}', not '${name}': deploy it as ${spec.name}`);
+        throw new TitanError(
+          'invalid_request',
+          `the uploaded manifest names the function '${spec.name}', not '${name}': deploy it as ${spec.name}`,
+        );
       }
       await this.swapIn(unpacked, path.join(dir, folder), staging);
       this.opts.log?.('function uploaded', { fn: name, folder, files, bytes: archive.length });
       await this.opts.registry.rescan();
       await this.opts.registry.settled();
       const info = this.opts.registry.info(name);
-      if (!info) throw new TitanError('internal_error', `function '${name}' was written but is not listed`);
-      return { name, deployed: info.status === 'ready' && !info.update_failed, function: info, files };
+      if (!info)
+        throw new TitanError('internal_error', `function '${name}' was written but is not listed`);
+      return {
+        name,
+        deployed: info.status === 'ready' && !info.update_failed,
+        function: info,
+        files,
+      };
     } finally {
       await rm(staging, { recursive: true, force: true });
     }

@@ -34,7 +34,20 @@ export interface AsyncEnqueue {
 /** Queue it, or throw OverloadedError (429 with Retry-After) when the function's backlog is full. */
 export async function enqueueWithinBacklog(redis: Redis, e: AsyncEnqueue): Promise<void> {
   const created = new Date().toISOString();
-  const backlog = Number(await redis.eval(ENQUEUE, 2, e.queueKey, e.recordKey, e.backlogMax, e.recordTtlSec, e.id, e.fn, created, e.eventJson));
+  const backlog = Number(
+    await redis.eval(
+      ENQUEUE,
+      2,
+      e.queueKey,
+      e.recordKey,
+      e.backlogMax,
+      e.recordTtlSec,
+      e.id,
+      e.fn,
+      created,
+      e.eventJson,
+    ),
+  );
   if (backlog >= 0) {
     throw new OverloadedError(
       `function '${e.fn}' has ${backlog} invocations queued or running, the most events.async_backlog_max allows (${e.backlogMax}); try again later`,

@@ -17,7 +17,22 @@ export async function startEmbeddedRedis(stateDir: string): Promise<EmbeddedRedi
   const socket = join(dir, 'redis.sock');
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir, '--appendonly', 'yes', '--save', '', '--logfile', join(dir, 'redis.log')],
+    [
+      '--port',
+      '0',
+      '--unixsocket',
+      socket,
+      '--unixsocketperm',
+      '700',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+      '--logfile',
+      join(dir, 'redis.log'),
+    ],
     { stdio: 'ignore' },
   );
   const exited = new Promise<string>((resolve) => {
@@ -26,12 +41,23 @@ export async function startEmbeddedRedis(stateDir: string): Promise<EmbeddedRedi
   });
   let failure: string | undefined;
   void exited.then((why) => (failure = why));
-  const probe = new Redis({ path: socket, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = new Redis({
+    path: socket,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   probe.on('error', () => {}); // connection refused until the server is up: expected, polled below
   try {
     for (let waited = 0; ; waited += 50) {
       if (failure) throw new Error(failure);
-      if (await probe.connect().then(() => probe.ping(), () => undefined)) break;
+      if (
+        await probe.connect().then(
+          () => probe.ping(),
+          () => undefined,
+        )
+      )
+        break;
       if (waited > 10_000) throw new Error(`redis-server did not answer on ${socket} within 10 s`);
       await sleep(50);
     }

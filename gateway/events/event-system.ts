@@ -55,7 +55,11 @@ export class EventSystem {
   constructor(private readonly opts: EventSystemOptions) {
     this.cfg = opts.config.events;
     this.keys = new Keys(this.cfg);
-    if (opts.promRegistry) this.metrics = new EventMetrics(opts.promRegistry, { lag: () => this.lag(), inFlight: () => this.inFlight() });
+    if (opts.promRegistry)
+      this.metrics = new EventMetrics(opts.promRegistry, {
+        lag: () => this.lag(),
+        inFlight: () => this.inFlight(),
+      });
   }
 
   /** Per subscribed topic, entries the group has not read yet (Redis 7 reports it in XINFO GROUPS). */
@@ -63,10 +67,13 @@ export class EventSystem {
     if (this.cmd?.status !== 'ready' || !this.router) return [];
     const out: Array<{ topic: string; lag: number }> = [];
     for (const topic of this.router.topics()) {
-      const groups = (await this.cmd.call('XINFO', 'GROUPS', this.keys.topic(topic)).catch(() => [])) as unknown[][];
+      const groups = (await this.cmd
+        .call('XINFO', 'GROUPS', this.keys.topic(topic))
+        .catch(() => [])) as unknown[][];
       for (const g of groups) {
         const info = fieldsToRecord(g.map(String));
-        if (info.name === this.cfg.group && info.lag !== undefined && info.lag !== '') out.push({ topic, lag: Number(info.lag) });
+        if (info.name === this.cfg.group && info.lag !== undefined && info.lag !== '')
+          out.push({ topic, lag: Number(info.lag) });
       }
     }
     return out;
@@ -76,27 +83,44 @@ export class EventSystem {
    * Per function, its work queue as the consumer group sees it: entries not read yet (lag) and read
    * but not acknowledged (pending, in flight or awaiting a retry). For the dashboard's events view.
    */
-  async queueLag(fns: readonly string[]): Promise<Array<{ function: string; lag: number; pending: number }>> {
+  async queueLag(
+    fns: readonly string[],
+  ): Promise<Array<{ function: string; lag: number; pending: number }>> {
     if (this.cmd?.status !== 'ready') return [];
     const out: Array<{ function: string; lag: number; pending: number }> = [];
     for (const fn of fns) {
-      const groups = (await this.cmd.call('XINFO', 'GROUPS', this.keys.queue(fn)).catch(() => [])) as unknown[][];
-      const info = groups.map((g) => fieldsToRecord(g.map(String))).find((g) => g.name === this.cfg.group);
-      if (info) out.push({ function: fn, lag: Number(info.lag) || 0, pending: Number(info.pending) || 0 });
+      const groups = (await this.cmd
+        .call('XINFO', 'GROUPS', this.keys.queue(fn))
+        .catch(() => [])) as unknown[][];
+      const info = groups
+        .map((g) => fieldsToRecord(g.map(String)))
+        .find((g) => g.name === this.cfg.group);
+      if (info)
+        out.push({ function: fn, lag: Number(info.lag) || 0, pending: Number(info.pending) || 0 });
     }
     return out;
   }
 
   get state(): TriggerState {
     if (!this.cmd) return 'disabled';
-    if (this.cmd.status === 'ready' && this.router?.subscribed) return (this.everSubscribed = true) && 'subscribed';
+    if (this.cmd.status === 'ready' && this.router?.subscribed) {
+      this.everSubscribed = true;
+      return 'subscribed';
+    }
     // Never reached Redis yet: still connecting; lost it after being subscribed: disconnected.
     return this.everSubscribed ? 'disconnected' : 'connecting';
   }
 
   private everSubscribed = false;
 
-  health(): { state: TriggerState; reason?: string; redis?: string; group: string; consumer: string; topics: string[] } {
+  health(): {
+    state: TriggerState;
+    reason?: string;
+    redis?: string;
+    group: string;
+    consumer: string;
+    topics: string[];
+  } {
     const state = this.state;
     return {
       state,
@@ -125,7 +149,8 @@ export class EventSystem {
           : `triggers are off: the private redis-server did not start (${(err as Error).message})`;
       }
     } else if (!url) {
-      this.disabledReason = 'triggers are off: REDIS_URL is unset and events.embedded_redis is false';
+      this.disabledReason =
+        'triggers are off: REDIS_URL is unset and events.embedded_redis is false';
     }
     if (!url) {
       this.opts.log(this.disabledReason!);
@@ -134,7 +159,12 @@ export class EventSystem {
     this.url = url;
     this.cmd = connectRedis(url, 'titan-cmd');
     this.cmd.on('error', () => {}); // state is reported through /healthz; ioredis reconnects by itself
-    await this.cmd.connect().catch((err) => this.opts.log('redis not reachable yet; will keep trying', { redis: redactUrl(url), err: (err as Error).message }));
+    await this.cmd.connect().catch((err) =>
+      this.opts.log('redis not reachable yet; will keep trying', {
+        redis: redactUrl(url),
+        err: (err as Error).message,
+      }),
+    );
     this.router = new Router({
       cmd: this.cmd,
       blocking: this.newBlocking('titan-router'),
@@ -161,7 +191,12 @@ export class EventSystem {
   /** One queue worker per deployed function; undeployed functions lose theirs. */
   private syncWorkers(): void {
     if (!this.cmd || !this.invoke) return;
-    const names = new Set(this.opts.registry.list().filter((f) => f.status !== 'invalid').map((f) => f.name));
+    const names = new Set(
+      this.opts.registry
+        .list()
+        .filter((f) => f.status !== 'invalid')
+        .map((f) => f.name),
+    );
     for (const [fn, w] of this.workers) {
       if (!names.has(fn)) {
         this.workers.delete(fn);
@@ -193,8 +228,16 @@ export class EventSystem {
 
   /** The command connection; throws events_unavailable while Redis is not connected. */
   redis(): Redis {
-    if (!this.cmd) throw new TitanError('events_unavailable', this.disabledReason ?? 'events are not configured');
-    if (this.cmd.status !== 'ready') throw new TitanError('events_unavailable', `redis at ${redactUrl(this.url!)} is not connected (${this.cmd.status})`);
+    if (!this.cmd)
+      throw new TitanError(
+        'events_unavailable',
+        this.disabledReason ?? 'events are not configured',
+      );
+    if (this.cmd.status !== 'ready')
+      throw new TitanError(
+        'events_unavailable',
+        `redis at ${redactUrl(this.url!)} is not connected (${this.cmd.status})`,
+      );
     return this.cmd;
   }
 
@@ -206,7 +249,14 @@ export class EventSystem {
    */
   async publish(topic: string, type: string, dataJson: string, source?: string): Promise<string> {
     validateTopic(topic);
-    const id = await this.redis().xadd(this.keys.topic(topic), 'MAXLEN', '~', this.cfg.topic_maxlen, '*', ...flatten({ type, data: dataJson, source, time: new Date().toISOString() }));
+    const id = await this.redis().xadd(
+      this.keys.topic(topic),
+      'MAXLEN',
+      '~',
+      this.cfg.topic_maxlen,
+      '*',
+      ...flatten({ type, data: dataJson, source, time: new Date().toISOString() }),
+    );
     if (!this.router?.topics().includes(topic)) this.router?.rescanSoon();
     return id!;
   }
@@ -223,7 +273,14 @@ export class EventSystem {
     const tx = this.redis().multi();
     const time = new Date().toISOString();
     for (const e of checked) {
-      tx.xadd(this.keys.topic(e.topic), 'MAXLEN', '~', this.cfg.topic_maxlen, '*', ...flatten({ type: e.type, data: JSON.stringify(e.data), source: `function:${fn}`, time }));
+      tx.xadd(
+        this.keys.topic(e.topic),
+        'MAXLEN',
+        '~',
+        this.cfg.topic_maxlen,
+        '*',
+        ...flatten({ type: e.type, data: JSON.stringify(e.data), source: `function:${fn}`, time }),
+      );
     }
     const results = await tx.exec();
     const failed = results?.find(([err]) => err);
@@ -252,11 +309,22 @@ export class EventSystem {
 
   async getInvocation(id: string): Promise<Record<string, unknown>> {
     const h = await this.redis().hgetall(this.keys.invocation(id));
-    if (!h.status) throw new TitanError('not_found', `no async invocation '${id}' (unknown, or its result expired)`);
-    const out: Record<string, unknown> = { invocationId: id, function: h.function, status: h.status, created_at: h.created_at };
-    if (h.finished_at) Object.assign(out, { finished_at: h.finished_at, duration_ms: Number(h.duration_ms) });
+    if (!h.status)
+      throw new TitanError(
+        'not_found',
+        `no async invocation '${id}' (unknown, or its result expired)`,
+      );
+    const out: Record<string, unknown> = {
+      invocationId: id,
+      function: h.function,
+      status: h.status,
+      created_at: h.created_at,
+    };
+    if (h.finished_at)
+      Object.assign(out, { finished_at: h.finished_at, duration_ms: Number(h.duration_ms) });
     if (h.result !== undefined) out.result = JSON.parse(h.result);
-    if (h.error !== undefined) Object.assign(out, { error: JSON.parse(h.error), attempts: Number(h.attempts) });
+    if (h.error !== undefined)
+      Object.assign(out, { error: JSON.parse(h.error), attempts: Number(h.attempts) });
     return out;
   }
 
@@ -266,7 +334,13 @@ export class EventSystem {
   }
 
   async listDlq(count = 100): Promise<Array<Record<string, string> & { id: string }>> {
-    const entries = (await this.redis().xrevrange(this.keys.dlq, '+', '-', 'COUNT', count)) as Array<[string, string[]]>;
+    const entries = (await this.redis().xrevrange(
+      this.keys.dlq,
+      '+',
+      '-',
+      'COUNT',
+      count,
+    )) as Array<[string, string[]]>;
     return entries.map(([id, flat]) => ({ id, ...fieldsToRecord(flat) }));
   }
 
@@ -276,7 +350,11 @@ export class EventSystem {
     const [entry] = (await redis.xrange(this.keys.dlq, id, id)) as Array<[string, string[]]>;
     if (!entry) throw new TitanError('not_found', `no DLQ entry '${id}'`);
     const { function: fn, error: _e, attempts: _a, ...original } = fieldsToRecord(entry[1]);
-    if (!fn) throw new TitanError('invalid_request', `DLQ entry '${id}' is a malformed event that matched no function; fix it and publish it again`);
+    if (!fn)
+      throw new TitanError(
+        'invalid_request',
+        `DLQ entry '${id}' is a malformed event that matched no function; fix it and publish it again`,
+      );
     const tx = redis.multi();
     tx.xadd(this.keys.queue(fn), '*', ...flatten({ ...original, kind: original.kind ?? 'event' }));
     tx.xdel(this.keys.dlq, id);

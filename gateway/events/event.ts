@@ -3,13 +3,16 @@
 import * as v from 'valibot';
 
 // valibot reports a missing key with the object's message, not the field's: name the field here.
-const EntrySchema = v.object({
-  type: v.pipe(v.string('type: missing'), v.minLength(1, 'type: must not be empty')),
-  data: v.optional(v.string()),
-  source: v.optional(v.string()),
-  time: v.optional(v.string()),
-  correlation_id: v.optional(v.string()),
-}, (issue) => `${v.getDotPath(issue) ?? 'entry'}: missing`);
+const EntrySchema = v.object(
+  {
+    type: v.pipe(v.string('type: missing'), v.minLength(1, 'type: must not be empty')),
+    data: v.optional(v.string()),
+    source: v.optional(v.string()),
+    time: v.optional(v.string()),
+    correlation_id: v.optional(v.string()),
+  },
+  (issue) => `${v.getDotPath(issue) ?? 'entry'}: missing`,
+);
 
 export interface StreamEvent {
   id: string;
@@ -22,7 +25,9 @@ export interface StreamEvent {
   correlationId?: string;
 }
 
-export type ParsedEntry = { ok: true; event: StreamEvent } | { ok: false; error: string; fields: Record<string, string> };
+export type ParsedEntry =
+  | { ok: true; event: StreamEvent }
+  | { ok: false; error: string; fields: Record<string, string> };
 
 /** Redis returns an entry's fields as a flat [k1, v1, k2, v2] list. */
 export function fieldsToRecord(flat: string[]): Record<string, string> {
@@ -34,19 +39,33 @@ export function fieldsToRecord(flat: string[]): Record<string, string> {
 export function parseEntry(topic: string, id: string, flat: string[]): ParsedEntry {
   const fields = fieldsToRecord(flat);
   const r = v.safeParse(EntrySchema, fields);
-  if (!r.success) return { ok: false, error: `malformed event: ${r.issues.map((i) => i.message).join('; ')}`, fields };
+  if (!r.success)
+    return {
+      ok: false,
+      error: `malformed event: ${r.issues.map((i) => i.message).join('; ')}`,
+      fields,
+    };
   const dataJson = r.output.data ?? 'null';
   try {
     JSON.parse(dataJson);
   } catch (err) {
-    return { ok: false, error: `malformed event: data is not JSON (${(err as Error).message})`, fields };
+    return {
+      ok: false,
+      error: `malformed event: data is not JSON (${(err as Error).message})`,
+      fields,
+    };
   }
   const { type, source, time, correlation_id } = r.output;
-  return { ok: true, event: { id, topic, type, dataJson, source, time, correlationId: correlation_id } };
+  return {
+    ok: true,
+    event: { id, topic, type, dataJson, source, time, correlationId: correlation_id },
+  };
 }
 
 /** The handler's `event`: `{ id, topic, type, data, source?, time? }`, built without re-parsing data. */
 export function handlerEventJson(e: StreamEvent): string {
-  const extra = (e.source !== undefined ? `,"source":${JSON.stringify(e.source)}` : '') + (e.time !== undefined ? `,"time":${JSON.stringify(e.time)}` : '');
+  const extra =
+    (e.source !== undefined ? `,"source":${JSON.stringify(e.source)}` : '') +
+    (e.time !== undefined ? `,"time":${JSON.stringify(e.time)}` : '');
   return `{"id":${JSON.stringify(e.id)},"topic":${JSON.stringify(e.topic)},"type":${JSON.stringify(e.type)},"data":${e.dataJson}${extra}}`;
 }

@@ -72,7 +72,9 @@ export interface FanOutLimits {
   dlq_maxlen: number;
 }
 
-type WithFanOut = Redis & { titanFanOut(numKeys: number, ...args: Array<string | number>): Promise<number[]> };
+type WithFanOut = Redis & {
+  titanFanOut(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
+};
 
 /** EVALSHA, falling back to EVAL once after Redis lost its script cache (ioredis does that). */
 function withScript(redis: Redis): WithFanOut {
@@ -81,13 +83,32 @@ function withScript(redis: Redis): WithFanOut {
 }
 
 /** Queue (or dead-letter) and acknowledge `batch`, atomically; answers how many went to the DLQ per full function. */
-export async function fanOut(redis: Redis, keys: FanOutKeys, limits: FanOutLimits, batch: Routed[]): Promise<Map<string, number>> {
+export async function fanOut(
+  redis: Redis,
+  keys: FanOutKeys,
+  limits: FanOutLimits,
+  batch: Routed[],
+): Promise<Map<string, number>> {
   const fns = [...new Set(batch.flatMap((e) => ('fns' in e ? e.fns : [])))];
   const index = new Map(fns.map((fn, i) => [fn, i + 1]));
-  const args: Array<string | number> = [keys.topic, keys.dlq, ...fns.map(keys.queue), limits.group, limits.queue_maxlen, limits.dlq_maxlen, fns.length];
+  const args: Array<string | number> = [
+    keys.topic,
+    keys.dlq,
+    ...fns.map(keys.queue),
+    limits.group,
+    limits.queue_maxlen,
+    limits.dlq_maxlen,
+    fns.length,
+  ];
   for (const fn of fns) {
     // Replayable from the DLQ (POST /dlq/:id/replay) once the function has caught up.
-    args.push(fn, JSON.stringify({ code: 'overloaded', message: `function '${fn}' has @N@ entries queued or running, the most events.queue_maxlen allows (${limits.queue_maxlen})` }));
+    args.push(
+      fn,
+      JSON.stringify({
+        code: 'overloaded',
+        message: `function '${fn}' has @N@ entries queued or running, the most events.queue_maxlen allows (${limits.queue_maxlen})`,
+      }),
+    );
   }
   for (const e of batch) {
     const fields = flatten('dlq' in e ? e.dlq : e.job);

@@ -13,7 +13,8 @@ export class Keys {
   /** strip the prefix from a stream key found by SCAN */
   topicOf = (key: string): string => key.slice(this.cfg.key_prefix.length);
   /** a key SCAN found that is the runtime's own (or another deployment's, see isReservedTopic), never a topic */
-  isInternal = (key: string): boolean => !key.startsWith(this.cfg.key_prefix) || isReservedTopic(this.topicOf(key));
+  isInternal = (key: string): boolean =>
+    !key.startsWith(this.cfg.key_prefix) || isReservedTopic(this.topicOf(key));
   queue = (fn: string): string => `${this.cfg.key_prefix}${this.cfg.queue_prefix}${fn}`;
   get results(): string {
     return this.cfg.key_prefix + this.cfg.results_stream;
@@ -26,6 +27,7 @@ export class Keys {
    * than fields of one hash: each expires on its own (attempts_ttl_sec), so an entry that is never
    * finished (its function removed mid-retry) leaves nothing behind for good.
    */
-  attempts = (fn: string, entryId: string): string => `${this.cfg.key_prefix}titan.attempts:${fn}:${entryId}`;
+  attempts = (fn: string, entryId: string): string =>
+    `${this.cfg.key_prefix}titan.attempts:${fn}:${entryId}`;
   invocation = (id: string): string => `${this.cfg.key_prefix}titan.invocation:${id}`;
 }

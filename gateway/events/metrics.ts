@@ -6,7 +6,13 @@ export class EventMetrics {
   readonly retries: Counter<'function'>;
   readonly dlq: Counter<'function'>;
 
-  constructor(registry: Registry, source: { lag: () => Promise<Array<{ topic: string; lag: number }>>; inFlight: () => Array<{ fn: string; count: number }> }) {
+  constructor(
+    registry: Registry,
+    source: {
+      lag: () => Promise<Array<{ topic: string; lag: number }>>;
+      inFlight: () => Array<{ fn: string; count: number }>;
+    },
+  ) {
     const registers = [registry];
     this.events = new Counter({
       name: 'titan_events_total',
@@ -14,8 +20,18 @@ export class EventMetrics {
       labelNames: ['topic', 'outcome'],
       registers,
     });
-    this.retries = new Counter({ name: 'titan_event_retries_total', help: 'Event and async invocation retries', labelNames: ['function'], registers });
-    this.dlq = new Counter({ name: 'titan_dlq_total', help: 'Entries dead-lettered', labelNames: ['function'], registers });
+    this.retries = new Counter({
+      name: 'titan_event_retries_total',
+      help: 'Event and async invocation retries',
+      labelNames: ['function'],
+      registers,
+    });
+    this.dlq = new Counter({
+      name: 'titan_dlq_total',
+      help: 'Entries dead-lettered',
+      labelNames: ['function'],
+      registers,
+    });
     new Gauge({
       name: 'titan_consumer_lag',
       help: 'Entries in a topic not yet read by the consumer group (XINFO GROUPS lag)',
@@ -38,7 +54,11 @@ export class EventMetrics {
     });
   }
 
-  onOutcome = (o: { fn: string; topic?: string; outcome: 'ok' | 'retry' | 'dead_lettered' }): void => {
+  onOutcome = (o: {
+    fn: string;
+    topic?: string;
+    outcome: 'ok' | 'retry' | 'dead_lettered';
+  }): void => {
     if (o.topic) this.events.inc({ topic: o.topic, outcome: o.outcome });
     if (o.outcome === 'retry') this.retries.inc({ function: o.fn });
     if (o.outcome === 'dead_lettered') this.dlq.inc({ function: o.fn });

@@ -39,7 +39,9 @@ export class OutcomeWriter {
   write(o: Outcome): Promise<void> {
     // Sent from the next check phase: everything settled in this turn goes with it.
     if (this.pending.length === 0) setImmediate(() => this.flush());
-    return new Promise((resolve, reject) => this.pending.push({ o, settle: (failed) => (failed ? reject(failed) : resolve()) }));
+    return new Promise((resolve, reject) =>
+      this.pending.push({ o, settle: (failed) => (failed ? reject(failed) : resolve()) }),
+    );
   }
 
   private flush(): void {
@@ -62,9 +64,18 @@ export class OutcomeWriter {
     tx.exec().then(
       (results) => {
         const sharedFailed = results?.slice(shared).find(([e]) => e)?.[0];
-        batch.forEach(({ settle }, i) => settle(sharedFailed ?? (results ? results.slice(ranges[i]![0], ranges[i]![1]).find(([e]) => e)?.[0] : new Error('transaction discarded'))));
+        for (const [i, { settle }] of batch.entries()) {
+          settle(
+            sharedFailed ??
+              (results
+                ? results.slice(ranges[i]![0], ranges[i]![1]).find(([e]) => e)?.[0]
+                : new Error('transaction discarded')),
+          );
+        }
       },
-      (err: unknown) => batch.forEach(({ settle }) => settle(err)),
+      (err: unknown) => {
+        for (const { settle } of batch) settle(err);
+      },
     );
   }
 
@@ -72,18 +83,48 @@ export class OutcomeWriter {
     const { keys, cfg } = this;
     if (o.job.kind === 'async') {
       const key = keys.invocation(o.job.invocation_id!);
-      tx.hset(key, o.outcome === 'ok' ? { status: 'succeeded', result: o.body } : { status: 'failed', error: o.body, attempts: String(o.attempts) });
+      tx.hset(
+        key,
+        o.outcome === 'ok'
+          ? { status: 'succeeded', result: o.body }
+          : { status: 'failed', error: o.body, attempts: String(o.attempts) },
+      );
       tx.hset(key, 'finished_at', new Date().toISOString(), 'duration_ms', o.ms.toFixed(3));
       tx.expire(key, cfg.async_result_ttl_sec);
     } else {
-      tx.xadd(keys.results, 'MAXLEN', '~', cfg.results_maxlen, '*', ...flatten({
-        function: this.fn, topic: o.job.topic, event_id: o.job.event_id, invocation_id: o.invocationId,
-        outcome: o.outcome, [o.outcome === 'ok' ? 'result' : 'error']: o.body, duration_ms: o.ms.toFixed(3),
-      }));
+      tx.xadd(
+        keys.results,
+        'MAXLEN',
+        '~',
+        cfg.results_maxlen,
+        '*',
+        ...flatten({
+          function: this.fn,
+          topic: o.job.topic,
+          event_id: o.job.event_id,
+          invocation_id: o.invocationId,
+          outcome: o.outcome,
+          [o.outcome === 'ok' ? 'result' : 'error']: o.body,
+          duration_ms: o.ms.toFixed(3),
+        }),
+      );
     }
     if (o.outcome === 'error') {
       const { kind: _k, ...original } = o.job;
-      tx.xadd(keys.dlq, 'MAXLEN', '~', cfg.dlq_maxlen, '*', ...flatten({ ...original, kind: o.job.kind, function: this.fn, error: o.body, attempts: String(o.attempts) }));
+      tx.xadd(
+        keys.dlq,
+        'MAXLEN',
+        '~',
+        cfg.dlq_maxlen,
+        '*',
+        ...flatten({
+          ...original,
+          kind: o.job.kind,
+          function: this.fn,
+          error: o.body,
+          attempts: String(o.attempts),
+        }),
+      );
     }
   }
 }

@@ -17,7 +17,10 @@ export function redisOptionsFromUrl(url: string): RedisOptions & { path?: string
   }
   if (!u || !SCHEMES.includes(u.protocol)) {
     const scheme = u ? u.protocol.slice(0, -1) : 'unparseable';
-    throw new TitanError('invalid_config', `redis url: expected redis://host:port, rediss://host:port, unix:///path/to/socket or /path/to/socket (got ${scheme})`);
+    throw new TitanError(
+      'invalid_config',
+      `redis url: expected redis://host:port, rediss://host:port, unix:///path/to/socket or /path/to/socket (got ${scheme})`,
+    );
   }
   return {
     ...(u.protocol === 'rediss:' ? { tls: {} } : {}),

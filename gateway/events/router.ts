@@ -13,7 +13,16 @@ import { parseEntry } from './event.ts';
 import { globToRedisPattern, isGlob, topicMatches, typeMatches } from './glob.ts';
 import type { Keys } from './keys.ts';
 import { fanOut, type Routed } from './fan-out.ts';
-import { autoClaim, ensureGroup, idleConsumerMs, isNoGroup, pruneIdleConsumers, readGroup, readOwnPending, type Entry } from './streams.ts';
+import {
+  autoClaim,
+  ensureGroup,
+  idleConsumerMs,
+  isNoGroup,
+  pruneIdleConsumers,
+  readGroup,
+  readOwnPending,
+  type Entry,
+} from './streams.ts';
 
 export interface RouterDeps {
   cmd: Redis;
@@ -59,7 +68,10 @@ export class Router {
   /** The topics read now: exact trigger topics plus streams found for glob triggers. */
   topics(): string[] {
     // Manifests cannot name a reserved topic; checked again here, as this is what reads Redis.
-    const exact = this.d.triggers().filter((t) => !isGlob(t.topic) && !isReservedTopic(t.topic)).map((t) => t.topic);
+    const exact = this.d
+      .triggers()
+      .filter((t) => !isGlob(t.topic) && !isReservedTopic(t.topic))
+      .map((t) => t.topic);
     return [...new Set([...exact, ...this.discovered])].sort();
   }
 
@@ -104,21 +116,52 @@ export class Router {
       return;
     }
     if (this.recoverOwn) {
-      for (const t of topics) await this.route(t, await readOwnPending(this.d.cmd, this.d.cfg.group, this.d.consumer, this.d.keys.topic(t), this.d.cfg.read_count));
+      for (const t of topics)
+        await this.route(
+          t,
+          await readOwnPending(
+            this.d.cmd,
+            this.d.cfg.group,
+            this.d.consumer,
+            this.d.keys.topic(t),
+            this.d.cfg.read_count,
+          ),
+        );
       this.recoverOwn = false;
     }
     if (now - this.lastReclaim > (this.d.cfg.reclaim_idle_sec * 1000) / 2) {
       this.lastReclaim = now;
       for (const t of topics) {
         const key = this.d.keys.topic(t);
-        const claimed = await autoClaim(this.d.cmd, key, this.d.cfg.group, this.d.consumer, this.d.cfg.reclaim_idle_sec * 1000, this.d.cfg.read_count);
-        if (claimed.length) this.d.log('event router: reclaimed pending events', { topic: t, count: claimed.length });
+        const claimed = await autoClaim(
+          this.d.cmd,
+          key,
+          this.d.cfg.group,
+          this.d.consumer,
+          this.d.cfg.reclaim_idle_sec * 1000,
+          this.d.cfg.read_count,
+        );
+        if (claimed.length)
+          this.d.log('event router: reclaimed pending events', { topic: t, count: claimed.length });
         await this.route(t, claimed);
-        await pruneIdleConsumers(this.d.cmd, key, this.d.cfg.group, this.d.consumer, idleConsumerMs(this.d.cfg));
+        await pruneIdleConsumers(
+          this.d.cmd,
+          key,
+          this.d.cfg.group,
+          this.d.consumer,
+          idleConsumerMs(this.d.cfg),
+        );
       }
     }
     const keys = topics.map(this.d.keys.topic);
-    const reply = await readGroup(this.d.blocking, this.d.cfg.group, this.d.consumer, keys, this.d.cfg.read_count, this.d.cfg.block_ms);
+    const reply = await readGroup(
+      this.d.blocking,
+      this.d.cfg.group,
+      this.d.consumer,
+      keys,
+      this.d.cfg.read_count,
+      this.d.cfg.block_ms,
+    );
     for (const [key, entries] of reply ?? []) await this.route(this.d.keys.topicOf(key), entries);
   }
 
@@ -136,7 +179,14 @@ export class Router {
   }
 
   private async scanGlobs(): Promise<void> {
-    const globs = [...new Set(this.d.triggers().filter((t) => isGlob(t.topic)).map((t) => t.topic))];
+    const globs = [
+      ...new Set(
+        this.d
+          .triggers()
+          .filter((t) => isGlob(t.topic))
+          .map((t) => t.topic),
+      ),
+    ];
     for (const g of globs) {
       if (this.globSince.has(g)) continue;
       const [sec, usec] = await this.d.cmd.time(); // Redis' clock: it stamps the entry ids
@@ -146,7 +196,16 @@ export class Router {
     for (const g of globs) {
       let cursor = '0';
       do {
-        const [next, keys] = (await this.d.cmd.call('SCAN', cursor, 'MATCH', this.d.keys.prefix + globToRedisPattern(g), 'COUNT', 500, 'TYPE', 'stream')) as [string, string[]];
+        const [next, keys] = (await this.d.cmd.call(
+          'SCAN',
+          cursor,
+          'MATCH',
+          this.d.keys.prefix + globToRedisPattern(g),
+          'COUNT',
+          500,
+          'TYPE',
+          'stream',
+        )) as [string, string[]];
         cursor = next;
         // `*`, `t*` and `titan*` match the runtime's own streams too: every reserved key is skipped.
         for (const k of keys) if (!this.d.keys.isInternal(k)) found.add(this.d.keys.topicOf(k));
@@ -167,17 +226,60 @@ export class Router {
       const p = parseEntry(topic, id, flat);
       if (!p.ok) {
         outcomes.push('malformed');
-        return { id, dlq: { ...p.fields, topic, event_id: id, function: '', error: JSON.stringify({ code: 'invalid_event', message: p.error }), attempts: '0' } };
+        return {
+          id,
+          dlq: {
+            ...p.fields,
+            topic,
+            event_id: id,
+            function: '',
+            error: JSON.stringify({ code: 'invalid_event', message: p.error }),
+            attempts: '0',
+          },
+        };
       }
       const e = p.event;
-      const fns = [...new Set(triggers.filter((t) => topicMatches(t.topic, topic) && typeMatches(t.eventType, e.type)).map((t) => t.fn))];
+      const fns = [
+        ...new Set(
+          triggers
+            .filter((t) => topicMatches(t.topic, topic) && typeMatches(t.eventType, e.type))
+            .map((t) => t.fn),
+        ),
+      ];
       outcomes.push(fns.length ? 'routed' : 'ignored');
-      return { id, fns, job: { kind: 'event', topic, event_id: id, type: e.type, data: e.dataJson, source: e.source, time: e.time, correlation_id: e.correlationId } };
+      return {
+        id,
+        fns,
+        job: {
+          kind: 'event',
+          topic,
+          event_id: id,
+          type: e.type,
+          data: e.dataJson,
+          source: e.source,
+          time: e.time,
+          correlation_id: e.correlationId,
+        },
+      };
     });
-    const full = await fanOut(this.d.cmd, { topic: this.d.keys.topic(topic), dlq: this.d.keys.dlq, queue: this.d.keys.queue }, { group: this.d.cfg.group, queue_maxlen: this.d.cfg.queue_maxlen, dlq_maxlen: this.d.cfg.dlq_maxlen }, batch);
+    const full = await fanOut(
+      this.d.cmd,
+      { topic: this.d.keys.topic(topic), dlq: this.d.keys.dlq, queue: this.d.keys.queue },
+      {
+        group: this.d.cfg.group,
+        queue_maxlen: this.d.cfg.queue_maxlen,
+        dlq_maxlen: this.d.cfg.dlq_maxlen,
+      },
+      batch,
+    );
     for (const o of outcomes) this.d.onEvent?.(topic, o);
     for (const [fn, count] of full) {
-      this.d.log('event router: queue full, events dead-lettered as overloaded', { fn, topic, count, queue_maxlen: this.d.cfg.queue_maxlen });
+      this.d.log('event router: queue full, events dead-lettered as overloaded', {
+        fn,
+        topic,
+        count,
+        queue_maxlen: this.d.cfg.queue_maxlen,
+      });
       for (let i = 0; i < count; i++) this.d.onOverflow?.(fn, topic);
     }
   }

@@ -5,7 +5,12 @@ export type Entry = [id: string, fields: string[]];
 export type ReadReply = Array<[key: string, entries: Entry[]]> | null;
 
 /** Create a consumer group; an existing one is fine (that is how we resume where it left off). */
-export async function ensureGroup(redis: Redis, key: string, group: string, from: string): Promise<void> {
+export async function ensureGroup(
+  redis: Redis,
+  key: string,
+  group: string,
+  from: string,
+): Promise<void> {
   try {
     await redis.call('XGROUP', 'CREATE', key, group, from, 'MKSTREAM');
   } catch (err) {
@@ -22,7 +27,19 @@ export async function readGroup(
   blockMs: number,
 ): Promise<ReadReply> {
   const ids = keys.map(() => '>');
-  const reply = (await redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...keys, ...ids)) as unknown[] | null;
+  const reply = (await redis.call(
+    'XREADGROUP',
+    'GROUP',
+    group,
+    consumer,
+    'COUNT',
+    count,
+    'BLOCK',
+    blockMs,
+    'STREAMS',
+    ...keys,
+    ...ids,
+  )) as unknown[] | null;
   return reply ? pairsOf(reply) : null;
 }
 
@@ -33,7 +50,8 @@ export async function readGroup(
 function pairsOf(reply: unknown[]): Array<[string, Entry[]]> {
   if (reply.length === 0 || Array.isArray(reply[0])) return reply as Array<[string, Entry[]]>;
   const out: Array<[string, Entry[]]> = [];
-  for (let i = 0; i + 1 < reply.length; i += 2) out.push([reply[i] as string, reply[i + 1] as Entry[]]);
+  for (let i = 0; i + 1 < reply.length; i += 2)
+    out.push([reply[i] as string, reply[i + 1] as Entry[]]);
   return out;
 }
 
@@ -43,20 +61,55 @@ function pairsOf(reply: unknown[]): Array<[string, Entry[]]> {
  * connection while the blocking one had just read), these are ours to finish: waiting for
  * XAUTOCLAIM would stall them for reclaim_idle_sec.
  */
-export async function readOwnPending(redis: Redis, group: string, consumer: string, key: string, count: number): Promise<Entry[]> {
-  const reply = (await redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', key, '0')) as unknown[] | null;
+export async function readOwnPending(
+  redis: Redis,
+  group: string,
+  consumer: string,
+  key: string,
+  count: number,
+): Promise<Entry[]> {
+  const reply = (await redis.call(
+    'XREADGROUP',
+    'GROUP',
+    group,
+    consumer,
+    'COUNT',
+    count,
+    'STREAMS',
+    key,
+    '0',
+  )) as unknown[] | null;
   // Entries deleted while pending come back with null fields: nothing left to process.
-  return (reply ? pairsOf(reply) : []).flatMap(([, entries]) => entries).filter((e) => e[1] !== null);
+  return (reply ? pairsOf(reply) : [])
+    .flatMap(([, entries]) => entries)
+    .filter((e) => e[1] !== null);
 }
 
 /** Take over entries another consumer left pending for longer than minIdleMs. */
-export async function autoClaim(redis: Redis, key: string, group: string, consumer: string, minIdleMs: number, count: number): Promise<Entry[]> {
-  const reply = (await redis.call('XAUTOCLAIM', key, group, consumer, minIdleMs, '0-0', 'COUNT', count)) as [string, Array<Entry | null>];
+export async function autoClaim(
+  redis: Redis,
+  key: string,
+  group: string,
+  consumer: string,
+  minIdleMs: number,
+  count: number,
+): Promise<Entry[]> {
+  const reply = (await redis.call(
+    'XAUTOCLAIM',
+    key,
+    group,
+    consumer,
+    minIdleMs,
+    '0-0',
+    'COUNT',
+    count,
+  )) as [string, Array<Entry | null>];
   // Entries deleted while pending come back as null (Redis 7); they have nothing left to process.
   return reply[1].filter((e): e is Entry => e !== null && e[1] !== null);
 }
 
-export const isNoGroup = (err: unknown): boolean => String((err as Error)?.message).includes('NOGROUP');
+export const isNoGroup = (err: unknown): boolean =>
+  String((err as Error)?.message).includes('NOGROUP');
 
 export function flatten(fields: Record<string, string | undefined>): string[] {
   const out: string[] = [];
@@ -86,9 +139,16 @@ return n
  * topic's and queue's group for good. A consumer that holds nothing pending owns no work, and one
  * still alive is simply created again by its next read.
  */
-export async function pruneIdleConsumers(redis: Redis, key: string, group: string, self: string, minIdleMs: number): Promise<number> {
+export async function pruneIdleConsumers(
+  redis: Redis,
+  key: string,
+  group: string,
+  self: string,
+  minIdleMs: number,
+): Promise<number> {
   return Number(await redis.eval(PRUNE, 1, key, group, self, minIdleMs));
 }
 
 /** Live consumers read at least every block_ms and touch their entries every reclaim_idle_sec/3: well past both. */
-export const idleConsumerMs = (cfg: { reclaim_idle_sec: number; block_ms: number }): number => 4 * Math.max(cfg.reclaim_idle_sec * 1000, cfg.block_ms);
+export const idleConsumerMs = (cfg: { reclaim_idle_sec: number; block_ms: number }): number =>
+  4 * Math.max(cfg.reclaim_idle_sec * 1000, cfg.block_ms);

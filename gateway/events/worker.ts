@@ -10,14 +10,29 @@ import type { Invoke, Trigger } from '../invoke.ts';
 import { fieldsToRecord, handlerEventJson } from './event.ts';
 import type { Keys } from './keys.ts';
 import { OutcomeWriter, type Job } from './outcomes.ts';
-import { autoClaim, ensureGroup, idleConsumerMs, isNoGroup, pruneIdleConsumers, readGroup, readOwnPending, type Entry } from './streams.ts';
+import {
+  autoClaim,
+  ensureGroup,
+  idleConsumerMs,
+  isNoGroup,
+  pruneIdleConsumers,
+  readGroup,
+  readOwnPending,
+  type Entry,
+} from './streams.ts';
 
 /**
  * Failures a retry cannot change: the function is gone, the event is not JSON, the handler refused
  * it, or its answer was refused (emits to a reserved topic, too many emits): running it again would
  * repeat its side effects for the same refusal.
  */
-const NOT_RETRIED = new Set<ErrorCode>(['not_found', 'invalid_json', 'function_rejected', 'invalid_topic', 'invalid_response']);
+const NOT_RETRIED = new Set<ErrorCode>([
+  'not_found',
+  'invalid_json',
+  'function_rejected',
+  'invalid_topic',
+  'invalid_response',
+]);
 
 export interface WorkerDeps {
   fn: string;
@@ -28,10 +43,13 @@ export interface WorkerDeps {
   consumer: string;
   invoke: Invoke;
   maxAttempts: () => number;
-  onOutcome?: (o: { fn: string; topic?: string; outcome: 'ok' | 'retry' | 'dead_lettered' }) => void;
+  onOutcome?: (o: {
+    fn: string;
+    topic?: string;
+    outcome: 'ok' | 'retry' | 'dead_lettered';
+  }) => void;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }
-
 
 export class QueueWorker {
   private running = false;
@@ -84,7 +102,11 @@ export class QueueWorker {
         await this.turn();
       } catch (err) {
         if (isNoGroup(err)) grouped = false;
-        else if (this.running) this.d.log('event worker: redis error, retrying', { fn: this.d.fn, err: (err as Error).message });
+        else if (this.running)
+          this.d.log('event worker: redis error, retrying', {
+            fn: this.d.fn,
+            err: (err as Error).message,
+          });
         await sleep(250);
       }
     }
@@ -101,20 +123,52 @@ export class QueueWorker {
     const now = Date.now();
     if (this.recoverAt && now >= this.recoverAt) {
       // Our in-flight entries are pending too: skip them, and take no more than the free slots.
-      const own = (await readOwnPending(this.d.cmd, this.d.cfg.group, this.d.consumer, this.key, this.inflight.size + free)).filter(([id]) => !this.inflight.has(id));
+      const own = (
+        await readOwnPending(
+          this.d.cmd,
+          this.d.cfg.group,
+          this.d.consumer,
+          this.key,
+          this.inflight.size + free,
+        )
+      ).filter(([id]) => !this.inflight.has(id));
       this.recoverAt = own.length >= free ? now : 0; // maybe more: again on the next turn
       for (const e of own.slice(0, free)) this.dispatch(e, true);
       if (own.length) return;
     }
     if (now - this.lastReclaim > (this.d.cfg.reclaim_idle_sec * 1000) / 2) {
       this.lastReclaim = now;
-      const claimed = await autoClaim(this.d.cmd, this.key, this.d.cfg.group, this.d.consumer, this.d.cfg.reclaim_idle_sec * 1000, free);
-      await pruneIdleConsumers(this.d.cmd, this.key, this.d.cfg.group, this.d.consumer, idleConsumerMs(this.d.cfg));
-      if (claimed.length) this.d.log('event worker: reclaimed pending entries', { fn: this.d.fn, count: claimed.length });
+      const claimed = await autoClaim(
+        this.d.cmd,
+        this.key,
+        this.d.cfg.group,
+        this.d.consumer,
+        this.d.cfg.reclaim_idle_sec * 1000,
+        free,
+      );
+      await pruneIdleConsumers(
+        this.d.cmd,
+        this.key,
+        this.d.cfg.group,
+        this.d.consumer,
+        idleConsumerMs(this.d.cfg),
+      );
+      if (claimed.length)
+        this.d.log('event worker: reclaimed pending entries', {
+          fn: this.d.fn,
+          count: claimed.length,
+        });
       for (const e of claimed) this.dispatch(e, true);
       if (claimed.length) return;
     }
-    const reply = await readGroup(this.d.blocking, this.d.cfg.group, this.d.consumer, [this.key], free, this.d.cfg.block_ms);
+    const reply = await readGroup(
+      this.d.blocking,
+      this.d.cfg.group,
+      this.d.consumer,
+      [this.key],
+      free,
+      this.d.cfg.block_ms,
+    );
     for (const [, entries] of reply ?? []) for (const e of entries) this.dispatch(e, false);
   }
 
@@ -123,7 +177,11 @@ export class QueueWorker {
     this.inflight.add(id);
     void this.process(id, fieldsToRecord(flat), reclaimed)
       .catch((err) => {
-        this.d.log('event worker: entry left pending; retrying it shortly', { fn: this.d.fn, id, err: (err as Error).message });
+        this.d.log('event worker: entry left pending; retrying it shortly', {
+          fn: this.d.fn,
+          id,
+          err: (err as Error).message,
+        });
         this.recoverAt = Math.max(this.recoverAt, Date.now() + 1000); // not at once: Redis is likely still away
       })
       .finally(() => {
@@ -143,7 +201,11 @@ export class QueueWorker {
       // With its TTL again: a call that waited longer than async_result_ttl_sec finds its record gone,
       // and HSET alone would recreate it without one.
       const record = keys.invocation(job.invocation_id!);
-      await cmd.multi().hset(record, 'status', 'running').expire(record, cfg.async_result_ttl_sec).exec();
+      await cmd
+        .multi()
+        .hset(record, 'status', 'running')
+        .expire(record, cfg.async_result_ttl_sec)
+        .exec();
     }
     for (;;) {
       attempts++;
@@ -152,13 +214,34 @@ export class QueueWorker {
       const invocationId = job.kind === 'async' ? job.invocation_id! : randomUUID();
       try {
         const out = await this.d.invoke({ ...this.request(job), invocationId });
-        await this.outcomes.write({ id, job, attemptsKey: counted(), outcome: 'ok', invocationId, body: out.resultJson, ms: performance.now() - started });
+        await this.outcomes.write({
+          id,
+          job,
+          attemptsKey: counted(),
+          outcome: 'ok',
+          invocationId,
+          body: out.resultJson,
+          ms: performance.now() - started,
+        });
         this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'ok' });
         return;
       } catch (err) {
-        const error = JSON.stringify(isTitanError(err) ? { code: err.code, message: err.message } : { code: 'internal_error', message: String(err) });
+        const error = JSON.stringify(
+          isTitanError(err)
+            ? { code: err.code, message: err.message }
+            : { code: 'internal_error', message: String(err) },
+        );
         if (attempts >= this.d.maxAttempts() || (isTitanError(err) && NOT_RETRIED.has(err.code))) {
-          await this.outcomes.write({ id, job, attemptsKey: counted(), outcome: 'error', invocationId, body: error, ms: performance.now() - started, attempts });
+          await this.outcomes.write({
+            id,
+            job,
+            attemptsKey: counted(),
+            outcome: 'error',
+            invocationId,
+            body: error,
+            ms: performance.now() - started,
+            attempts,
+          });
           this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'dead_lettered' });
           return;
         }
@@ -172,10 +255,26 @@ export class QueueWorker {
 
   private request(job: Job) {
     if (job.kind === 'async') {
-      return { name: this.d.fn, eventJson: job.payload ?? 'null', trigger: { kind: 'async' } as Trigger };
+      return {
+        name: this.d.fn,
+        eventJson: job.payload ?? 'null',
+        trigger: { kind: 'async' } as Trigger,
+      };
     }
-    const eventJson = handlerEventJson({ id: job.event_id!, topic: job.topic!, type: job.type!, dataJson: job.data ?? 'null', source: job.source, time: job.time });
-    const trigger: Trigger = { kind: 'event', topic: job.topic!, eventType: job.type!, messageId: job.event_id! };
+    const eventJson = handlerEventJson({
+      id: job.event_id!,
+      topic: job.topic!,
+      type: job.type!,
+      dataJson: job.data ?? 'null',
+      source: job.source,
+      time: job.time,
+    });
+    const trigger: Trigger = {
+      kind: 'event',
+      topic: job.topic!,
+      eventType: job.type!,
+      messageId: job.event_id!,
+    };
     return { name: this.d.fn, eventJson, trigger };
   }
 

@@ -42,7 +42,8 @@ export function parseFunctionUrl(url: string): FunctionTarget | undefined {
  * one under Hono's route) resolves them into another path, possibly another function's; the gateway
  * refuses them rather than pick one reading.
  */
-export const needsNormalising = (path: string): boolean => path.includes('\\') || /\/(?:\.|%2e){1,2}(?:\/|$)/i.test(path);
+export const needsNormalising = (path: string): boolean =>
+  path.includes('\\') || /\/(?:\.|%2e){1,2}(?:\/|$)/i.test(path);
 
 /** The query decoded as browsers and URLSearchParams read it, repeated keys as arrays. */
 export function parseQuery(rawQuery: string): Record<string, string | string[]> {
@@ -60,7 +61,16 @@ export function parseQuery(rawQuery: string): Record<string, string | string[]> 
 }
 
 /** Request headers about the client's connection to the gateway, not about the request (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authorization',
+]);
 
 export interface HeaderRules {
   /** whether this Authorization value carries the admin token: a function never receives it */
@@ -76,7 +86,10 @@ export interface HeaderRules {
  *   localhost:8888, a dev app's session): no function author is given those;
  * - `authorization` when it is the admin token (the CLI sends it with every call once it is set).
  */
-export function eventHeaders(lines: readonly string[], { isAdminToken }: HeaderRules): Record<string, string> {
+export function eventHeaders(
+  lines: readonly string[],
+  { isAdminToken }: HeaderRules,
+): Record<string, string> {
   // No prototype: a header named __proto__ is a header like any other.
   const headers: Record<string, string> = Object.create(null);
   let connection: string | undefined;
@@ -84,13 +97,15 @@ export function eventHeaders(lines: readonly string[], { isAdminToken }: HeaderR
     const key = lines[i]!.toLowerCase();
     const value = lines[i + 1]!;
     if (key === 'cookie' || HOP_BY_HOP.has(key)) {
-      if (key === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
+      if (key === 'connection')
+        connection = connection === undefined ? value : `${connection}, ${value}`;
       continue;
     }
     const had = headers[key];
     headers[key] = had === undefined ? value : `${had}, ${value}`;
   }
-  if (connection !== undefined) for (const named of connection.split(',')) delete headers[named.trim().toLowerCase()];
+  if (connection !== undefined)
+    for (const named of connection.split(',')) delete headers[named.trim().toLowerCase()];
   const auth = headers.authorization;
   if (auth !== undefined && isAdminToken(auth)) delete headers.authorization;
   return headers;
@@ -99,8 +114,12 @@ export function eventHeaders(lines: readonly string[], { isAdminToken }: HeaderR
 /** The body as the event carries it: UTF-8 text as it is (a BOM kept), anything else as base64. */
 export function eventBody(body: Uint8Array): { body: string; isBase64Encoded: boolean } {
   if (body.length === 0) return { body: '', isBase64Encoded: false };
-  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  return isUtf8(buf) ? { body: buf.toString('utf8'), isBase64Encoded: false } : { body: buf.toString('base64'), isBase64Encoded: true };
+  const buf = Buffer.isBuffer(body)
+    ? body
+    : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return isUtf8(buf)
+    ? { body: buf.toString('utf8'), isBase64Encoded: false }
+    : { body: buf.toString('base64'), isBase64Encoded: true };
 }
 
 export interface EventParts {

@@ -41,7 +41,8 @@ export interface FunctionRouteDeps {
   log: Logger;
 }
 
-const isHttpMethod = (m: string): m is HttpMethod => (HTTP_METHODS as readonly string[]).includes(m);
+const isHttpMethod = (m: string): m is HttpMethod =>
+  (HTTP_METHODS as readonly string[]).includes(m);
 
 export class FunctionRoute {
   private readonly isAdminToken: (authorization: string) => boolean;
@@ -66,19 +67,28 @@ export class FunctionRoute {
    */
   admit(call: FunctionCall): Admitted {
     const target = parseFunctionUrl(call.url);
-    if (!target) throw new TitanError('not_found', `no route ${call.method} ${call.url.split('?')[0]}`);
+    if (!target)
+      throw new TitanError('not_found', `no route ${call.method} ${call.url.split('?')[0]}`);
     const dep = resolveFunction(this.deps.registry, target.name);
     if (needsNormalising(target.path)) {
-      throw new TitanError('invalid_request', `the path ${JSON.stringify(target.path)} has a '.' or '..' segment or a backslash; send it resolved`);
+      throw new TitanError(
+        'invalid_request',
+        `the path ${JSON.stringify(target.path)} has a '.' or '..' segment or a backslash; send it resolved`,
+      );
     }
     const allow = dep.spec.http?.methods ?? HTTP_METHODS;
-    if (!isHttpMethod(call.method) || !allow.includes(call.method)) throw new MethodNotAllowedError(target.name, call.method, allow);
+    if (!isHttpMethod(call.method) || !allow.includes(call.method))
+      throw new MethodNotAllowedError(target.name, call.method, allow);
     mayInvoke(this.deps.auth, dep.spec, call.header('authorization'), call.fromPage);
     return { dep, method: call.method, target };
   }
 
   /** After the body: the invocation and its answer, or the error as an answer. Never throws. */
-  async serve({ dep, method, target }: Admitted, call: FunctionCall, body: Uint8Array): Promise<Answer> {
+  async serve(
+    { dep, method, target }: Admitted,
+    call: FunctionCall,
+    body: Uint8Array,
+  ): Promise<Answer> {
     const name = dep.spec.name;
     // Chosen here rather than by invoke, so an error answer names the invocation too (its logs).
     const invocationId = randomUUID();
@@ -87,21 +97,39 @@ export class FunctionRoute {
       const out = await this.deps.invoke({
         name,
         invocationId,
-        eventJson: eventJson({ method, target, headers: call.headerLines(), body, rules: { isAdminToken: this.isAdminToken } }),
+        eventJson: eventJson({
+          method,
+          target,
+          headers: call.headerLines(),
+          body,
+          rules: { isAdminToken: this.isAdminToken },
+        }),
         eventIsGatewayJson: true,
         trigger: { kind: 'http', route: 'function', method, path: target.path },
         // Read inside the invocation: a malformed answer is its outcome (metrics, log line), and
         // what it emitted is not published.
-        readAnswer: (resultJson) => (read.answer = readAnswer(resultJson, name)).status,
+        readAnswer: (resultJson) => {
+          read.answer = readAnswer(resultJson, name);
+          return read.answer.status;
+        },
       });
       const answer = read.answer!;
       answer.headers['x-invocation-id'] = invocationId;
       answer.headers['x-cold-start'] = String(out.cold);
       return answer;
     } catch (err) {
-      if (!(err instanceof TitanError)) this.deps.log.error({ err, fn: name, invocationId }, 'unhandled error');
+      if (!(err instanceof TitanError))
+        this.deps.log.error({ err, fn: name, invocationId }, 'unhandled error');
       const e = errorAnswer(err);
-      return { status: e.status, headers: { ...e.headers, 'content-length': String(Buffer.byteLength(e.body)), 'x-invocation-id': invocationId }, body: e.body };
+      return {
+        status: e.status,
+        headers: {
+          ...e.headers,
+          'content-length': String(Buffer.byteLength(e.body)),
+          'x-invocation-id': invocationId,
+        },
+        body: e.body,
+      };
     }
   }
 }

@@ -15,18 +15,29 @@ export function deployRoutes(deploy: RemoteDeploy, guards: MiddlewareHandler[]):
   const limit = bodyLimit({
     maxSize: max,
     onError: () => {
-      throw new TitanError('payload_too_large', `an uploaded function folder is at most ${max} bytes (tar or tar.gz)`);
+      throw new TitanError(
+        'payload_too_large',
+        `an uploaded function folder is at most ${max} bytes (tar or tar.gz)`,
+      );
     },
   });
   // The name is checked before the body is read: a bad name costs nothing.
-  const name: MiddlewareHandler = (c, next) => (validateName(c.req.param('name') ?? ''), next());
+  const name: MiddlewareHandler = (c, next) => {
+    validateName(c.req.param('name') ?? '');
+    return next();
+  };
   // Per method and path: a use('/functions/:name') here would also guard the public GET of that path.
   const guard = every(...guards, name);
 
   app.put('/functions/:name/source', guard, limit, async (c) => {
-    const outcome = await deploy.deploy(c.req.param('name'), Buffer.from(await c.req.arrayBuffer()));
+    const outcome = await deploy.deploy(
+      c.req.param('name'),
+      Buffer.from(await c.req.arrayBuffer()),
+    );
     return c.json(outcome, outcome.deployed ? 200 : 422);
   });
-  app.delete('/functions/:name', guard, async (c) => c.json(await deploy.remove(c.req.param('name'))));
+  app.delete('/functions/:name', guard, async (c) =>
+    c.json(await deploy.remove(c.req.param('name'))),
+  );
   return app;
 }

@@ -16,7 +16,10 @@ export const LogsQuery = strictObject({
   tail: v.optional(
     v.pipe(
       v.string(),
-      v.regex(/^\d{1,9}$/, (i) => `must be an integer from 1 to ${MAX_TAIL} (got ${JSON.stringify(i.input)})`),
+      v.regex(
+        /^\d{1,9}$/,
+        (i) => `must be an integer from 1 to ${MAX_TAIL} (got ${JSON.stringify(i.input)})`,
+      ),
       v.transform(Number),
       v.minValue(1),
       v.maxValue(MAX_TAIL),
@@ -34,14 +37,22 @@ export interface LogRoutesOptions {
   maxPending?: number;
 }
 
-export function logRoutes({ logs, registry, keepAliveMs = 15_000, maxPending = 10_000 }: LogRoutesOptions): Hono {
+export function logRoutes({
+  logs,
+  registry,
+  keepAliveMs = 15_000,
+  maxPending = 10_000,
+}: LogRoutesOptions): Hono {
   const app = new Hono();
 
   app.get('/invocations/:id/logs', (c) => {
     const invocationId = c.req.param('id');
     const found = logs.invocation(invocationId);
     if (!found) {
-      throw new TitanError('not_found', `no log lines known for invocation '${invocationId}' (it logged nothing, its lines were dropped from the ring, or they are still on their way: they arrive a few ms after the response)`);
+      throw new TitanError(
+        'not_found',
+        `no log lines known for invocation '${invocationId}' (it logged nothing, its lines were dropped from the ring, or they are still on their way: they arrive a few ms after the response)`,
+      );
     }
     return c.json({ invocationId, function: found.function, lines: found.lines });
   });
@@ -50,12 +61,16 @@ export function logRoutes({ logs, registry, keepAliveMs = 15_000, maxPending = 1
     const name = c.req.param('name');
     validateName(name);
     const parsed = v.safeParse(LogsQuery, c.req.query(), VALIDATION);
-    if (!parsed.success) throw new TitanError('invalid_request', problemsOf(parsed.issues).join('; '));
+    if (!parsed.success)
+      throw new TitanError('invalid_request', problemsOf(parsed.issues).join('; '));
     // A removed function's lines stay readable while the gateway runs.
-    if (!registry.has(name) && !logs.has(name)) throw new TitanError('not_found', `no function named '${name}'`);
+    if (!registry.has(name) && !logs.has(name))
+      throw new TitanError('not_found', `no function named '${name}'`);
     const { tail, follow } = parsed.output;
     if (follow !== 'true') return c.json({ function: name, lines: logs.tail(name, tail) });
-    return streamSSE(c, (stream) => followLines(stream, logs, name, tail, { keepAliveMs, maxPending }));
+    return streamSSE(c, (stream) =>
+      followLines(stream, logs, name, tail, { keepAliveMs, maxPending }),
+    );
   });
 
   return app;

@@ -10,7 +10,11 @@ import { MAX_SECRET_BYTES, validateSecretName, type SecretStore } from '../../ru
 /** What the routes answer (and the OpenAPI document says): names and times, never a value. */
 const Listed = v.object({ name: v.string(), updated_at: v.string() });
 export const SecretListSchema = v.object({ secrets: v.array(Listed) });
-export const SecretSetSchema = v.object({ name: v.string(), created: v.boolean(), updated_at: v.string() });
+export const SecretSetSchema = v.object({
+  name: v.string(),
+  created: v.boolean(),
+  updated_at: v.string(),
+});
 export const SecretDeletedSchema = v.object({ name: v.string(), deleted: v.literal(true) });
 
 export interface SecretRoutesDeps {
@@ -29,18 +33,32 @@ export function secretRoutes({ store, rescan }: SecretRoutesDeps): Hono {
     },
   });
 
-  app.get('/secrets', async (c) => c.json({ secrets: await store.list() } satisfies v.InferOutput<typeof SecretListSchema>));
+  app.get('/secrets', async (c) =>
+    c.json({ secrets: await store.list() } satisfies v.InferOutput<typeof SecretListSchema>),
+  );
 
   // The name is checked before the body is read: a bad name costs nothing.
-  app.put('/secrets/:name', (c, next) => (validateSecretName(c.req.param('name')), next()), limit, async (c) => {
-    const name = c.req.param('name');
-    const value = new Uint8Array(await c.req.arrayBuffer());
-    const { created } = await store.set(name, value);
-    await rescan();
-    const listed = (await store.list()).find((s) => s.name === name);
-    const body: v.InferOutput<typeof SecretSetSchema> = { name, created, updated_at: listed?.updated_at ?? new Date().toISOString() };
-    return c.json(body, created ? 201 : 200);
-  });
+  app.put(
+    '/secrets/:name',
+    (c, next) => {
+      validateSecretName(c.req.param('name'));
+      return next();
+    },
+    limit,
+    async (c) => {
+      const name = c.req.param('name');
+      const value = new Uint8Array(await c.req.arrayBuffer());
+      const { created } = await store.set(name, value);
+      await rescan();
+      const listed = (await store.list()).find((s) => s.name === name);
+      const body: v.InferOutput<typeof SecretSetSchema> = {
+        name,
+        created,
+        updated_at: listed?.updated_at ?? new Date().toISOString(),
+      };
+      return c.json(body, created ? 201 : 200);
+    },
+  );
 
   app.delete('/secrets/:name', async (c) => {
     const name = c.req.param('name');

@@ -92,7 +92,12 @@ export class Scheduler {
       if (this.jobs.has(fn)) continue;
       const job: Job = { fn, spec, key: keyOf(spec) };
       this.jobs.set(fn, job);
-      this.opts.log('info', 'schedule started', { fn, schedule: spec.expr, ...(spec.tz ? { tz: spec.tz } : {}), catch_up: spec.catchUp });
+      this.opts.log('info', 'schedule started', {
+        fn,
+        schedule: spec.expr,
+        ...(spec.tz ? { tz: spec.tz } : {}),
+        catch_up: spec.catchUp,
+      });
       this.arm(job, this.clock.now());
       if (spec.catchUp) this.track(this.catchUp(job));
     }
@@ -102,14 +107,17 @@ export class Scheduler {
     const at = nextTick(job.spec, after);
     if (at === undefined) return; // a cron that never fires again
     const wait = (target: number) => {
-      job.timer = this.clock.setTimeout(() => {
-        if (this.jobs.get(job.fn) !== job || this.closed) return;
-        const now = this.clock.now();
-        if (now < target) return wait(target); // woke early (a long wait in steps, or a timer's jitter)
-        // The next tick after the later of this one and now: ticks passed while the loop was stalled are dropped.
-        this.arm(job, Math.max(target, now));
-        this.track(this.run(job, target, false));
-      }, Math.min(MAX_DELAY_MS, Math.max(0, target - this.clock.now())));
+      job.timer = this.clock.setTimeout(
+        () => {
+          if (this.jobs.get(job.fn) !== job || this.closed) return;
+          const now = this.clock.now();
+          if (now < target) return wait(target); // woke early (a long wait in steps, or a timer's jitter)
+          // The next tick after the later of this one and now: ticks passed while the loop was stalled are dropped.
+          this.arm(job, Math.max(target, now));
+          this.track(this.run(job, target, false));
+        },
+        Math.min(MAX_DELAY_MS, Math.max(0, target - this.clock.now())),
+      );
     };
     wait(at);
   }
@@ -120,7 +128,10 @@ export class Scheduler {
     try {
       last = await this.opts.ticks.lastRun(job.fn);
     } catch (err) {
-      this.opts.log('warn', 'schedule catch-up skipped: the last run could not be read', { fn: job.fn, err: (err as Error).message });
+      this.opts.log('warn', 'schedule catch-up skipped: the last run could not be read', {
+        fn: job.fn,
+        err: (err as Error).message,
+      });
       return;
     }
     if (last === undefined) return;
@@ -132,7 +143,10 @@ export class Scheduler {
     const { fn, spec } = job;
     if (job.running) {
       this.counter.inc({ function: fn, outcome: 'skipped' });
-      this.opts.log('warn', 'scheduled run skipped: the previous one is still running', { fn, scheduledAt: new Date(at).toISOString() });
+      this.opts.log('warn', 'scheduled run skipped: the previous one is still running', {
+        fn,
+        scheduledAt: new Date(at).toISOString(),
+      });
       return;
     }
     let mine: boolean;
@@ -141,7 +155,11 @@ export class Scheduler {
     } catch (err) {
       // Without a claim the tick could run twice (or, with Redis gone, everywhere): skip it instead.
       this.counter.inc({ function: fn, outcome: 'unclaimed' });
-      this.opts.log('warn', 'scheduled run skipped: the tick could not be claimed', { fn, scheduledAt: new Date(at).toISOString(), err: (err as Error).message });
+      this.opts.log('warn', 'scheduled run skipped: the tick could not be claimed', {
+        fn,
+        scheduledAt: new Date(at).toISOString(),
+        err: (err as Error).message,
+      });
       return;
     }
     if (!mine || this.jobs.get(fn) !== job) return; // another gateway runs it
@@ -153,7 +171,12 @@ export class Scheduler {
         await this.opts.invoke({ name: fn, eventJson: spec.eventJson, trigger });
       } catch (err) {
         outcome = isTitanError(err) ? err.code : 'sandbox_error';
-        this.opts.log('warn', 'scheduled run failed (not retried)', { fn, scheduledAt, outcome, err: (err as Error).message });
+        this.opts.log('warn', 'scheduled run failed (not retried)', {
+          fn,
+          scheduledAt,
+          outcome,
+          err: (err as Error).message,
+        });
       } finally {
         this.counter.inc({ function: fn, outcome });
         job.running = undefined;

@@ -41,7 +41,18 @@ export class RedisTicks implements TickStore {
 
   async claim(fn: string, at: number): Promise<boolean> {
     const k = scheduleKeys(this.prefix, fn, at);
-    return (await this.redis().eval(CLAIM, 2, k.tick, k.last, CLAIM_TTL_MS, at, this.owner, LAST_RUN_TTL_MS)) === 1;
+    return (
+      (await this.redis().eval(
+        CLAIM,
+        2,
+        k.tick,
+        k.last,
+        CLAIM_TTL_MS,
+        at,
+        this.owner,
+        LAST_RUN_TTL_MS,
+      )) === 1
+    );
   }
 
   async lastRun(fn: string): Promise<number | undefined> {

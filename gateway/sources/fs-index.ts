@@ -9,7 +9,8 @@ export interface FileState {
   mtimeMs: number;
 }
 
-export const sameState = (a: FileState | undefined, b: FileState): boolean => a !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs;
+export const sameState = (a: FileState | undefined, b: FileState): boolean =>
+  a !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs;
 
 interface IndexFile {
   version: 1;
@@ -30,16 +31,26 @@ export class SourceIndex {
   ) {}
 
   /** A missing file is an empty index; an unreadable one too (every file is then published again), with a warning. */
-  static async load(file: string, root: string, topic: string, log: SourceIndex['log']): Promise<SourceIndex> {
+  static async load(
+    file: string,
+    root: string,
+    topic: string,
+    log: SourceIndex['log'],
+  ): Promise<SourceIndex> {
     const files = new Map<string, FileState>();
     try {
       const parsed = JSON.parse(await readFile(file, 'utf8')) as IndexFile;
       for (const [rel, s] of Object.entries(parsed.files ?? {})) {
-        if (typeof s?.size === 'number' && typeof s?.mtimeMs === 'number') files.set(rel, { size: s.size, mtimeMs: s.mtimeMs });
+        if (typeof s?.size === 'number' && typeof s?.mtimeMs === 'number')
+          files.set(rel, { size: s.size, mtimeMs: s.mtimeMs });
       }
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      if (e.code !== 'ENOENT') log('file source index unreadable; starting from an empty one (existing files will be published again)', { file, err: e.message });
+      if (e.code !== 'ENOENT')
+        log(
+          'file source index unreadable; starting from an empty one (existing files will be published again)',
+          { file, err: e.message },
+        );
     }
     return new SourceIndex(file, { version: 1, root, topic }, files, log);
   }
@@ -68,7 +79,11 @@ export class SourceIndex {
       } catch (err) {
         // Kept dirty for the next save; until then a restart may publish a few events again.
         this.dirty = true;
-        this.log('file source index not saved', { file: this.file, entries: this.files.size, err: (err as Error).message });
+        this.log('file source index not saved', {
+          file: this.file,
+          entries: this.files.size,
+          err: (err as Error).message,
+        });
       } finally {
         this.writing = undefined;
       }

@@ -1,6 +1,6 @@
 // The file source's view of a tree without a watcher: which names to skip, every file below a root,
 // and waiting for a file found by a scan to stop changing.
-import type { Stats } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,8 +22,13 @@ export function ignoreMatcher(patterns: readonly string[]): (rel: string) => boo
  * `ignored` prunes whole directories. Symlinks are skipped: their target may lie outside what a
  * function can mount. Directories that vanish mid-walk are skipped too.
  */
-export async function* walk(root: string, recursive: boolean, ignored: (rel: string) => boolean, rel = ''): AsyncGenerator<string> {
-  let entries;
+export async function* walk(
+  root: string,
+  recursive: boolean,
+  ignored: (rel: string) => boolean,
+  rel = '',
+): AsyncGenerator<string> {
+  let entries: Dirent[];
   try {
     entries = await readdir(path.join(root, rel), { withFileTypes: true });
   } catch (err) {
@@ -44,7 +49,12 @@ export async function* walk(root: string, recursive: boolean, ignored: (rel: str
  * away or `signal` aborted. For files a scan finds mid-write; the watcher's own events are settled by
  * chokidar's awaitWriteFinish.
  */
-export async function settled(abs: string, st: Stats, ms: number, signal: AbortSignal): Promise<Stats | undefined> {
+export async function settled(
+  abs: string,
+  st: Stats,
+  ms: number,
+  signal: AbortSignal,
+): Promise<Stats | undefined> {
   try {
     for (;;) {
       await sleep(ms, undefined, { signal });

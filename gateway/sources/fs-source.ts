@@ -11,7 +11,15 @@ import { sameState, SourceIndex, type FileState } from './fs-index.ts';
 import { ignoreMatcher, settled, walk } from './fs-scan.ts';
 import { PublishQueue, type PublishFn, type QueuedEvent } from './publish-queue.ts';
 
-export type SourceState = 'created' | 'prepared' | 'off' | 'starting' | 'watching' | 'retrying' | 'failed' | 'closed';
+export type SourceState =
+  | 'created'
+  | 'prepared'
+  | 'off'
+  | 'starting'
+  | 'watching'
+  | 'retrying'
+  | 'failed'
+  | 'closed';
 
 export interface SourceStatus {
   type: 'fs';
@@ -65,7 +73,12 @@ export class FsSource {
         if (this.overflowed && !this.stop.signal.aborted) {
           this.overflowed = false;
           this.scanning ??= this.scan()
-            .catch((err) => this.opts.log('file source rescan failed', { root: this.root, err: (err as Error).message }))
+            .catch((err) =>
+              this.opts.log('file source rescan failed', {
+                root: this.root,
+                err: (err as Error).message,
+              }),
+            )
             .finally(() => (this.scanning = undefined));
         }
       },
@@ -73,7 +86,10 @@ export class FsSource {
   }
 
   get indexFile(): string {
-    const id = createHash('sha256').update(`${this.root}\0${this.opts.config.topic}`).digest('hex').slice(0, 16);
+    const id = createHash('sha256')
+      .update(`${this.root}\0${this.opts.config.topic}`)
+      .digest('hex')
+      .slice(0, 16);
     return path.join(this.opts.stateDir, 'sources', `${id}.json`);
   }
 
@@ -114,23 +130,32 @@ export class FsSource {
     // later close() always finds the watcher to close.
     if (this.stop.signal.aborted) return;
     for (const [rel, s] of this.index.files) this.known.set(rel, s);
-    const watcher = (this.watcher = chokidar.watch(this.root, {
+    const watcher = chokidar.watch(this.root, {
       ignoreInitial: true, // the scan below covers what is already there, against the index
       followSymlinks: false,
       depth: recursive ? undefined : 0,
       alwaysStat: true,
-      awaitWriteFinish: debounce_ms > 0 && { stabilityThreshold: debounce_ms, pollInterval: Math.max(10, Math.min(100, debounce_ms >> 1)) },
+      awaitWriteFinish: debounce_ms > 0 && {
+        stabilityThreshold: debounce_ms,
+        pollInterval: Math.max(10, Math.min(100, debounce_ms >> 1)),
+      },
       ignored: (p: string) => this.ignored(this.rel(p)),
-    }));
+    });
+    this.watcher = watcher;
     watcher.on('add', (p: string, st?: Stats) => void this.observe(p, st));
     watcher.on('change', (p: string, st?: Stats) => void this.observe(p, st));
     watcher.on('unlink', (p: string) => this.forget(this.rel(p), false));
     watcher.on('unlinkDir', (p: string) => this.forget(this.rel(p), true));
-    watcher.on('error', (err: unknown) => this.opts.log('file source watch error', { root: this.root, err: (err as Error).message }));
+    watcher.on('error', (err: unknown) =>
+      this.opts.log('file source watch error', { root: this.root, err: (err as Error).message }),
+    );
     // The watcher first, then the scan: a file written in between is seen by one or both (deduplicated in consider()).
     try {
       await once(watcher, 'ready', { signal: this.stop.signal });
-      await (this.scanning = this.scan().finally(() => (this.scanning = undefined)));
+      this.scanning = this.scan().finally(() => {
+        this.scanning = undefined;
+      });
+      await this.scanning;
     } catch (err) {
       if (this.stop.signal.aborted) return; // closed while starting
       throw err;
@@ -140,9 +165,17 @@ export class FsSource {
 
   status(): SourceStatus {
     const q = this.queue.state;
-    const state = this.state === 'watching' && (q === 'retrying' || q === 'failed') ? q : this.state;
+    const state =
+      this.state === 'watching' && (q === 'retrying' || q === 'failed') ? q : this.state;
     const error = this.reason ?? this.queue.error;
-    return { type: 'fs', path: this.root, topic: this.opts.config.topic, state, pending: this.queue.pending, ...(error ? { error } : {}) };
+    return {
+      type: 'fs',
+      path: this.root,
+      topic: this.opts.config.topic,
+      state,
+      pending: this.queue.pending,
+      ...(error ? { error } : {}),
+    };
   }
 
   /** Posix path relative to the root ('' for the root itself). */
@@ -163,10 +196,27 @@ export class FsSource {
     if (sameState(prev, s)) return;
     const { topic } = this.opts.config;
     const abs = path.join(this.root, ...rel.split('/'));
-    const data = { path: abs, relative: rel, root: this.root, size: s.size, mtime: new Date(s.mtimeMs).toISOString() };
-    const e: QueuedEvent<Meta> = { topic, type: prev ? 'file_changed' : 'file_created', dataJson: JSON.stringify(data), source: `fs:${this.root}`, meta: { rel, state: s } };
+    const data = {
+      path: abs,
+      relative: rel,
+      root: this.root,
+      size: s.size,
+      mtime: new Date(s.mtimeMs).toISOString(),
+    };
+    const e: QueuedEvent<Meta> = {
+      topic,
+      type: prev ? 'file_changed' : 'file_created',
+      dataJson: JSON.stringify(data),
+      source: `fs:${this.root}`,
+      meta: { rel, state: s },
+    };
     if (!this.queue.push(e)) {
-      if (!this.overflowed && !this.stop.signal.aborted) this.opts.log('file source queue full; will rescan once it drains', { root: this.root, topic, pending: this.queue.pending });
+      if (!this.overflowed && !this.stop.signal.aborted)
+        this.opts.log('file source queue full; will rescan once it drains', {
+          root: this.root,
+          topic,
+          pending: this.queue.pending,
+        });
       this.overflowed = true;
       return;
     }
@@ -197,7 +247,8 @@ export class FsSource {
       if (!st?.isFile()) continue;
       // A file modified within the debounce window may still be being written: wait for it to settle.
       const consider = (s?: Stats) => s && this.consider(rel, { size: s.size, mtimeMs: s.mtimeMs });
-      if (Math.abs(Date.now() - st.mtimeMs) < debounce_ms) void settled(path.join(this.root, rel), st, debounce_ms, this.stop.signal).then(consider);
+      if (Math.abs(Date.now() - st.mtimeMs) < debounce_ms)
+        void settled(path.join(this.root, rel), st, debounce_ms, this.stop.signal).then(consider);
       else consider(st);
     }
     for (const rel of [...this.known.keys()]) {
@@ -221,7 +272,12 @@ export class FsSource {
       for (const [what, step] of steps) {
         await Promise.resolve()
           .then(step)
-          .catch((err) => this.opts.log(`file source close: ${what} failed`, { root: this.root, err: (err as Error).message }));
+          .catch((err) =>
+            this.opts.log(`file source close: ${what} failed`, {
+              root: this.root,
+              err: (err as Error).message,
+            }),
+          );
       }
       this.state = 'closed';
     })();

@@ -5,7 +5,12 @@ import { TitanError } from '../../runtime/errors.ts';
 import { backoffMs } from '../../runtime/retry-timer.ts';
 
 /** EventSystem.publish's signature; unit tests pass a fake. */
-export type PublishFn = (topic: string, type: string, dataJson: string, source?: string) => Promise<string>;
+export type PublishFn = (
+  topic: string,
+  type: string,
+  dataJson: string,
+  source?: string,
+) => Promise<string>;
 
 export interface QueuedEvent<T> {
   topic: string;
@@ -38,7 +43,8 @@ export type QueueState = 'idle' | 'publishing' | 'retrying' | 'failed' | 'closed
  * TitanError (ioredis rejects an in-flight command with a plain Error when the connection drops).
  * Other TitanErrors (an invalid or reserved topic) would fail the same way forever.
  */
-const retryable = (err: unknown): boolean => !(err instanceof TitanError) || err.code === 'events_unavailable';
+const retryable = (err: unknown): boolean =>
+  !(err instanceof TitanError) || err.code === 'events_unavailable';
 
 export class PublishQueue<T> {
   private readonly items: QueuedEvent<T>[] = [];
@@ -95,7 +101,11 @@ export class PublishQueue<T> {
           if (!retryable(err)) {
             this._state = 'failed';
             this.error = message;
-            this.opts.log('file source stopped publishing: the event system refused an event', { topic: head.topic, err: message, pending: this.items.length });
+            this.opts.log('file source stopped publishing: the event system refused an event', {
+              topic: head.topic,
+              err: message,
+              pending: this.items.length,
+            });
             return;
           }
           failures += 1;
@@ -103,7 +113,13 @@ export class PublishQueue<T> {
           const delay = backoffMs(failures - 1, retryBaseMs, retryMaxMs);
           // One line when the outage starts, then one per ~10 failures: enough to see it persists.
           if (failures === 1 || failures % 10 === 0) {
-            this.opts.log('publish failed; will retry', { topic: head.topic, err: message, attempt: failures, retryInMs: delay, pending: this.items.length });
+            this.opts.log('publish failed; will retry', {
+              topic: head.topic,
+              err: message,
+              attempt: failures,
+              retryInMs: delay,
+              pending: this.items.length,
+            });
           }
           this._state = 'retrying';
           this.error = message;
@@ -112,7 +128,12 @@ export class PublishQueue<T> {
         }
         this.items.shift();
         if (failures > 0) {
-          this.opts.log('publishing resumed', { topic: head.topic, attempts: failures + 1, outageMs: Date.now() - failingSince, pending: this.items.length });
+          this.opts.log('publishing resumed', {
+            topic: head.topic,
+            attempts: failures + 1,
+            outageMs: Date.now() - failingSince,
+            pending: this.items.length,
+          });
           failures = 0;
           this.error = undefined;
         }
@@ -120,7 +141,10 @@ export class PublishQueue<T> {
           this.opts.onPublished(head);
         } catch (err) {
           // The event is out; a failing callback must not stop the ones behind it.
-          this.opts.log('after-publish step failed', { topic: head.topic, err: (err as Error).message });
+          this.opts.log('after-publish step failed', {
+            topic: head.topic,
+            err: (err as Error).message,
+          });
         }
       }
     } finally {

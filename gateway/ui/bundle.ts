@@ -16,7 +16,16 @@ const styles = fileURLToPath(new URL('./app.css', import.meta.url));
 
 async function bundle(): Promise<Assets> {
   const { build } = await import('esbuild');
-  const out = await build({ entryPoints: [entry], bundle: true, write: false, format: 'iife', target: 'es2022', minify: true, legalComments: 'none', logLevel: 'silent' });
+  const out = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
   return { js: out.outputFiles[0]!.text, css: await readFile(styles, 'utf8') };
 }
 

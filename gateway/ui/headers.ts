@@ -11,7 +11,8 @@
  * CSP host-sources cannot name an IPv6 literal; there 'self' stands in for the /ui/ path.
  */
 export function contentSecurityPolicy(host: string | undefined): string {
-  const scripts = host && !host.startsWith('[') ? `http://${host}/ui/ https://${host}/ui/` : "'self'";
+  const scripts =
+    host && !host.startsWith('[') ? `http://${host}/ui/ https://${host}/ui/` : "'self'";
   return [
     "default-src 'none'",
     `script-src ${scripts}`,
@@ -26,7 +27,10 @@ export function contentSecurityPolicy(host: string | undefined): string {
   ].join('; ');
 }
 
-export function securityHeaders(host: string | undefined, cache: 'no-store' | 'cache'): Record<string, string> {
+export function securityHeaders(
+  host: string | undefined,
+  cache: 'no-store' | 'cache',
+): Record<string, string> {
   return {
     'content-security-policy': contentSecurityPolicy(host),
     'x-content-type-options': 'nosniff',

@@ -24,8 +24,13 @@ export function fromDashboard(header: (name: string) => string | undefined): boo
  * function's page that fetches, frames or opens /ui sends Sec-Fetch-Site: same-origin, or another
  * destination; a client that is no browser needs no key (no page started its requests).
  */
-export function keyFor(header: (name: string) => string | undefined): { key: string; seal: string } | undefined {
-  const direct = header('sec-fetch-site') === 'none' && header('sec-fetch-mode') === 'navigate' && header('sec-fetch-dest') === 'document';
+export function keyFor(
+  header: (name: string) => string | undefined,
+): { key: string; seal: string } | undefined {
+  const direct =
+    header('sec-fetch-site') === 'none' &&
+    header('sec-fetch-mode') === 'navigate' &&
+    header('sec-fetch-dest') === 'document';
   return direct ? { key: KEY, seal: SEAL } : undefined;
 }
 
@@ -39,5 +44,7 @@ export const SEAL_BYTES = 512;
  * it finds bytes it cannot use without the pad, which only a directly opened /ui holds.
  */
 export const SEAL = Buffer.concat(
-  Array.from({ length: SEAL_BYTES / 32 }, (_, i) => createHmac('sha256', KEY).update(`titan-dashboard-seal-${i}`).digest()),
+  Array.from({ length: SEAL_BYTES / 32 }, (_, i) =>
+    createHmac('sha256', KEY).update(`titan-dashboard-seal-${i}`).digest(),
+  ),
 ).toString('base64url');

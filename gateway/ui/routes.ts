@@ -29,20 +29,43 @@ export function uiRoutes({ registry, events, metrics, version }: UiRoutesOptions
   // The zero point: rates count from the gateway's start. A failure here only delays the first rates.
   stats.sample().catch(() => {});
 
-  const headers = (c: Context, cache: 'no-store' | 'cache') => securityHeaders(c.req.header('host'), cache);
-  const shell = (c: Context) => c.html(shellHtml(keyFor((n) => c.req.header(n)), version), 200, headers(c, 'no-store'));
+  const headers = (c: Context, cache: 'no-store' | 'cache') =>
+    securityHeaders(c.req.header('host'), cache);
+  const shell = (c: Context) =>
+    c.html(
+      shellHtml(
+        keyFor((n) => c.req.header(n)),
+        version,
+      ),
+      200,
+      headers(c, 'no-store'),
+    );
   app.get('/ui', shell);
   app.get('/ui/', shell);
-  app.get('/ui/app.js', async (c) => c.body((await dashboardAssets()).js, 200, { ...headers(c, 'cache'), 'content-type': 'text/javascript; charset=utf-8' }));
-  app.get('/ui/app.css', async (c) => c.body((await dashboardAssets()).css, 200, { ...headers(c, 'cache'), 'content-type': 'text/css; charset=utf-8' }));
+  app.get('/ui/app.js', async (c) =>
+    c.body((await dashboardAssets()).js, 200, {
+      ...headers(c, 'cache'),
+      'content-type': 'text/javascript; charset=utf-8',
+    }),
+  );
+  app.get('/ui/app.css', async (c) =>
+    c.body((await dashboardAssets()).css, 200, {
+      ...headers(c, 'cache'),
+      'content-type': 'text/css; charset=utf-8',
+    }),
+  );
   app.all('/ui/*', (c) => {
-    const answer = errorAnswer(new TitanError('not_found', 'the dashboard serves /ui, /ui/app.js and /ui/app.css only'));
+    const answer = errorAnswer(
+      new TitanError('not_found', 'the dashboard serves /ui, /ui/app.js and /ui/app.css only'),
+    );
     return c.body(answer.body, answer.status, { ...answer.headers, ...headers(c, 'no-store') });
   });
 
   app.get('/stats/functions', async (c) => {
     await stats.sample();
-    return c.json({ functions: registry.list().map((f) => ({ name: f.name, ...stats.latest(f.name) })) });
+    return c.json({
+      functions: registry.list().map((f) => ({ name: f.name, ...stats.latest(f.name) })),
+    });
   });
 
   app.get('/stats/functions/:name', async (c) => {
@@ -51,7 +74,12 @@ export function uiRoutes({ registry, events, metrics, version }: UiRoutesOptions
     if (!registry.has(name)) throw new TitanError('not_found', `no function named '${name}'`);
     await stats.sample();
     const dep = registry.get(name);
-    return c.json({ name, latest: stats.latest(name) ?? null, series: stats.series(name), manifest: dep ? manifestOf(dep.spec) : null });
+    return c.json({
+      name,
+      latest: stats.latest(name) ?? null,
+      series: stats.series(name),
+      manifest: dep ? manifestOf(dep.spec) : null,
+    });
   });
 
   app.get('/stats/events', async (c) => {
@@ -65,7 +93,11 @@ export function uiRoutes({ registry, events, metrics, version }: UiRoutesOptions
     const fns = [...new Set(triggers.map((t) => t.fn))];
     return c.json({
       state: events.health().state,
-      topics: [...topics].map(([topic, functions]) => ({ topic, functions, lag: lag.get(topic) ?? null })),
+      topics: [...topics].map(([topic, functions]) => ({
+        topic,
+        functions,
+        lag: lag.get(topic) ?? null,
+      })),
       queues: await events.queueLag(fns),
     });
   });

@@ -2,8 +2,12 @@
 // for a page the user opened directly, the dashboard key and token seal (gateway/ui/key.ts) in meta tags.
 
 /** `keys` are base64url (no character needs escaping in an attribute); they are checked anyway. */
-export function shellHtml(keys: { key: string; seal: string } | undefined, version: string): string {
-  if (keys && !Object.values(keys).every((k) => /^[A-Za-z0-9_-]+$/.test(k))) throw new Error('dashboard keys must be base64url');
+export function shellHtml(
+  keys: { key: string; seal: string } | undefined,
+  version: string,
+): string {
+  if (keys && !Object.values(keys).every((k) => /^[A-Za-z0-9_-]+$/.test(k)))
+    throw new Error('dashboard keys must be base64url');
   const v = encodeURIComponent(version);
   return `<!doctype html>
 <html lang="en">

@@ -33,7 +33,13 @@ export const FunctionStatsSchema = v.object({
 
 export const EventsStatsSchema = v.object({
   state: v.string(),
-  topics: v.array(v.object({ topic: v.string(), functions: v.array(v.object({ function: v.string(), event_type: v.optional(v.string()) })), lag: v.nullable(count) })),
+  topics: v.array(
+    v.object({
+      topic: v.string(),
+      functions: v.array(v.object({ function: v.string(), event_type: v.optional(v.string()) })),
+      lag: v.nullable(count),
+    }),
+  ),
   /** per function with a trigger: queue entries not read yet (lag) and read but not acknowledged (pending) */
   queues: v.array(v.object({ function: v.string(), lag: count, pending: count })),
 });

@@ -35,7 +35,10 @@ export class FunctionStats {
   private readonly keepMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly metrics: Metrics, { everyMs = 2000, keepMs = 15 * 60_000, now = Date.now }: StatsOptions = {}) {
+  constructor(
+    private readonly metrics: Metrics,
+    { everyMs = 2000, keepMs = 15 * 60_000, now = Date.now }: StatsOptions = {},
+  ) {
     this.everyMs = everyMs;
     this.keepMs = keepMs;
     this.now = now;
@@ -47,13 +50,15 @@ export class FunctionStats {
     const last = this.ring.at(-1);
     if (last && at - last.at < this.everyMs) return;
     const fns = new Map<string, FnCounts>();
-    const of = (fn: string): FnCounts => fns.get(fn) ?? fns.set(fn, { calls: 0, errors: 0, cold: 0, buckets: [] }).get(fn)!;
+    const of = (fn: string): FnCounts =>
+      fns.get(fn) ?? fns.set(fn, { calls: 0, errors: 0, cold: 0, buckets: [] }).get(fn)!;
     for (const { labels, value } of (await this.metrics.invocations.get()).values) {
       const f = of(String(labels.function));
       f.calls += value;
       if (labels.outcome !== 'ok') f.errors += value;
     }
-    for (const { labels, value } of (await this.metrics.coldStarts.get()).values) of(String(labels.function)).cold += value;
+    for (const { labels, value } of (await this.metrics.coldStarts.get()).values)
+      of(String(labels.function)).cold += value;
     const bounds: number[] = [];
     for (const { labels, value, metricName } of (await this.metrics.duration.get()).values) {
       if (metricName !== 'titan_invocation_duration_seconds_bucket') continue;
@@ -91,7 +96,8 @@ export class FunctionStats {
     const a = start.fns.get(fn) ?? EMPTY;
     const b = end.fns.get(fn) ?? EMPTY;
     const windowMs = end.at - start.at;
-    const perMin = (x: number) => (windowMs > 0 ? Math.round((x * 60_000 * 10) / windowMs) / 10 : 0);
+    const perMin = (x: number) =>
+      windowMs > 0 ? Math.round((x * 60_000 * 10) / windowMs) / 10 : 0;
     const deltas = b.buckets.map((v, i) => v - (a.buckets[i] ?? 0));
     return {
       at: end.at,

@@ -29,12 +29,23 @@ export function tagWrites(stream) {
     if (typeof encoding === 'function') [cb, encoding] = [encoding, undefined];
     const id = als.getStore() ?? '';
     const owner = state.owner;
-    if (id === '' && owner === null && typeof chunk === 'string' && isUtf8(encoding) && !chunk.includes(TAG_START)) {
+    if (
+      id === '' &&
+      owner === null &&
+      typeof chunk === 'string' &&
+      isUtf8(encoding) &&
+      !chunk.includes(TAG_START)
+    ) {
       // The common untagged case (startup output): pass through, only track the line state.
       if (chunk !== '') state.owner = chunk.endsWith('\n') ? null : '';
       return write(chunk, encoding, cb);
     }
-    const text = typeof chunk !== 'string' ? Buffer.from(chunk).toString('utf8') : isUtf8(encoding) ? chunk : Buffer.from(chunk, encoding).toString('utf8');
+    const text =
+      typeof chunk !== 'string'
+        ? Buffer.from(chunk).toString('utf8')
+        : isUtf8(encoding)
+          ? chunk
+          : Buffer.from(chunk, encoding).toString('utf8');
     if (text === '') return write(chunk, encoding, cb);
     let out = owner !== null && owner !== id ? '\n' : '';
     if (id === '') out += text.replaceAll(TAG_START, ESCAPED);

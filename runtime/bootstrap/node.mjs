@@ -36,7 +36,10 @@ async function loadHandler(handlerPath) {
     // or CommonJS `exports.handler` (arrives as default.handler).
     const candidates = [mod.default, mod.handler, mod.default?.handler];
     handler = candidates.find((c) => typeof c === 'function');
-    if (!handler) loadError = new Error(`${handlerPath.replace(/^\/fn(-build)?\//, '')} exports no function: expected a default export or an export named 'handler'`);
+    if (!handler)
+      loadError = new Error(
+        `${handlerPath.replace(/^\/fn(-build)?\//, '')} exports no function: expected a default export or an export named 'handler'`,
+      );
   } catch (err) {
     loadError = err;
   }
@@ -92,7 +95,11 @@ async function invoke(req, res) {
   try {
     payload = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch (err) {
-    return send(res, 'error', JSON.stringify({ name: 'ProtocolError', message: `bad invocation body: ${err.message}` }));
+    return send(
+      res,
+      'error',
+      JSON.stringify({ name: 'ProtocolError', message: `bad invocation body: ${err.message}` }),
+    );
   }
   const emits = [];
   const context = {
@@ -101,7 +108,9 @@ async function invoke(req, res) {
     config: functionConfig,
     emit(topic, type, data) {
       if (typeof topic !== 'string' || !topic || typeof type !== 'string' || !type) {
-        throw new TypeError('context.emit(topic, type, data): topic and type must be non-empty strings');
+        throw new TypeError(
+          'context.emit(topic, type, data): topic and type must be non-empty strings',
+        );
       }
       emits.push({ topic, type, data: data === undefined ? null : data });
     },
@@ -114,18 +123,37 @@ async function invoke(req, res) {
   }
   let body;
   try {
-    body = emits.length ? JSON.stringify({ result: result ?? null, emits }) : JSON.stringify(result ?? null);
+    body = emits.length
+      ? JSON.stringify({ result: result ?? null, emits })
+      : JSON.stringify(result ?? null);
   } catch (err) {
-    return send(res, 'error', JSON.stringify({ name: 'TypeError', message: `result is not JSON-serialisable: ${err.message}` }));
+    return send(
+      res,
+      'error',
+      JSON.stringify({
+        name: 'TypeError',
+        message: `result is not JSON-serialisable: ${err.message}`,
+      }),
+    );
   }
   send(res, 'ok', body, emits.length ? { 'x-titan-envelope': '1' } : {});
 }
 
 const health = (res) => {
-  const body = JSON.stringify(loadError ? { ok: false, error: describe(loadError) } : state === 'stem' ? { ok: true, stem: true } : { ok: true });
+  const body = JSON.stringify(
+    loadError
+      ? { ok: false, error: describe(loadError) }
+      : state === 'stem'
+        ? { ok: true, stem: true }
+        : { ok: true },
+  );
   res.writeHead(loadError ? 500 : 200, { 'content-type': 'application/json' }).end(body);
 };
-const STEM_ERROR = JSON.stringify({ name: 'StemCellError', message: 'this container is a stem cell with no function loaded: it serves invocations only once the gateway specialized it' });
+const STEM_ERROR = JSON.stringify({
+  name: 'StemCellError',
+  message:
+    'this container is a stem cell with no function loaded: it serves invocations only once the gateway specialized it',
+});
 
 const server = createServer((req, res) => {
   if (req.method === 'POST' && req.url === '/invoke') {
@@ -135,7 +163,12 @@ const server = createServer((req, res) => {
   } else if (req.method === 'POST' && req.url === '/specialize') {
     if (state !== 'stem') {
       const why = stem ? `already specialized as '${functionName}'` : 'not a stem cell';
-      return res.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: { name: 'StemCellError', message: `refused: ${why}` } }));
+      return res.writeHead(409, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          ok: false,
+          error: { name: 'StemCellError', message: `refused: ${why}` },
+        }),
+      );
     }
     state = 'loading';
     const chunks = [];
@@ -192,7 +225,9 @@ function dial() {
     // The dial failed. The gateway listens before the container starts: if it stays away, it let go of us.
     dialing = false;
     if (++failures > 50) {
-      console.error(`titan bootstrap: cannot reach the gateway at ${socketPath}: ${failure?.message}`);
+      console.error(
+        `titan bootstrap: cannot reach the gateway at ${socketPath}: ${failure?.message}`,
+      );
       process.exit(1);
     }
     setTimeout(dial, Math.min(10 * failures, 200));
@@ -221,7 +256,10 @@ async function warmUp() {
   state = 'function';
   try {
     await new Promise((resolve) => {
-      const req = request({ socketPath: path, method: 'POST', path: '/invoke', agent: false }, (res) => res.resume().on('end', resolve));
+      const req = request(
+        { socketPath: path, method: 'POST', path: '/invoke', agent: false },
+        (res) => res.resume().on('end', resolve),
+      );
       req.on('error', resolve);
       req.end('{"event":{},"context":{"invocationId":"warm-up"}}');
     });

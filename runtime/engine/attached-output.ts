@@ -27,7 +27,13 @@ export class AttachedOutput {
     demux: Demux,
   ) {
     this.ended = new Promise((resolve) => (this.done = resolve));
-    const sink = (kind: Kind) => new Writable({ write: (frame: Buffer, _enc, cb) => (this.frame(kind, frame), cb()) });
+    const sink = (kind: Kind) =>
+      new Writable({
+        write: (frame: Buffer, _enc, cb) => {
+          this.frame(kind, frame);
+          cb();
+        },
+      });
     demux(stream, sink('stdout'), sink('stderr'));
     const finish = () => this.finish();
     stream.on('end', finish);
@@ -62,7 +68,10 @@ export class AttachedOutput {
 
   private frame(kind: Kind, frame: Buffer): void {
     if (this.stopped) return;
-    if (this.splitters) return this.splitters[kind].frame(frame);
+    if (this.splitters) {
+      this.splitters[kind].frame(frame);
+      return;
+    }
     if (this.pendingBytes + frame.length > MAX_PENDING_BYTES) return;
     this.pending.push([kind, frame]);
     this.pendingBytes += frame.length;

@@ -3,7 +3,16 @@
 import Docker from 'dockerode';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import type { ContainerEngine, ContainerLimits, ContainerLogLine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo, LogFollow } from './engine.ts';
+import type {
+  ContainerEngine,
+  ContainerLimits,
+  ContainerLogLine,
+  ContainerSpec,
+  ContainerSummary,
+  EngineInfo,
+  ExitInfo,
+  LogFollow,
+} from './engine.ts';
 import { AttachedOutput } from './attached-output.ts';
 import { LogLineSplitter } from './log-lines.ts';
 import { toUlimits } from './ulimits.ts';
@@ -12,7 +21,9 @@ import { TitanError } from '../errors.ts';
 import { engineRuntimeFor } from './runtimes.ts';
 
 // tar-fs (dockerode's own tar packer) ships no types.
-const tarFs = createRequire(import.meta.url)('tar-fs') as { pack(dir: string, opts: { entries: string[]; umask: number }): NodeJS.ReadableStream };
+const tarFs = createRequire(import.meta.url)('tar-fs') as {
+  pack(dir: string, opts: { entries: string[]; umask: number }): NodeJS.ReadableStream;
+};
 
 type EngineError = Error & { statusCode?: number };
 const statusOf = (err: unknown): number | undefined => (err as EngineError)?.statusCode;
@@ -56,7 +67,10 @@ export function toCreateOptions(spec: ContainerSpec): Docker.ContainerCreateOpti
         ]),
       ),
       // Whatever a function prints, the engine keeps at most maxFiles × maxBytes of it on disk.
-      LogConfig: { Type: 'json-file', Config: { 'max-size': String(spec.log.maxBytes), 'max-file': String(spec.log.maxFiles) } },
+      LogConfig: {
+        Type: 'json-file',
+        Config: { 'max-size': String(spec.log.maxBytes), 'max-file': String(spec.log.maxFiles) },
+      },
       AutoRemove: false,
       RestartPolicy: { Name: 'no' },
       // Only the runtime an isolation maps to, never a name from a manifest; none: the engine's default.
@@ -78,7 +92,10 @@ export class DockerEngine implements ContainerEngine {
     try {
       return await pingEngine(this.docker.modem as PingTarget);
     } catch (err) {
-      throw new TitanError('engine_unavailable', `container engine not reachable (${(err as Error).message})`);
+      throw new TitanError(
+        'engine_unavailable',
+        `container engine not reachable (${(err as Error).message})`,
+      );
     }
   }
 
@@ -92,8 +109,14 @@ export class DockerEngine implements ContainerEngine {
     let output: AttachedOutput | undefined;
     try {
       // Attached before it starts: its output is read as written, from the first byte (followLogs).
-      const stream = (await container.attach({ stream: true, stdout: true, stderr: true })) as unknown as NodeJS.ReadableStream & { destroy(): void };
-      output = new AttachedOutput(stream, (s, out, err) => this.docker.modem.demuxStream(s, out, err));
+      const stream = (await container.attach({
+        stream: true,
+        stdout: true,
+        stderr: true,
+      })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+      output = new AttachedOutput(stream, (s, out, err) =>
+        this.docker.modem.demuxStream(s, out, err),
+      );
       await container.start();
     } catch (err) {
       output?.close();
@@ -112,8 +135,16 @@ export class DockerEngine implements ContainerEngine {
       await container.update(toLimits(limits));
     } catch (err) {
       // Podman 4.3's Docker-compatible API has no update route: its 404 reads "no such container".
-      if (statusOf(err) === 404 && (await container.inspect().then(() => true, () => false))) {
-        throw new Error('this engine cannot change a running container\'s limits (no /containers/{id}/update: Podman before 4.4)');
+      if (
+        statusOf(err) === 404 &&
+        (await container.inspect().then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        throw new Error(
+          "this engine cannot change a running container's limits (no /containers/{id}/update: Podman before 4.4)",
+        );
       }
       throw err;
     }
@@ -132,7 +163,10 @@ export class DockerEngine implements ContainerEngine {
     const container = this.docker.getContainer(id);
     try {
       const res = (await container.wait()) as { StatusCode: number };
-      const state = await container.inspect().then((i) => i.State, () => undefined);
+      const state = await container.inspect().then(
+        (i) => i.State,
+        () => undefined,
+      );
       return { exitCode: res.StatusCode, oomKilled: state?.OOMKilled ?? false };
     } catch {
       return { exitCode: -1, oomKilled: false };
@@ -141,7 +175,9 @@ export class DockerEngine implements ContainerEngine {
 
   async logs(id: string, tail: number): Promise<string> {
     try {
-      const buf = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail, follow: false })) as Buffer;
+      const buf = (await this.docker
+        .getContainer(id)
+        .logs({ stdout: true, stderr: true, tail, follow: false })) as Buffer;
       return demuxToText(buf);
     } catch {
       return '';
@@ -167,7 +203,9 @@ export class DockerEngine implements ContainerEngine {
       try {
         // No `since`: the engine replays from the container's start, so attaching a moment after
         // `run` loses nothing. Timestamps give each line the engine's receive time.
-        stream = (await this.docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true, timestamps: true })) as typeof stream;
+        stream = (await this.docker
+          .getContainer(id)
+          .logs({ follow: true, stdout: true, stderr: true, timestamps: true })) as typeof stream;
       } catch {
         return done(); // gone already, or the engine is away: nothing to follow
       }
@@ -175,9 +213,19 @@ export class DockerEngine implements ContainerEngine {
         stream!.destroy();
         return done();
       }
-      const splitters = (['stdout', 'stderr'] as const).map((kind) => new LogLineSplitter(kind, onLine));
+      const splitters = (['stdout', 'stderr'] as const).map(
+        (kind) => new LogLineSplitter(kind, onLine),
+      );
       // demuxStream writes one whole frame (one engine log message) per write.
-      const [out, err] = splitters.map((s) => new Writable({ write: (frame: Buffer, _enc, cb) => (s.frame(frame), cb()) }));
+      const [out, err] = splitters.map(
+        (s) =>
+          new Writable({
+            write: (frame: Buffer, _enc, cb) => {
+              s.frame(frame);
+              cb();
+            },
+          }),
+      );
       this.docker.modem.demuxStream(stream!, out, err);
       let finished = false;
       const finish = () => {
@@ -202,7 +250,11 @@ export class DockerEngine implements ContainerEngine {
   async listByLabels(labels: Record<string, string>): Promise<ContainerSummary[]> {
     const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
     const list = await this.docker.listContainers({ all: true, filters: { label } });
-    return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? '').replace(/^\//, ''), labels: c.Labels }));
+    return list.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      labels: c.Labels,
+    }));
   }
 
   async imageLabels(ref: string): Promise<Record<string, string> | undefined> {
@@ -219,12 +271,17 @@ export class DockerEngine implements ContainerEngine {
     const pull = (async () => {
       const stream = await this.docker.pull(ref);
       await new Promise<void>((resolve, reject) =>
-        this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
+        this.docker.modem.followProgress(stream, (err: Error | null) =>
+          err ? reject(err) : resolve(),
+        ),
       );
     })();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer from the registry within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`no answer from the registry within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     try {
       await Promise.race([pull, timeout]);
@@ -233,17 +290,31 @@ export class DockerEngine implements ContainerEngine {
     }
   }
 
-  async buildImage(contextDir: string, files: string[], tag: string, dockerfile = 'Dockerfile'): Promise<void> {
+  async buildImage(
+    contextDir: string,
+    files: string[],
+    tag: string,
+    dockerfile = 'Dockerfile',
+  ): Promise<void> {
     // Packed here rather than by dockerode so file modes survive as they are (umask 0): the image's
     // /tmp must stay 1777.
     const context = tarFs.pack(contextDir, { entries: files, umask: 0 });
     // No network for build steps: this engine has no bridge, and nothing we build needs one.
-    const stream = await this.docker.buildImage(context, { t: tag, rm: true, forcerm: true, dockerfile, networkmode: 'none' });
+    const stream = await this.docker.buildImage(context, {
+      t: tag,
+      rm: true,
+      forcerm: true,
+      dockerfile,
+      networkmode: 'none',
+    });
     await new Promise<void>((resolve, reject) =>
-      this.docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => {
-        const failed = err?.message ?? out.find((o) => o.error)?.error;
-        failed ? reject(new Error(`image build failed: ${failed}`)) : resolve();
-      }),
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null, out: Array<{ error?: string }>) => {
+          const failed = err?.message ?? out.find((o) => o.error)?.error;
+          failed ? reject(new Error(`image build failed: ${failed}`)) : resolve();
+        },
+      ),
     );
   }
 }

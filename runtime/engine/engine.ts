@@ -46,7 +46,10 @@ export interface ContainerSpec {
 }
 
 /** The resource limits of a container, which the engine can change while it runs (ContainerEngine.update). */
-export type ContainerLimits = Pick<ContainerSpec, 'cpuShare' | 'cpuLimit' | 'memoryBytes' | 'pidsLimit'>;
+export type ContainerLimits = Pick<
+  ContainerSpec,
+  'cpuShare' | 'cpuLimit' | 'memoryBytes' | 'pidsLimit'
+>;
 
 export interface ExitInfo {
   exitCode: number;

@@ -12,7 +12,9 @@ import { daemonConfigArgs } from './runtimes.ts';
 import { podmanRuntime, podmanServiceArgs, podmanSockets, preferredEngine } from './podman.ts';
 
 /** Connection options as `new DockerEngine(options)` takes them. */
-export type EngineOptions = { socketPath: string } | { host: string; port: number; protocol: 'http' };
+export type EngineOptions =
+  | { socketPath: string }
+  | { host: string; port: number; protocol: 'http' };
 
 export type EngineKind = 'dockerd' | 'podman';
 export type EngineSource = 'DOCKER_HOST' | 'default socket' | 'started by setup';
@@ -47,20 +49,29 @@ export function engineOptionsFromHost(host: string): EngineOptions {
   if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
   const tcp = /^tcp:\/\/\[?([^\]]+?)\]?:(\d+)\/?$/.exec(host);
   if (tcp) return { host: tcp[1], port: Number(tcp[2]), protocol: 'http' };
-  throw new Error(`unsupported engine address ${JSON.stringify(host)}: use unix:///path/to/socket or tcp://host:port`);
+  throw new Error(
+    `unsupported engine address ${JSON.stringify(host)}: use unix:///path/to/socket or tcp://host:port`,
+  );
 }
 
 /** A client of the engine at `host` (unix:///path or tcp://host:port). */
-export const engineAt = (host: string): DockerEngine => new DockerEngine(engineOptionsFromHost(host));
+export const engineAt = (host: string): DockerEngine =>
+  new DockerEngine(engineOptionsFromHost(host));
 
 /** The engine this process should use (locateEngine), with its client; undefined when none answers. */
-export async function connectEngine(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<{ found: LocatedEngine; engine: DockerEngine } | undefined> {
+export async function connectEngine(
+  stateDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ found: LocatedEngine; engine: DockerEngine } | undefined> {
   const found = await locateEngine(stateDir, env);
   return found && { found, engine: engineAt(found.host) };
 }
 
 /** The engine's version when it answers within the timeout; undefined otherwise (never throws). */
-export async function pingHost(host: string, timeoutMs = PING_TIMEOUT_MS): Promise<EngineInfo | undefined> {
+export async function pingHost(
+  host: string,
+  timeoutMs = PING_TIMEOUT_MS,
+): Promise<EngineInfo | undefined> {
   let options: EngineOptions;
   try {
     options = engineOptionsFromHost(host);
@@ -90,7 +101,10 @@ export async function readEngineRecord(stateDir: string): Promise<EngineRecord |
  * DOCKER_HOST, when set, is the only candidate: someone chose it, so another engine must not stand in.
  * TITAN_ENGINE=podman (or docker) keeps only the candidates of that engine.
  */
-export async function locateEngine(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<LocatedEngine | undefined> {
+export async function locateEngine(
+  stateDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<LocatedEngine | undefined> {
   if (env.DOCKER_HOST) {
     const info = await pingHost(env.DOCKER_HOST);
     return info && { host: env.DOCKER_HOST, source: 'DOCKER_HOST', kind: info.kind, info };
@@ -99,8 +113,14 @@ export async function locateEngine(stateDir: string, env: NodeJS.ProcessEnv = pr
   const preferred = preferredEngine(env);
   const candidates: Array<Omit<LocatedEngine, 'info'>> = [
     { host: `unix://${DEFAULT_DOCKER_SOCKET}`, source: 'default socket', kind: 'dockerd' },
-    ...(record ? [{ host: record.host, source: 'started by setup' as const, kind: record.kind }] : []),
-    ...podmanSockets(env).map((host) => ({ host, source: 'default socket' as const, kind: 'podman' as const })),
+    ...(record
+      ? [{ host: record.host, source: 'started by setup' as const, kind: record.kind }]
+      : []),
+    ...podmanSockets(env).map((host) => ({
+      host,
+      source: 'default socket' as const,
+      kind: 'podman' as const,
+    })),
   ];
   for (const c of candidates) {
     const info = await pingHost(c.host);
@@ -113,7 +133,13 @@ export async function locateEngine(stateDir: string, env: NodeJS.ProcessEnv = pr
 
 export async function onPath(cmd: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   for (const dir of (env.PATH ?? '').split(':').filter(Boolean)) {
-    if (await access(join(dir, cmd), constants.X_OK).then(() => true, () => false)) return true;
+    if (
+      await access(join(dir, cmd), constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
   }
   return false;
 }
@@ -132,7 +158,10 @@ export class EngineNotInstalledError extends Error {
 }
 
 /** One sentence for when locateEngine found nothing: what is wrong and the next thing to run. */
-export async function describeNoEngine(stateDir: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function describeNoEngine(
+  stateDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   if (env.DOCKER_HOST) {
     try {
       engineOptionsFromHost(env.DOCKER_HOST);
@@ -165,7 +194,11 @@ const alive = (pid: number) => {
  * socket, so a new one would refuse to start: stop it first. The pid is only trusted while the
  * process still has the recorded engine's name (pids are reused).
  */
-async function stopStaleEngine(stateDir: string, kind: EngineKind, log: (s: string) => void): Promise<void> {
+async function stopStaleEngine(
+  stateDir: string,
+  kind: EngineKind,
+  log: (s: string) => void,
+): Promise<void> {
   const record = await readEngineRecord(stateDir);
   if (!record || record.kind !== kind || !alive(record.pid)) return;
   const comm = (await readFile(`/proc/${record.pid}/comm`, 'utf8').catch(() => '')).trim();
@@ -192,7 +225,10 @@ function enginePaths(stateDir: string) {
  * use NetworkMode none, so the engine must not touch the host's network. dockerd 20.10 starts its own
  * containerd (or uses a system one at /run/containerd), so no --containerd is passed.
  */
-export async function startLocalEngine(stateDir: string, log: (s: string) => void): Promise<{ host: string; kind: EngineKind }> {
+export async function startLocalEngine(
+  stateDir: string,
+  log: (s: string) => void,
+): Promise<{ host: string; kind: EngineKind }> {
   const paths = enginePaths(stateDir);
   let kind: EngineKind;
   let args: string[];
@@ -205,18 +241,31 @@ export async function startLocalEngine(stateDir: string, log: (s: string) => voi
     kind = 'dockerd';
     socket = paths.socket('docker.sock');
     args = [
-      '--bridge=none', '--iptables=false', '--ip-forward=false',
-      '--data-root', join(paths.dir, 'data'), '--exec-root', paths.execRoot,
-      '-H', `unix://${socket}`, '--pidfile', join(paths.dir, 'docker.pid'),
+      '--bridge=none',
+      '--iptables=false',
+      '--ip-forward=false',
+      '--data-root',
+      join(paths.dir, 'data'),
+      '--exec-root',
+      paths.execRoot,
+      '-H',
+      `unix://${socket}`,
+      '--pidfile',
+      join(paths.dir, 'docker.pid'),
       // gVisor (runsc) registered when installed: functions with isolation gvisor run on this engine
       ...(await daemonConfigArgs(paths.dir)),
     ];
   } else if (preferred !== 'dockerd' && (await onPath('podman'))) {
     kind = 'podman';
     socket = paths.socket('podman.sock');
-    args = podmanServiceArgs({ root: join(paths.dir, 'podman'), runRoot: paths.execRoot, socket }, podmanRuntime());
+    args = podmanServiceArgs(
+      { root: join(paths.dir, 'podman'), runRoot: paths.execRoot, socket },
+      podmanRuntime(),
+    );
   } else if (!isRoot() && (await onPath('dockerd'))) {
-    throw new Error('dockerd needs root: run `sudo npm run setup`, or set DOCKER_HOST to an engine you can use');
+    throw new Error(
+      'dockerd needs root: run `sudo npm run setup`, or set DOCKER_HOST to an engine you can use',
+    );
   } else {
     throw new EngineNotInstalledError(installCommand());
   }
@@ -231,7 +280,10 @@ export async function startLocalEngine(stateDir: string, log: (s: string) => voi
   const child = spawn(kind, args, { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   let exited: string | undefined;
-  child.on('exit', (code, signal) => (exited = signal ? `was killed by ${signal}` : `exited with code ${code}`));
+  child.on(
+    'exit',
+    (code, signal) => (exited = signal ? `was killed by ${signal}` : `exited with code ${code}`),
+  );
   child.on('error', (err) => (exited = `could not be started (${err.message})`));
   child.unref();
 
@@ -240,8 +292,14 @@ export async function startLocalEngine(stateDir: string, log: (s: string) => voi
     const waited = Date.now() - started;
     if (exited || waited > START_TIMEOUT_MS) {
       if (!exited) child.kill('SIGTERM');
-      const tail = (await readFile(logFile, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-15).join('\n');
-      throw new Error(`${kind} ${exited ?? `did not answer within ${waited} ms`}; last lines of ${logFile}:\n${tail}`);
+      const tail = (await readFile(logFile, 'utf8').catch(() => ''))
+        .trimEnd()
+        .split('\n')
+        .slice(-15)
+        .join('\n');
+      throw new Error(
+        `${kind} ${exited ?? `did not answer within ${waited} ms`}; last lines of ${logFile}:\n${tail}`,
+      );
     }
     await sleep(200);
   }

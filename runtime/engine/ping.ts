@@ -16,7 +16,9 @@ export interface PingTarget {
  * `Server: Docker/20.10.24+dfsg1 (linux)` or `Server: Libpod/4.3.1 (linux)`, and `Api-Version: 1.41`.
  * Returns undefined when the answer is not an engine's.
  */
-export function engineInfoFromPing(headers: Record<string, string | string[] | undefined>): EngineInfo | undefined {
+export function engineInfoFromPing(
+  headers: Record<string, string | string[] | undefined>,
+): EngineInfo | undefined {
   const header = (name: string) => {
     const v = headers[name];
     return Array.isArray(v) ? v[0] : v;
@@ -35,15 +37,27 @@ export function engineInfoFromPing(headers: Record<string, string | string[] | u
 
 /** GET /_ping; rejects on a connection error, a timeout, or an answer that is not an engine's. */
 export function pingEngine(target: PingTarget): Promise<EngineInfo> {
-  const where = target.socketPath ? { socketPath: target.socketPath } : { host: target.host, port: Number(target.port) };
+  const where = target.socketPath
+    ? { socketPath: target.socketPath }
+    : { host: target.host, port: Number(target.port) };
   return new Promise((resolve, reject) => {
-    const req = request({ ...where, path: '/_ping', method: 'GET', timeout: target.timeout }, (res) => {
-      res.resume();
-      const info = res.statusCode === 200 ? engineInfoFromPing(res.headers) : undefined;
-      if (info) resolve(info);
-      else reject(new Error(`/_ping answered ${res.statusCode} from ${res.headers.server ?? 'something that is not a container engine'}`));
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer to /_ping within ${target.timeout} ms`)));
+    const req = request(
+      { ...where, path: '/_ping', method: 'GET', timeout: target.timeout },
+      (res) => {
+        res.resume();
+        const info = res.statusCode === 200 ? engineInfoFromPing(res.headers) : undefined;
+        if (info) resolve(info);
+        else
+          reject(
+            new Error(
+              `/_ping answered ${res.statusCode} from ${res.headers.server ?? 'something that is not a container engine'}`,
+            ),
+          );
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(new Error(`no answer to /_ping within ${target.timeout} ms`)),
+    );
     req.on('error', reject);
     req.end();
   });

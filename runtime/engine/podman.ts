@@ -9,8 +9,12 @@ export const ROOTFUL_PODMAN_SOCKET = '/run/podman/podman.sock';
 
 /** Podman's usual sockets, in the order tried: the user's own (rootless), then the system's (rootful). */
 export function podmanSockets(env: NodeJS.ProcessEnv, root = process.getuid?.() === 0): string[] {
-  const rootless = env.XDG_RUNTIME_DIR ? [`unix://${join(env.XDG_RUNTIME_DIR, 'podman', 'podman.sock')}`] : [];
-  return root ? [`unix://${ROOTFUL_PODMAN_SOCKET}`, ...rootless] : [...rootless, `unix://${ROOTFUL_PODMAN_SOCKET}`];
+  const rootless = env.XDG_RUNTIME_DIR
+    ? [`unix://${join(env.XDG_RUNTIME_DIR, 'podman', 'podman.sock')}`]
+    : [];
+  return root
+    ? [`unix://${ROOTFUL_PODMAN_SOCKET}`, ...rootless]
+    : [...rootless, `unix://${ROOTFUL_PODMAN_SOCKET}`];
 }
 
 /** Which engine setup starts: TITAN_ENGINE=podman or =docker chooses; unset, setup picks (dockerd first). */
@@ -19,11 +23,18 @@ export function preferredEngine(env: NodeJS.ProcessEnv): EngineKind | undefined 
   if (v === '') return undefined;
   if (v === 'podman') return 'podman';
   if (v === 'docker' || v === 'dockerd') return 'dockerd';
-  throw new Error(`TITAN_ENGINE=${JSON.stringify(env.TITAN_ENGINE)} is not an engine: use docker or podman (or leave it unset)`);
+  throw new Error(
+    `TITAN_ENGINE=${JSON.stringify(env.TITAN_ENGINE)} is not an engine: use docker or podman (or leave it unset)`,
+  );
 }
 
 /** OCI runtimes in the order Podman is given them: runc, as dockerd uses, where it is installed. */
-const RUNC_PATHS = ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'];
+const RUNC_PATHS = [
+  '/usr/sbin/runc',
+  '/usr/bin/runc',
+  '/usr/local/sbin/runc',
+  '/usr/local/bin/runc',
+];
 
 /**
  * runc where it is installed: Podman's default, crun, fails on a cgroup v1 host ("cgroups in hybrid
@@ -50,9 +61,15 @@ export interface PodmanPaths {
 export function podmanServiceArgs(paths: PodmanPaths, runtime: string | undefined): string[] {
   return [
     ...(runtime ? ['--runtime', runtime] : []),
-    '--root', paths.root,
-    '--runroot', paths.runRoot,
-    '--tmpdir', join(paths.runRoot, 'libpod'),
-    'system', 'service', '--time=0', `unix://${paths.socket}`,
+    '--root',
+    paths.root,
+    '--runroot',
+    paths.runRoot,
+    '--tmpdir',
+    join(paths.runRoot, 'libpod'),
+    'system',
+    'service',
+    '--time=0',
+    `unix://${paths.socket}`,
   ];
 }

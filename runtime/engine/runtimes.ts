@@ -29,7 +29,9 @@ export function engineRuntimeFor(isolation: Isolation): string | undefined {
 }
 
 /** dockerd's config (daemon.json) fragment that registers runsc as setup registers it. */
-export function daemonRuntimes(path = RUNSC_PATH): { runtimes: Record<string, { path: string; runtimeArgs: string[] }> } {
+export function daemonRuntimes(path = RUNSC_PATH): {
+  runtimes: Record<string, { path: string; runtimeArgs: string[] }>;
+} {
   return { runtimes: { [GVISOR_RUNTIME]: { path, runtimeArgs: [...RUNSC_ARGS] } } };
 }
 
@@ -40,10 +42,15 @@ export const DAEMON_JSON_SNIPPET = JSON.stringify(daemonRuntimes());
  * Why a function of this isolation cannot run on an engine that has these runtimes registered, or
  * undefined when it can. `registered` undefined: the engine did not say (it is not asked for runc).
  */
-export function isolationProblem(isolation: Isolation, registered: readonly string[] | undefined): string | undefined {
+export function isolationProblem(
+  isolation: Isolation,
+  registered: readonly string[] | undefined,
+): string | undefined {
   const runtime = engineRuntimeFor(isolation);
   if (runtime === undefined || registered?.includes(runtime)) return undefined;
-  const has = registered ? `it has ${registered.join(', ') || 'none'}` : 'it did not list its runtimes';
+  const has = registered
+    ? `it has ${registered.join(', ') || 'none'}`
+    : 'it did not list its runtimes';
   return (
     `isolation ${isolation} needs the container engine to have the ${runtime} runtime registered, and ${has}. ` +
     `Install gVisor (apt-get install runsc), add ${DAEMON_JSON_SNIPPET} to /etc/docker/daemon.json and restart dockerd ` +
@@ -62,17 +69,25 @@ export const ISOLATION_UNAVAILABLE = 'isolation_unavailable';
  * At deploy: why `engine` cannot run a function of this isolation (`isolation_unavailable: ...`, with
  * the daemon.json snippet), or undefined. The engine is asked only for gVisor, once per deploy.
  */
-export async function refuseIsolation(engine: Pick<ContainerEngine, 'runtimes' | 'ping'>, isolation: Isolation): Promise<string | undefined> {
+export async function refuseIsolation(
+  engine: Pick<ContainerEngine, 'runtimes' | 'ping'>,
+  isolation: Isolation,
+): Promise<string | undefined> {
   if (engineRuntimeFor(isolation) === undefined) return undefined;
   // Podman (4.3, measured) lists runsc among its runtimes whether installed or not, and its
   // Docker-compatible API ignores a container's HostConfig.Runtime: the function would run under runc.
-  if ((await engine.ping().catch(() => undefined))?.kind === 'podman') return `${ISOLATION_UNAVAILABLE}: ${PODMAN_PROBLEM}`;
+  if ((await engine.ping().catch(() => undefined))?.kind === 'podman')
+    return `${ISOLATION_UNAVAILABLE}: ${PODMAN_PROBLEM}`;
   const registered = await engine.runtimes().catch(() => undefined);
   const problem = isolationProblem(isolation, registered);
   return problem && `${ISOLATION_UNAVAILABLE}: ${problem}`;
 }
 
-export const runscInstalled = (path = RUNSC_PATH): Promise<boolean> => access(path, constants.X_OK).then(() => true, () => false);
+export const runscInstalled = (path = RUNSC_PATH): Promise<boolean> =>
+  access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * For the dockerd setup starts: when runsc is installed, a daemon.json in the engine's directory that
@@ -87,14 +102,23 @@ export async function daemonConfigArgs(engineDir: string, runsc = RUNSC_PATH): P
 }
 
 /** For `npm run setup`: whether `isolation: gvisor` functions can run on this engine, in one line. */
-export async function gvisorStatus(engine: Pick<ContainerEngine, 'runtimes' | 'ping'>): Promise<{ ok: boolean; line: string }> {
-  if ((await engine.ping().catch(() => undefined))?.kind === 'podman') return { ok: false, line: `gVisor: ${PODMAN_PROBLEM}` };
+export async function gvisorStatus(
+  engine: Pick<ContainerEngine, 'runtimes' | 'ping'>,
+): Promise<{ ok: boolean; line: string }> {
+  if ((await engine.ping().catch(() => undefined))?.kind === 'podman')
+    return { ok: false, line: `gVisor: ${PODMAN_PROBLEM}` };
   const registered = await engine.runtimes().catch(() => undefined);
   if (registered?.includes(GVISOR_RUNTIME)) {
-    return { ok: true, line: `gVisor: ${GVISOR_RUNTIME} registered with the engine (${RUNSC_ARGS.join(' ')}); isolation: gvisor can run` };
+    return {
+      ok: true,
+      line: `gVisor: ${GVISOR_RUNTIME} registered with the engine (${RUNSC_ARGS.join(' ')}); isolation: gvisor can run`,
+    };
   }
   const why = (await runscInstalled())
     ? `runsc is installed but this engine does not have it registered (it was started before, or you run it): add ${DAEMON_JSON_SNIPPET} to its daemon.json and restart it`
     : 'runsc is not installed (apt-get install runsc, then `npm run setup` again)';
-  return { ok: false, line: `gVisor: ${why}; functions with isolation: gvisor are invalid until then` };
+  return {
+    ok: false,
+    line: `gVisor: ${why}; functions with isolation: gvisor are invalid until then`,
+  };
 }

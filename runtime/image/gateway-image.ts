@@ -12,14 +12,30 @@ import type { ContainerEngine } from '../engine/engine.ts';
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** What the image holds, besides the dependencies npm installs into the context. */
-const SOURCES = ['package.json', 'package-lock.json', 'Containerfile', 'bin', 'config', 'functions', 'gateway', 'runtime'];
+const SOURCES = [
+  'package.json',
+  'package-lock.json',
+  'Containerfile',
+  'bin',
+  'config',
+  'functions',
+  'gateway',
+  'runtime',
+];
 
-export async function buildGatewayImage(engine: ContainerEngine, tag: string, log: (line: string) => void = () => {}): Promise<void> {
+export async function buildGatewayImage(
+  engine: ContainerEngine,
+  tag: string,
+  log: (line: string) => void = () => {},
+): Promise<void> {
   const ctx = await mkdtemp(join(tmpdir(), 'titan-gw-image-'));
   try {
     for (const entry of SOURCES) await cp(join(ROOT, entry), join(ctx, entry), { recursive: true });
     log(`installing production dependencies into the build context (${ctx})`);
-    await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: ctx, maxBuffer: 16 << 20 });
+    await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
+      cwd: ctx,
+      maxBuffer: 16 << 20,
+    });
     log(`building ${tag} from Containerfile`);
     await engine.buildImage(ctx, [...SOURCES, 'node_modules'], tag, 'Containerfile');
   } finally {

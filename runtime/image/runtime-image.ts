@@ -1,7 +1,19 @@
 // Makes the function runtime image available: present already, pulled from a registry, or, on
 // air-gapped machines, built locally from the host's own `node` (or `python3`) and the libraries it links.
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, open, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -31,19 +43,27 @@ export interface EnsureImageOptions {
 export async function ensureRuntimeImage(
   engine: ContainerEngine,
   ref: string,
-  { kind = 'node', pull = process.env.TITAN_OFFLINE !== '1', pullTimeoutMs = 20_000, log = () => {} }: EnsureImageOptions = {},
+  {
+    kind = 'node',
+    pull = process.env.TITAN_OFFLINE !== '1',
+    pullTimeoutMs = 20_000,
+    log = () => {},
+  }: EnsureImageOptions = {},
 ): Promise<ImageOutcome> {
   const build = async () => {
     if (kind === 'python') return buildHostPythonImage(engine, ref);
     const missing = await buildHostNodeImage(engine, ref);
-    if (missing.length) log(`this host has no ${missing.join(', ')} to copy into ${ref}; functions cannot run them`);
+    if (missing.length)
+      log(`this host has no ${missing.join(', ')} to copy into ${ref}; functions cannot run them`);
   };
   const labels = await engine.imageLabels(ref);
   // An image this code built earlier is rebuilt when the recipe changed; any other image is left alone.
   const stale = labels?.[REV_LABEL] !== undefined && labels[REV_LABEL] !== IMAGE_REV;
   if (labels && !stale) return 'present';
   if (stale) {
-    log(`image ${ref} was built locally by an older recipe (rev ${labels![REV_LABEL]}); rebuilding`);
+    log(
+      `image ${ref} was built locally by an older recipe (rev ${labels![REV_LABEL]}); rebuilding`,
+    );
     await build();
     return 'built';
   }
@@ -56,7 +76,9 @@ export async function ensureRuntimeImage(
       log(`pull failed (${(err as Error).message.split('\n')[0]})`);
     }
   }
-  log(`building ${ref} from this host's ${kind === 'python' ? HOST_PYTHON : `node ${process.version}`}`);
+  log(
+    `building ${ref} from this host's ${kind === 'python' ? HOST_PYTHON : `node ${process.version}`}`,
+  );
   await build();
   return 'built';
 }
@@ -120,7 +142,24 @@ async function buildFromRootfs(
  * Commands the real node:20-bookworm-slim has and functions may run (functions/shell_runner): the
  * local build copies them too, so a whitelist works the same offline. Never a shell.
  */
-export const HOST_COMMANDS = ['ls', 'cat', 'wc', 'head', 'tail', 'grep', 'date', 'echo', 'sort', 'uniq', 'cut', 'tr', 'stat', 'env', 'true', 'false'] as const;
+export const HOST_COMMANDS = [
+  'ls',
+  'cat',
+  'wc',
+  'head',
+  'tail',
+  'grep',
+  'date',
+  'echo',
+  'sort',
+  'uniq',
+  'cut',
+  'tr',
+  'stat',
+  'env',
+  'true',
+  'false',
+] as const;
 const COMMAND_DIRS = ['/usr/bin', '/bin'];
 
 /** Where a command is on this host as a real ELF binary (Debian's egrep is a shell script: never copied). */
@@ -144,7 +183,11 @@ async function hostCommand(name: string): Promise<string | undefined> {
  * An image holding `node`, HOST_COMMANDS and the libraries they link: no shell, no package manager.
  * The bootstrap and the function code are mounted at run time. Returns the commands this host lacks.
  */
-export async function buildHostNodeImage(engine: ContainerEngine, tag: string, nodeBinary = process.execPath): Promise<string[]> {
+export async function buildHostNodeImage(
+  engine: ContainerEngine,
+  tag: string,
+  nodeBinary = process.execPath,
+): Promise<string[]> {
   const missing: string[] = [];
   await buildFromRootfs(
     engine,
@@ -171,20 +214,30 @@ export async function buildHostNodeImage(engine: ContainerEngine, tag: string, n
 /** Debian's interpreter (a pyenv shim or a venv on the PATH would not stand alone in an image). */
 export const HOST_PYTHON = '/usr/bin/python3';
 /** Parts of the standard library a function does not need; `config-*` is the static libpython (25 MB). */
-const PY_SKIP = /^(test|tests|idle_test|idlelib|tkinter|turtledemo|ensurepip|lib2to3|site-packages|dist-packages|config-.*|_test.*\.so|.*\.opt-[12]\.pyc)$/;
+const PY_SKIP =
+  /^(test|tests|idle_test|idlelib|tkinter|turtledemo|ensurepip|lib2to3|site-packages|dist-packages|config-.*|_test.*\.so|.*\.opt-[12]\.pyc)$/;
 
 /**
  * An image holding only the host's `python3`, its standard library and the libraries both link:
  * no shell, no pip. The compiled `__pycache__` of the standard library is kept: without it every
  * container start compiles the bootstrap's imports again (measured: 0.4 s becomes 1.4 s).
  */
-export async function buildHostPythonImage(engine: ContainerEngine, tag: string, python = HOST_PYTHON): Promise<void> {
+export async function buildHostPythonImage(
+  engine: ContainerEngine,
+  tag: string,
+  python = HOST_PYTHON,
+): Promise<void> {
   let info: { version: string; stdlib: string; executable: string };
   try {
-    const { stdout } = await run(python, ['-c', 'import json, os, sys, sysconfig; print(json.dumps({"version": sys.version.split()[0], "stdlib": sysconfig.get_paths()["stdlib"], "executable": os.path.realpath(sys.executable)}))']);
+    const { stdout } = await run(python, [
+      '-c',
+      'import json, os, sys, sysconfig; print(json.dumps({"version": sys.version.split()[0], "stdlib": sysconfig.get_paths()["stdlib"], "executable": os.path.realpath(sys.executable)}))',
+    ]);
     info = JSON.parse(stdout);
   } catch (err) {
-    throw new Error(`cannot build ${tag}: ${python} does not run on this host (${(err as Error).message.split('\n')[0]}); install python3 or make ${tag} available`);
+    throw new Error(
+      `cannot build ${tag}: ${python} does not run on this host (${(err as Error).message.split('\n')[0]}); install python3 or make ${tag} available`,
+    );
   }
   await buildFromRootfs(
     engine,

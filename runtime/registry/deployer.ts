@@ -97,29 +97,51 @@ export class Deployer {
     }
     for (const [folder, fingerprint] of desired) {
       const prev = this.entries.get(folder);
-      if (prev && prev.fingerprint === fingerprint && !this.unblocked(prev) && !(await this.rolls.changed(folder))) continue;
+      if (
+        prev &&
+        prev.fingerprint === fingerprint &&
+        !this.unblocked(prev) &&
+        !(await this.rolls.changed(folder))
+      )
+        continue;
       this.entries.set(folder, await this.deploy(folder, fingerprint, prev));
     }
     // A folder that was refused a name its holder (later in the order) gave up in this pass.
     for (const entry of [...this.entries.values()]) {
-      if (this.unblocked(entry)) this.entries.set(entry.folder, await this.deploy(entry.folder, entry.fingerprint, entry));
+      if (this.unblocked(entry))
+        this.entries.set(entry.folder, await this.deploy(entry.folder, entry.fingerprint, entry));
     }
     this.rebuildNames();
   }
 
   private async deploy(folder: string, fingerprint: string, prev?: Entry): Promise<Entry> {
-    const entry: Entry = { folder, fingerprint, name: prev?.name ?? folder, active: prev?.active, failedUpdate: prev?.failedUpdate };
+    const entry: Entry = {
+      folder,
+      fingerprint,
+      name: prev?.name ?? folder,
+      active: prev?.active,
+      failedUpdate: prev?.failedUpdate,
+    };
     if (prev?.pending) this.track(prev.pending.drain()); // superseded before it finished warming
     const invalid = (why: string, blockedBy?: Entry['blockedBy']): Entry => {
       if (entry.active) this.undeploy({ ...entry, pending: undefined }, 'invalid');
-      return { folder, fingerprint, name: folder, invalid: why, ...(blockedBy ? { blockedBy } : {}) };
+      return {
+        folder,
+        fingerprint,
+        name: folder,
+        invalid: why,
+        ...(blockedBy ? { blockedBy } : {}),
+      };
     };
 
     // 1. Validate the manifest and build the handler. A version that fails here, over a good one,
     // is a failed update: the good one keeps serving.
     let spec: FunctionSpec;
     try {
-      spec = await loadFunctionFolder(join(this.opts.config.functions_dir, folder), this.opts.config);
+      spec = await loadFunctionFolder(
+        join(this.opts.config.functions_dir, folder),
+        this.opts.config,
+      );
       await this.rolls.record(folder, spec.secrets);
       spec = await buildHandler(spec, buildRoot(this.opts.config.state_dir));
       spec = await this.secrets.copyFor(spec, secretCopiesRoot(this.opts.config.state_dir));
@@ -142,7 +164,10 @@ export class Deployer {
     if (holder) {
       void removeBuild(spec);
       void removeSecretCopies(spec);
-      return invalid(`function name '${spec.name}' is already used by folder '${holder.folder}'`, { folder: holder.folder, name: spec.name });
+      return invalid(`function name '${spec.name}' is already used by folder '${holder.folder}'`, {
+        folder: holder.folder,
+        name: spec.name,
+      });
     }
 
     // 3. A rename: the old name goes at once, the new one deploys from scratch.
@@ -163,7 +188,10 @@ export class Deployer {
       // At least one container must load the new version before it may replace the old (pool.min 0).
       this.track(dep.warmUp({ probe: true }).then(() => this.promote(entry, dep)));
     }
-    this.opts.log?.(prev ? 'function redeploying' : 'function deploying', { fn: spec.name, version: spec.version });
+    this.opts.log?.(prev ? 'function redeploying' : 'function deploying', {
+      fn: spec.name,
+      version: spec.version,
+    });
     return entry;
   }
 
@@ -177,7 +205,11 @@ export class Deployer {
     if (dep.status !== 'ready' && isGood(entry.active)) {
       entry.pending = undefined;
       this.track(dep.drain());
-      this.failUpdate(entry, dep.error ?? 'the new version did not start', dep.errorCode ?? 'sandbox_error');
+      this.failUpdate(
+        entry,
+        dep.error ?? 'the new version did not start',
+        dep.errorCode ?? 'sandbox_error',
+      );
       this.opts.onPromoted(); // what is listed changed
       return;
     }
@@ -191,8 +223,18 @@ export class Deployer {
 
   /** Keeps the serving version and records why the new one did not replace it. */
   private failUpdate(entry: Entry, reason: string, code: string): Entry {
-    entry.failedUpdate = { reason, code, at: (this.opts.now?.() ?? new Date()).toISOString(), fingerprint: entry.fingerprint };
-    this.opts.warn?.('function update failed; the previous version keeps serving', { fn: entry.name, folder: entry.folder, code, err: reason });
+    entry.failedUpdate = {
+      reason,
+      code,
+      at: (this.opts.now?.() ?? new Date()).toISOString(),
+      fingerprint: entry.fingerprint,
+    };
+    this.opts.warn?.('function update failed; the previous version keeps serving', {
+      fn: entry.name,
+      folder: entry.folder,
+      code,
+      err: reason,
+    });
     return entry;
   }
 
@@ -203,16 +245,22 @@ export class Deployer {
   }
 
   private holderOf(name: string, folder: string): Entry | undefined {
-    return [...this.entries.values()].find((e) => e.folder !== folder && e.name === name && !e.invalid);
+    return [...this.entries.values()].find(
+      (e) => e.folder !== folder && e.name === name && !e.invalid,
+    );
   }
 
   private unblocked(entry: Entry): boolean {
-    return !!entry.blockedBy && this.holderOf(entry.blockedBy.name, entry.folder)?.folder !== entry.blockedBy.folder;
+    return (
+      !!entry.blockedBy &&
+      this.holderOf(entry.blockedBy.name, entry.folder)?.folder !== entry.blockedBy.folder
+    );
   }
 
   private rebuildNames(): void {
     const names = new Map<string, Entry>();
-    for (const e of this.entries.values()) if (!names.has(e.name) || !e.invalid) names.set(e.name, e);
+    for (const e of this.entries.values())
+      if (!names.has(e.name) || !e.invalid) names.set(e.name, e);
     this.names = names;
   }
 

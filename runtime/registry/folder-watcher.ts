@@ -43,7 +43,9 @@ export class FolderWatcher {
     });
     this.watcher = watcher;
     watcher.on('all', (_event, path: string) => this.changed(path));
-    watcher.on('error', (err: unknown) => this.opts.log?.('functions directory watch failed', { err: (err as Error).message }));
+    watcher.on('error', (err: unknown) =>
+      this.opts.log?.('functions directory watch failed', { err: (err as Error).message }),
+    );
     await once(watcher, 'ready');
   }
 
@@ -51,7 +53,8 @@ export class FolderWatcher {
   async desired(): Promise<DesiredState> {
     const dirents = await readdir(this.opts.dir, { withFileTypes: true }).catch(() => []);
     const folders = dirents.filter((d) => d.isDirectory() && !isHidden(d.name)).map((d) => d.name);
-    for (const gone of [...this.unseen.keys()].filter((f) => !folders.includes(f))) this.unseen.delete(gone);
+    for (const gone of [...this.unseen.keys()].filter((f) => !folders.includes(f)))
+      this.unseen.delete(gone);
     const state: DesiredState = new Map();
     for (const folder of folders.sort()) {
       const fingerprint = await folderFingerprint(join(this.opts.dir, folder)).catch(() => '');
@@ -72,7 +75,8 @@ export class FolderWatcher {
     if (this.closed) return;
     const [folder, ...inside] = this.rel(path).split(sep);
     // node_modules/<pkg>/index.js written in place changes nothing the fingerprint looks at.
-    if (folder && inside.slice(0, -1).some((part) => SHALLOW.has(part))) this.unseen.set(folder, (this.unseen.get(folder) ?? 0) + 1);
+    if (folder && inside.slice(0, -1).some((part) => SHALLOW.has(part)))
+      this.unseen.set(folder, (this.unseen.get(folder) ?? 0) + 1);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.opts.onChange(), this.opts.debounceMs);
   }

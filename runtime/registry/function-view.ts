@@ -9,11 +9,31 @@ export function describe(e: Entry): FunctionInfo {
   const d = e.active;
   if (!d) {
     return {
-      name: e.name, version: '', runtime: 'node', ...(e.isolation ? { isolation: e.isolation } : {}), status: 'invalid', error: e.invalid, triggers: [],
-      pool: { min: 0, max: 0, concurrency: 0, idle_sec: 0, warm: 0, busy: 0, starting: 0, queued: 0 },
+      name: e.name,
+      version: '',
+      runtime: 'node',
+      ...(e.isolation ? { isolation: e.isolation } : {}),
+      status: 'invalid',
+      error: e.invalid,
+      triggers: [],
+      pool: {
+        min: 0,
+        max: 0,
+        concurrency: 0,
+        idle_sec: 0,
+        warm: 0,
+        busy: 0,
+        starting: 0,
+        queued: 0,
+      },
       stats: { invocations: 0, cold_starts: 0, wait_p50_ms: 0, wait_p99_ms: 0 },
       pool_overridden: false,
-      cold_start: { path: 'container', reason: `not deployed: ${e.invalid}`, stem_cell: 0, container: 0 },
+      cold_start: {
+        path: 'container',
+        reason: `not deployed: ${e.invalid}`,
+        stem_cell: 0,
+        container: 0,
+      },
     };
   }
   const { spec } = d;
@@ -26,7 +46,9 @@ export function describe(e: Entry): FunctionInfo {
     status: d.status,
     ...(error ? { error } : {}),
     ...(e.failedUpdate ? { update_failed: { ...e.failedUpdate } } : {}),
-    triggers: spec.triggers.map((t) => (t.eventType === undefined ? { topic: t.topic } : { topic: t.topic, event_type: t.eventType })),
+    triggers: spec.triggers.map((t) =>
+      t.eventType === undefined ? { topic: t.topic } : { topic: t.topic, event_type: t.eventType },
+    ),
     pool: poolView(d.pool.config, d.pool.stats()),
     stats: {
       invocations: d.waits.count,
@@ -40,7 +62,16 @@ export function describe(e: Entry): FunctionInfo {
 }
 
 function poolView(c: PoolSettings, s: PoolStats): FunctionInfo['pool'] {
-  return { min: c.min, max: c.max, concurrency: c.concurrency, idle_sec: c.idleSec, warm: s.warm, busy: s.busy, starting: s.starting, queued: s.queued };
+  return {
+    min: c.min,
+    max: c.max,
+    concurrency: c.concurrency,
+    idle_sec: c.idleSec,
+    warm: s.warm,
+    busy: s.busy,
+    starting: s.starting,
+    queued: s.queued,
+  };
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;

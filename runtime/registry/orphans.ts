@@ -16,7 +16,11 @@ export const runDirOf = (stateDir: string): string => join(stateDir, 'run');
  * Removes the containers labelled with this gateway's scope, and only those (another gateway on the
  * same engine has a scope of its own). Returns how many there were. Call before the first deploy.
  */
-export async function removeOrphans(engine: ContainerEngine, scope: string, stateDir: string): Promise<number> {
+export async function removeOrphans(
+  engine: ContainerEngine,
+  scope: string,
+  stateDir: string,
+): Promise<number> {
   const orphans = await engine.listByLabels({ [LABEL.managed]: 'true', [LABEL.scope]: scope });
   await Promise.all(orphans.map((c) => engine.remove(c.id)));
   // A directory that cannot be removed is harmless leftover.

@@ -32,7 +32,10 @@ export class PoolKnobs {
     const e = deployed(name, entry);
     const merged = applyUpdate(e.active.pool.config, update);
     if (merged.min > merged.max) {
-      throw new TitanError('invalid_request', `pool.min must be <= pool.max (would be min ${merged.min}, max ${merged.max})`);
+      throw new TitanError(
+        'invalid_request',
+        `pool.min must be <= pool.max (would be min ${merged.min}, max ${merged.max})`,
+      );
     }
     for (const d of [e.active, e.pending]) d?.pool.update(applyUpdate(d.pool.config, update));
     await this.overrides.set(name, e.active.spec.manifestHash, update);
@@ -51,6 +54,7 @@ export class PoolKnobs {
 /** Knobs apply to a deployed function: not_found without one, function_invalid when it is invalid. */
 function deployed(name: string, entry: Entry | undefined): Entry & { active: Deployment } {
   if (!entry) throw new TitanError('not_found', `no function named '${name}'`);
-  if (!entry.active) throw new TitanError('function_invalid', `function '${name}' is invalid: ${entry.invalid}`);
+  if (!entry.active)
+    throw new TitanError('function_invalid', `function '${name}' is invalid: ${entry.invalid}`);
   return entry as Entry & { active: Deployment };
 }

@@ -2,7 +2,17 @@
 // host directory, which its container has had mounted read-only at /fn since it started (a bind mount
 // of a directory shows what is added to it later). Hard links where the filesystem allows them,
 // copies otherwise: either way the container sees this one function's files, and cannot change them.
-import { chmod, constants, copyFile, link, lstat, mkdir, readdir, readlink, symlink } from 'node:fs/promises';
+import {
+  chmod,
+  constants,
+  copyFile,
+  link,
+  lstat,
+  mkdir,
+  readdir,
+  readlink,
+  symlink,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface FillResult {

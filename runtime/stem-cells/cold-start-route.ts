@@ -33,28 +33,54 @@ const STARTUP_ONLY: Record<Runtime, RegExp> = {
 
 /** The manifest's env keys that only take effect at process start (sorted). */
 export function startupOnlyEnv(fn: Pick<FunctionSpec, 'runtime' | 'env'>): string[] {
-  return Object.keys(fn.env).filter((k) => STARTUP_ONLY[fn.runtime].test(k)).sort();
+  return Object.keys(fn.env)
+    .filter((k) => STARTUP_ONLY[fn.runtime].test(k))
+    .sort();
 }
 
 export const sameLimits = (a: ContainerLimits, b: ContainerLimits): boolean =>
-  a.cpuShare === b.cpuShare && a.cpuLimit === b.cpuLimit && a.memoryBytes === b.memoryBytes && a.pidsLimit === b.pidsLimit;
+  a.cpuShare === b.cpuShare &&
+  a.cpuLimit === b.cpuLimit &&
+  a.memoryBytes === b.memoryBytes &&
+  a.pidsLimit === b.pidsLimit;
 
 /** `fnLimits`: the limits its own container would have (sandbox.ts functionLimits). */
-export function coldStartRoute(fn: FunctionSpec, fnLimits: ContainerLimits, kind: StemCellKind): ColdStartRoute {
+export function coldStartRoute(
+  fn: FunctionSpec,
+  fnLimits: ContainerLimits,
+  kind: StemCellKind,
+): ColdStartRoute {
   const classic = (reason: string): ColdStartRoute => ({ path: 'container', reason });
   const rt = fn.runtime;
   // A stem cell runs under runc: specializing one would give the function less than it asked for.
-  if (fn.isolation === 'gvisor') return classic('classic start: isolation gvisor (stem cells run under runc, and a cell cannot change its kernel)');
-  if (kind.min === 0) return classic(`sandbox.stem_cells.${rt}.min is 0: stem cells are off for ${rt}`);
-  if (fn.image !== kind.image) return classic(`its image ${fn.image} is not the ${rt} stem cells' image ${kind.image}`);
-  if (fn.fs.mounts.length > 0) return classic('permissions.fs mounts host paths into its container, and a mount cannot be added to a running one');
-  if (fn.secrets.length > 0) return classic('its secrets are mounted into its container at /run/secrets, and a mount cannot be added to a running one');
+  if (fn.isolation === 'gvisor')
+    return classic(
+      'classic start: isolation gvisor (stem cells run under runc, and a cell cannot change its kernel)',
+    );
+  if (kind.min === 0)
+    return classic(`sandbox.stem_cells.${rt}.min is 0: stem cells are off for ${rt}`);
+  if (fn.image !== kind.image)
+    return classic(`its image ${fn.image} is not the ${rt} stem cells' image ${kind.image}`);
+  if (fn.fs.mounts.length > 0)
+    return classic(
+      'permissions.fs mounts host paths into its container, and a mount cannot be added to a running one',
+    );
+  if (fn.secrets.length > 0)
+    return classic(
+      'its secrets are mounted into its container at /run/secrets, and a mount cannot be added to a running one',
+    );
   const startupOnly = startupOnlyEnv(fn);
-  if (startupOnly.length > 0) return classic(`env ${startupOnly.join(', ')} ${startupOnly.length === 1 ? 'takes' : 'take'} effect only when a process starts`);
+  if (startupOnly.length > 0)
+    return classic(
+      `env ${startupOnly.join(', ')} ${startupOnly.length === 1 ? 'takes' : 'take'} effect only when a process starts`,
+    );
   const limits = sameLimits(fnLimits, kind.limits)
-    ? 'it has the stem cells\' limits (the sandbox defaults)'
+    ? "it has the stem cells' limits (the sandbox defaults)"
     : 'its resources differ from the sandbox defaults, so the engine sets its limits on the cell first (about 20-40 ms more)';
-  return { path: 'stem_cell', reason: `a ${rt} stem cell is specialized for it (sandbox.stem_cells.${rt}.min ${kind.min}); ${limits}` };
+  return {
+    path: 'stem_cell',
+    reason: `a ${rt} stem cell is specialized for it (sandbox.stem_cells.${rt}.min ${kind.min}); ${limits}`,
+  };
 }
 
 /** What the stem cells and the deployments using them tell the metrics, beside the pools' own events. */

@@ -32,14 +32,18 @@ export class ColdStarts {
   private readonly holding = new WeakMap<FunctionContainer, () => void>();
 
   constructor(private readonly opts: ColdStartsOptions) {
-    this.route = opts.stemCells?.routeFor(opts.spec) ?? { path: 'container', reason: 'no stem cells in this gateway' };
+    this.route = opts.stemCells?.routeFor(opts.spec) ?? {
+      path: 'container',
+      reason: 'no stem cells in this gateway',
+    };
   }
 
   /** A container for waiting calls: a specialized stem cell, or `own()` (the classic start). */
   async start(own: () => Promise<FunctionContainer>): Promise<FunctionContainer> {
     const release = this.opts.stemCells?.hold() ?? (() => {});
     try {
-      const c = (this.route.path === 'stem_cell' ? await this.fromStemCell() : undefined) ?? (await own());
+      const c =
+        (this.route.path === 'stem_cell' ? await this.fromStemCell() : undefined) ?? (await own());
       this.holding.set(c, release);
       setTimeout(release, HOLD_MS).unref();
       return c;
@@ -74,7 +78,13 @@ export class ColdStarts {
     const cell = stemCells!.take(spec.runtime);
     if (!cell) return undefined;
     const t0 = performance.now();
-    const told = (outcome: 'ok' | 'failed' | 'unusable') => onEvent?.({ kind: 'specialized', runtime: spec.runtime, ms: performance.now() - t0, outcome });
+    const told = (outcome: 'ok' | 'failed' | 'unusable') =>
+      onEvent?.({
+        kind: 'specialized',
+        runtime: spec.runtime,
+        ms: performance.now() - t0,
+        outcome,
+      });
     try {
       const c = await cell.specialize(spec, logs);
       this.specialized.add(c);

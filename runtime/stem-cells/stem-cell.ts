@@ -70,7 +70,13 @@ export class StemCell {
     await mkdir(codeDir, { recursive: true, mode: 0o755 });
     await mkdir(buildDir, { mode: 0o755 });
     const socketDir = join(opts.runDir, suffix);
-    const spec = stemCellSpecFor(runtime, image, opts.limits, { containerName: `titan-${opts.scope}-stem-${runtime}-${suffix}`, socketDir, scope: opts.scope, codeDir, buildDir });
+    const spec = stemCellSpecFor(runtime, image, opts.limits, {
+      containerName: `titan-${opts.scope}-stem-${runtime}-${suffix}`,
+      socketDir,
+      scope: opts.scope,
+      codeDir,
+      buildDir,
+    });
     let cell: StemCell | undefined;
     try {
       const container = await FunctionContainer.start(opts.engine, spec, {
@@ -96,7 +102,8 @@ export class StemCell {
    * Either way a cell that was not returned is removed: it is never used for anything else.
    */
   async specialize(fn: FunctionSpec, logs?: LogStore): Promise<FunctionContainer> {
-    if (this.used) throw new StemCellUnusable('this stem cell was already given to a function', false);
+    if (this.used)
+      throw new StemCellUnusable('this stem cell was already given to a function', false);
     this.used = true;
     const { container, opts } = this;
     try {
@@ -104,14 +111,20 @@ export class StemCell {
         fillFrom(fn.dir, join(this.dir, 'fn')),
         fn.build ? fillFrom(fn.build.dir, join(this.dir, 'build')) : undefined,
       ]).catch((err: Error) => {
-        throw new StemCellUnusable(`could not place the code of '${fn.name}' in a stem cell: ${err.message}`, false);
+        throw new StemCellUnusable(
+          `could not place the code of '${fn.name}' in a stem cell: ${err.message}`,
+          false,
+        );
       });
       const limits = functionLimits(fn, opts.limits);
       // Before the handler loads: it loads (and may run out of memory) under the function's limits.
       if (!sameLimits(limits, opts.limits.defaultLimits)) {
         await opts.engine.update(container.id, limits).catch((err: Error) => {
           // e.g. a memory limit below what an idle bootstrap already uses: every cell would refuse.
-          throw new StemCellUnusable(`the engine refused to give a stem cell the limits of '${fn.name}': ${err.message}`, true);
+          throw new StemCellUnusable(
+            `the engine refused to give a stem cell the limits of '${fn.name}': ${err.message}`,
+            true,
+          );
         });
       }
       this.sink = logs && ((line, id) => logs.add(fn.name, id, line));

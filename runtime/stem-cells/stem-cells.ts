@@ -25,7 +25,11 @@ export class StemCells {
   constructor(private readonly opts: StemCellsOptions) {
     const { sandbox } = opts.config;
     const image: Record<Runtime, string> = { node: sandbox.image, python: sandbox.python_image };
-    const kind = (rt: Runtime): StemCellKind => ({ min: sandbox.stem_cells[rt].min, image: image[rt], limits: opts.limits.defaultLimits });
+    const kind = (rt: Runtime): StemCellKind => ({
+      min: sandbox.stem_cells[rt].min,
+      image: image[rt],
+      limits: opts.limits.defaultLimits,
+    });
     this.kinds = { node: kind('node'), python: kind('python') };
     const pool = (rt: Runtime) =>
       new StemPool<StemCell>({
@@ -33,7 +37,8 @@ export class StemCells {
         max: sandbox.stem_cells[rt].max,
         start: () => StemCell.start(rt, image[rt], opts),
         onChange: (stats) => opts.onChange?.(rt, stats),
-        onStartFailed: (err) => opts.log?.('stem cell start failed', { runtime: rt, err: err.message }),
+        onStartFailed: (err) =>
+          opts.log?.('stem cell start failed', { runtime: rt, err: err.message }),
       });
     this.pools = { node: pool('node'), python: pool('python') };
   }
@@ -54,7 +59,9 @@ export class StemCells {
    */
   hold(): () => void {
     const releases = RUNTIMES.map((rt) => this.pools[rt].hold());
-    return () => releases.forEach((r) => r());
+    return () => {
+      for (const r of releases) r();
+    };
   }
 
   stats(runtime: Runtime): StemPoolStats {

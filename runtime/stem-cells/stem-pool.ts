@@ -154,7 +154,6 @@ export class StemPool<C extends Cell> {
     if (!this.closed) this.retry.failed(() => this.fill());
   }
 
-
   private discard(cell: C): void {
     const p = cell.stop().catch(() => {});
     this.stopping.push(p);

@@ -13,17 +13,28 @@ export interface CrashableGateway {
  * A harness gateway on `dir` in a child process, resolved once its functions are deployed. Start a
  * harness on the same `dir` afterwards to play the gateway that comes up after the crash.
  */
-export async function startCrashableGateway(dir: string, functions: Record<string, FunctionFiles>, readyMs = 60_000): Promise<CrashableGateway> {
+export async function startCrashableGateway(
+  dir: string,
+  functions: Record<string, FunctionFiles>,
+  readyMs = 60_000,
+): Promise<CrashableGateway> {
   const script = fileURLToPath(new URL('./crashing-gateway.ts', import.meta.url));
   const root = fileURLToPath(new URL('../../', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, dir, JSON.stringify(functions)], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', script, dir, JSON.stringify(functions)],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the child gateway was not ready after ${readyMs} ms`)), readyMs);
+      const timer = setTimeout(
+        () => reject(new Error(`the child gateway was not ready after ${readyMs} ms`)),
+        readyMs,
+      );
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
@@ -34,7 +45,11 @@ export async function startCrashableGateway(dir: string, functions: Record<strin
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`the child gateway exited before it was ready (code ${code}, signal ${signal})`));
+        reject(
+          new Error(
+            `the child gateway exited before it was ready (code ${code}, signal ${signal})`,
+          ),
+        );
       });
     });
   } catch (err) {

@@ -10,10 +10,21 @@ import { CHROMIUM } from '../../scripts/system-packages.ts';
 
 export const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export async function launchChromium(): Promise<Browser> {
-  assert.ok(existsSync(CHROMIUM), `Chromium is missing at ${CHROMIUM}: the dashboard tests drive a real browser; \`npm run setup\` installs Debian's chromium package (or: apt-get install chromium)`);
+  assert.ok(
+    existsSync(CHROMIUM),
+    `Chromium is missing at ${CHROMIUM}: the dashboard tests drive a real browser; \`npm run setup\` installs Debian's chromium package (or: apt-get install chromium)`,
+  );
   await mkdir(ARTIFACTS, { recursive: true });
   return chromium.launch({ executablePath: CHROMIUM, args: ARGS });
 }
@@ -24,7 +35,12 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 /** The text of `selector` once it matches `pattern` (a locator wait: no script of ours runs in the page). */
-export async function textWhen(page: Page, selector: string, pattern: RegExp, timeout = 15_000): Promise<string> {
+export async function textWhen(
+  page: Page,
+  selector: string,
+  pattern: RegExp,
+  timeout = 15_000,
+): Promise<string> {
   const el = page.locator(selector, { hasText: pattern }).first();
   await el.waitFor({ timeout });
   return (await el.textContent()) ?? '';

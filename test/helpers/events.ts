@@ -51,7 +51,11 @@ export function sharedRedisUrl(): Promise<string> {
 
 /** A client for assertions and for publishing raw entries; the caller disconnects it. */
 export function redisClient(url: string): Redis {
-  const r = new Redis({ ...redisOptionsFromUrl(url), maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 100, 1000) });
+  const r = new Redis({
+    ...redisOptionsFromUrl(url),
+    maxRetriesPerRequest: 1,
+    retryStrategy: (n) => Math.min(n * 100, 1000),
+  });
   r.on('error', () => {}); // the restart test takes Redis away on purpose
   return r;
 }
@@ -91,7 +95,12 @@ async function within(done: Promise<void>, ms: number): Promise<boolean> {
  * Poll until `check` returns a truthy value; throws with `what` after `ms`. A bound, not a speed
  * claim: generous, as CI machines run several suites (and container starts) at once.
  */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, ms = 30_000, every = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  ms = 30_000,
+  every = 50,
+): Promise<T> {
   const until = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -102,7 +111,10 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     } catch (err) {
       last = err;
     }
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+    if (Date.now() > until)
+      throw new Error(
+        `timed out after ${ms} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`,
+      );
     await sleep(every);
   }
 }
@@ -123,7 +135,11 @@ export interface RedisServer {
   close(): Promise<void>;
 }
 
-export async function startRedisServer({ appendonly = true }: { appendonly?: boolean } = {}): Promise<RedisServer> {
+export async function startRedisServer({
+  appendonly = true,
+}: {
+  appendonly?: boolean;
+} = {}): Promise<RedisServer> {
   const dir = await shortTempDir('trd');
   const socket = join(dir, 'redis.sock');
   const url = `unix://${socket}`;
@@ -131,24 +147,59 @@ export async function startRedisServer({ appendonly = true }: { appendonly?: boo
   let exited: Promise<void> = Promise.resolve();
 
   const start = async () => {
-    const c = spawn('redis-server', [
-      '--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dir,
-      '--appendonly', appendonly ? 'yes' : 'no', '--save', '', '--logfile', join(dir, 'redis.log'),
-    ], { stdio: 'ignore' });
+    const c = spawn(
+      'redis-server',
+      [
+        '--port',
+        '0',
+        '--unixsocket',
+        socket,
+        '--unixsocketperm',
+        '700',
+        '--dir',
+        dir,
+        '--appendonly',
+        appendonly ? 'yes' : 'no',
+        '--save',
+        '',
+        '--logfile',
+        join(dir, 'redis.log'),
+      ],
+      { stdio: 'ignore' },
+    );
     child = c;
     let failure: string | undefined;
     exited = new Promise((res) => {
-      c.once('error', (err) => { failure = err.message; res(); });
-      c.once('exit', (code, signal) => { failure ??= `redis-server exited (code ${code}, signal ${signal})`; res(); });
+      c.once('error', (err) => {
+        failure = err.message;
+        res();
+      });
+      c.once('exit', (code, signal) => {
+        failure ??= `redis-server exited (code ${code}, signal ${signal})`;
+        res();
+      });
     });
     const started = Date.now();
-    const probe = new Redis({ path: socket, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = new Redis({
+      path: socket,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     probe.on('error', () => {});
     try {
       for (;;) {
-        if (failure) throw new Error(`redis-server did not start: ${failure} (see ${dir}/redis.log)`);
-        if (await probe.connect().then(() => probe.ping(), () => undefined)) return;
-        if (Date.now() - started > 10_000) throw new Error(`redis-server did not answer on ${socket} within 10 s`);
+        if (failure)
+          throw new Error(`redis-server did not start: ${failure} (see ${dir}/redis.log)`);
+        if (
+          await probe.connect().then(
+            () => probe.ping(),
+            () => undefined,
+          )
+        )
+          return;
+        if (Date.now() - started > 10_000)
+          throw new Error(`redis-server did not answer on ${socket} within 10 s`);
         await sleep(50);
       }
     } finally {
@@ -227,12 +278,22 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
   await mkdir(functionsDir);
   for (const [folder, files] of Object.entries(opts.functions)) {
     await mkdir(join(functionsDir, folder));
-    for (const [file, text] of Object.entries(files)) await writeFile(join(functionsDir, folder, file), text);
+    for (const [file, text] of Object.entries(files))
+      await writeFile(join(functionsDir, folder, file), text);
   }
-  const events = { key_prefix: uniquePrefix(), block_ms: 200, retry_base_ms: 50, embedded_redis: false, ...opts.events };
+  const events = {
+    key_prefix: uniquePrefix(),
+    block_ms: 200,
+    retry_base_ms: 50,
+    embedded_redis: false,
+    ...opts.events,
+  };
   const configPath = join(dir, 'runtime.yaml');
   // JSON is YAML: no quoting surprises.
-  await writeFile(configPath, JSON.stringify({ sandbox: { default_cpu: '1' }, pool: { idle_sec: 60 }, events }, null, 2));
+  await writeFile(
+    configPath,
+    JSON.stringify({ sandbox: { default_cpu: '1' }, pool: { idle_sec: 60 }, events }, null, 2),
+  );
 
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -245,7 +306,8 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
   const log = () => printed.slice(-256 * 1024);
   const output = () => printed.trimEnd().split('\n').slice(-40).join('\n');
   const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
-  const request = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${port}${path}`, init);
+  const request = (path: string, init?: RequestInit) =>
+    fetch(`http://127.0.0.1:${port}${path}`, init);
   const health = async () => {
     const res = await request('/healthz');
     return { status: res.status, body: await res.json() };
@@ -274,13 +336,23 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
     c.stderr!.on('data', keep);
     exited = new Promise((res) => c.once('exit', () => res()));
     try {
-      await waitFor('the gateway to answer /healthz with triggers.state "subscribed" and every function ready', async () => {
-        if (!running()) throw new Error(`the gateway exited (code ${c.exitCode}, signal ${c.signalCode})`);
-        const h = await health().catch(() => undefined);
-        if (h?.status !== 200 || h.body.triggers?.state !== 'subscribed') return false;
-        const { functions } = (await (await request('/functions')).json()) as { functions: Array<{ name: string; status: string }> };
-        return Object.keys(opts.functions).every((name) => functions.some((f) => f.name === name && f.status === 'ready'));
-      }, 60_000, 100);
+      await waitFor(
+        'the gateway to answer /healthz with triggers.state "subscribed" and every function ready',
+        async () => {
+          if (!running())
+            throw new Error(`the gateway exited (code ${c.exitCode}, signal ${c.signalCode})`);
+          const h = await health().catch(() => undefined);
+          if (h?.status !== 200 || h.body.triggers?.state !== 'subscribed') return false;
+          const { functions } = (await (await request('/functions')).json()) as {
+            functions: Array<{ name: string; status: string }>;
+          };
+          return Object.keys(opts.functions).every((name) =>
+            functions.some((f) => f.name === name && f.status === 'ready'),
+          );
+        },
+        60_000,
+        100,
+      );
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- gateway output ---\n${output()}`);
     }
@@ -299,7 +371,9 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
     }
     // A gateway killed with SIGKILL leaves its containers running: remove them (its label scope).
     const engine = testEngine();
-    const left = await engine.listByLabels({ [LABEL.managed]: 'true', [LABEL.scope]: scopeOf(stateDir) }).catch(() => []);
+    const left = await engine
+      .listByLabels({ [LABEL.managed]: 'true', [LABEL.scope]: scopeOf(stateDir) })
+      .catch(() => []);
     await Promise.all(left.map((c) => engine.remove(c.id)));
     await rm(dir, { recursive: true, force: true });
   };
@@ -335,7 +409,9 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
 }
 
 /** Fetch JSON; the status comes along so tests assert both. */
-export async function json(res: Response | Promise<Response>): Promise<{ status: number; body: any; headers: Headers }> {
+export async function json(
+  res: Response | Promise<Response>,
+): Promise<{ status: number; body: any; headers: Headers }> {
   const r = await res;
   const text = await r.text();
   let body: unknown = text;
@@ -353,7 +429,9 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (!line.startsWith(`${name}{`)) continue;
     const m = /^[^{]+\{([^}]*)\}\s+(\S+)$/.exec(line);
     if (!m) continue;
-    const have = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const have = Object.fromEntries(
+      [...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]),
+    );
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[2]);
   }
   return 0;

@@ -7,7 +7,16 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import type { ContainerEngine, ContainerLimits, ContainerLogLine, ContainerSpec, ContainerSummary, EngineInfo, ExitInfo, LogFollow } from '../../runtime/engine/engine.ts';
+import type {
+  ContainerEngine,
+  ContainerLimits,
+  ContainerLogLine,
+  ContainerSpec,
+  ContainerSummary,
+  EngineInfo,
+  ExitInfo,
+  LogFollow,
+} from '../../runtime/engine/engine.ts';
 import { CONTAINER_SOCKET_DIR, HEADER, ROUTE, SOCKET_FILE } from '../../runtime/protocol.ts';
 import { LABEL } from '../../runtime/sandbox.ts';
 import { engineRuntimeFor } from '../../runtime/engine/runtimes.ts';
@@ -23,7 +32,9 @@ export interface FakeBehaviour {
   /** the engine refuses to change this container's limits, with this message */
   failUpdate?: string;
   /** a stem cell (TITAN_STEM=1) told to become a function: how loading it ends; default it loads */
-  onSpecialize?: (env: Record<string, string>) => { load: string } | { exitCode: number; oomKilled?: boolean } | undefined;
+  onSpecialize?: (
+    env: Record<string, string>,
+  ) => { load: string } | { exitCode: number; oomKilled?: boolean } | undefined;
 }
 
 export type FakeState = 'running' | 'exited' | 'removed';
@@ -81,14 +92,21 @@ export class FakeContainer {
   /** Where the gateway listens for this container: the host side of its /run/titan bind. */
   get socketPath(): string {
     const bind = this.spec.binds.find((b) => b.containerPath === CONTAINER_SOCKET_DIR);
-    if (!bind) throw new Error(`fake engine: container ${this.spec.name} has no ${CONTAINER_SOCKET_DIR} bind`);
+    if (!bind)
+      throw new Error(
+        `fake engine: container ${this.spec.name} has no ${CONTAINER_SOCKET_DIR} bind`,
+      );
     return join(bind.hostPath, SOCKET_FILE);
   }
 
   async boot(): Promise<void> {
     await this.behaviour.ready;
     const fail = this.behaviour.fail;
-    if (fail && 'exitCode' in fail) return this.exit({ exitCode: fail.exitCode, oomKilled: false }, `exited with code ${fail.exitCode} while starting`);
+    if (fail && 'exitCode' in fail)
+      return this.exit(
+        { exitCode: fail.exitCode, oomKilled: false },
+        `exited with code ${fail.exitCode} while starting`,
+      );
     if (this.state === 'running') this.dial();
   }
 
@@ -151,37 +169,77 @@ export class FakeContainer {
     const health = () => {
       const load = fail && 'load' in fail ? fail.load : this.loadFailure;
       if (load) return json(res, 500, { ok: false, error: { name: 'SyntaxError', message: load } });
-      return json(res, 200, this.isStemCell && this.specializeRequests.length === 0 ? { ok: true, stem: true } : { ok: true });
+      return json(
+        res,
+        200,
+        this.isStemCell && this.specializeRequests.length === 0
+          ? { ok: true, stem: true }
+          : { ok: true },
+      );
     };
     if (req.url === ROUTE.health) return health();
     if (req.method === 'POST' && req.url === ROUTE.specialize) {
-      if (!stem) return json(res, 409, { ok: false, error: { name: 'StemCellError', message: this.isStemCell ? `refused: already specialized as '${this.fn}'` : 'refused: not a stem cell' } });
-      const { env } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { env: Record<string, string> };
+      if (!stem)
+        return json(res, 409, {
+          ok: false,
+          error: {
+            name: 'StemCellError',
+            message: this.isStemCell
+              ? `refused: already specialized as '${this.fn}'`
+              : 'refused: not a stem cell',
+          },
+        });
+      const { env } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        env: Record<string, string>;
+      };
       this.specializeRequests.push(env);
       const outcome = this.behaviour.onSpecialize?.(env);
-      if (outcome && 'exitCode' in outcome) return this.exit({ exitCode: outcome.exitCode, oomKilled: outcome.oomKilled ?? false }, `exited with code ${outcome.exitCode} while loading`);
+      if (outcome && 'exitCode' in outcome)
+        return this.exit(
+          { exitCode: outcome.exitCode, oomKilled: outcome.oomKilled ?? false },
+          `exited with code ${outcome.exitCode} while loading`,
+        );
       if (outcome) this.loadFailure = outcome.load;
       return health();
     }
     if (req.method !== 'POST' || req.url !== ROUTE.invoke) return json(res, 404, {});
     if (stem) {
-      const message = 'this container is a stem cell with no function loaded: it serves invocations only once the gateway specialized it';
+      const message =
+        'this container is a stem cell with no function loaded: it serves invocations only once the gateway specialized it';
       return json(res, 200, { name: 'StemCellError', message }, { [HEADER.outcome]: 'error' });
     }
     this.invocations++;
     const { event } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { event: unknown };
     try {
-      const result = await (this.behaviour.handle ?? (() => ({ fn: this.fn, version: this.version })))(event, this);
+      const result = await (
+        this.behaviour.handle ?? (() => ({ fn: this.fn, version: this.version }))
+      )(event, this);
       json(res, 200, result ?? null, { [HEADER.outcome]: 'ok' });
     } catch (err) {
-      json(res, 200, { name: (err as Error).name, message: (err as Error).message }, { [HEADER.outcome]: 'error' });
+      json(
+        res,
+        200,
+        { name: (err as Error).name, message: (err as Error).message },
+        { [HEADER.outcome]: 'error' },
+      );
     }
   }
 }
 
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }).end(text);
+  res
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    })
+    .end(text);
 }
 
 export class FakeEngine implements ContainerEngine {
@@ -195,12 +253,18 @@ export class FakeEngine implements ContainerEngine {
 
   /** Containers not removed, optionally of one function. */
   live(fn?: string): FakeContainer[] {
-    return [...this.containers.values()].filter((c) => c.state !== 'removed' && (fn === undefined || c.fn === fn));
+    return [...this.containers.values()].filter(
+      (c) => c.state !== 'removed' && (fn === undefined || c.fn === fn),
+    );
   }
 
   /** A container this engine knows but did not start here: what an earlier gateway left running. */
   leftBehind(labels: Record<string, string>): FakeContainer {
-    const c = new FakeContainer(`left-${randomBytes(4).toString('hex')}`, { labels, binds: [] } as unknown as ContainerSpec, {});
+    const c = new FakeContainer(
+      `left-${randomBytes(4).toString('hex')}`,
+      { labels, binds: [] } as unknown as ContainerSpec,
+      {},
+    );
     this.containers.set(c.id, c);
     return c;
   }
@@ -216,7 +280,8 @@ export class FakeEngine implements ContainerEngine {
   async run(spec: ContainerSpec): Promise<string> {
     // as dockerd answers a create naming a runtime it does not have
     const runtime = engineRuntimeFor(spec.isolation);
-    if (runtime && !this.registeredRuntimes.includes(runtime)) throw new Error(`(HTTP code 400) unknown or invalid runtime name: ${runtime}`);
+    if (runtime && !this.registeredRuntimes.includes(runtime))
+      throw new Error(`(HTTP code 400) unknown or invalid runtime name: ${runtime}`);
     const behaviour = this.behaviour(spec);
     if (behaviour.fail && 'engine' in behaviour.fail) throw new Error(behaviour.fail.engine);
     const c = new FakeContainer(`fake-${randomBytes(6).toString('hex')}`, spec, behaviour);
@@ -227,7 +292,7 @@ export class FakeEngine implements ContainerEngine {
 
   async update(id: string, limits: ContainerLimits): Promise<void> {
     const c = this.containers.get(id);
-    if (!c || c.state !== 'running') throw new Error(`fake engine: no running container ${id}`);
+    if (c?.state !== 'running') throw new Error(`fake engine: no running container ${id}`);
     if (c.behaviour.failUpdate) throw new Error(c.behaviour.failUpdate);
     c.updates.push({ ...limits });
     c.limits = { ...limits };
@@ -244,7 +309,10 @@ export class FakeEngine implements ContainerEngine {
   }
 
   async logs(id: string, tail: number): Promise<string> {
-    return (this.containers.get(id)?.lines ?? []).slice(-tail).map((l) => l.text).join('\n');
+    return (this.containers.get(id)?.lines ?? [])
+      .slice(-tail)
+      .map((l) => l.text)
+      .join('\n');
   }
 
   followLogs(id: string, onLine: (line: ContainerLogLine) => void): LogFollow {

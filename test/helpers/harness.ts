@@ -27,7 +27,10 @@ export function testEngine(): DockerEngine {
 }
 
 /** The engine's containers in a gateway's scope (its state directory), optionally of one function. */
-export function containersOf(config: Pick<RuntimeConfig, 'state_dir'>, fnName?: string): Promise<ContainerSummary[]> {
+export function containersOf(
+  config: Pick<RuntimeConfig, 'state_dir'>,
+  fnName?: string,
+): Promise<ContainerSummary[]> {
   const labels: Record<string, string> = { [LABEL.scope]: scopeOf(config.state_dir) };
   if (fnName) labels[LABEL.fn] = fnName;
   return testEngine().listByLabels(labels);
@@ -76,10 +79,20 @@ export async function startHarness(
     functions_dir: functionsDir,
     state_dir: join(dir, 's'),
     gateway: { ...base.gateway, port: 0, ...overrides.gateway } as RuntimeConfig['gateway'],
-    sandbox: { ...base.sandbox, default_cpu: '1', ...overrides.sandbox } as RuntimeConfig['sandbox'],
+    sandbox: {
+      ...base.sandbox,
+      default_cpu: '1',
+      ...overrides.sandbox,
+    } as RuntimeConfig['sandbox'],
     pool: { ...base.pool, idle_sec: 60, ...overrides.pool },
     // A key prefix of its own per harness: tests share one Redis (REDIS_URL) without seeing each other.
-    events: { ...base.events, key_prefix: `t${randomBytes(4).toString('hex')}:`, block_ms: 200, retry_base_ms: 50, ...overrides.events },
+    events: {
+      ...base.events,
+      key_prefix: `t${randomBytes(4).toString('hex')}:`,
+      block_ms: 200,
+      retry_base_ms: 50,
+      ...overrides.events,
+    },
     logs: { ...base.logs, ...overrides.logs },
     // Replaced whole, not merged: entries need absolute paths (the harness directory is not the cwd).
     sources: (overrides.sources as RuntimeConfig['sources'] | undefined) ?? base.sources,
@@ -93,7 +106,13 @@ export async function startHarness(
     await rename(staging, join(functionsDir, folder));
   };
   for (const [folder, files] of Object.entries(functions)) await addFunction(folder, files);
-  const gw = new Gateway({ config, engine: testEngine(), log: pino({ level: process.env.TITAN_TEST_LOG ?? 'silent' }), processMetrics: false, ...gatewayOptions });
+  const gw = new Gateway({
+    config,
+    engine: testEngine(),
+    log: pino({ level: process.env.TITAN_TEST_LOG ?? 'silent' }),
+    processMetrics: false,
+    ...gatewayOptions,
+  });
   try {
     await gw.start();
     await gw.registry.settled();
@@ -110,7 +129,10 @@ export async function startHarness(
     config,
     request: async (path, init) => gw.app.request(path, init),
     invoke: async (name, body) =>
-      gw.app.request(`/functions/${name}/invoke`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      gw.app.request(`/functions/${name}/invoke`, {
+        method: 'POST',
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
     addFunction,
     removeFunction: (folder) => rm(join(functionsDir, folder), { recursive: true, force: true }),
     close: async () => {
@@ -126,7 +148,11 @@ export function fn(handler: string, manifest = '', file = 'index.js'): FunctionF
 }
 
 /** Poll until `check` returns truthy or `ms` pass; returns the last value. For state, not speed. */
-export async function eventually<T>(check: () => Promise<T> | T, ms = 10_000, every = 50): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T> | T,
+  ms = 10_000,
+  every = 50,
+): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = await check();
@@ -149,7 +175,10 @@ export async function errorOf(res: Response): Promise<ErrorBody> {
   const { code, message, details } = body.error;
   assert.equal(typeof code, 'string');
   assert.ok(typeof message === 'string' && message.length > 0, 'an error says what happened');
-  assert.ok(Object.keys(body.error).every((k) => ['code', 'message', 'details'].includes(k)), `error keys: ${Object.keys(body.error)}`);
+  assert.ok(
+    Object.keys(body.error).every((k) => ['code', 'message', 'details'].includes(k)),
+    `error keys: ${Object.keys(body.error)}`,
+  );
   if (details !== undefined) assert.equal(typeof details, 'object');
   return body.error;
 }

@@ -31,18 +31,31 @@ export function makePdf({ pages, title, encrypted = false }: PdfOptions): Buffer
   const add = (body: string) => objects.push(body); // the new length is the object's number (from 1)
   const catalog = add('<< /Type /Catalog /Pages 2 0 R >>');
   add(''); // 2: the page tree, filled in once the pages exist
-  const font = add('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>');
+  const font = add(
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>',
+  );
   const kids: number[] = [];
   for (const text of pages) {
-    const lines = text.split('\n').flatMap(wrap).map((l, i) => `${i === 0 ? '' : '0 -16 Td '}${literal(l)} Tj`);
+    const lines = text
+      .split('\n')
+      .flatMap(wrap)
+      .map((l, i) => `${i === 0 ? '' : '0 -16 Td '}${literal(l)} Tj`);
     const stream = `BT /F1 12 Tf 72 720 Td ${lines.join(' ')} ET`;
     const content = add(`<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`);
-    kids.push(add(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 ${font} 0 R >> >> /Contents ${content} 0 R >>`));
+    kids.push(
+      add(
+        `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 ${font} 0 R >> >> /Contents ${content} 0 R >>`,
+      ),
+    );
   }
   objects[1] = `<< /Type /Pages /Kids [${kids.map((k) => `${k} 0 R`).join(' ')}] /Count ${kids.length} >>`;
   const info = title === undefined ? undefined : add(`<< /Title ${literal(title)} >>`);
   // 32-byte O and U values that do not match the empty password: readers ask for one.
-  const encrypt = encrypted ? add(`<< /Filter /Standard /V 1 /R 2 /P -44 /O <${'a1'.repeat(32)}> /U <${'b2'.repeat(32)}> >>`) : undefined;
+  const encrypt = encrypted
+    ? add(
+        `<< /Filter /Standard /V 1 /R 2 /P -44 /O <${'a1'.repeat(32)}> /U <${'b2'.repeat(32)}> >>`,
+      )
+    : undefined;
 
   let out = '%PDF-1.4\n%\xe2\xe3\xcf\xd3\n';
   const offsets: number[] = [];
@@ -53,7 +66,10 @@ export function makePdf({ pages, title, encrypted = false }: PdfOptions): Buffer
   const xref = Buffer.byteLength(out, 'latin1');
   out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
   for (const o of offsets) out += `${String(o).padStart(10, '0')} 00000 n \n`;
-  const extra = [info ? `/Info ${info} 0 R` : '', encrypt ? `/Encrypt ${encrypt} 0 R /ID [<${'c3'.repeat(16)}> <${'c3'.repeat(16)}>]` : ''].join(' ');
+  const extra = [
+    info ? `/Info ${info} 0 R` : '',
+    encrypt ? `/Encrypt ${encrypt} 0 R /ID [<${'c3'.repeat(16)}> <${'c3'.repeat(16)}>]` : '',
+  ].join(' ');
   out += `trailer\n<< /Size ${objects.length + 1} /Root ${catalog} 0 R ${extra} >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(out, 'latin1');
 }

@@ -14,15 +14,22 @@ export interface RawRequest {
   body?: string;
 }
 
-export function sendRaw(port: number, path: string, { method = 'GET', headers = {}, body }: RawRequest = {}): Promise<Reply> {
+export function sendRaw(
+  port: number,
+  path: string,
+  { method = 'GET', headers = {}, body }: RawRequest = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const length = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
-    const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: { ...length, ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, method, path, agent: false, headers: { ...length, ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -21,26 +21,44 @@ export interface ShippedGateway {
  * Starts `command` (default: main.ts under tsx) on a config of its own: its functions, port 0, no
  * Redis (the shared one is other tests'). Resolves once it logged `gateway listening`.
  */
-export async function startShippedGateway(functions: Record<string, FunctionFiles>, command: string[] = ['--import', 'tsx', 'gateway/main.ts'], readyMs = 60_000): Promise<ShippedGateway> {
+export async function startShippedGateway(
+  functions: Record<string, FunctionFiles>,
+  command: string[] = ['--import', 'tsx', 'gateway/main.ts'],
+  readyMs = 60_000,
+): Promise<ShippedGateway> {
   const dir = await newHarnessDir();
   for (const [folder, files] of Object.entries(functions)) {
     await mkdir(join(dir, 'functions', folder), { recursive: true });
-    for (const [file, text] of Object.entries(files)) await writeFile(join(dir, 'functions', folder, file), text);
+    for (const [file, text] of Object.entries(files))
+      await writeFile(join(dir, 'functions', folder, file), text);
   }
   const config = join(dir, 'runtime.yaml');
-  await writeFile(config, `functions_dir: ${join(dir, 'functions')}\nstate_dir: ${join(dir, 's')}\ngateway:\n  port: 0\nevents:\n  embedded_redis: false\n`);
+  await writeFile(
+    config,
+    `functions_dir: ${join(dir, 'functions')}\nstate_dir: ${join(dir, 's')}\ngateway:\n  port: 0\nevents:\n  embedded_redis: false\n`,
+  );
   const { REDIS_URL: _r, TITAN_LOG_LEVEL: _l, ...env } = process.env;
-  const child: ChildProcess = spawn(process.execPath, command, { cwd: ROOT, env: { ...env, TITAN_CONFIG: config }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, command, {
+    cwd: ROOT,
+    env: { ...env, TITAN_CONFIG: config },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   const cleanUp = () => rm(dir, { recursive: true, force: true });
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not listening after ${readyMs} ms; stdout: ${out}; stderr: ${err}`)), readyMs);
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`not listening after ${readyMs} ms; stdout: ${out}; stderr: ${err}`)),
+        readyMs,
+      );
       const check = () => {
         const m = /"url":"http:\/\/[^:]+:(\d+)".*"msg":"gateway listening"/.exec(out);
         if (m) {
@@ -51,7 +69,11 @@ export async function startShippedGateway(functions: Record<string, FunctionFile
       child.stdout!.on('data', check);
       void exited.then((code) => {
         clearTimeout(timer);
-        reject(new Error(`the gateway exited with code ${code} before listening; stdout: ${out}; stderr: ${err}`));
+        reject(
+          new Error(
+            `the gateway exited with code ${code} before listening; stdout: ${out}; stderr: ${err}`,
+          ),
+        );
       });
     });
   } catch (e) {

@@ -4,7 +4,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { fn, startHarness, type Harness } from '../helpers/harness.ts';
-import { deletePrefix, json, readStream, redisClient, sharedRedisUrl, waitFor } from '../helpers/events.ts';
+import {
+  deletePrefix,
+  json,
+  readStream,
+  redisClient,
+  sharedRedisUrl,
+  waitFor,
+} from '../helpers/events.ts';
 
 describe('async invocation', () => {
   let h: Harness;
@@ -14,8 +21,13 @@ describe('async invocation', () => {
   before(async () => {
     redis = redisClient(await sharedRedisUrl());
     h = await startHarness({
-      adder: fn(`export default async (event, context) => ({ sum: event.a + event.b, id: context.invocationId, trigger: context.trigger });`),
-      broken: fn(`export default async () => { throw new Error('always broken'); };`, 'max_attempts: 2\n'),
+      adder: fn(
+        `export default async (event, context) => ({ sum: event.a + event.b, id: context.invocationId, trigger: context.trigger });`,
+      ),
+      broken: fn(
+        `export default async () => { throw new Error('always broken'); };`,
+        'max_attempts: 2\n',
+      ),
       // an unknown manifest key makes the function invalid
       invalid: fn(`export default async () => 1;`, 'version: "1"\nno_such_key: 1\n'),
     });
@@ -30,7 +42,8 @@ describe('async invocation', () => {
     }
   });
 
-  const invokeAsync = (name: string, body: string) => json(h.request(`/functions/${name}/invoke?async=true`, { method: 'POST', body }));
+  const invokeAsync = (name: string, body: string) =>
+    json(h.request(`/functions/${name}/invoke?async=true`, { method: 'POST', body }));
   const statusOf = (id: string) => json(h.request(`/invocations/${id}`));
   const waitDone = (id: string) =>
     waitFor(`invocation ${id} to finish`, async () => {
@@ -66,7 +79,9 @@ describe('async invocation', () => {
     assert.equal(done.body.error.code, 'function_error');
     assert.match(done.body.error.message, /always broken/);
     assert.equal(done.body.attempts, 2);
-    const dead = (await readStream(redis, `${P}titan.dlq`)).find((e) => e.fields.invocation_id === res.body.invocationId);
+    const dead = (await readStream(redis, `${P}titan.dlq`)).find(
+      (e) => e.fields.invocation_id === res.body.invocationId,
+    );
     assert.ok(dead, 'the DLQ holds the failed async invocation');
     assert.equal(dead.fields.function, 'broken');
     assert.equal(dead.fields.kind, 'async');
@@ -77,9 +92,16 @@ describe('async invocation', () => {
     const missing = await invokeAsync('nosuchfn', '{}');
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, 'not_found');
-    assert.equal(await redis.exists(`${P}titan.q.nosuchfn`), 0, 'nothing queued for a missing function');
+    assert.equal(
+      await redis.exists(`${P}titan.q.nosuchfn`),
+      0,
+      'nothing queued for a missing function',
+    );
 
-    await waitFor('the invalid function to be listed', async () => (await json(h.request('/functions/invalid'))).body.status === 'invalid');
+    await waitFor(
+      'the invalid function to be listed',
+      async () => (await json(h.request('/functions/invalid'))).body.status === 'invalid',
+    );
     const invalid = await invokeAsync('invalid', '{}');
     assert.equal(invalid.status, 409);
     assert.equal(invalid.body.error.code, 'function_invalid');
@@ -89,7 +111,11 @@ describe('async invocation', () => {
     const notJson = await invokeAsync('adder', '{"a": 1,');
     assert.equal(notJson.status, 400);
     assert.equal(notJson.body.error.code, 'invalid_json');
-    assert.equal(await redis.xlen(`${P}titan.q.adder`), before, 'nothing queued for a body that is not JSON');
+    assert.equal(
+      await redis.xlen(`${P}titan.q.adder`),
+      before,
+      'nothing queued for a body that is not JSON',
+    );
 
     const unknown = await statusOf('00000000-0000-0000-0000-000000000000');
     assert.equal(unknown.status, 404);

@@ -45,7 +45,11 @@ describe('admin auth', () => {
   test('a function with auth: token rejects anonymous invocations; others stay open', async () => {
     const anon = await h.invoke('guarded', {});
     assert.equal(anon.status, 401);
-    const ok = await h.request('/functions/guarded/invoke', { method: 'POST', body: '{}', headers: bearer(TOKEN) });
+    const ok = await h.request('/functions/guarded/invoke', {
+      method: 'POST',
+      body: '{}',
+      headers: bearer(TOKEN),
+    });
     assert.equal(ok.status, 200);
     assert.deepEqual(await ok.json(), { guarded: true });
     const open = await h.invoke('open', {});
@@ -53,7 +57,8 @@ describe('admin auth', () => {
   });
 
   test('listing, health and metrics stay readable without a token', async () => {
-    for (const path of ['/functions', '/healthz', '/metrics']) assert.equal((await h.request(path)).status, 200, path);
+    for (const path of ['/functions', '/healthz', '/metrics'])
+      assert.equal((await h.request(path)).status, 200, path);
   });
 });
 
@@ -61,7 +66,10 @@ describe('exposure', () => {
   test('a gateway refuses to listen on a non-loopback address without a token', async () => {
     const h = await startHarness({}, { gateway: { host: '0.0.0.0' } });
     try {
-      await assert.rejects(() => h.gw.listen(), /refusing to listen on 0\.0\.0\.0 without an admin token/);
+      await assert.rejects(
+        () => h.gw.listen(),
+        /refusing to listen on 0\.0\.0\.0 without an admin token/,
+      );
     } finally {
       await h.close();
     }

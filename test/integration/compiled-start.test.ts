@@ -19,24 +19,33 @@ describe('compiled gateway', () => {
   test('a bundle resolves the bootstrap from the sources and its stack traces name .ts files', async () => {
     const entry = join(tmp, 'probe.ts');
     const src = (p: string) => JSON.stringify(join(ROOT, p));
-    await writeFile(entry, [
-      `import { BOOTSTRAP_SOURCE } from ${src('runtime/sandbox.ts')};`,
-      `import { Gateway } from ${src('gateway/gateway.ts')};`,
-      'console.log(JSON.stringify({ bootstrap: BOOTSTRAP_SOURCE }));',
-      // No config: the constructor fails on its first use of it, inside gateway/gateway.ts.
-      'new Gateway({} as never);',
-    ].join('\n'));
+    await writeFile(
+      entry,
+      [
+        `import { BOOTSTRAP_SOURCE } from ${src('runtime/sandbox.ts')};`,
+        `import { Gateway } from ${src('gateway/gateway.ts')};`,
+        'console.log(JSON.stringify({ bootstrap: BOOTSTRAP_SOURCE }));',
+        // No config: the constructor fails on its first use of it, inside gateway/gateway.ts.
+        'new Gateway({} as never);',
+      ].join('\n'),
+    );
     // Inside the checkout, as dist/ is: the bundle finds its npm packages in node_modules from there.
     const outdir = join(ROOT, 'dist', `probe-${process.pid}`);
     after(() => rm(outdir, { recursive: true, force: true }));
     await build({ entries: { probe: entry }, outdir, root: ROOT });
-    const run = spawnSync(process.execPath, ['--enable-source-maps', join(outdir, 'probe.js')], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--enable-source-maps', join(outdir, 'probe.js')], {
+      encoding: 'utf8',
+    });
     assert.notEqual(run.status, 0);
     const { bootstrap } = JSON.parse(run.stdout.split('\n')[0]!) as { bootstrap: string };
-    assert.equal(bootstrap, join(ROOT, 'runtime', 'bootstrap') + '/');
+    assert.equal(bootstrap, `${join(ROOT, 'runtime', 'bootstrap')}/`);
     assert.ok(existsSync(join(bootstrap, 'node.mjs')), bootstrap);
     assert.match(run.stderr, /TypeError/);
-    assert.match(run.stderr, new RegExp(`${join(ROOT, 'gateway', 'gateway.ts').replace(/[.]/g, '\\.')}:\\d+:\\d+`), run.stderr);
+    assert.match(
+      run.stderr,
+      new RegExp(`${join(ROOT, 'gateway', 'gateway.ts').replace(/[.]/g, '\\.')}:\\d+:\\d+`),
+      run.stderr,
+    );
     assert.doesNotMatch(run.stderr, /probe\.js:\d+/, 'no frame is left pointing into the bundle');
   });
 
@@ -61,9 +70,15 @@ describe('compiled gateway', () => {
   });
 
   test('bin/start.js serves a function from the compiled gateway and stops cleanly', async () => {
-    const gw = await startShippedGateway({ hello: fn('export default async (event) => ({ hello: event.name });\n') }, ['--enable-source-maps', 'bin/start.js']);
+    const gw = await startShippedGateway(
+      { hello: fn('export default async (event) => ({ hello: event.name });\n') },
+      ['--enable-source-maps', 'bin/start.js'],
+    );
     try {
-      const res = await fetch(`${gw.url}/functions/hello/invoke`, { method: 'POST', body: '{"name":"dist"}' });
+      const res = await fetch(`${gw.url}/functions/hello/invoke`, {
+        method: 'POST',
+        body: '{"name":"dist"}',
+      });
       assert.equal(res.status, 200, await res.clone().text());
       assert.deepEqual(await res.json(), { hello: 'dist' });
     } finally {

@@ -25,7 +25,10 @@ describe('the dashboard in a browser', () => {
     [h, browser] = await Promise.all([
       startHarness({
         hello: fn(HELLO, 'version: "1.2"\npool:\n  min: 1\n  max: 4\n'),
-        replayer: fn(ONCE, 'version: "1"\nmax_attempts: 1\npool:\n  min: 1\n  max: 1\ntriggers:\n  - topic: orders\n'),
+        replayer: fn(
+          ONCE,
+          'version: "1"\nmax_attempts: 1\npool:\n  min: 1\n  max: 1\ntriggers:\n  - topic: orders\n',
+        ),
       }),
       launchChromium(),
     ]);
@@ -34,7 +37,12 @@ describe('the dashboard in a browser', () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     page.setDefaultTimeout(10_000);
-    await waitFor('the trigger to subscribe', async () => ((await (await h.request('/healthz')).json()) as { triggers: { state: string } }).triggers.state === 'subscribed');
+    await waitFor(
+      'the trigger to subscribe',
+      async () =>
+        ((await (await h.request('/healthz')).json()) as { triggers: { state: string } }).triggers
+          .state === 'subscribed',
+    );
   });
 
   after(async () => {
@@ -48,7 +56,12 @@ describe('the dashboard in a browser', () => {
     }
   });
 
-  const info = async (name: string) => (await (await h.request(`/functions/${name}`)).json()) as { pool: { min: number; max: number }; pool_overridden: boolean; stats: { invocations: number } };
+  const info = async (name: string) =>
+    (await (await h.request(`/functions/${name}`)).json()) as {
+      pool: { min: number; max: number };
+      pool_overridden: boolean;
+      stats: { invocations: number };
+    };
 
   test('the functions list shows a deployed function warm', async () => {
     await page.goto(url);
@@ -56,10 +69,23 @@ describe('the dashboard in a browser', () => {
     await row.locator('.gauge[data-warm="1"]').waitFor();
     assert.equal(await row.locator('td.status').textContent(), 'ready');
     assert.equal(await row.locator('td.version').textContent(), '1.2');
-    assert.match((await row.locator('.gauge-text').textContent()) ?? '', /^1 warm · 0 busy · 0 starting · 0 queued \(min 1, max 4\)$/);
-    assert.equal(await page.locator('tr[data-function="replayer"] td.triggers').textContent(), 'orders');
+    assert.match(
+      (await row.locator('.gauge-text').textContent()) ?? '',
+      /^1 warm · 0 busy · 0 starting · 0 queued \(min 1, max 4\)$/,
+    );
+    assert.equal(
+      await page.locator('tr[data-function="replayer"] td.triggers').textContent(),
+      'orders',
+    );
     // At 1280 px the whole table fits: no column is scrolled out of view.
-    assert.equal(await page.locator('.scroll').first().evaluate((el) => el.scrollWidth <= el.clientWidth), true, 'the list fits 1280 px');
+    assert.equal(
+      await page
+        .locator('.scroll')
+        .first()
+        .evaluate((el) => el.scrollWidth <= el.clientWidth),
+      true,
+      'the list fits 1280 px',
+    );
     await screenshot(page, 'dashboard-functions');
   });
 
@@ -67,20 +93,29 @@ describe('the dashboard in a browser', () => {
     await page.goto(`${url}#/fn/hello`);
     const editor = page.getByLabel('Event (JSON)');
     await editor.fill('{"name": oops}');
-    assert.equal(await page.getByRole('button', { name: 'Invoke' }).isDisabled(), true, 'invalid JSON is not sent');
+    assert.equal(
+      await page.getByRole('button', { name: 'Invoke' }).isDisabled(),
+      true,
+      'invalid JSON is not sent',
+    );
     assert.equal(await editor.getAttribute('aria-invalid'), 'true');
     await editor.fill('{"name": "dashboard"}');
     await page.getByRole('button', { name: 'Invoke' }).click();
     const id = await textWhen(page, '#invoke-id', /^[0-9a-f-]{36}$/);
     assert.equal(await page.locator('#invoke-status').textContent(), '200 OK');
     assert.equal(await page.locator('#invoke-start').textContent(), 'warm');
-    assert.deepEqual(JSON.parse((await page.locator('#invoke-answer').textContent()) ?? ''), { hello: 'dashboard' });
+    assert.deepEqual(JSON.parse((await page.locator('#invoke-answer').textContent()) ?? ''), {
+      hello: 'dashboard',
+    });
     assert.match((await page.locator('#invoke-duration').textContent()) ?? '', /^\d+\.\d ms$/);
     // Live logs: the line this invocation printed, found by the invocation id filter the form set.
     assert.equal(await page.getByLabel('Invocation id').inputValue(), id);
     const line = page.locator(`#log-lines li[data-invocation="${id}"]:visible`);
     await line.waitFor();
-    assert.match((await line.locator('.text').textContent()) ?? '', new RegExp(`^hello from ${id}$`));
+    assert.match(
+      (await line.locator('.text').textContent()) ?? '',
+      new RegExp(`^hello from ${id}$`),
+    );
     await screenshot(page, 'dashboard-function');
   });
 
@@ -109,7 +144,9 @@ describe('the dashboard in a browser', () => {
     assert.equal(now.pool_overridden, true);
     await page.locator('#pool-source', { hasText: 'changed through the API' }).waitFor();
     await page.getByRole('button', { name: 'Reset to manifest' }).click();
-    await page.locator('#pool-result', { hasText: "Back to the manifest's pool settings." }).waitFor();
+    await page
+      .locator('#pool-result', { hasText: "Back to the manifest's pool settings." })
+      .waitFor();
     now = await info('hello');
     assert.equal(now.pool.max, 4);
     assert.equal(now.pool_overridden, false);
@@ -122,7 +159,10 @@ describe('the dashboard in a browser', () => {
   });
 
   test('a failing event shows up in the DLQ view, and replay runs it again', async () => {
-    const published = await h.request('/events/orders', { method: 'POST', body: JSON.stringify({ type: 'created', data: { order: 7 } }) });
+    const published = await h.request('/events/orders', {
+      method: 'POST',
+      body: JSON.stringify({ type: 'created', data: { order: 7 } }),
+    });
     assert.equal(published.status, 201);
     await page.goto(`${url}#/events`);
     const topic = page.locator('table.topics tr', { hasText: 'orders' });
@@ -130,15 +170,24 @@ describe('the dashboard in a browser', () => {
     assert.match((await topic.textContent()) ?? '', /replayer/);
     const entry = page.locator('table.dlq tr[data-entry]', { hasText: 'replayer' });
     await entry.waitFor({ timeout: 20_000 });
-    assert.match((await entry.locator('.dlq-error').textContent()) ?? '', /the first delivery fails/);
+    assert.match(
+      (await entry.locator('.dlq-error').textContent()) ?? '',
+      /the first delivery fails/,
+    );
     await page.locator('table.queues tr', { hasText: 'replayer' }).waitFor();
     await screenshot(page, 'dashboard-events');
     await entry.getByRole('button', { name: /^Replay entry / }).click();
     await textWhen(page, '#dlq-result', /is back on replayer's queue\.$/);
     await page.locator('#dlq-empty:visible').waitFor();
     // The replay ran and succeeded: two invocations, nothing dead-lettered again.
-    assert.equal(await eventually(async () => (await info('replayer')).stats.invocations === 2, 15_000), true);
-    assert.deepEqual(((await (await h.request('/dlq')).json()) as { entries: unknown[] }).entries, []);
+    assert.equal(
+      await eventually(async () => (await info('replayer')).stats.invocations === 2, 15_000),
+      true,
+    );
+    assert.deepEqual(
+      ((await (await h.request('/dlq')).json()) as { entries: unknown[] }).entries,
+      [],
+    );
   });
 
   test('usable at a phone width (390 px): nothing overflows the page sideways', async () => {
@@ -164,7 +213,10 @@ describe('the dashboard of a gateway with an admin token', () => {
   let browser: Browser;
 
   before(async () => {
-    [h, browser] = await Promise.all([startHarness({ quiet: fn('export default async () => 1;') }, {}, { adminToken: TOKEN }), launchChromium()]);
+    [h, browser] = await Promise.all([
+      startHarness({ quiet: fn('export default async () => 1;') }, {}, { adminToken: TOKEN }),
+      launchChromium(),
+    ]);
   });
 
   after(async () => {
@@ -181,7 +233,11 @@ describe('the dashboard of a gateway with an admin token', () => {
     await input.fill('not-the-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await textWhen(page, '#token-error', /refused this token/);
-    assert.equal(await page.locator('table.functions').count(), 0, 'nothing is shown without the token');
+    assert.equal(
+      await page.locator('table.functions').count(),
+      0,
+      'nothing is shown without the token',
+    );
     await screenshot(page, 'dashboard-token');
     await input.fill(TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -191,7 +247,10 @@ describe('the dashboard of a gateway with an admin token', () => {
     await page.getByLabel('Max containers').fill('2');
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.locator('#pool-result', { hasText: 'Pool updated.' }).waitFor();
-    assert.equal(((await (await h.request('/functions/quiet')).json()) as { pool: { max: number } }).pool.max, 2);
+    assert.equal(
+      ((await (await h.request('/functions/quiet')).json()) as { pool: { max: number } }).pool.max,
+      2,
+    );
     await page.close();
   });
 });

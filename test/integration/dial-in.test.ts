@@ -12,9 +12,15 @@ describe('dial-in connections', { timeout: 120_000 }, () => {
   before(async () => {
     h = await startHarness({
       fast: fn('module.exports = async (e) => e;', ONE_WIDE),
-      pyfast: { 'function.yaml': `runtime: python\n${ONE_WIDE}`, 'main.py': 'def handler(event, context):\n    return event\n' },
+      pyfast: {
+        'function.yaml': `runtime: python\n${ONE_WIDE}`,
+        'main.py': 'def handler(event, context):\n    return event\n',
+      },
       // The first call blocks the container's only thread: its bootstrap can dial nothing more.
-      stuck: fn('module.exports = async () => { const until = Date.now() + 60_000; while (Date.now() < until); };', `${ONE_WIDE}timeout_sec: 2\n`),
+      stuck: fn(
+        'module.exports = async () => { const until = Date.now() + 60_000; while (Date.now() < until); };',
+        `${ONE_WIDE}timeout_sec: 2\n`,
+      ),
     });
   });
   after(() => h.close());
@@ -22,10 +28,19 @@ describe('dial-in connections', { timeout: 120_000 }, () => {
   for (const name of ['fast', 'pyfast']) {
     test(`${name}: 3 bursts of 32 concurrent calls on one container all answer`, async () => {
       for (let burst = 0; burst < 3; burst++) {
-        const replies = await Promise.all(Array.from({ length: 32 }, (_, i) => h.invoke(name, { burst, i })));
-        assert.deepEqual(replies.map((r) => r.status), Array(32).fill(200));
+        const replies = await Promise.all(
+          Array.from({ length: 32 }, (_, i) => h.invoke(name, { burst, i })),
+        );
+        assert.deepEqual(
+          replies.map((r) => r.status),
+          Array(32).fill(200),
+        );
         const bodies = await Promise.all(replies.map((r) => r.json()));
-        assert.deepEqual(bodies, Array.from({ length: 32 }, (_, i) => ({ burst, i })), 'each call got its own answer');
+        assert.deepEqual(
+          bodies,
+          Array.from({ length: 32 }, (_, i) => ({ burst, i })),
+          'each call got its own answer',
+        );
       }
     });
   }

@@ -20,9 +20,15 @@ interface Run {
 }
 
 /** Runs `titan` against the gateway; with `stopWhen`, kills it once stdout satisfies it (for -f). */
-function titan(port: number, args: string[], opts: { stdin?: string; stopWhen?: (out: string) => boolean; seen?: (out: string) => void } = {}): Promise<Run> {
+function titan(
+  port: number,
+  args: string[],
+  opts: { stdin?: string; stopWhen?: (out: string) => boolean; seen?: (out: string) => void } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TITAN, ...args], { env: { ...process.env, TITAN_URL: `http://127.0.0.1:${port}`, TITAN_ADMIN_TOKEN: '' } });
+    const child = spawn(process.execPath, [TITAN, ...args], {
+      env: { ...process.env, TITAN_URL: `http://127.0.0.1:${port}`, TITAN_ADMIN_TOKEN: '' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => {
@@ -47,8 +53,14 @@ describe('reading streams through the gateway and the CLI', () => {
     await sharedRedisUrl();
     h = await startHarness(
       {
-        receipt: fn(`export default async (event) => ({ receipt: event.data.n * 100 });`, 'triggers:\n  - topic: shop.orders\n'),
-        fails: fn(`export default async () => { throw new Error('always fails'); };`, 'max_attempts: 1\ntriggers:\n  - topic: shop.broken\n'),
+        receipt: fn(
+          `export default async (event) => ({ receipt: event.data.n * 100 });`,
+          'triggers:\n  - topic: shop.orders\n',
+        ),
+        fails: fn(
+          `export default async () => { throw new Error('always fails'); };`,
+          'max_attempts: 1\ntriggers:\n  - topic: shop.broken\n',
+        ),
       },
       { events: { key_prefix: uniquePrefix() } },
     );
@@ -57,25 +69,39 @@ describe('reading streams through the gateway and the CLI', () => {
   after(() => h?.close());
 
   test('GET /events/:topic: the newest entries oldest first, or those after an id', async () => {
-    for (let n = 1; n <= 3; n++) assert.equal((await publish('shop.orders', 'order_placed', { n })).status, 201);
+    for (let n = 1; n <= 3; n++)
+      assert.equal((await publish('shop.orders', 'order_placed', { n })).status, 201);
     const last2 = await json(h.request('/events/shop.orders?count=2'));
     assert.equal(last2.status, 200);
-    assert.deepEqual(last2.body.entries.map((e: { data: string }) => JSON.parse(e.data).n), [2, 3]);
+    assert.deepEqual(
+      last2.body.entries.map((e: { data: string }) => JSON.parse(e.data).n),
+      [2, 3],
+    );
     const first = (await json(h.request('/events/shop.orders?count=3'))).body.entries[0].id;
     const after = await json(h.request(`/events/shop.orders?after=${first}`));
-    assert.deepEqual(after.body.entries.map((e: { data: string }) => JSON.parse(e.data).n), [2, 3]);
+    assert.deepEqual(
+      after.body.entries.map((e: { data: string }) => JSON.parse(e.data).n),
+      [2, 3],
+    );
     assert.deepEqual((await json(h.request('/events/never.written'))).body.entries, []);
   });
 
-  test('GET /results and `titan results` show each event invocation\'s outcome', async () => {
+  test("GET /results and `titan results` show each event invocation's outcome", async () => {
     const results = await eventually(async () => {
-      const r = (await json(h.request('/results?count=100'))).body.entries as Array<{ function: string; status: string; result?: string }>;
+      const r = (await json(h.request('/results?count=100'))).body.entries as Array<{
+        function: string;
+        status: string;
+        result?: string;
+      }>;
       return r.filter((e) => e.function === 'receipt').length === 3 ? r : undefined;
     }, 20_000);
     assert.ok(results, 'three results of receipt');
     const out = await titan(port, ['results', '--count', '100']);
     assert.equal(out.code, 0, out.stderr);
-    const lines = out.stdout.trim().split('\n').filter((l) => l.includes('"function":"receipt"'));
+    const lines = out.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('"function":"receipt"'));
     assert.equal(lines.length, 3);
     assert.match(lines[2]!, /^\d+-\d+ \{.*"result":\{"receipt":300\}/);
   });
@@ -88,8 +114,14 @@ describe('reading streams through the gateway and the CLI', () => {
     assert.match(lines[1]!, /^\d+-\d+ \{"type":"order_placed","data":\{"n":3\}/);
 
     let printed = '';
-    const following = titan(port, ['events', 'tail', 'shop.orders', '--count', '1', '-f'], { stopWhen: (o) => o.includes('"n":4'), seen: (o) => (printed = o) });
-    assert.ok(await eventually(() => printed.includes('"n":3'), 20_000), 'the tail was printed before the new event is published');
+    const following = titan(port, ['events', 'tail', 'shop.orders', '--count', '1', '-f'], {
+      stopWhen: (o) => o.includes('"n":4'),
+      seen: (o) => (printed = o),
+    });
+    assert.ok(
+      await eventually(() => printed.includes('"n":3'), 20_000),
+      'the tail was printed before the new event is published',
+    );
     await publish('shop.orders', 'order_placed', { n: 4 });
     const followed = await following;
     const seen = followed.stdout.trim().split('\n');
@@ -99,14 +131,21 @@ describe('reading streams through the gateway and the CLI', () => {
 
   test('`titan dlq` lists dead letters; a reserved or malformed topic is refused by the CLI as by the API', async () => {
     await publish('shop.broken', 'x', {});
-    const dead = await eventually(async () => {
-      const r = await titan(port, ['dlq']);
-      return r.stdout.includes('always fails') ? r : undefined;
-    }, 20_000, 300);
+    const dead = await eventually(
+      async () => {
+        const r = await titan(port, ['dlq']);
+        return r.stdout.includes('always fails') ? r : undefined;
+      },
+      20_000,
+      300,
+    );
     assert.ok(dead, 'the failed event is in the DLQ');
     const reserved = await titan(port, ['events', 'tail', 'titan.results']);
     assert.equal(reserved.code, 1);
-    assert.match(reserved.stderr, /^error: invalid_topic: 'titan.results' is one of the runtime's own streams/);
+    assert.match(
+      reserved.stderr,
+      /^error: invalid_topic: 'titan.results' is one of the runtime's own streams/,
+    );
   });
 
   test('`titan secret set|ls|rm` from stdin and from a file; the value is never printed', async () => {
@@ -120,7 +159,8 @@ describe('reading streams through the gateway and the CLI', () => {
     assert.equal(await readSecret(h, 'db-pass'), 'hunter3-from-file');
     const ls = await titan(port, ['secret', 'ls']);
     assert.match(ls.stdout, /^NAME {5}UPDATED\ndb-pass {2}\d{4}-\d\d-\d\dT/);
-    for (const out of [set, again, ls]) assert.ok(!`${out.stdout}${out.stderr}`.includes('hunter'), 'no value printed');
+    for (const out of [set, again, ls])
+      assert.ok(!`${out.stdout}${out.stderr}`.includes('hunter'), 'no value printed');
     const bad = await titan(port, ['secret', 'set', '../etc'], { stdin: 'x' });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /invalid_name|not_found/);
@@ -131,4 +171,5 @@ describe('reading streams through the gateway and the CLI', () => {
   });
 });
 
-const readSecret = (h: Harness, name: string): Promise<string> => readFile(join(h.config.state_dir, 'secrets', name), 'utf8');
+const readSecret = (h: Harness, name: string): Promise<string> =>
+  readFile(join(h.config.state_dir, 'secrets', name), 'utf8');

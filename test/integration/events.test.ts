@@ -7,10 +7,26 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { fn, startHarness, type Harness } from '../helpers/harness.ts';
-import { deletePrefix, json, metricValue, readStream, redisClient, sharedRedisUrl, uniquePrefix, waitFor, type StreamEntry } from '../helpers/events.ts';
+import {
+  deletePrefix,
+  json,
+  metricValue,
+  readStream,
+  redisClient,
+  sharedRedisUrl,
+  uniquePrefix,
+  waitFor,
+  type StreamEntry,
+} from '../helpers/events.ts';
 
 const triggers = (...ts: Array<{ topic: string; event_type?: string }>) =>
-  'triggers:\n' + ts.map((t) => `  - topic: "${t.topic}"\n` + (t.event_type ? `    event_type: "${t.event_type}"\n` : '')).join('');
+  'triggers:\n' +
+  ts
+    .map(
+      (t) =>
+        `  - topic: "${t.topic}"\n${t.event_type ? `    event_type: "${t.event_type}"\n` : ''}`,
+    )
+    .join('');
 
 describe('event triggers', () => {
   let h: Harness;
@@ -22,8 +38,22 @@ describe('event triggers', () => {
     const url = await sharedRedisUrl();
     redis = redisClient(url);
     // History from before the gateway subscribed: a new subscription must not replay it.
-    history.orders = (await redis.xadd(P + 'orders', '*', 'type', 'created', 'data', '{"order":0}'))!;
-    history.chat = (await redis.xadd(P + 'chat.old', '*', 'type', 'message', 'data', '{"old":true}'))!;
+    history.orders = (await redis.xadd(
+      `${P}orders`,
+      '*',
+      'type',
+      'created',
+      'data',
+      '{"order":0}',
+    ))!;
+    history.chat = (await redis.xadd(
+      `${P}chat.old`,
+      '*',
+      'type',
+      'message',
+      'data',
+      '{"old":true}',
+    ))!;
     h = await startHarness(
       {
         onorder: fn(
@@ -33,22 +63,46 @@ describe('event triggers', () => {
            };`,
           triggers({ topic: 'orders', event_type: 'created' }),
         ),
-        anyorder: fn(`export default async (event) => ({ type: event.type });`, triggers({ topic: 'orders' })),
-        typed: fn(`export default async (event) => event.type;`, triggers({ topic: 'typed', event_type: 'wanted' })),
-        flaky: fn(`export default async () => { throw new Error('card declined'); };`, 'max_attempts: 2\n' + triggers({ topic: 'payments' })),
-        payok: fn(`export default async (event) => ({ paid: event.data.amount });`, triggers({ topic: 'payments', event_type: 'charge' })),
-        mal: fn(`export default async (event) => ({ got: event.data });`, triggers({ topic: 'raw' })),
+        anyorder: fn(
+          `export default async (event) => ({ type: event.type });`,
+          triggers({ topic: 'orders' }),
+        ),
+        typed: fn(
+          `export default async (event) => event.type;`,
+          triggers({ topic: 'typed', event_type: 'wanted' }),
+        ),
+        flaky: fn(
+          `export default async () => { throw new Error('card declined'); };`,
+          `max_attempts: 2\n${triggers({ topic: 'payments' })}`,
+        ),
+        payok: fn(
+          `export default async (event) => ({ paid: event.data.amount });`,
+          triggers({ topic: 'payments', event_type: 'charge' }),
+        ),
+        mal: fn(
+          `export default async (event) => ({ got: event.data });`,
+          triggers({ topic: 'raw' }),
+        ),
         picky: fn(
           `export default async (event) => { throw Object.assign(new Error('amount must be a number'), { status: 400 }); };`,
-          'max_attempts: 3\n' + triggers({ topic: 'refunds' }),
+          `max_attempts: 3\n${triggers({ topic: 'refunds' })}`,
         ),
-        chatter: fn(`export default async (event) => ({ topic: event.topic, type: event.type });`, triggers({ topic: 'chat.*', event_type: '*' })),
-        fixme: fn(`export default async () => { throw new Error('not fixed yet'); };`, 'version: "1"\nmax_attempts: 1\n' + triggers({ topic: 'invoices' })),
+        chatter: fn(
+          `export default async (event) => ({ topic: event.topic, type: event.type });`,
+          triggers({ topic: 'chat.*', event_type: '*' }),
+        ),
+        fixme: fn(
+          `export default async () => { throw new Error('not fixed yet'); };`,
+          `version: "1"\nmax_attempts: 1\n${triggers({ topic: 'invoices' })}`,
+        ),
       },
       { events: { topic_scan_sec: 1, key_prefix: P } },
     );
     assert.equal(h.config.events.key_prefix, P);
-    await waitFor('the trigger to subscribe', async () => (await json(h.request('/healthz'))).body.triggers.state === 'subscribed');
+    await waitFor(
+      'the trigger to subscribe',
+      async () => (await json(h.request('/healthz'))).body.triggers.state === 'subscribed',
+    );
   });
 
   after(async () => {
@@ -59,30 +113,63 @@ describe('event triggers', () => {
     }
   });
 
-  const xadd = (topic: string, fields: Record<string, string>) => redis.xadd(P + topic, '*', ...Object.entries(fields).flat()) as Promise<string>;
-  const results = () => readStream(redis, P + 'titan.results');
-  const dlq = () => readStream(redis, P + 'titan.dlq');
+  const xadd = (topic: string, fields: Record<string, string>) =>
+    redis.xadd(P + topic, '*', ...Object.entries(fields).flat()) as Promise<string>;
+  const results = () => readStream(redis, `${P}titan.results`);
+  const dlq = () => readStream(redis, `${P}titan.dlq`);
   // Entry ids are unique per stream only: two topics can hold the same id, so chatter (a glob) also names the topic.
   const resultsFor = async (fnName: string, eventId: string, topic?: string) =>
-    (await results()).filter((e) => e.fields.function === fnName && e.fields.event_id === eventId && (topic === undefined || e.fields.topic === topic));
+    (await results()).filter(
+      (e) =>
+        e.fields.function === fnName &&
+        e.fields.event_id === eventId &&
+        (topic === undefined || e.fields.topic === topic),
+    );
   const resultFor = (fnName: string, eventId: string, topic?: string): Promise<StreamEntry> =>
-    waitFor(`${fnName}'s result for event ${eventId}`, async () => (await resultsFor(fnName, eventId, topic))[0]);
+    waitFor(
+      `${fnName}'s result for event ${eventId}`,
+      async () => (await resultsFor(fnName, eventId, topic))[0],
+    );
   const metrics = async () => (await h.request('/metrics')).text();
   /** Queue entries are deleted once done: an empty queue means everything routed to it has run. */
-  const drained = (fnName: string) => waitFor(`${fnName}'s queue to drain`, async () => (await redis.xlen(`${P}titan.q.${fnName}`)) === 0);
+  const drained = (fnName: string) =>
+    waitFor(
+      `${fnName}'s queue to drain`,
+      async () => (await redis.xlen(`${P}titan.q.${fnName}`)) === 0,
+    );
 
   test('an event runs the matching function; the handler gets event and context.trigger; the outcome lands on titan.results', async () => {
     const time = '2024-05-01T10:00:00.000Z';
-    const id = await xadd('orders', { type: 'created', data: '{"order":1,"items":["a"]}', source: 'shop', time });
+    const id = await xadd('orders', {
+      type: 'created',
+      data: '{"order":1,"items":["a"]}',
+      source: 'shop',
+      time,
+    });
     const r = await resultFor('onorder', id);
     assert.equal(r.fields.topic, 'orders');
     assert.equal(r.fields.outcome, 'ok');
     assert.match(r.fields.invocation_id!, /^[0-9a-f-]{36}$/);
-    assert.ok(Number(r.fields.duration_ms) >= 0, `duration_ms is a number (${r.fields.duration_ms})`);
+    assert.ok(
+      Number(r.fields.duration_ms) >= 0,
+      `duration_ms is a number (${r.fields.duration_ms})`,
+    );
     assert.equal(r.fields.error, undefined);
     const result = JSON.parse(r.fields.result!);
-    assert.deepEqual(result.event, { id, topic: 'orders', type: 'created', data: { order: 1, items: ['a'] }, source: 'shop', time });
-    assert.deepEqual(result.trigger, { kind: 'event', topic: 'orders', eventType: 'created', messageId: id });
+    assert.deepEqual(result.event, {
+      id,
+      topic: 'orders',
+      type: 'created',
+      data: { order: 1, items: ['a'] },
+      source: 'shop',
+      time,
+    });
+    assert.deepEqual(result.trigger, {
+      kind: 'event',
+      topic: 'orders',
+      eventType: 'created',
+      messageId: id,
+    });
 
     // source and time are optional: absent in the entry, absent in the handler's event
     const bare = await xadd('orders', { type: 'created', data: '{"order":2}' });
@@ -100,14 +187,18 @@ describe('event triggers', () => {
     await resultFor('anyorder', later);
     assert.equal((await resultsFor('onorder', id)).length, 1);
     assert.equal((await resultsFor('anyorder', id)).length, 1);
-    assert.deepEqual(JSON.parse((await resultsFor('anyorder', id))[0]!.fields.result!), { type: 'created' });
+    assert.deepEqual(JSON.parse((await resultsFor('anyorder', id))[0]!.fields.result!), {
+      type: 'created',
+    });
   });
 
   test('event types a trigger does not name are ignored by it', async () => {
     const ignored = await xadd('orders', { type: 'deleted', data: '{"order":5}' });
     const next = await xadd('orders', { type: 'created', data: '{"order":6}' });
     // anyorder (no event_type) takes every type
-    assert.deepEqual(JSON.parse((await resultFor('anyorder', ignored)).fields.result!), { type: 'deleted' });
+    assert.deepEqual(JSON.parse((await resultFor('anyorder', ignored)).fields.result!), {
+      type: 'deleted',
+    });
     // `deleted` was routed before `next`; once onorder did `next` and its queue is empty, nothing is left
     await resultFor('onorder', next);
     await drained('onorder');
@@ -119,31 +210,42 @@ describe('event triggers', () => {
     assert.equal(JSON.parse((await resultFor('typed', wanted)).fields.result!), 'wanted');
     await drained('typed');
     assert.deepEqual(await resultsFor('typed', unwanted), []);
-    const [pending] = (await redis.xpending(P + 'typed', 'plugins')) as [number];
+    const [pending] = (await redis.xpending(`${P}typed`, 'plugins')) as [number];
     assert.equal(pending, 0, 'the ignored entry is acknowledged');
-    assert.equal(metricValue(await metrics(), 'titan_events_total', { topic: 'typed', outcome: 'ignored' }), 1);
+    assert.equal(
+      metricValue(await metrics(), 'titan_events_total', { topic: 'typed', outcome: 'ignored' }),
+      1,
+    );
   });
 
   test('context.emit lands on its topic with source function:<name>, for event and HTTP invocations', async () => {
     const id = await xadd('orders', { type: 'created', data: '{"order":7}' });
     await resultFor('onorder', id);
     const emitted = await waitFor('the emitted event', async () =>
-      (await readStream(redis, P + 'orders.audit')).find((e) => e.fields.data === '{"order":7}'));
+      (await readStream(redis, `${P}orders.audit`)).find((e) => e.fields.data === '{"order":7}'),
+    );
     assert.equal(emitted.fields.type, 'seen');
     assert.equal(emitted.fields.source, 'function:onorder');
-    assert.ok(!Number.isNaN(Date.parse(emitted.fields.time!)), `time is a timestamp (${emitted.fields.time})`);
+    assert.ok(
+      !Number.isNaN(Date.parse(emitted.fields.time!)),
+      `time is a timestamp (${emitted.fields.time})`,
+    );
 
     const res = await json(h.invoke('onorder', { data: { order: 8 } }));
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body.trigger, { kind: 'http' });
-    const viaHttp = (await readStream(redis, P + 'orders.audit')).find((e) => e.fields.data === '{"order":8}');
+    const viaHttp = (await readStream(redis, `${P}orders.audit`)).find(
+      (e) => e.fields.data === '{"order":8}',
+    );
     assert.ok(viaHttp, 'an HTTP invocation emits too (appended before the response)');
     assert.equal(viaHttp.fields.source, 'function:onorder');
   });
 
   test('a failing function is retried, then dead-lettered; the other matching function ran exactly once', async () => {
     const id = await xadd('payments', { type: 'charge', data: '{"amount":5}', source: 'shop' });
-    const dead = await waitFor('the DLQ entry', async () => (await dlq()).find((e) => e.fields.topic === 'payments' && e.fields.event_id === id));
+    const dead = await waitFor('the DLQ entry', async () =>
+      (await dlq()).find((e) => e.fields.topic === 'payments' && e.fields.event_id === id),
+    );
     const { fields } = dead;
     assert.equal(fields.function, 'flaky');
     assert.equal(fields.attempts, '2');
@@ -164,10 +266,18 @@ describe('event triggers', () => {
     assert.deepEqual(JSON.parse(ok[0]!.fields.result!), { paid: 5 });
 
     const m = await metrics();
-    assert.equal(metricValue(m, 'titan_invocations_total', { function: 'flaky', outcome: 'function_error' }), 2, 'two attempts');
+    assert.equal(
+      metricValue(m, 'titan_invocations_total', { function: 'flaky', outcome: 'function_error' }),
+      2,
+      'two attempts',
+    );
     assert.equal(metricValue(m, 'titan_event_retries_total', { function: 'flaky' }), 1);
     assert.equal(metricValue(m, 'titan_dlq_total', { function: 'flaky' }), 1);
-    assert.equal(metricValue(m, 'titan_invocations_total', { function: 'payok', outcome: 'ok' }), 1, 'payok ran once');
+    assert.equal(
+      metricValue(m, 'titan_invocations_total', { function: 'payok', outcome: 'ok' }),
+      1,
+      'payok ran once',
+    );
     // both work items are acknowledged: nothing left pending on either queue
     for (const q of ['flaky', 'payok']) {
       const [pending] = (await redis.xpending(`${P}titan.q.${q}`, 'plugins')) as [number];
@@ -177,20 +287,37 @@ describe('event triggers', () => {
 
   test('an event the handler rejects (status 400-499) goes to the DLQ at once, never retried', async () => {
     const id = await xadd('refunds', { type: 'refund', data: '{"amount":"ten"}' });
-    const dead = await waitFor('the DLQ entry', async () => (await dlq()).find((e) => e.fields.topic === 'refunds' && e.fields.event_id === id));
+    const dead = await waitFor('the DLQ entry', async () =>
+      (await dlq()).find((e) => e.fields.topic === 'refunds' && e.fields.event_id === id),
+    );
     assert.equal(dead.fields.function, 'picky');
-    assert.equal(dead.fields.attempts, '1', 'max_attempts is 3, but a retry cannot change a rejection');
-    assert.deepEqual(JSON.parse(dead.fields.error!), { code: 'function_rejected', message: 'amount must be a number' });
+    assert.equal(
+      dead.fields.attempts,
+      '1',
+      'max_attempts is 3, but a retry cannot change a rejection',
+    );
+    assert.deepEqual(JSON.parse(dead.fields.error!), {
+      code: 'function_rejected',
+      message: 'amount must be a number',
+    });
     const m = await (await h.request('/metrics')).text();
     assert.equal(metricValue(m, 'titan_event_retries_total', { function: 'picky' }), 0);
-    assert.equal(metricValue(m, 'titan_invocations_total', { function: 'picky', outcome: 'function_rejected' }), 1);
+    assert.equal(
+      metricValue(m, 'titan_invocations_total', {
+        function: 'picky',
+        outcome: 'function_rejected',
+      }),
+      1,
+    );
   });
 
   test('malformed entries go to the DLQ with the reason; the loop goes on', async () => {
     const noType = await xadd('raw', { data: '{"a":1}' });
     const badData = await xadd('raw', { type: 'thing', data: '{not json' });
     const good = await xadd('raw', { type: 'thing', data: '{"good":true}' });
-    assert.deepEqual(JSON.parse((await resultFor('mal', good)).fields.result!), { got: { good: true } });
+    assert.deepEqual(JSON.parse((await resultFor('mal', good)).fields.result!), {
+      got: { good: true },
+    });
 
     const entries = await dlq();
     const a = entries.find((e) => e.fields.topic === 'raw' && e.fields.event_id === noType);
@@ -215,11 +342,16 @@ describe('event triggers', () => {
   });
 
   test('POST /events/:topic publishes an event that triggers functions; bad input is a 400', async () => {
-    const res = await json(h.request('/events/orders', { method: 'POST', body: JSON.stringify({ type: 'created', data: { order: 42 } }) }));
+    const res = await json(
+      h.request('/events/orders', {
+        method: 'POST',
+        body: JSON.stringify({ type: 'created', data: { order: 42 } }),
+      }),
+    );
     assert.equal(res.status, 201, JSON.stringify(res.body));
     assert.equal(res.body.topic, 'orders');
     const id: string = res.body.id;
-    const entry = (await readStream(redis, P + 'orders')).find((e) => e.id === id);
+    const entry = (await readStream(redis, `${P}orders`)).find((e) => e.id === id);
     assert.ok(entry, 'the entry is on the topic stream');
     const { fields } = entry;
     assert.equal(fields.type, 'created');
@@ -228,17 +360,23 @@ describe('event triggers', () => {
     const r = JSON.parse((await resultFor('onorder', id)).fields.result!);
     assert.deepEqual(r.event.data, { order: 42 });
 
-    const noType = await json(h.request('/events/orders', { method: 'POST', body: JSON.stringify({ data: 1 }) }));
+    const noType = await json(
+      h.request('/events/orders', { method: 'POST', body: JSON.stringify({ data: 1 }) }),
+    );
     assert.equal(noType.status, 400);
     assert.equal(noType.body.error.code, 'invalid_request');
     assert.match(noType.body.error.message, /type/);
     const notJson = await json(h.request('/events/orders', { method: 'POST', body: '{oops' }));
     assert.equal(notJson.status, 400);
-    const badTopic = await json(h.request('/events/bad%20topic', { method: 'POST', body: JSON.stringify({ type: 'x' }) }));
+    const badTopic = await json(
+      h.request('/events/bad%20topic', { method: 'POST', body: JSON.stringify({ type: 'x' }) }),
+    );
     assert.equal(badTopic.status, 400);
     assert.match(badTopic.body.error.message, /invalid topic/);
     for (const internal of ['titan.results', 'titan.dlq', 'titan.q.onorder']) {
-      const forged = await json(h.request(`/events/${internal}`, { method: 'POST', body: JSON.stringify({ type: 'x' }) }));
+      const forged = await json(
+        h.request(`/events/${internal}`, { method: 'POST', body: JSON.stringify({ type: 'x' }) }),
+      );
       assert.equal(forged.status, 400, internal);
       assert.match(forged.body.error.message, /runtime's own streams/);
     }
@@ -248,7 +386,9 @@ describe('event triggers', () => {
     const id = await xadd('invoices', { type: 'bill', data: '{"n":1}' });
     const listed = await waitFor('the DLQ listing', async () => {
       const { body } = await json(h.request('/dlq'));
-      return (body.entries as Array<Record<string, string>>).find((e) => e.topic === 'invoices' && e.event_id === id);
+      return (body.entries as Array<Record<string, string>>).find(
+        (e) => e.topic === 'invoices' && e.event_id === id,
+      );
     });
     assert.equal(listed.function, 'fixme');
     assert.equal(listed.attempts, '1');
@@ -257,8 +397,14 @@ describe('event triggers', () => {
 
     // Fix and redeploy the function, then replay.
     const dir = join(h.functionsDir, 'fixme');
-    await writeFile(join(dir, 'index.js'), `export default async (event) => ({ fixed: true, n: event.data.n });`);
-    await writeFile(join(dir, 'function.yaml'), 'version: "2"\nmax_attempts: 1\n' + triggers({ topic: 'invoices' }));
+    await writeFile(
+      join(dir, 'index.js'),
+      `export default async (event) => ({ fixed: true, n: event.data.n });`,
+    );
+    await writeFile(
+      join(dir, 'function.yaml'),
+      `version: "2"\nmax_attempts: 1\n${triggers({ topic: 'invoices' })}`,
+    );
     await waitFor('version 2 of fixme to be ready', async () => {
       const { body } = await json(h.request('/functions/fixme'));
       return body.version === '2' && body.status === 'ready';
@@ -269,10 +415,15 @@ describe('event triggers', () => {
     assert.match(replay.body.queued, /^\d+-\d+$/);
 
     const ok = await waitFor('the replayed entry to succeed', async () =>
-      (await resultsFor('fixme', id)).find((e) => e.fields.outcome === 'ok'));
+      (await resultsFor('fixme', id)).find((e) => e.fields.outcome === 'ok'),
+    );
     assert.deepEqual(JSON.parse(ok.fields.result!), { fixed: true, n: 1 });
     const { body } = await json(h.request('/dlq'));
-    assert.equal((body.entries as Array<{ id: string }>).some((e) => e.id === listed.id), false, 'the replayed entry left the DLQ');
+    assert.equal(
+      (body.entries as Array<{ id: string }>).some((e) => e.id === listed.id),
+      false,
+      'the replayed entry left the DLQ',
+    );
     const again = await json(h.request(`/dlq/${listed.id}/replay`, { method: 'POST' }));
     assert.equal(again.status, 404);
   });
@@ -281,17 +432,31 @@ describe('event triggers', () => {
     const other = await xadd('chatroom', { type: 'message', data: '{}' }); // does not match chat.*
     const msg = await xadd('chat.room7', { type: 'message', data: '{"text":"hi"}' });
     const typing = await xadd('chat.room7', { type: 'typing', data: 'null' });
-    assert.deepEqual(JSON.parse((await resultFor('chatter', msg, 'chat.room7')).fields.result!), { topic: 'chat.room7', type: 'message' });
-    assert.deepEqual(JSON.parse((await resultFor('chatter', typing, 'chat.room7')).fields.result!), { topic: 'chat.room7', type: 'typing' });
+    assert.deepEqual(JSON.parse((await resultFor('chatter', msg, 'chat.room7')).fields.result!), {
+      topic: 'chat.room7',
+      type: 'message',
+    });
+    assert.deepEqual(
+      JSON.parse((await resultFor('chatter', typing, 'chat.room7')).fields.result!),
+      { topic: 'chat.room7', type: 'typing' },
+    );
     const { body } = await json(h.request('/healthz'));
     assert.ok(body.triggers.topics.includes('chat.room7'), JSON.stringify(body.triggers.topics));
     assert.ok(!body.triggers.topics.includes('chatroom'), 'chatroom does not match chat.*');
     assert.deepEqual(await resultsFor('chatter', other, 'chatroom'), []);
 
     // publishing through the gateway to a stream nobody has seen yet
-    const pub = await json(h.request('/events/chat.lobby', { method: 'POST', body: JSON.stringify({ type: 'join', data: { who: 'ada' } }) }));
+    const pub = await json(
+      h.request('/events/chat.lobby', {
+        method: 'POST',
+        body: JSON.stringify({ type: 'join', data: { who: 'ada' } }),
+      }),
+    );
     assert.equal(pub.status, 201);
-    assert.deepEqual(JSON.parse((await resultFor('chatter', pub.body.id, 'chat.lobby')).fields.result!), { topic: 'chat.lobby', type: 'join' });
+    assert.deepEqual(
+      JSON.parse((await resultFor('chatter', pub.body.id, 'chat.lobby')).fields.result!),
+      { topic: 'chat.lobby', type: 'join' },
+    );
   });
 
   test('a new subscription starts at the end of the stream: history from before it is not replayed', async () => {

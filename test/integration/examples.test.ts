@@ -12,8 +12,21 @@ import { chromium } from 'playwright-core';
 import YAML from 'yaml';
 import { defaultConfig } from '../../runtime/config.ts';
 import { ensureRuntimeImage } from '../../runtime/image/runtime-image.ts';
-import { errorOf, startHarness, testEngine, type FunctionFiles, type Harness } from '../helpers/harness.ts';
-import { deletePrefix, json, readStream, redisClient, sharedRedisUrl, waitFor } from '../helpers/events.ts';
+import {
+  errorOf,
+  startHarness,
+  testEngine,
+  type FunctionFiles,
+  type Harness,
+} from '../helpers/harness.ts';
+import {
+  deletePrefix,
+  json,
+  readStream,
+  redisClient,
+  sharedRedisUrl,
+  waitFor,
+} from '../helpers/events.ts';
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 
@@ -21,7 +34,9 @@ const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
 async function exampleFolders(dir = EXAMPLES): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   if (entries.some((e) => e.name === 'function.yaml')) return [relative(EXAMPLES, dir)];
-  const nested = await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => exampleFolders(join(dir, e.name))));
+  const nested = await Promise.all(
+    entries.filter((e) => e.isDirectory()).map((e) => exampleFolders(join(dir, e.name))),
+  );
   return nested.flat().sort();
 }
 
@@ -37,8 +52,24 @@ async function filesOf(example: string): Promise<FunctionFiles> {
 }
 
 // Deployed under their folder's base name, as `cp -r examples/<path> functions/` would.
-const TESTED = ['form-page', 'hello', 'hello-py', 'hello-ts', 'pipeline/consumer', 'pipeline/producer', 'webhook'];
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const TESTED = [
+  'form-page',
+  'hello',
+  'hello-py',
+  'hello-ts',
+  'pipeline/consumer',
+  'pipeline/producer',
+  'webhook',
+];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('examples', () => {
   let h: Harness;
@@ -49,7 +80,9 @@ describe('examples', () => {
 
   before(async () => {
     // hello-py needs the python image; CI's setup made it, this makes the test stand alone.
-    await ensureRuntimeImage(testEngine(), defaultConfig().sandbox.python_image, { kind: 'python' });
+    await ensureRuntimeImage(testEngine(), defaultConfig().sandbox.python_image, {
+      kind: 'python',
+    });
     redis = redisClient(await sharedRedisUrl());
     const functions: Record<string, FunctionFiles> = {};
     for (const ex of TESTED) functions[ex.split('/').pop()!] = await filesOf(ex);
@@ -57,7 +90,10 @@ describe('examples', () => {
     h = await startHarness(functions);
     prefix = h.config.events.key_prefix; // the config the gateway runs on
     port = await h.gw.listen(); // the form page is opened in a browser
-    await waitFor('the trigger to subscribe', async () => (await json(h.request('/healthz'))).body.triggers.state === 'subscribed');
+    await waitFor(
+      'the trigger to subscribe',
+      async () => (await json(h.request('/healthz'))).body.triggers.state === 'subscribed',
+    );
   });
   after(async () => {
     await h?.close();
@@ -70,20 +106,30 @@ describe('examples', () => {
   test('every example folder is exercised here', async () => {
     assert.deepEqual(await exampleFolders(), TESTED);
     const { body } = await json(h.request('/functions'));
-    for (const f of body.functions as Array<{ name: string; status: string; error?: string }>) assert.equal(f.status, 'ready', `${f.name}: ${f.error}`);
+    for (const f of body.functions as Array<{ name: string; status: string; error?: string }>)
+      assert.equal(f.status, 'ready', `${f.name}: ${f.error}`);
   });
 
   test('hello (JavaScript) answers over HTTP', async () => {
     const res = await json(h.invoke('hello', { name: 'Ada' }));
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { message: 'hello, Ada' });
-    assert.deepEqual((await json(h.invoke('hello', ''))).body, { message: 'hello, world' }, 'an empty body is a null event');
+    assert.deepEqual(
+      (await json(h.invoke('hello', ''))).body,
+      { message: 'hello, world' },
+      'an empty body is a null event',
+    );
   });
 
   test('hello-ts (TypeScript, two modules) answers over HTTP', async () => {
     const res = await json(h.invoke('hello-ts', { name: ' Ada ', language: 'fr' }));
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { message: 'bonjour, Ada', name: 'Ada', language: 'fr', invocationId: res.headers.get('x-invocation-id') });
+    assert.deepEqual(res.body, {
+      message: 'bonjour, Ada',
+      name: 'Ada',
+      language: 'fr',
+      invocationId: res.headers.get('x-invocation-id'),
+    });
     const plain = await json(h.invoke('hello-ts', { language: 'xx' }));
     assert.equal(plain.body.message, 'hello, world');
   });
@@ -91,8 +137,15 @@ describe('examples', () => {
   test('hello-py (Python) answers over HTTP', async () => {
     const res = await json(h.invoke('hello-py', { name: ' Ada ' }));
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.deepEqual(res.body, { message: 'hello, Ada', invocationId: res.headers.get('x-invocation-id') });
-    assert.equal((await json(h.invoke('hello-py', ''))).body.message, 'hello, world', 'an empty body is None');
+    assert.deepEqual(res.body, {
+      message: 'hello, Ada',
+      invocationId: res.headers.get('x-invocation-id'),
+    });
+    assert.equal(
+      (await json(h.invoke('hello-py', ''))).body.message,
+      'hello, world',
+      'an empty body is None',
+    );
   });
 
   test('pipeline: the producer emits an order over HTTP, the consumer runs on it, emits a receipt and its result lands on titan.results', async () => {
@@ -101,20 +154,34 @@ describe('examples', () => {
     const { orderId } = res.body;
     assert.deepEqual(res.body, { orderId, item: 'book', quantity: 2, status: 'placed' });
 
-    const order = (await readStream(redis, `${prefix}shop.orders`)).find((e) => JSON.parse(e.fields.data!).orderId === orderId);
+    const order = (await readStream(redis, `${prefix}shop.orders`)).find(
+      (e) => JSON.parse(e.fields.data!).orderId === orderId,
+    );
     assert.ok(order, 'the order event is on shop.orders when the producer has answered');
     assert.equal(order.fields.type, 'order_placed');
     assert.equal(order.fields.source, 'function:producer');
 
     const done = await waitFor('the consumer result on titan.results', async () =>
-      (await readStream(redis, `${prefix}titan.results`)).find((e) => e.fields.function === 'consumer' && e.fields.event_id === order.id));
+      (await readStream(redis, `${prefix}titan.results`)).find(
+        (e) => e.fields.function === 'consumer' && e.fields.event_id === order.id,
+      ),
+    );
     assert.equal(done.fields.outcome, 'ok', done.fields.error);
     assert.equal(done.fields.topic, 'shop.orders');
-    const receipt = { orderId, item: 'book', quantity: 2, totalCents: 2400, receivedFrom: 'function:producer' };
+    const receipt = {
+      orderId,
+      item: 'book',
+      quantity: 2,
+      totalCents: 2400,
+      receivedFrom: 'function:producer',
+    };
     assert.deepEqual(JSON.parse(done.fields.result!), receipt);
 
     const emitted = await waitFor('the receipt on shop.receipts', async () =>
-      (await readStream(redis, `${prefix}shop.receipts`)).find((e) => JSON.parse(e.fields.data!).orderId === orderId));
+      (await readStream(redis, `${prefix}shop.receipts`)).find(
+        (e) => JSON.parse(e.fields.data!).orderId === orderId,
+      ),
+    );
     assert.equal(emitted.fields.type, 'receipt_ready');
     assert.equal(emitted.fields.source, 'function:consumer');
     assert.deepEqual(JSON.parse(emitted.fields.data!), receipt);
@@ -132,24 +199,47 @@ describe('examples', () => {
 
   test('webhook: a delivery signed with the secret is accepted (202); a wrong or missing signature is 401; GET is 405', async () => {
     const body = JSON.stringify({ action: 'opened', number: 7, title: 'grüße' });
-    const sign = (secret: string, raw: string) => `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
+    const sign = (secret: string, raw: string) =>
+      `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
     const deliver = (headers: Record<string, string>, raw = body) =>
-      h.request('/function/webhook', { method: 'POST', body: raw, headers: { 'content-type': 'application/json', 'x-github-event': 'issues', 'x-github-delivery': 'd-1', ...headers } });
+      h.request('/function/webhook', {
+        method: 'POST',
+        body: raw,
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'issues',
+          'x-github-delivery': 'd-1',
+          ...headers,
+        },
+      });
 
     const ok = await deliver({ 'x-hub-signature-256': sign(webhookSecret, body) });
     assert.equal(ok.status, 202);
-    assert.deepEqual(await ok.json(), { accepted: true, event: 'issues', delivery: 'd-1', action: 'opened' });
+    assert.deepEqual(await ok.json(), {
+      accepted: true,
+      event: 'issues',
+      delivery: 'd-1',
+      action: 'opened',
+    });
 
     const refusals: Array<[string, Record<string, string>, string?]> = [
       ['another secret', { 'x-hub-signature-256': sign('not the secret', body) }],
-      ['a signature of another body', { 'x-hub-signature-256': sign(webhookSecret, body) }, body.replace('opened', 'closed')],
+      [
+        'a signature of another body',
+        { 'x-hub-signature-256': sign(webhookSecret, body) },
+        body.replace('opened', 'closed'),
+      ],
       ['no signature', {}],
       ['a truncated signature', { 'x-hub-signature-256': sign(webhookSecret, body).slice(0, 20) }],
     ];
     for (const [what, headers, raw] of refusals) {
       const res = await deliver(headers, raw);
       assert.equal(res.status, 401, what);
-      assert.deepEqual(await res.json(), { error: 'the x-hub-signature-256 header does not match the body' }, what);
+      assert.deepEqual(
+        await res.json(),
+        { error: 'the x-hub-signature-256 header does not match the body' },
+        what,
+      );
     }
     const get = await h.request('/function/webhook');
     assert.equal(get.status, 405);
@@ -164,13 +254,19 @@ describe('examples', () => {
     const html = await page.text();
     assert.match(html, /<form method="post">/);
     assert.doesNotMatch(html, /id="greeting"/);
-    const posted = await h.request('/function/form-page', { method: 'POST', body: new URLSearchParams({ name: 'Ada <b>&' }) });
+    const posted = await h.request('/function/form-page', {
+      method: 'POST',
+      body: new URLSearchParams({ name: 'Ada <b>&' }),
+    });
     assert.equal(posted.status, 200);
     assert.match(await posted.text(), /<p id="greeting">Hello, Ada &#60;b&#62;&#38;!<\/p>/);
   });
 
   test('form-page in Chromium: the form posts back to itself (same origin) and the greeting shows', async () => {
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: CHROMIUM_ARGS,
+    });
     try {
       const page = await browser.newPage();
       const url = `http://127.0.0.1:${port}/function/form-page`;
@@ -180,7 +276,11 @@ describe('examples', () => {
       const [post] = await Promise.all([page.waitForNavigation(), page.click('button')]);
       assert.equal(post?.status(), 200);
       assert.equal(post?.request().method(), 'POST');
-      assert.equal(await post?.request().headerValue('origin'), `http://127.0.0.1:${port}`, 'a same-origin form post carries the gateway’s own origin');
+      assert.equal(
+        await post?.request().headerValue('origin'),
+        `http://127.0.0.1:${port}`,
+        'a same-origin form post carries the gateway’s own origin',
+      );
       assert.equal(page.url(), url);
       assert.equal(await page.textContent('#greeting'), 'Hello, Grace!');
     } finally {

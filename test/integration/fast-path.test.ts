@@ -36,7 +36,11 @@ describe('invoke fast path over a listening port', () => {
           'pool: { min: 1, max: 1, concurrency: 1 }\n',
         ),
       },
-      { gateway: { max_body_bytes: MAX_BODY }, pool: { queue_max: 1 }, events: { embedded_redis: false } },
+      {
+        gateway: { max_body_bytes: MAX_BODY },
+        pool: { queue_max: 1 },
+        events: { embedded_redis: false },
+      },
       { adminToken: TOKEN },
     );
     // listen() hands Hono's fetch to its fallback listener: count what gets there.
@@ -54,33 +58,67 @@ describe('invoke fast path over a listening port', () => {
   });
 
   /** One request over the port; `chunked` sends the body without a content-length. */
-  const send = (path: string, { method = 'POST', body, headers = {}, chunked = false }: { method?: string; body?: string; headers?: Record<string, string>; chunked?: boolean } = {}) =>
+  const send = (
+    path: string,
+    {
+      method = 'POST',
+      body,
+      headers = {},
+      chunked = false,
+    }: { method?: string; body?: string; headers?: Record<string, string>; chunked?: boolean } = {},
+  ) =>
     new Promise<Reply>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method, path, headers: { ...headers, ...(body !== undefined && !chunked ? { 'content-length': String(Buffer.byteLength(body)) } : {}) } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method,
+          path,
+          headers: {
+            ...headers,
+            ...(body !== undefined && !chunked
+              ? { 'content-length': String(Buffer.byteLength(body)) }
+              : {}),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode!, headers: res.headers, body: text }),
+          );
+        },
+      );
       req.on('error', reject);
       if (chunked && body !== undefined) req.write(body);
       req.end(chunked ? undefined : body);
     });
 
   /** Which path answered: the fast path, or Hono's listener. */
-  const via = async (work: () => Promise<Reply>): Promise<{ reply: Reply; by: 'fast' | 'hono' }> => {
+  const via = async (
+    work: () => Promise<Reply>,
+  ): Promise<{ reply: Reply; by: 'fast' | 'hono' }> => {
     const before = honoCalls;
     const reply = await work();
     return { reply, by: honoCalls === before ? 'fast' : 'hono' };
   };
   /** The answer's header names and values, minus the per-connection ones and the invocation id. */
   const answerHeaders = (r: Reply) =>
-    Object.fromEntries(Object.entries(r.headers).filter(([k]) => !PER_CONNECTION.has(k) && k !== 'x-invocation-id'));
-  const asResponse = (r: Reply) => new Response(r.body, { status: r.status, headers: r.headers as Record<string, string> });
+    Object.fromEntries(
+      Object.entries(r.headers).filter(([k]) => !PER_CONNECTION.has(k) && k !== 'x-invocation-id'),
+    );
+  const asResponse = (r: Reply) =>
+    new Response(r.body, { status: r.status, headers: r.headers as Record<string, string> });
 
   test('a call: the result as the body, with the same headers as through Hono', async () => {
     const event = { hello: 'wörld', n: [1, 2.5, null] };
-    const { reply: fast, by } = await via(() => send('/functions/echo/invoke', { body: JSON.stringify(event), headers: { 'content-type': 'application/json' } }));
+    const { reply: fast, by } = await via(() =>
+      send('/functions/echo/invoke', {
+        body: JSON.stringify(event),
+        headers: { 'content-type': 'application/json' },
+      }),
+    );
     assert.equal(by, 'fast');
     assert.equal(fast.status, 200);
     assert.deepEqual(JSON.parse(fast.body), { echo: event });
@@ -90,7 +128,9 @@ describe('invoke fast path over a listening port', () => {
     assert.equal(Number(fast.headers['content-length']), Buffer.byteLength(fast.body));
 
     // A query string sends the same call through Hono's route (it ignores unknown parameters).
-    const { reply: hono, by: honoBy } = await via(() => send('/functions/echo/invoke?via=hono', { body: JSON.stringify(event) }));
+    const { reply: hono, by: honoBy } = await via(() =>
+      send('/functions/echo/invoke?via=hono', { body: JSON.stringify(event) }),
+    );
     assert.equal(honoBy, 'hono');
     assert.equal(hono.body, fast.body);
     assert.deepEqual(answerHeaders(fast), answerHeaders(hono));
@@ -102,7 +142,9 @@ describe('invoke fast path over a listening port', () => {
     assert.equal(by, 'fast');
     assert.deepEqual(JSON.parse(empty.body), { echo: null });
 
-    const { reply: bad, by: badBy } = await via(() => send('/functions/echo/invoke', { body: '{"a":' }));
+    const { reply: bad, by: badBy } = await via(() =>
+      send('/functions/echo/invoke', { body: '{"a":' }),
+    );
     assert.equal(badBy, 'fast');
     assert.equal(bad.status, 400);
     assert.equal((await errorOf(asResponse(bad))).code, 'invalid_json');
@@ -115,7 +157,11 @@ describe('invoke fast path over a listening port', () => {
     const { reply: fast, by } = await via(() => send('/functions/boom/invoke', { body: '{}' }));
     assert.equal(by, 'fast');
     assert.equal(fast.status, 500);
-    assert.deepEqual(await errorOf(asResponse(fast)), { code: 'function_error', message: 'the widget is on fire', details: { name: 'TypeError' } });
+    assert.deepEqual(await errorOf(asResponse(fast)), {
+      code: 'function_error',
+      message: 'the widget is on fire',
+      details: { name: 'TypeError' },
+    });
     const hono = await send('/functions/boom/invoke?via=hono', { body: '{}' });
     assert.equal(hono.status, 500);
     assert.equal(fast.body, hono.body);
@@ -126,10 +172,15 @@ describe('invoke fast path over a listening port', () => {
   });
 
   test('past queue_max: 429 overloaded with Retry-After, as through Hono', async () => {
-    const replies = await Promise.all([0, 1, 2].map(() => send('/functions/busy/invoke', { body: '{}' })));
+    const replies = await Promise.all(
+      [0, 1, 2].map(() => send('/functions/busy/invoke', { body: '{}' })),
+    );
     assert.deepEqual(replies.map((r) => r.status).sort(), [200, 200, 429]);
     const refused = replies.find((r) => r.status === 429)!;
-    assert.ok(Number(refused.headers['retry-after']) >= 1, `Retry-After: ${refused.headers['retry-after']}`);
+    assert.ok(
+      Number(refused.headers['retry-after']) >= 1,
+      `Retry-After: ${refused.headers['retry-after']}`,
+    );
     assert.equal((await errorOf(asResponse(refused))).code, 'overloaded');
   });
 
@@ -149,7 +200,9 @@ describe('invoke fast path over a listening port', () => {
       assert.equal((await errorOf(asResponse(reply))).code, 'payload_too_large');
     }
     // a chunked body under the limit is served (by Hono's streaming limit)
-    const { reply: small, by } = await via(() => send('/functions/echo/invoke', { body: '{"a":1}', chunked: true }));
+    const { reply: small, by } = await via(() =>
+      send('/functions/echo/invoke', { body: '{"a":1}', chunked: true }),
+    );
     assert.equal(by, 'hono');
     assert.deepEqual(JSON.parse(small.body), { echo: { a: 1 } });
   });
@@ -160,9 +213,17 @@ describe('invoke fast path over a listening port', () => {
     assert.equal(anon.status, 401);
     assert.equal((await errorOf(asResponse(anon))).code, 'unauthorized');
     assert.match(String(anon.headers['www-authenticate']), /^Bearer/);
-    const wrong = await send('/functions/guarded/invoke', { body: '{}', headers: { authorization: `Bearer ${TOKEN}x` } });
+    const wrong = await send('/functions/guarded/invoke', {
+      body: '{}',
+      headers: { authorization: `Bearer ${TOKEN}x` },
+    });
     assert.equal(wrong.status, 401);
-    const { reply: right, by: rightBy } = await via(() => send('/functions/guarded/invoke', { body: '{}', headers: { authorization: `Bearer ${TOKEN}` } }));
+    const { reply: right, by: rightBy } = await via(() =>
+      send('/functions/guarded/invoke', {
+        body: '{}',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      }),
+    );
     assert.equal(rightBy, 'fast');
     assert.equal(right.status, 200);
     assert.deepEqual(JSON.parse(right.body), { guarded: true });
@@ -172,10 +233,21 @@ describe('invoke fast path over a listening port', () => {
     const { reply: list, by } = await via(() => send('/functions', { method: 'GET' }));
     assert.equal(by, 'hono');
     assert.equal(list.status, 200);
-    assert.deepEqual((JSON.parse(list.body) as { functions: Array<{ name: string }> }).functions.map((f) => f.name).sort(), ['boom', 'busy', 'echo', 'guarded']);
-    const { reply: get, by: getBy } = await via(() => send('/functions/echo/invoke', { method: 'GET' }));
+    assert.deepEqual(
+      (JSON.parse(list.body) as { functions: Array<{ name: string }> }).functions
+        .map((f) => f.name)
+        .sort(),
+      ['boom', 'busy', 'echo', 'guarded'],
+    );
+    const { reply: get, by: getBy } = await via(() =>
+      send('/functions/echo/invoke', { method: 'GET' }),
+    );
     assert.equal(getBy, 'hono');
     assert.equal(get.status, 404);
-    assert.equal((await send('/reload', { body: '' })).status, 401, 'management routes keep their token check');
+    assert.equal(
+      (await send('/reload', { body: '' })).status,
+      401,
+      'management routes keep their token check',
+    );
   });
 });

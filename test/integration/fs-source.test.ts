@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { fn, newHarnessDir, startHarness, type Harness } from '../helpers/harness.ts';
-import { deletePrefix, json, readStream, redisClient, sharedRedisUrl, uniquePrefix, waitFor } from '../helpers/events.ts';
+import {
+  deletePrefix,
+  json,
+  readStream,
+  redisClient,
+  sharedRedisUrl,
+  uniquePrefix,
+  waitFor,
+} from '../helpers/events.ts';
 
 describe('file source', () => {
   let h: Harness;
@@ -36,7 +44,16 @@ describe('file source', () => {
       {
         events: { key_prefix: P },
         sandbox: { fs_roots: [inbox] },
-        sources: [{ type: 'fs', path: inbox, topic: 'files.v1', debounce_ms: 200, recursive: true, ignore: [] }],
+        sources: [
+          {
+            type: 'fs',
+            path: inbox,
+            topic: 'files.v1',
+            debounce_ms: 200,
+            recursive: true,
+            ignore: [],
+          },
+        ],
       },
       { dir },
     );
@@ -57,7 +74,9 @@ describe('file source', () => {
       const { body } = await json(h.request('/healthz'));
       return body.sources?.[0]?.state === 'watching' ? body : undefined;
     });
-    assert.deepEqual(health.sources, [{ type: 'fs', path: real, topic: 'files.v1', state: 'watching', pending: 0 }]);
+    assert.deepEqual(health.sources, [
+      { type: 'fs', path: real, topic: 'files.v1', state: 'watching', pending: 0 },
+    ]);
   });
 
   test('a file copied in becomes one file_created event, and the triggered function reads it by data.path', async () => {
@@ -78,12 +97,22 @@ describe('file source', () => {
     assert.ok(!Number.isNaN(Date.parse(data.mtime)), `mtime is a date: ${data.mtime}`);
 
     const result = await waitFor('the reader function to run', async () =>
-      (await readStream(redis, `${P}titan.results`)).find((e) => e.fields.function === 'reader' && e.fields.event_id === entry.id),
+      (await readStream(redis, `${P}titan.results`)).find(
+        (e) => e.fields.function === 'reader' && e.fields.event_id === entry.id,
+      ),
     );
     assert.equal(result.fields.outcome, 'ok', result.fields.error);
     const out = JSON.parse(result.fields.result!);
-    assert.equal(out.text, 'hello from the inbox\n', 'the function opened the same absolute path through its mount');
+    assert.equal(
+      out.text,
+      'hello from the inbox\n',
+      'the function opened the same absolute path through its mount',
+    );
     assert.deepEqual(out.data, data);
-    assert.equal((await readStream(redis, `${P}files.v1`)).length, 1, 'exactly one event for the copy');
+    assert.equal(
+      (await readStream(redis, `${P}files.v1`)).length,
+      1,
+      'exactly one event for the copy',
+    );
   });
 });

@@ -9,7 +9,15 @@ import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import { parseMemory } from '../../runtime/quantity.ts';
 import { GVISOR_RUNTIME, gvisorStatus } from '../../runtime/engine/runtimes.ts';
-import { containersOf, errorOf, eventually, fn, startHarness, testEngine, type Harness } from '../helpers/harness.ts';
+import {
+  containersOf,
+  errorOf,
+  eventually,
+  fn,
+  startHarness,
+  testEngine,
+  type Harness,
+} from '../helpers/harness.ts';
 import { PROBE, type Probe } from '../helpers/sandbox-probe.ts';
 
 const GVISOR = 'isolation: gvisor\n';
@@ -25,22 +33,31 @@ describe('isolation: gvisor', () => {
   let p: Probe;
   const docker = new Docker();
   /** the engine's own record of a function's one container */
-  const inspectOf = async (name: string) => docker.getContainer((await containersOf(h.config, name))[0]!.id).inspect();
+  const inspectOf = async (name: string) =>
+    docker.getContainer((await containersOf(h.config, name))[0]!.id).inspect();
 
   /** until one container other than `oldId` serves `name`, warm */
   const warmAgain = (name: string, oldId: string) =>
     eventually(async () => {
       const [c, ...more] = await containersOf(h.config, name);
-      const info = (await (await h.request(`/functions/${name}`)).json()) as { pool: { warm: number } };
+      const info = (await (await h.request(`/functions/${name}`)).json()) as {
+        pool: { warm: number };
+      };
       return !!c && more.length === 0 && c.id !== oldId && info.pool.warm === 1;
     }, 30_000);
 
   before(async () => {
     const status = await gvisorStatus(testEngine());
-    assert.ok(status.ok, `the test engine (${process.env.DOCKER_HOST}) cannot run gVisor: ${status.line}`);
+    assert.ok(
+      status.ok,
+      `the test engine (${process.env.DOCKER_HOST}) cannot run gVisor: ${status.line}`,
+    );
     h = await startHarness(
       {
-        probe: fn(PROBE, `${GVISOR}resources: { memory: 48Mi, cpu: 250m, cpu_limit: 500m }\nenv: { GREETING: hello }\npool: { min: 1, max: 1 }\n`),
+        probe: fn(
+          PROBE,
+          `${GVISOR}resources: { memory: 48Mi, cpu: 250m, cpu_limit: 500m }\nenv: { GREETING: hello }\npool: { min: 1, max: 1 }\n`,
+        ),
         gkernel: fn(KERNEL, `${GVISOR}pool: { min: 1, max: 1 }\n`),
         rkernel: fn(KERNEL, 'pool: { min: 1, max: 1 }\n'),
         // pool.min 0 with stem cells on: a runc function would be specialized from a cell; this one not.
@@ -48,7 +65,10 @@ describe('isolation: gvisor', () => {
         slow: fn(sleeper, `${GVISOR}timeout_sec: 1\npool: { min: 1, max: 1 }\n`),
         hog: fn(HOG, `${GVISOR}resources: { memory: 64Mi }\npool: { min: 1, max: 1 }\n`),
       },
-      { events: { embedded_redis: false }, sandbox: { stem_cells: { node: { min: 1, max: 1 }, python: { min: 0, max: 0 } } } },
+      {
+        events: { embedded_redis: false },
+        sandbox: { stem_cells: { node: { min: 1, max: 1 }, python: { min: 0, max: 0 } } },
+      },
     );
     const res = await h.invoke('probe', {});
     assert.equal(res.status, 200, await res.clone().text());
@@ -78,13 +98,23 @@ describe('isolation: gvisor', () => {
   });
 
   test('GET /functions/:name says gvisor and why its cold starts are classic; titan list shows it', async () => {
-    const info = (await (await h.request('/functions/gcold')).json()) as { isolation: string; cold_start: { path: string; reason: string } };
+    const info = (await (await h.request('/functions/gcold')).json()) as {
+      isolation: string;
+      cold_start: { path: string; reason: string };
+    };
     assert.equal(info.isolation, 'gvisor');
     assert.equal(info.cold_start.path, 'container');
     assert.match(info.cold_start.reason, /^classic start: isolation gvisor/);
-    const runc = (await (await h.request('/functions/rkernel')).json()) as { isolation: string; cold_start: { path: string } };
+    const runc = (await (await h.request('/functions/rkernel')).json()) as {
+      isolation: string;
+      cold_start: { path: string };
+    };
     assert.equal(runc.isolation, 'container');
-    assert.equal(runc.cold_start.path, 'stem_cell', 'the same config specializes a runc function from a cell');
+    assert.equal(
+      runc.cold_start.path,
+      'stem_cell',
+      'the same config specializes a runc function from a cell',
+    );
   });
 
   test('a cold call starts its own gVisor container, never a runc stem cell', async () => {
@@ -94,7 +124,9 @@ describe('isolation: gvisor', () => {
     const info = await inspectOf('gcold');
     assert.equal(info.HostConfig.Runtime, GVISOR_RUNTIME);
     assert.equal(info.Config.Labels['titan.stem'], undefined, 'not a specialized stem cell');
-    const stats = (await (await h.request('/functions/gcold')).json()) as { cold_start: { stem_cell: number; container: number } };
+    const stats = (await (await h.request('/functions/gcold')).json()) as {
+      cold_start: { stem_cell: number; container: number };
+    };
     assert.deepEqual([stats.cold_start.stem_cell, stats.cold_start.container], [0, 1]);
   });
 
@@ -104,8 +136,13 @@ describe('isolation: gvisor', () => {
     // gVisor checks the uid's permission on a root-owned directory before the mount's read-only flag
     // (the host kernel under runc: the other way round), so a write there fails with EACCES; the mounts
     // themselves are read-only either way (the root here, /fn and /titan in the next test).
-    for (const w of [p.writeRoot, p.writeCode, p.writeBootstrap]) assert.ok(['EROFS', 'EACCES'].includes(w), w);
-    assert.equal(p.mounts.find((m) => m.target === '/')?.rw, false, `root mount: ${JSON.stringify(p.mounts.find((m) => m.target === '/'))}`);
+    for (const w of [p.writeRoot, p.writeCode, p.writeBootstrap])
+      assert.ok(['EROFS', 'EACCES'].includes(w), w);
+    assert.equal(
+      p.mounts.find((m) => m.target === '/')?.rw,
+      false,
+      `root mount: ${JSON.stringify(p.mounts.find((m) => m.target === '/'))}`,
+    );
     assert.equal(p.writeTmp, 'ok');
     assert.equal(p.readTmp, 'ok');
     assert.equal(p.execTmp, 'EACCES', '/tmp is mounted noexec');
@@ -125,10 +162,28 @@ describe('isolation: gvisor', () => {
   });
 
   test('the probe: host directories read-only, only its own /fn; the engine applies the same limits', async () => {
-    const virtual = new Set(['proc', 'sysfs', 'cgroup', 'cgroup2', 'devpts', 'mqueue', 'tmpfs', 'overlay', 'devtmpfs']);
+    const virtual = new Set([
+      'proc',
+      'sysfs',
+      'cgroup',
+      'cgroup2',
+      'devpts',
+      'mqueue',
+      'tmpfs',
+      'overlay',
+      'devtmpfs',
+    ]);
     const fromHost = p.mounts.filter((m) => !virtual.has(m.type));
-    assert.deepEqual(fromHost.filter((m) => m.rw).map((m) => m.target), [], `writable host mounts: ${JSON.stringify(fromHost)}`);
-    for (const target of ['/fn', '/titan', '/run/titan']) assert.ok(fromHost.some((m) => m.target === target && !m.rw), `${target} mounted read-only`);
+    assert.deepEqual(
+      fromHost.filter((m) => m.rw).map((m) => m.target),
+      [],
+      `writable host mounts: ${JSON.stringify(fromHost)}`,
+    );
+    for (const target of ['/fn', '/titan', '/run/titan'])
+      assert.ok(
+        fromHost.some((m) => m.target === target && !m.rw),
+        `${target} mounted read-only`,
+      );
     // The engine holds the limits on the whole sandbox (Sentry and Gofer): the same numbers as under runc.
     const { HostConfig } = await inspectOf('probe');
     assert.equal(HostConfig.Memory, parseMemory('48Mi'));
@@ -140,14 +195,22 @@ describe('isolation: gvisor', () => {
     assert.deepEqual(HostConfig.SecurityOpt, ['no-new-privileges']);
     assert.equal(HostConfig.NetworkMode, 'none');
     const binds = (HostConfig.Binds ?? []).map((b) => b.split(':')[1]).sort();
-    assert.deepEqual(binds, ['/fn', '/run/titan', '/titan'], 'only its own folder, the bootstrap and the socket directory');
+    assert.deepEqual(
+      binds,
+      ['/fn', '/run/titan', '/titan'],
+      'only its own folder, the bootstrap and the socket directory',
+    );
   });
 
   test('past timeout_sec: 504 timeout, the container is replaced, and the next call works', async () => {
     const [old] = await containersOf(h.config, 'slow');
     const res = await h.invoke('slow', { ms: 5000 });
     assert.equal(res.status, 504);
-    assert.deepEqual(await errorOf(res), { code: 'timeout', message: "function 'slow' did not finish within 1000 ms", details: { timeout_ms: 1000 } });
+    assert.deepEqual(await errorOf(res), {
+      code: 'timeout',
+      message: "function 'slow' did not finish within 1000 ms",
+      details: { timeout_ms: 1000 },
+    });
     // timeout_sec covers the queue wait too: the next call waits until the replacement is warm.
     assert.ok(await warmAgain('slow', old!.id), 'a warm container replaced the timed-out one');
     const next = await h.invoke('slow', { ms: 10 });

@@ -31,7 +31,10 @@ describe('invoke', () => {
         ),
         cjs: fn('module.exports = async (event) => ({ style: "module.exports", event });'),
         named: fn('exports.handler = async (event) => ({ style: "exports.handler", event });'),
-        mjs: { 'function.yaml': 'handler: main.mjs\n', 'main.mjs': 'export async function handler(event) { return { style: "mjs", event }; }' },
+        mjs: {
+          'function.yaml': 'handler: main.mjs\n',
+          'main.mjs': 'export async function handler(event) { return { style: "mjs", event }; }',
+        },
         misc: fn(`
           export default async (e) => {
             switch (e.kind) {
@@ -66,19 +69,38 @@ describe('invoke', () => {
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
     const id = res.headers.get('x-invocation-id');
     assert.match(id ?? '', UUID);
-    assert.equal(res.headers.get('x-cold-start'), 'false', 'pool.min 1 prewarms, so the first call is warm');
-    const body = (await res.json()) as { event: unknown; context: Record<string, unknown>; frozen: boolean };
+    assert.equal(
+      res.headers.get('x-cold-start'),
+      'false',
+      'pool.min 1 prewarms, so the first call is warm',
+    );
+    const body = (await res.json()) as {
+      event: unknown;
+      context: Record<string, unknown>;
+      frozen: boolean;
+    };
     assert.deepEqual(body.event, { hello: 'world', n: [1, 2.5, null] });
     assert.equal(body.context.invocationId, id, 'the handler sees the id the caller got');
     assert.equal(body.context.functionName, 'esm');
     assert.deepEqual(body.context.trigger, { kind: 'http' });
-    assert.deepEqual(body.context.config, { greeting: 'hej', nested: { n: 1 } }, "the manifest's config: as context.config");
+    assert.deepEqual(
+      body.context.config,
+      { greeting: 'hej', nested: { n: 1 } },
+      "the manifest's config: as context.config",
+    );
     assert.equal(body.frozen, true, 'context.config is frozen all the way down');
     const deadline = body.context.deadline as number;
-    assert.ok(deadline >= sent + timeoutMs && deadline <= answered + timeoutMs, `deadline ${deadline} is the call's start + timeout_sec`);
+    assert.ok(
+      deadline >= sent + timeoutMs && deadline <= answered + timeoutMs,
+      `deadline ${deadline} is the call's start + timeout_sec`,
+    );
 
     const again = await h.invoke('esm', {});
-    assert.notEqual(again.headers.get('x-invocation-id'), id, 'every invocation has an id of its own');
+    assert.notEqual(
+      again.headers.get('x-invocation-id'),
+      id,
+      'every invocation has an id of its own',
+    );
   });
 
   test('any JSON value is an event: an empty body is null, scalars and arrays pass as they are', async () => {
@@ -91,12 +113,22 @@ describe('invoke', () => {
       assert.deepEqual(((await res.json()) as { event: unknown }).event, value);
     }
     const res = await h.invoke('misc', { kind: 'echo' });
-    assert.deepEqual(await res.json(), { unicode: 'grüße, 世界 ✓', echo: { kind: 'echo' } }, 'UTF-8 survives both ways');
+    assert.deepEqual(
+      await res.json(),
+      { unicode: 'grüße, 世界 ✓', echo: { kind: 'echo' } },
+      'UTF-8 survives both ways',
+    );
   });
 
   test('ES module, CommonJS (module.exports and exports.handler) and `handler: main.mjs` all load', async () => {
-    assert.deepEqual(await (await h.invoke('cjs', 7)).json(), { style: 'module.exports', event: 7 });
-    assert.deepEqual(await (await h.invoke('named', { a: 1 })).json(), { style: 'exports.handler', event: { a: 1 } });
+    assert.deepEqual(await (await h.invoke('cjs', 7)).json(), {
+      style: 'module.exports',
+      event: 7,
+    });
+    assert.deepEqual(await (await h.invoke('named', { a: 1 })).json(), {
+      style: 'exports.handler',
+      event: { a: 1 },
+    });
     assert.deepEqual(await (await h.invoke('mjs', '"x"')).json(), { style: 'mjs', event: 'x' });
     const esm = await h.invoke('esm', 1);
     assert.equal(esm.status, 200);
@@ -106,11 +138,19 @@ describe('invoke', () => {
   test('a thrown error or rejection is a 500 function_error with its message; the container keeps serving', async () => {
     const thrown = await h.invoke('misc', { kind: 'throw' });
     assert.equal(thrown.status, 500);
-    assert.deepEqual(await errorOf(thrown), { code: 'function_error', message: 'the widget is on fire', details: { name: 'Error' } });
+    assert.deepEqual(await errorOf(thrown), {
+      code: 'function_error',
+      message: 'the widget is on fire',
+      details: { name: 'Error' },
+    });
 
     const rejected = await h.invoke('misc', { kind: 'reject-type' });
     assert.equal(rejected.status, 500);
-    assert.deepEqual(await errorOf(rejected), { code: 'function_error', message: 'not a widget', details: { name: 'TypeError' } });
+    assert.deepEqual(await errorOf(rejected), {
+      code: 'function_error',
+      message: 'not a widget',
+      details: { name: 'TypeError' },
+    });
 
     const str = await h.invoke('misc', { kind: 'throw-string' });
     assert.equal(str.status, 500);
@@ -118,13 +158,21 @@ describe('invoke', () => {
     assert.equal(e.code, 'function_error');
     assert.equal(e.message, 'plain string');
 
-    assert.equal((await h.invoke('misc', { kind: 'echo' })).status, 200, 'a handler error does not cost the container');
+    assert.equal(
+      (await h.invoke('misc', { kind: 'echo' })).status,
+      200,
+      'a handler error does not cost the container',
+    );
   });
 
   test('an error with status (or statusCode) 400-499 is a 400 function_rejected; other statuses stay function_error', async () => {
     const refused = await h.invoke('misc', { kind: 'refuse' });
     assert.equal(refused.status, 400);
-    assert.deepEqual(await errorOf(refused), { code: 'function_rejected', message: 'quantity must be positive', details: { name: 'RangeError' } });
+    assert.deepEqual(await errorOf(refused), {
+      code: 'function_rejected',
+      message: 'quantity must be positive',
+      details: { name: 'RangeError' },
+    });
     const byCode = await h.invoke('misc', { kind: 'refuse-code' });
     assert.equal(byCode.status, 400);
     assert.equal((await errorOf(byCode)).code, 'function_rejected');
@@ -148,7 +196,12 @@ describe('invoke', () => {
     const cases: Array<[string, RequestInit, number, string]> = [
       ['/functions/esm/invoke', { method: 'POST', body: '{"unterminated": ' }, 400, 'invalid_json'],
       ['/functions/esm/invoke', { method: 'POST', body: '{} {}' }, 400, 'invalid_json'],
-      ['/functions/esm/invoke', { method: 'POST', body: JSON.stringify({ big: 'x'.repeat(MAX_BODY) }) }, 413, 'payload_too_large'],
+      [
+        '/functions/esm/invoke',
+        { method: 'POST', body: JSON.stringify({ big: 'x'.repeat(MAX_BODY) }) },
+        413,
+        'payload_too_large',
+      ],
       ['/functions/..%2Fx/invoke', { method: 'POST', body: '{}' }, 400, 'invalid_name'],
       ['/functions/UPPER/invoke', { method: 'POST', body: '{}' }, 400, 'invalid_name'],
       ['/functions/missing/invoke', { method: 'POST', body: '{}' }, 404, 'not_found'],
@@ -180,11 +233,20 @@ describe('invoke', () => {
     assert.deepEqual(Object.keys(list), ['functions']);
     for (const f of list.functions) {
       const parsed = v.safeParse(FunctionInfoSchema, f);
-      assert.ok(parsed.success, `${JSON.stringify(f)}: ${parsed.issues?.map((i) => i.message).join('; ')}`);
+      assert.ok(
+        parsed.success,
+        `${JSON.stringify(f)}: ${parsed.issues?.map((i) => i.message).join('; ')}`,
+      );
     }
     const infos = v.parse(v.array(FunctionInfoSchema), list.functions);
-    assert.deepEqual(infos.map((f) => f.name), ['cjs', 'esm', 'misc', 'mjs', 'named'], 'sorted by name');
-    assert.ok(infos.every((f) => f.status === 'ready' && f.runtime === 'node' && f.error === undefined));
+    assert.deepEqual(
+      infos.map((f) => f.name),
+      ['cjs', 'esm', 'misc', 'mjs', 'named'],
+      'sorted by name',
+    );
+    assert.ok(
+      infos.every((f) => f.status === 'ready' && f.runtime === 'node' && f.error === undefined),
+    );
 
     const one = await h.request('/functions/esm');
     assert.equal(one.status, 200);
@@ -192,7 +254,11 @@ describe('invoke', () => {
     assert.equal(esm.name, 'esm');
     assert.equal(esm.version, '1.2.0');
     assert.deepEqual(esm.triggers, []);
-    assert.deepEqual({ min: esm.pool.min, max: esm.pool.max, concurrency: esm.pool.concurrency }, { min: 1, max: 2, concurrency: 3 }, 'the manifest pool');
+    assert.deepEqual(
+      { min: esm.pool.min, max: esm.pool.max, concurrency: esm.pool.concurrency },
+      { min: 1, max: 2, concurrency: 3 },
+      'the manifest pool',
+    );
     assert.equal(esm.pool.warm + esm.pool.busy, 1, 'min 1: one container');
     assert.equal(esm.pool.idle_sec, 60);
     assert.ok(esm.stats.invocations >= 1, 'invocations since deploy are counted');
@@ -201,7 +267,11 @@ describe('invoke', () => {
   test('GET /healthz answers 200 with the engine reachable', async () => {
     const res = await h.request('/healthz');
     assert.equal(res.status, 200);
-    const health = (await res.json()) as { status: string; engine: { reachable: boolean; apiVersion: string }; functions: number };
+    const health = (await res.json()) as {
+      status: string;
+      engine: { reachable: boolean; apiVersion: string };
+      functions: number;
+    };
     assert.equal(health.status, 'ok');
     assert.equal(health.engine.reachable, true);
     assert.equal(typeof health.engine.apiVersion, 'string');

@@ -8,28 +8,44 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { formatTable } from '../../gateway/cli-format.ts';
 import type { FunctionInfo } from '../../runtime/function-info.ts';
-import { containersOf, errorOf, eventually, fn, startHarness, type Harness } from '../helpers/harness.ts';
+import {
+  containersOf,
+  errorOf,
+  eventually,
+  fn,
+  startHarness,
+  type Harness,
+} from '../helpers/harness.ts';
 
 const HTTP_ONLY = { events: { embedded_redis: false } };
 type Info = FunctionInfo;
 
 describe('a failed update keeps serving', () => {
   let h: Harness;
-  const info = async (name: string): Promise<Info> => (await (await h.request(`/functions/${name}`)).json()) as Info;
+  const info = async (name: string): Promise<Info> =>
+    (await (await h.request(`/functions/${name}`)).json()) as Info;
   const answer = async (name: string): Promise<unknown> => {
     const r = await h.invoke(name, {});
     assert.equal(r.status, 200, `${name} answers`);
     return r.json();
   };
-  const write = (folder: string, file: string, text: string) => writeFile(join(h.functionsDir, folder, file), text);
+  const write = (folder: string, file: string, text: string) =>
+    writeFile(join(h.functionsDir, folder, file), text);
   /** Waits for the failed update of `name` with this code; the function's info then. */
   const failedWith = async (name: string, code: string): Promise<Info> => {
-    const ok = await eventually(async () => (await info(name)).update_failed?.code === code, 15_000);
+    const ok = await eventually(
+      async () => (await info(name)).update_failed?.code === code,
+      15_000,
+    );
     const i = await info(name);
     assert.ok(ok, JSON.stringify(i));
     return i;
   };
-  const replacedBy = (name: string, version: string) => eventually(async () => (await info(name)).version === version && !(await info(name)).update_failed, 15_000);
+  const replacedBy = (name: string, version: string) =>
+    eventually(
+      async () => (await info(name)).version === version && !(await info(name)).update_failed,
+      15_000,
+    );
 
   before(async () => {
     h = await startHarness({}, HTTP_ONLY);
@@ -51,7 +67,10 @@ describe('a failed update keeps serving', () => {
     assert.deepEqual([i.status, i.version, i.error], ['ready', '1', undefined]);
     assert.match(i.update_failed!.reason, /handler failed to load: .*Unexpected token/);
     assert.equal(await answer('syn'), 'v1', 'the old version keeps answering');
-    assert.match(formatTable([i]), /syn\s+1\s+ready \(update failed\).*update failed: handler failed to load/);
+    assert.match(
+      formatTable([i]),
+      /syn\s+1\s+ready \(update failed\).*update failed: handler failed to load/,
+    );
 
     await write('syn', 'index.js', 'export default async () => "v3"');
     await write('syn', 'function.yaml', 'version: "3"\n');
@@ -60,10 +79,19 @@ describe('a failed update keeps serving', () => {
   });
 
   test('a handler that throws while loading: the old version answers with its result', async () => {
-    await h.addFunction('loadthrow', fn('export default async (e) => ({ old: true, e })', 'version: "1"\npool: { min: 0 }\n'));
-    assert.ok(await eventually(async () => (await h.invoke('loadthrow', {})).status === 200, 15_000));
+    await h.addFunction(
+      'loadthrow',
+      fn('export default async (e) => ({ old: true, e })', 'version: "1"\npool: { min: 0 }\n'),
+    );
+    assert.ok(
+      await eventually(async () => (await h.invoke('loadthrow', {})).status === 200, 15_000),
+    );
     assert.deepEqual(await answer('loadthrow'), { old: true, e: {} });
-    await write('loadthrow', 'index.js', 'throw new Error("no DATABASE_URL");\nexport default async () => "never";');
+    await write(
+      'loadthrow',
+      'index.js',
+      'throw new Error("no DATABASE_URL");\nexport default async () => "never";',
+    );
     await write('loadthrow', 'function.yaml', 'version: "2"\npool: { min: 0 }\n');
     const i = await failedWith('loadthrow', 'function_invalid');
     assert.match(i.update_failed!.reason, /no DATABASE_URL/);
@@ -77,7 +105,10 @@ describe('a failed update keeps serving', () => {
   });
 
   test('a broken manifest and a TypeScript build error are failed updates too', async () => {
-    await h.addFunction('tsfn', { 'function.yaml': 'version: "1"\nhandler: index.ts\n', 'index.ts': 'export default async (): Promise<string> => "ts1";\n' });
+    await h.addFunction('tsfn', {
+      'function.yaml': 'version: "1"\nhandler: index.ts\n',
+      'index.ts': 'export default async (): Promise<string> => "ts1";\n',
+    });
     assert.ok(await eventually(async () => (await info('tsfn')).status === 'ready', 15_000));
     assert.equal(await answer('tsfn'), 'ts1');
 
@@ -87,8 +118,15 @@ describe('a failed update keeps serving', () => {
     assert.equal(await answer('tsfn'), 'ts1');
 
     await write('tsfn', 'function.yaml', 'version: "3"\nhandler: index.ts\n');
-    await write('tsfn', 'index.ts', 'export default async (): Promise<string> => {\n  const n: = 1;\n};\n');
-    const b = await eventually(async () => /index\.ts:2:\d+/.test((await info('tsfn')).update_failed?.reason ?? ''), 15_000);
+    await write(
+      'tsfn',
+      'index.ts',
+      'export default async (): Promise<string> => {\n  const n: = 1;\n};\n',
+    );
+    const b = await eventually(
+      async () => /index\.ts:2:\d+/.test((await info('tsfn')).update_failed?.reason ?? ''),
+      15_000,
+    );
     assert.ok(b, JSON.stringify(await info('tsfn')));
     assert.equal((await info('tsfn')).version, '1');
     assert.equal(await answer('tsfn'), 'ts1', 'the old build keeps serving');

@@ -74,28 +74,53 @@ describe('logs', () => {
     assert.equal(body.invocationId, id);
     assert.equal(body.function, 'logger');
     const sorted = (s: string) => body.lines.filter((l) => l.stream === s).map((l) => l.text);
-    assert.deepEqual(sorted('stdout'), ['solo line 0', 'solo line 1', 'solo line 2', 'solo no newline']);
+    assert.deepEqual(sorted('stdout'), [
+      'solo line 0',
+      'solo line 1',
+      'solo line 2',
+      'solo no newline',
+    ]);
     assert.deepEqual(sorted('stderr'), ['solo done']);
     for (const l of body.lines) {
       assert.equal(l.invocationId, id);
       assert.match(l.container, /^[0-9a-f]{12}$/);
-      assert.ok(l.time >= before - 60_000 && l.time <= Date.now() + 60_000, `time ${l.time} is an epoch ms of now`);
+      assert.ok(
+        l.time >= before - 60_000 && l.time <= Date.now() + 60_000,
+        `time ${l.time} is an epoch ms of now`,
+      );
     }
   });
 
   test('with concurrency 4, four overlapping invocations in one container each get exactly their own lines', async () => {
     const markers = ['alpha', 'bravo', 'charlie', 'delta'];
-    const ids = await Promise.all(markers.map((marker) => invoke(h, 'shared', { marker, n: 5, gap: 10, barrier: 4 })));
+    const ids = await Promise.all(
+      markers.map((marker) => invoke(h, 'shared', { marker, n: 5, gap: 10, barrier: 4 })),
+    );
     const all = await Promise.all(ids.map((id) => linesOf(h, id, 7)));
     all.forEach((body, i) => {
-      assert.deepEqual(body.lines.map((l) => l.text).sort(), expectedTexts(markers[i], 5).sort(), `lines of ${markers[i]}`);
+      assert.deepEqual(
+        body.lines.map((l) => l.text).sort(),
+        expectedTexts(markers[i], 5).sort(),
+        `lines of ${markers[i]}`,
+      );
       assert.ok(body.lines.every((l) => l.invocationId === ids[i]));
     });
-    assert.equal(new Set(all.flatMap((b) => b.lines.map((l) => l.container))).size, 1, 'one container ran all four');
+    assert.equal(
+      new Set(all.flatMap((b) => b.lines.map((l) => l.container))).size,
+      1,
+      'one container ran all four',
+    );
     // They really overlapped: in the function's stream, some invocation's lines are interleaved with another's.
-    const stream = ((await (await h.request('/functions/shared/logs')).json()) as { lines: LogLine[] }).lines.filter((l) => ids.includes(l.invocationId!));
-    const switches = stream.filter((l, i) => i > 0 && l.invocationId !== stream[i - 1].invocationId).length;
-    assert.ok(switches > markers.length, `the lines of the four invocations interleave (${switches} switches)`);
+    const stream = (
+      (await (await h.request('/functions/shared/logs')).json()) as { lines: LogLine[] }
+    ).lines.filter((l) => ids.includes(l.invocationId!));
+    const switches = stream.filter(
+      (l, i) => i > 0 && l.invocationId !== stream[i - 1].invocationId,
+    ).length;
+    assert.ok(
+      switches > markers.length,
+      `the lines of the four invocations interleave (${switches} switches)`,
+    );
   });
 
   test('output outside an invocation is kept without an id, and cannot forge one', async () => {
@@ -117,7 +142,8 @@ describe('logs', () => {
     assert.equal(res.status, 200);
     const { lines } = (await res.json()) as { lines: LogLine[] };
     assert.equal(lines.length, 3);
-    const all = ((await (await h.request('/functions/logger/logs')).json()) as { lines: LogLine[] }).lines;
+    const all = ((await (await h.request('/functions/logger/logs')).json()) as { lines: LogLine[] })
+      .lines;
     assert.deepEqual(lines, all.slice(-3));
     // stdout and stderr travel separately, so which three arrived last is not certain; they are late ones.
     for (const l of lines) assert.match(l.text, /^tailed (line [6-9]|done|no newline)$/);
@@ -158,7 +184,10 @@ function sseReader(body: ReadableStream<Uint8Array>) {
         if (end !== -1) {
           const event = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          const data = event.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6));
+          const data = event
+            .split('\n')
+            .filter((l) => l.startsWith('data: '))
+            .map((l) => l.slice(6));
           if (data.length) return JSON.parse(data.join('\n')) as LogLine;
           continue; // a comment (keep-alive)
         }
@@ -183,12 +212,14 @@ describe('logs: follow', () => {
   test('follow=true streams the tail, then lines logged after it connected; leaving unsubscribes', async () => {
     await linesOf(h, await invoke(h, 'logger', { marker: 'earlier', n: 1 }), 3);
     const ac = new AbortController();
-    const res = await fetch(`${base}/functions/logger/logs?follow=true&tail=1`, { signal: ac.signal });
+    const res = await fetch(`${base}/functions/logger/logs?follow=true&tail=1`, {
+      signal: ac.signal,
+    });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
     const events = sseReader(res.body!);
     const first = await events.next();
-    assert.ok(first && first.text.startsWith('earlier '), `the tail comes first (got ${first?.text})`);
+    assert.ok(first?.text.startsWith('earlier '), `the tail comes first (got ${first?.text})`);
     assert.equal(h.gw.logs.listenerCount('logger'), 1);
 
     const id = await invoke(h, 'logger', { marker: 'live', n: 2 });
@@ -202,7 +233,10 @@ describe('logs: follow', () => {
 
     ac.abort();
     await events.cancel().catch(() => {});
-    assert.ok(await eventually(() => h.gw.logs.listenerCount('logger') === 0), 'the gateway noticed the client left');
+    assert.ok(
+      await eventually(() => h.gw.logs.listenerCount('logger') === 0),
+      'the gateway noticed the client left',
+    );
   });
 
   test('in-process (app.request) too; a follow stream ends when the gateway closes', async () => {
@@ -236,14 +270,25 @@ describe('logs: bounded', () => {
     // stdout only: one stream keeps its order, so the last line to arrive is the last one written.
     const second = await invoke(h, 'logger', { marker: 'second', n: 10, stderr: false });
     const done = await eventually(async () => {
-      const { lines } = (await (await h.request('/functions/logger/logs')).json()) as { lines: LogLine[] };
+      const { lines } = (await (await h.request('/functions/logger/logs')).json()) as {
+        lines: LogLine[];
+      };
       return lines.at(-1)?.text === 'second no newline' ? lines : undefined;
     });
     assert.ok(done, 'the last line arrived');
-    assert.deepEqual(done.map((l) => l.text), ['second line 6', 'second line 7', 'second line 8', 'second line 9', 'second no newline']);
+    assert.deepEqual(
+      done.map((l) => l.text),
+      ['second line 6', 'second line 7', 'second line 8', 'second line 9', 'second no newline'],
+    );
     assert.ok(done.every((l) => l.invocationId === second));
-    assert.equal((await h.request(`/invocations/${first}/logs`)).status, 404, 'every line of the first was dropped');
-    const { lines } = (await (await h.request(`/invocations/${second}/logs`)).json()) as { lines: LogLine[] };
+    assert.equal(
+      (await h.request(`/invocations/${first}/logs`)).status,
+      404,
+      'every line of the first was dropped',
+    );
+    const { lines } = (await (await h.request(`/invocations/${second}/logs`)).json()) as {
+      lines: LogLine[];
+    };
     assert.equal(lines.length, 5);
   });
 });

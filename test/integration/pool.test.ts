@@ -3,10 +3,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseMemory } from '../../runtime/quantity.ts';
-import { containersOf, errorOf, eventually, fn, startHarness, testEngine, type Harness } from '../helpers/harness.ts';
+import {
+  containersOf,
+  errorOf,
+  eventually,
+  fn,
+  startHarness,
+  testEngine,
+  type Harness,
+} from '../helpers/harness.ts';
 
 const sleeper = (ms: number, manifest: string) =>
-  fn(`export default async (e) => { await new Promise((r) => setTimeout(r, e?.ms ?? ${ms})); return { slept: e?.ms ?? ${ms} }; }`, manifest);
+  fn(
+    `export default async (e) => { await new Promise((r) => setTimeout(r, e?.ms ?? ${ms})); return { slept: e?.ms ?? ${ms} }; }`,
+    manifest,
+  );
 
 describe('pools', () => {
   let h: Harness;
@@ -42,12 +53,18 @@ describe('pools', () => {
     assert.deepEqual(await containersOf(h.config), [], 'close removes every container');
   });
 
-  const info = async (name: string) => (await (await h.request(`/functions/${name}`)).json()) as { pool: { warm: number; busy: number; starting: number }; stats: { cold_starts: number } };
+  const info = async (name: string) =>
+    (await (await h.request(`/functions/${name}`)).json()) as {
+      pool: { warm: number; busy: number; starting: number };
+      stats: { cold_starts: number };
+    };
   /** The one container of a min 1, max 1 function once it is warm: a replacement, after a failure. */
   const warmContainer = async (name: string, notId?: string): Promise<string | undefined> =>
     eventually(async () => {
       const [c, ...more] = await containersOf(h.config, name);
-      return c && more.length === 0 && c.id !== notId && (await info(name)).pool.warm === 1 ? c.id : undefined;
+      return c && more.length === 0 && c.id !== notId && (await info(name)).pool.warm === 1
+        ? c.id
+        : undefined;
     }, 30_000);
 
   test('pool.min 1 prewarms: the first call is warm; pool.min 0: the first call is a cold start, the next warm', async () => {
@@ -57,7 +74,11 @@ describe('pools', () => {
     assert.equal(warm.status, 200);
     assert.equal(warm.headers.get('x-cold-start'), 'false');
 
-    assert.deepEqual(await containersOf(h.config, 'cold'), [], 'min 0: nothing started before the first call');
+    assert.deepEqual(
+      await containersOf(h.config, 'cold'),
+      [],
+      'min 0: nothing started before the first call',
+    );
     const first = await h.invoke('cold', {});
     assert.equal(first.status, 200);
     assert.equal(await first.json(), 'cold');
@@ -68,7 +89,10 @@ describe('pools', () => {
     const after = await info('cold');
     assert.equal(after.pool.warm + after.pool.busy, 1);
     assert.equal(after.stats.cold_starts, 1);
-    assert.match(await (await h.request('/metrics')).text(), /titan_cold_starts_total\{function="cold"\} 1/);
+    assert.match(
+      await (await h.request('/metrics')).text(),
+      /titan_cold_starts_total\{function="cold"\} 1/,
+    );
   });
 
   test('beyond max × concurrency calls queue, and past queue_max they get 429 overloaded with Retry-After', async () => {
@@ -76,12 +100,19 @@ describe('pools', () => {
     const results = await Promise.all([0, 1, 2].map(() => h.invoke('busy', { ms: 1500 })));
     assert.deepEqual(results.map((r) => r.status).sort(), [200, 200, 429]);
     const refused = results.find((r) => r.status === 429)!;
-    assert.ok(Number(refused.headers.get('retry-after')) >= 1, `Retry-After: ${refused.headers.get('retry-after')}`);
+    assert.ok(
+      Number(refused.headers.get('retry-after')) >= 1,
+      `Retry-After: ${refused.headers.get('retry-after')}`,
+    );
     const e = await errorOf(refused);
     assert.equal(e.code, 'overloaded');
     assert.equal(typeof e.details?.retry_after_sec, 'number');
-    for (const ok of results.filter((r) => r.status === 200)) assert.deepEqual(await ok.json(), { slept: 1500 });
-    assert.match(await (await h.request('/metrics')).text(), /titan_invocations_total\{function="busy",outcome="overloaded"\} 1/);
+    for (const ok of results.filter((r) => r.status === 200))
+      assert.deepEqual(await ok.json(), { slept: 1500 });
+    assert.match(
+      await (await h.request('/metrics')).text(),
+      /titan_invocations_total\{function="busy",outcome="overloaded"\} 1/,
+    );
   });
 
   test('past timeout_sec: 504 timeout, the container is replaced, and the next call works', async () => {
@@ -120,14 +151,20 @@ describe('pools', () => {
     assert.equal(again.status, 200);
     assert.equal(await again.json(), 'fine');
     const outcome = oomReported ? 'out_of_memory' : 'sandbox_error';
-    assert.match(await (await h.request('/metrics')).text(), new RegExp(`titan_invocations_total\\{function="hog",outcome="${outcome}"\\} 1`));
+    assert.match(
+      await (await h.request('/metrics')).text(),
+      new RegExp(`titan_invocations_total\\{function="hog",outcome="${outcome}"\\} 1`),
+    );
   });
 
   test('a container removed from outside is replaced and the next call is served by the new one', async () => {
     const [victim] = await containersOf(h.config, 'victim');
     const first = await h.invoke('victim', {});
     assert.equal(first.status, 200);
-    assert.ok(victim!.id.startsWith(await first.json()), 'served by the container the engine lists');
+    assert.ok(
+      victim!.id.startsWith(await first.json()),
+      'served by the container the engine lists',
+    );
 
     await testEngine().remove(victim!.id);
     const replacement = await warmContainer('victim', victim!.id);

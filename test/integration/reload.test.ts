@@ -6,12 +6,15 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fn, startHarness, type Harness } from '../helpers/harness.ts';
 
-const handler = (version: string) => `export default async () => { await new Promise((r) => setTimeout(r, 5)); return "${version}"; }`;
+const handler = (version: string) =>
+  `export default async () => { await new Promise((r) => setTimeout(r, 5)); return "${version}"; }`;
 
 describe('hot reload', () => {
   let h: Harness;
   before(async () => {
-    h = await startHarness({ live: fn(handler('v1'), 'pool: { min: 2, max: 4, concurrency: 2 }\n') });
+    h = await startHarness({
+      live: fn(handler('v1'), 'pool: { min: 2, max: 4, concurrency: 2 }\n'),
+    });
   });
   after(() => h.close());
 
@@ -43,7 +46,9 @@ describe('hot reload', () => {
     assert.deepEqual(failures, [], 'no request failed');
     assert.ok((seen.get('v1') ?? 0) > 0, 'served by the old version before');
     assert.ok((seen.get('v2') ?? 0) > 0, 'and by the new one after');
-    const info = (await (await h.request('/functions/live')).json()) as { pool: { warm: number; busy: number } };
+    const info = (await (await h.request('/functions/live')).json()) as {
+      pool: { warm: number; busy: number };
+    };
     assert.ok(info.pool.warm + info.pool.busy >= 2, 'the new version kept its warm minimum');
   });
 });

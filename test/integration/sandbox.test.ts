@@ -6,7 +6,6 @@ import { parseMemory } from '../../runtime/quantity.ts';
 import { containersOf, fn, startHarness, type Harness } from '../helpers/harness.ts';
 import { PROBE, type Probe } from '../helpers/sandbox-probe.ts';
 
-
 // Set in the gateway's process: it must not reach the function.
 const CANARY = 'TT_SANDBOX_CANARY';
 
@@ -16,7 +15,12 @@ describe('sandbox', () => {
   before(async () => {
     process.env[CANARY] = 'gateway-only';
     h = await startHarness(
-      { probe: fn(PROBE, 'resources: { memory: 48Mi, cpu: 250m, cpu_limit: 500m }\nenv: { GREETING: hello }\n') },
+      {
+        probe: fn(
+          PROBE,
+          'resources: { memory: 48Mi, cpu: 250m, cpu_limit: 500m }\nenv: { GREETING: hello }\n',
+        ),
+      },
       { events: { embedded_redis: false } },
     );
     const res = await h.invoke('probe', {});
@@ -70,19 +74,38 @@ describe('sandbox', () => {
     assert.equal(p.env.HOME, '/tmp');
     assert.equal(p.env[CANARY], undefined);
     assert.equal(p.env.DOCKER_HOST, undefined);
-    assert.ok(!Object.keys(p.env).some((k) => k.startsWith('npm_')), 'nothing of the test runner leaks');
+    assert.ok(
+      !Object.keys(p.env).some((k) => k.startsWith('npm_')),
+      'nothing of the test runner leaks',
+    );
   });
 
   test('host directories come in read-only, the socket directory too; the engine socket never', () => {
     // Kernel filesystems (proc, sysfs, cgroup, devpts, mqueue) and tmpfs are the engine's; what is
     // left are bind mounts of host directories.
-    const virtual = new Set(['proc', 'sysfs', 'cgroup', 'cgroup2', 'devpts', 'mqueue', 'tmpfs', 'overlay']);
+    const virtual = new Set([
+      'proc',
+      'sysfs',
+      'cgroup',
+      'cgroup2',
+      'devpts',
+      'mqueue',
+      'tmpfs',
+      'overlay',
+    ]);
     const fromHost = p.mounts.filter((m) => !virtual.has(m.type));
     const writable = fromHost.filter((m) => m.rw).map((m) => m.target);
     // The gateway listens and the container dials in: it can write nothing on the host.
     assert.deepEqual(writable, [], `writable host mounts: ${JSON.stringify(fromHost)}`);
-    for (const target of ['/fn', '/titan', '/run/titan']) assert.ok(fromHost.some((m) => m.target === target && !m.rw), `${target} mounted read-only`);
+    for (const target of ['/fn', '/titan', '/run/titan'])
+      assert.ok(
+        fromHost.some((m) => m.target === target && !m.rw),
+        `${target} mounted read-only`,
+      );
     assert.deepEqual(p.engineSockets, []);
-    assert.ok(!p.mounts.some((m) => /docker|podman|containerd/.test(m.target)), 'no engine socket is mounted');
+    assert.ok(
+      !p.mounts.some((m) => /docker|podman|containerd/.test(m.target)),
+      'no engine socket is mounted',
+    );
   });
 });

@@ -19,7 +19,11 @@ import { startHarness, type Harness } from '../helpers/harness.ts';
 
 // The types a TypeScript scaffold ships are the gateway's: `npm run typecheck` fails if they drift.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const sameTypes: [Same<Titan.HttpFunctionEvent, HttpFunctionEvent>, Same<Titan.HttpFunctionAnswer, HttpFunctionAnswer>, Same<Titan.Trigger, Trigger>] = [true, true, true];
+const sameTypes: [
+  Same<Titan.HttpFunctionEvent, HttpFunctionEvent>,
+  Same<Titan.HttpFunctionAnswer, HttpFunctionAnswer>,
+  Same<Titan.Trigger, Trigger>,
+] = [true, true, true];
 
 const TSC = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', import.meta.url));
 const RUNTIMES = ['node', 'typescript', 'python'] as const;
@@ -29,7 +33,8 @@ describe('titan new scaffolds (real engine)', () => {
 
   before(async () => {
     h = await startHarness();
-    for (const runtime of RUNTIMES) await scaffold(`new-${runtime}`, { runtime, dir: h.functionsDir });
+    for (const runtime of RUNTIMES)
+      await scaffold(`new-${runtime}`, { runtime, dir: h.functionsDir });
     await h.gw.registry.rescan();
     await h.gw.registry.settled();
   });
@@ -38,7 +43,10 @@ describe('titan new scaffolds (real engine)', () => {
   for (const runtime of RUNTIMES) {
     test(`the ${runtime} scaffold deploys and answers on /functions/<name>/invoke and /function/<name>`, async () => {
       const name = `new-${runtime}`;
-      const info = (await (await h.request(`/functions/${name}`)).json()) as { status: string; error?: string };
+      const info = (await (await h.request(`/functions/${name}`)).json()) as {
+        status: string;
+        error?: string;
+      };
       assert.equal(info.status, 'ready', info.error);
       const res = await h.invoke(name, { name: 'Ada' });
       assert.equal(res.status, 200);
@@ -55,7 +63,12 @@ describe('titan new scaffolds (real engine)', () => {
   test('the TypeScript scaffold passes tsc --noEmit on its own', async () => {
     assert.deepEqual(sameTypes, [true, true, true]);
     const dir = join(h.functionsDir, 'new-typescript');
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [TSC, '--noEmit', '-p', dir]).catch((e: { stdout: string; stderr: string }) => e);
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [
+      TSC,
+      '--noEmit',
+      '-p',
+      dir,
+    ]).catch((e: { stdout: string; stderr: string }) => e);
     assert.equal(`${stdout}${stderr}`, '', 'tsc reports nothing');
   });
 
@@ -66,7 +79,10 @@ describe('titan new scaffolds (real engine)', () => {
       await assert.rejects(scaffold('taken', { dir, runtime: 'python' }), /already exists/);
       await assert.rejects(scaffold('../escape', { dir }), /is not a function name/);
       await assert.rejects(scaffold('Upper', { dir }), /is not a function name/);
-      await assert.rejects(scaffold('ok', { dir, runtime: 'go' }), /--runtime must be one of node, typescript, python/);
+      await assert.rejects(
+        scaffold('ok', { dir, runtime: 'go' }),
+        /--runtime must be one of node, typescript, python/,
+      );
       assert.deepEqual(await readdir(dir), ['taken']);
       assert.deepEqual((await readdir(join(dir, 'taken'))).sort(), ['function.yaml', 'index.js']);
     } finally {

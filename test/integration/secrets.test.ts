@@ -15,10 +15,18 @@ module.exports = async () => ({ value: tryRead('/run/secrets/api-key'), listed: 
 
 describe('secrets (real engine)', () => {
   let h: Harness;
-  const put = (name: string, value: string) => h.request(`/secrets/${name}`, { method: 'PUT', body: value });
+  const put = (name: string, value: string) =>
+    h.request(`/secrets/${name}`, { method: 'PUT', body: value });
   const call = async (name: string) => {
     const res = await h.invoke(name, {});
-    return { status: res.status, body: (await res.json()) as { value?: string; listed?: unknown; error?: { code: string; message: string } } };
+    return {
+      status: res.status,
+      body: (await res.json()) as {
+        value?: string;
+        listed?: unknown;
+        error?: { code: string; message: string };
+      },
+    };
   };
 
   before(async () => {
@@ -30,7 +38,10 @@ describe('secrets (real engine)', () => {
   after(() => h?.close());
 
   test('a function naming a secret that is not set is invalid, and the message names the secret', async () => {
-    const info = (await (await h.request('/functions/reader')).json()) as { status: string; error: string };
+    const info = (await (await h.request('/functions/reader')).json()) as {
+      status: string;
+      error: string;
+    };
     assert.equal(info.status, 'invalid');
     assert.match(info.error, /secrets: 'api-key' is not set/);
     assert.equal((await call('reader')).status, 409);
@@ -40,7 +51,10 @@ describe('secrets (real engine)', () => {
     assert.equal((await put('api-key', 's3cr3t-one')).status, 201);
     assert.equal((await put('unrelated', 'not-for-reader')).status, 201);
     await h.gw.registry.settled();
-    const out = await eventually(async () => ((await call('reader')).body.value === 's3cr3t-one' ? call('reader') : undefined), 20_000);
+    const out = await eventually(
+      async () => ((await call('reader')).body.value === 's3cr3t-one' ? call('reader') : undefined),
+      20_000,
+    );
     assert.ok(out, 'the function came up with the secret');
     assert.deepEqual(out.body, { value: 's3cr3t-one', listed: ['api-key'] });
   });
@@ -56,17 +70,37 @@ describe('secrets (real engine)', () => {
     const before = (await (await h.request('/functions/reader')).json()) as { status: string };
     assert.equal(before.status, 'ready');
     assert.equal((await put('api-key', 's3cr3t-two')).status, 200);
-    const rolled = await eventually(async () => (await call('reader')).body.value === 's3cr3t-two', 20_000, 100);
+    const rolled = await eventually(
+      async () => (await call('reader')).body.value === 's3cr3t-two',
+      20_000,
+      100,
+    );
     assert.ok(rolled, 'the new value is served after the roll');
   });
 
   test('GET /secrets lists names and times, never values; DELETE removes one', async () => {
-    const listed = (await (await h.request('/secrets')).json()) as { secrets: Array<{ name: string; updated_at: string }> };
-    assert.deepEqual(listed.secrets.map((s) => s.name), ['api-key', 'unrelated']);
-    assert.ok(listed.secrets.every((s) => Object.keys(s).sort().join() === 'name,updated_at' && !Number.isNaN(Date.parse(s.updated_at))));
+    const listed = (await (await h.request('/secrets')).json()) as {
+      secrets: Array<{ name: string; updated_at: string }>;
+    };
+    assert.deepEqual(
+      listed.secrets.map((s) => s.name),
+      ['api-key', 'unrelated'],
+    );
+    assert.ok(
+      listed.secrets.every(
+        (s) =>
+          Object.keys(s).sort().join() === 'name,updated_at' &&
+          !Number.isNaN(Date.parse(s.updated_at)),
+      ),
+    );
     assert.equal((await h.request('/secrets/unrelated', { method: 'DELETE' })).status, 200);
     assert.equal((await h.request('/secrets/unrelated', { method: 'DELETE' })).status, 404);
-    const after = (await (await h.request('/secrets')).json()) as { secrets: Array<{ name: string }> };
-    assert.deepEqual(after.secrets.map((s) => s.name), ['api-key']);
+    const after = (await (await h.request('/secrets')).json()) as {
+      secrets: Array<{ name: string }>;
+    };
+    assert.deepEqual(
+      after.secrets.map((s) => s.name),
+      ['api-key'],
+    );
   });
 });

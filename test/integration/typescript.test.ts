@@ -5,7 +5,14 @@ import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildRoot } from '../../runtime/build.ts';
-import { containersOf, errorOf, eventually, startHarness, type FunctionFiles, type Harness } from '../helpers/harness.ts';
+import {
+  containersOf,
+  errorOf,
+  eventually,
+  startHarness,
+  type FunctionFiles,
+  type Harness,
+} from '../helpers/harness.ts';
 
 type Info = { name: string; status: string; error?: string };
 const HTTP_ONLY = { events: { embedded_redis: false } };
@@ -46,7 +53,9 @@ describe('TypeScript handlers', () => {
   };
   /** The build directories of one function in the gateway's state directory. */
   const builds = async (name: string) =>
-    (await readdir(buildRoot(h.config.state_dir)).catch(() => [] as string[])).filter((d) => d.startsWith(`${name}-`));
+    (await readdir(buildRoot(h.config.state_dir)).catch(() => [] as string[])).filter((d) =>
+      d.startsWith(`${name}-`),
+    );
   /** Writes a folder (nested paths allowed) and moves it into place whole. */
   const addFolder = async (folder: string, files: FunctionFiles) => {
     const staging = join(h.dir, `.staging-${folder}`);
@@ -56,7 +65,8 @@ describe('TypeScript handlers', () => {
     }
     await rename(staging, join(h.functionsDir, folder));
   };
-  const ready = (name: string, ms = 15_000) => eventually(async () => (await info(name))?.status === 'ready', ms);
+  const ready = (name: string, ms = 15_000) =>
+    eventually(async () => (await info(name))?.status === 'ready', ms);
 
   before(async () => {
     h = await startHarness({ greeter }, HTTP_ONLY);
@@ -85,8 +95,10 @@ describe('TypeScript handlers', () => {
   test('packages in the folder node_modules resolve from the built module', async () => {
     await addFolder('withdeps', {
       'function.yaml': TS,
-      'index.ts': "import { shout } from 'shouty';\nexport default (e: { text: string }): string => shout(e.text);\n",
-      'node_modules/shouty/package.json': '{"name":"shouty","type":"module","exports":"./index.js"}',
+      'index.ts':
+        "import { shout } from 'shouty';\nexport default (e: { text: string }): string => shout(e.text);\n",
+      'node_modules/shouty/package.json':
+        '{"name":"shouty","type":"module","exports":"./index.js"}',
       'node_modules/shouty/index.js': 'export const shout = (s) => s.toUpperCase() + "!";\n',
     });
     assert.ok(await ready('withdeps'), JSON.stringify(await info('withdeps')));
@@ -94,8 +106,14 @@ describe('TypeScript handlers', () => {
   });
 
   test('a syntax error is listed invalid with file:line:column, invoking it is 409; fixing it deploys it', async () => {
-    await addFolder('tsbroken', { 'function.yaml': TS, 'index.ts': 'export default async (e: unknown) => {\n  const n: = 1;\n  return n;\n};\n' });
-    const invalid = await eventually(async () => (await info('tsbroken'))?.status === 'invalid', 10_000);
+    await addFolder('tsbroken', {
+      'function.yaml': TS,
+      'index.ts': 'export default async (e: unknown) => {\n  const n: = 1;\n  return n;\n};\n',
+    });
+    const invalid = await eventually(
+      async () => (await info('tsbroken'))?.status === 'invalid',
+      10_000,
+    );
     assert.ok(invalid, JSON.stringify(await info('tsbroken')));
     assert.match((await info('tsbroken'))!.error!, /tsbroken\/index\.ts:2:12: Unexpected "="/);
     const res = await h.invoke('tsbroken', {});
@@ -107,9 +125,18 @@ describe('TypeScript handlers', () => {
     assert.deepEqual(await builds('tsbroken'), [], 'and nothing is left in the build root');
 
     // a syntax error in an imported module names that module
-    await writeFile(join(h.functionsDir, 'tsbroken', 'index.ts'), "import { n } from './n.ts';\nexport default async (): Promise<number> => n;\n");
+    await writeFile(
+      join(h.functionsDir, 'tsbroken', 'index.ts'),
+      "import { n } from './n.ts';\nexport default async (): Promise<number> => n;\n",
+    );
     await writeFile(join(h.functionsDir, 'tsbroken', 'n.ts'), 'export const n: number = (1;\n');
-    assert.ok(await eventually(async () => /tsbroken\/n\.ts:1:\d+: /.test((await info('tsbroken'))?.error ?? ''), 10_000), JSON.stringify(await info('tsbroken')));
+    assert.ok(
+      await eventually(
+        async () => /tsbroken\/n\.ts:1:\d+: /.test((await info('tsbroken'))?.error ?? ''),
+        10_000,
+      ),
+      JSON.stringify(await info('tsbroken')),
+    );
 
     await writeFile(join(h.functionsDir, 'tsbroken', 'n.ts'), 'export const n: number = 41 + 1;\n');
     assert.ok(await ready('tsbroken'), 'the fixed handler deploys');
@@ -117,7 +144,11 @@ describe('TypeScript handlers', () => {
   });
 
   test('changing a .ts file redeploys: new results, a new build, the old one removed once drained', async () => {
-    await addFolder('tschange', { 'function.yaml': TS, 'index.ts': "import { v } from './v.ts';\nexport default (): string => v;\n", 'v.ts': "export const v: string = 'v1';\n" });
+    await addFolder('tschange', {
+      'function.yaml': TS,
+      'index.ts': "import { v } from './v.ts';\nexport default (): string => v;\n",
+      'v.ts': "export const v: string = 'v1';\n",
+    });
     assert.ok(await ready('tschange'));
     assert.equal(await call('tschange', {}), 'v1');
     const [first] = await builds('tschange');
@@ -137,6 +168,9 @@ describe('TypeScript handlers', () => {
     assert.ok(cleaned, `one build left, the new one: ${await builds('tschange')}`);
 
     await h.removeFunction('tschange');
-    assert.ok(await eventually(async () => (await builds('tschange')).length === 0, 10_000), 'undeploying removes its build');
+    assert.ok(
+      await eventually(async () => (await builds('tschange')).length === 0, 10_000),
+      'undeploying removes its build',
+    );
   });
 });

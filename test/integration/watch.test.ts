@@ -8,13 +8,26 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { containersOf, errorOf, eventually, fn, startHarness, type Harness } from '../helpers/harness.ts';
+import {
+  containersOf,
+  errorOf,
+  eventually,
+  fn,
+  startHarness,
+  type Harness,
+} from '../helpers/harness.ts';
 
 const HTTP_ONLY = { events: { embedded_redis: false } };
 /** Well past the watcher's debounce and a container start; a missed change fails at this bound. */
 const SEEN_MS = 10_000;
 
-type Info = { name: string; status: string; version: string; error?: string; update_failed?: { code: string; reason: string } };
+type Info = {
+  name: string;
+  status: string;
+  version: string;
+  error?: string;
+  update_failed?: { code: string; reason: string };
+};
 
 describe('the functions directory watcher', () => {
   let h: Harness;
@@ -28,7 +41,8 @@ describe('the functions directory watcher', () => {
       const r = await h.invoke(name, {});
       return r.status === 200 && JSON.stringify(await r.json()) === JSON.stringify(value);
     }, SEEN_MS);
-  const status = (name: string, want: string) => eventually(async () => (await info(name))?.status === want, SEEN_MS);
+  const status = (name: string, want: string) =>
+    eventually(async () => (await info(name))?.status === want, SEEN_MS);
   const path = (...parts: string[]) => join(h.functionsDir, ...parts);
   /** As `sed -i` does it: a new file renamed over the old one. */
   const sed = (expr: string, file: string) => promisify(execFile)('sed', ['-i', expr, file]);
@@ -55,7 +69,10 @@ describe('the functions directory watcher', () => {
     await h.addFunction('renamed', fn('export default async () => "same"', 'version: "1"\n'));
     assert.ok(await status('renamed', 'ready'));
     await sed('s/"1"/"2"/', path('renamed', 'function.yaml'));
-    assert.ok(await eventually(async () => (await info('renamed'))?.version === '2', SEEN_MS), 'the new version is listed');
+    assert.ok(
+      await eventually(async () => (await info('renamed'))?.version === '2', SEEN_MS),
+      'the new version is listed',
+    );
     assert.ok(await status('renamed', 'ready'));
   });
 
@@ -64,12 +81,21 @@ describe('the functions directory watcher', () => {
     assert.ok(await answers('fixed', 'fixed'));
     await sed('s/version: "1"/timeout_sec: -1/', path('fixed', 'function.yaml'));
     // (issue #15: a broken update is shown as such while version 1 keeps serving)
-    assert.ok(await eventually(async () => (await info('fixed'))?.update_failed?.code === 'invalid_manifest', SEEN_MS), 'the broken manifest is seen');
+    assert.ok(
+      await eventually(
+        async () => (await info('fixed'))?.update_failed?.code === 'invalid_manifest',
+        SEEN_MS,
+      ),
+      'the broken manifest is seen',
+    );
     assert.equal((await info('fixed'))?.version, '1');
     assert.ok(await answers('fixed', 'fixed'), 'the old version keeps serving');
 
     await writeFile(path('fixed', 'function.yaml'), 'version: "3"\n');
-    assert.ok(await eventually(async () => (await info('fixed'))?.version === '3', SEEN_MS), 'the in-place fix is seen');
+    assert.ok(
+      await eventually(async () => (await info('fixed'))?.version === '3', SEEN_MS),
+      'the in-place fix is seen',
+    );
     assert.equal((await info('fixed'))?.status, 'ready');
     assert.ok(await answers('fixed', 'fixed'));
     // And the next in-place write too: the file stays watched.
@@ -82,20 +108,41 @@ describe('the functions directory watcher', () => {
     await h.addFunction('recreated', fn('export default async () => "here"', 'version: "1"\n'));
     assert.ok(await answers('recreated', 'here'));
     await rm(path('recreated', 'function.yaml'));
-    assert.ok(await eventually(async () => /no function\.yaml \(or plugin\.yaml\) in the folder/.test((await info('recreated'))?.update_failed?.reason ?? ''), SEEN_MS), 'the missing manifest is seen');
+    assert.ok(
+      await eventually(
+        async () =>
+          /no function\.yaml \(or plugin\.yaml\) in the folder/.test(
+            (await info('recreated'))?.update_failed?.reason ?? '',
+          ),
+        SEEN_MS,
+      ),
+      'the missing manifest is seen',
+    );
     assert.ok(await answers('recreated', 'here'), 'version 1 keeps serving');
 
     await writeFile(path('recreated', 'function.yaml'), 'version: "2"\n');
-    assert.ok(await eventually(async () => (await info('recreated'))?.version === '2', SEEN_MS), 'the recreated manifest is seen');
+    assert.ok(
+      await eventually(async () => (await info('recreated'))?.version === '2', SEEN_MS),
+      'the recreated manifest is seen',
+    );
     assert.equal((await info('recreated'))?.status, 'ready');
     await writeFile(path('recreated', 'function.yaml'), 'version: "3"\n');
-    assert.ok(await eventually(async () => (await info('recreated'))?.version === '3', SEEN_MS), 'an in-place write to the recreated file is seen');
+    assert.ok(
+      await eventually(async () => (await info('recreated'))?.version === '3', SEEN_MS),
+      'an in-place write to the recreated file is seen',
+    );
   });
 
   test('a whole folder moved in is deployed, and writes inside it are followed', async () => {
-    await moveIn('movedin', { 'function.yaml': 'version: "1"\n', 'index.js': 'export default async () => "moved in"' });
+    await moveIn('movedin', {
+      'function.yaml': 'version: "1"\n',
+      'index.js': 'export default async () => "moved in"',
+    });
     assert.ok(await answers('movedin', 'moved in'));
-    await writeFile(path('movedin', 'index.js'), 'export default async () => "edited after the move"');
+    await writeFile(
+      path('movedin', 'index.js'),
+      'export default async () => "edited after the move"',
+    );
     assert.ok(await answers('movedin', 'edited after the move'));
   });
 
@@ -103,9 +150,18 @@ describe('the functions directory watcher', () => {
     await h.addFunction('movedout', fn('export default async () => "leaving"'));
     assert.ok(await answers('movedout', 'leaving'));
     await rename(path('movedout'), join(h.dir, 'moved-away'));
-    assert.ok(await eventually(async () => (await h.invoke('movedout', {})).status === 404, SEEN_MS), 'gone once moved out');
+    assert.ok(
+      await eventually(async () => (await h.invoke('movedout', {})).status === 404, SEEN_MS),
+      'gone once moved out',
+    );
     assert.equal((await errorOf(await h.invoke('movedout', {}))).code, 'not_found');
-    assert.ok(await eventually(async () => (await containersOf(h.config, 'movedout')).length === 0, SEEN_MS), 'its containers are removed');
+    assert.ok(
+      await eventually(
+        async () => (await containersOf(h.config, 'movedout')).length === 0,
+        SEEN_MS,
+      ),
+      'its containers are removed',
+    );
   });
 
   test('a module the handler imports, changed in place two levels down, redeploys the function', async () => {
@@ -123,11 +179,15 @@ describe('the functions directory watcher', () => {
     await moveIn('withdeps', {
       'function.yaml': 'version: "1"\n',
       'index.js': 'import { word } from "dep"; export default async () => word;',
-      'node_modules/dep/package.json': '{ "name": "dep", "type": "module", "exports": "./index.js" }',
+      'node_modules/dep/package.json':
+        '{ "name": "dep", "type": "module", "exports": "./index.js" }',
       'node_modules/dep/index.js': 'export const word = "old package";',
     });
     assert.ok(await answers('withdeps', 'old package'));
-    await writeFile(path('withdeps', 'node_modules', 'dep', 'index.js'), 'export const word = "new package";');
+    await writeFile(
+      path('withdeps', 'node_modules', 'dep', 'index.js'),
+      'export const word = "new package";',
+    );
     assert.ok(await answers('withdeps', 'new package'));
   });
 });

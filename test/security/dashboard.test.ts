@@ -16,7 +16,8 @@ import { sendRaw } from '../helpers/raw-http.ts';
 import { deletePrefix, redisClient, sharedRedisUrl, waitFor } from '../helpers/events.ts';
 import { launchChromium, screenshot } from '../helpers/dashboard.ts';
 
-const XSS = (n: number) => `<img src=x onerror="window.__pwned=${n}"><script>window.__pwned=${n}</script>`;
+const XSS = (n: number) =>
+  `<img src=x onerror="window.__pwned=${n}"><script>window.__pwned=${n}</script>`;
 const LOGGER = `export default async () => { console.log(${JSON.stringify(XSS(2))}); return ${JSON.stringify({ answer: XSS(3) })}; };`;
 const FAILER = `export default async () => { throw new Error(${JSON.stringify(`declined ${XSS(4)}`)}); };`;
 /** A function's page on the gateway's origin, trying to get the dashboard's key or its power. */
@@ -38,14 +39,20 @@ window.results = (async () => {
 </script>\` });`;
 
 /** Function pages that share a browsing context group with what they open (COOP same-origin, as any function may set). */
-const coopPage = (html: string) => `export default async () => ({ statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cross-origin-opener-policy': 'same-origin' }, body: ${JSON.stringify(html)} });`;
+const coopPage = (html: string) =>
+  `export default async () => ({ statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cross-origin-opener-policy': 'same-origin' }, body: ${JSON.stringify(html)} });`;
 const OPENER = coopPage(`<!doctype html><title>opener</title><script>
 window.w = window.open('/function/blank', 'popup');
 window.probe = () => { try { return w.document.querySelector('meta[name=titan-dashboard-key]') ? 'key read' : 'no key'; } catch (e) { return 'no access'; } };
 </script>`);
 
-const directNav = { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
-const keyIn = (html: string): string | undefined => /<meta name="titan-dashboard-key" content="([^"]+)">/.exec(html)?.[1];
+const directNav = {
+  'sec-fetch-site': 'none',
+  'sec-fetch-mode': 'navigate',
+  'sec-fetch-dest': 'document',
+};
+const keyIn = (html: string): string | undefined =>
+  /<meta name="titan-dashboard-key" content="([^"]+)">/.exec(html)?.[1];
 
 describe('the dashboard against hostile input', () => {
   let h: Harness;
@@ -65,7 +72,12 @@ describe('the dashboard against hostile input', () => {
       launchChromium(),
     ]);
     port = await h.gw.listen();
-    await waitFor('the trigger to subscribe', async () => ((await (await h.request('/healthz')).json()) as { triggers: { state: string } }).triggers.state === 'subscribed');
+    await waitFor(
+      'the trigger to subscribe',
+      async () =>
+        ((await (await h.request('/healthz')).json()) as { triggers: { state: string } }).triggers
+          .state === 'subscribed',
+    );
   });
 
   after(async () => {
@@ -84,8 +96,22 @@ describe('the dashboard against hostile input', () => {
       const res = await sendRaw(port, path, { headers: directNav });
       assert.equal(res.status, 200, path);
       const csp = String(res.headers['content-security-policy']);
-      assert.match(csp, new RegExp(`script-src http://127\\.0\\.0\\.1:${port}/ui/ https://127\\.0\\.0\\.1:${port}/ui/;`), path);
-      for (const part of ["default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'", "require-trusted-types-for 'script'", "connect-src 'self'"]) assert.ok(csp.includes(part), `${path}: ${part}`);
+      assert.match(
+        csp,
+        new RegExp(
+          `script-src http://127\\.0\\.0\\.1:${port}/ui/ https://127\\.0\\.0\\.1:${port}/ui/;`,
+        ),
+        path,
+      );
+      for (const part of [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "require-trusted-types-for 'script'",
+        "connect-src 'self'",
+      ])
+        assert.ok(csp.includes(part), `${path}: ${part}`);
       assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|\*/, path);
       assert.equal(res.headers['x-content-type-options'], 'nosniff', path);
       assert.equal(res.headers['x-frame-options'], 'DENY', path);
@@ -94,7 +120,10 @@ describe('the dashboard against hostile input', () => {
     const shell = await sendRaw(port, '/ui', { headers: directNav });
     assert.equal(shell.headers['cache-control'], 'no-store');
     assert.doesNotMatch(shell.body, /<script>|<script [^>]*>[^<]/, 'no inline script');
-    assert.match((await sendRaw(port, '/ui/app.js')).headers['content-type'] ?? '', /^text\/javascript/);
+    assert.match(
+      (await sendRaw(port, '/ui/app.js')).headers['content-type'] ?? '',
+      /^text\/javascript/,
+    );
   });
 
   test('the static route refuses path traversal, encoded or not, and serves only its three names', async () => {
@@ -129,14 +158,29 @@ describe('the dashboard against hostile input', () => {
   });
 
   test('the dashboard key goes only to a document the user opened directly', async () => {
-    assert.ok(keyIn((await sendRaw(port, '/ui', { headers: directNav })).body), 'a typed address gets the key');
+    assert.ok(
+      keyIn((await sendRaw(port, '/ui', { headers: directNav })).body),
+      'a typed address gets the key',
+    );
     const without: Array<[string, Record<string, string>]> = [
       ['no fetch metadata (curl)', {}],
-      ['a link or window.open from a page of this origin', { ...directNav, 'sec-fetch-site': 'same-origin' }],
+      [
+        'a link or window.open from a page of this origin',
+        { ...directNav, 'sec-fetch-site': 'same-origin' },
+      ],
       ['a link from another site', { ...directNav, 'sec-fetch-site': 'cross-site' }],
-      ['a fetch', { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' }],
-      ['a frame', { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'iframe' }],
-      ['a no-cors fetch', { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'empty' }],
+      [
+        'a fetch',
+        { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty' },
+      ],
+      [
+        'a frame',
+        { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'iframe' },
+      ],
+      [
+        'a no-cors fetch',
+        { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'empty' },
+      ],
     ];
     for (const [what, headers] of without) {
       const res = await sendRaw(port, '/ui', { headers });
@@ -148,31 +192,67 @@ describe('the dashboard against hostile input', () => {
   test('management routes take a page-started request only with the right key', async () => {
     const key = keyIn((await sendRaw(port, '/ui', { headers: directNav })).body)!;
     const page = { origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' };
-    const logs = (headers: Record<string, string>) => sendRaw(port, '/functions/evil/logs', { headers });
+    const logs = (headers: Record<string, string>) =>
+      sendRaw(port, '/functions/evil/logs', { headers });
     assert.equal((await logs(page)).status, 403, 'a page without the key');
-    assert.equal(JSON.parse((await logs({ ...page, 'x-titan-dashboard': `${key}x` })).body).error.code, 'forbidden_origin', 'a wrong key');
-    assert.equal((await logs({ ...page, 'x-titan-dashboard': key.slice(0, -1) })).status, 403, 'a truncated key');
+    assert.equal(
+      JSON.parse((await logs({ ...page, 'x-titan-dashboard': `${key}x` })).body).error.code,
+      'forbidden_origin',
+      'a wrong key',
+    );
+    assert.equal(
+      (await logs({ ...page, 'x-titan-dashboard': key.slice(0, -1) })).status,
+      403,
+      'a truncated key',
+    );
     assert.equal((await logs({ ...page, 'x-titan-dashboard': key })).status, 200, 'the dashboard');
     // Another site's page gets nothing from a key: BrowserPolicy refuses its origin first.
-    assert.equal((await logs({ origin: 'http://evil.example', 'x-titan-dashboard': key })).status, 403);
+    assert.equal(
+      (await logs({ origin: 'http://evil.example', 'x-titan-dashboard': key })).status,
+      403,
+    );
   });
 
   test('the stats routes validate names and change nothing', async () => {
-    assert.equal((await errorOf(await h.request('/stats/functions/..%2F..%2Fetc'))).code, 'invalid_name');
+    assert.equal(
+      (await errorOf(await h.request('/stats/functions/..%2F..%2Fetc'))).code,
+      'invalid_name',
+    );
     assert.equal((await errorOf(await h.request('/stats/functions/nosuch'))).code, 'not_found');
     assert.equal((await h.request('/stats/functions', { method: 'POST' })).status, 404);
-    const manifest = ((await (await h.request('/stats/functions/evil')).json()) as { manifest: Record<string, unknown> }).manifest;
-    assert.deepEqual(['config', 'env', 'dir'].filter((k) => k in manifest), [], 'no env, config or host path');
+    const manifest = (
+      (await (await h.request('/stats/functions/evil')).json()) as {
+        manifest: Record<string, unknown>;
+      }
+    ).manifest;
+    assert.deepEqual(
+      ['config', 'env', 'dir'].filter((k) => k in manifest),
+      [],
+      'no env, config or host path',
+    );
   });
 
   test('markup in a version, a log line, an answer, an event type and a DLQ error is shown as text, never run', async () => {
-    const published = await h.request('/events/hostile', { method: 'POST', body: JSON.stringify({ type: `<svg onload="window.__pwned=5">`, data: { x: XSS(6) } }) });
+    const published = await h.request('/events/hostile', {
+      method: 'POST',
+      body: JSON.stringify({ type: `<svg onload="window.__pwned=5">`, data: { x: XSS(6) } }),
+    });
     assert.equal(published.status, 201);
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const violations: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && /Content Security Policy|Trusted Type/i.test(m.text()) && violations.push(m.text()));
-    const pwned = () => page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned ?? null);
-    const images = () => page.evaluate(() => document.querySelectorAll('img, svg[onload], main script, iframe').length);
+    page.on(
+      'console',
+      (m) =>
+        m.type() === 'error' &&
+        /Content Security Policy|Trusted Type/i.test(m.text()) &&
+        violations.push(m.text()),
+    );
+    const pwned = () =>
+      page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned ?? null);
+    const images = () =>
+      page.evaluate(
+        () => document.querySelectorAll('img, svg[onload], main script, iframe').length,
+      );
 
     await page.goto(`http://127.0.0.1:${port}/ui`);
     const version = page.locator('tr[data-function="evil"] td.version');
@@ -189,21 +269,36 @@ describe('the dashboard against hostile input', () => {
     await page.goto(`http://127.0.0.1:${port}/ui#/events`);
     const entry = page.locator('table.dlq tr[data-entry]', { hasText: 'failer' });
     await entry.waitFor({ timeout: 20_000 });
-    assert.match((await entry.locator('.dlq-error').textContent()) ?? '', /declined <img src=x onerror="window.__pwned=4">/);
+    assert.match(
+      (await entry.locator('.dlq-error').textContent()) ?? '',
+      /declined <img src=x onerror="window.__pwned=4">/,
+    );
     assert.match((await entry.textContent()) ?? '', /<svg onload="window.__pwned=5">/);
     await screenshot(page, 'dashboard-hostile');
 
     assert.equal(await pwned(), null, 'no injected script ran');
     assert.equal(await images(), 0, 'no injected element exists');
-    assert.deepEqual(violations, [], 'nothing was even attempted: no CSP or Trusted Types violation');
+    assert.deepEqual(
+      violations,
+      [],
+      'nothing was even attempted: no CSP or Trusted Types violation',
+    );
     await page.close();
   });
 
   test("a function's page on the same origin cannot fetch, frame or open a copy of the dashboard that holds the key", async () => {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${port}/function/spy`);
-    const results = await page.evaluate(() => (window as unknown as { results: Promise<Record<string, unknown>> }).results);
-    assert.deepEqual(results, { fetched: false, fetchedNoCors: false, opened: 'no access', framed: 'no access', logs: 403 });
+    const results = await page.evaluate(
+      () => (window as unknown as { results: Promise<Record<string, unknown>> }).results,
+    );
+    assert.deepEqual(results, {
+      fetched: false,
+      fetchedNoCors: false,
+      opened: 'no access',
+      framed: 'no access',
+      logs: 403,
+    });
     await page.context().close();
   });
 
@@ -216,11 +311,24 @@ describe('the dashboard against hostile input', () => {
     await page.goto(`http://127.0.0.1:${port}/function/opener`);
     const dashboard = await popup;
     await dashboard.waitForLoadState();
-    assert.equal(await page.evaluate(() => (window as unknown as { probe(): string }).probe()), 'no key', 'the opener reaches its popup');
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { probe(): string }).probe()),
+      'no key',
+      'the opener reaches its popup',
+    );
     await dashboard.goto(`http://127.0.0.1:${port}/ui`); // as if typed in the popup's address bar
     await dashboard.locator('#nav a').first().waitFor();
-    assert.equal(await dashboard.evaluate(() => document.querySelector('meta[name="titan-dashboard-key"]') !== null), true, 'the user opened it directly');
-    assert.equal(await page.evaluate(() => (window as unknown as { probe(): string }).probe()), 'no access');
+    assert.equal(
+      await dashboard.evaluate(
+        () => document.querySelector('meta[name="titan-dashboard-key"]') !== null,
+      ),
+      true,
+      'the user opened it directly',
+    );
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { probe(): string }).probe()),
+      'no access',
+    );
     await context.close();
   });
 });
@@ -231,7 +339,17 @@ describe('the admin token in the dashboard', () => {
   let browser: Browser;
 
   before(async () => {
-    [h, browser] = await Promise.all([startHarness({ tidy: fn('export default async (e, ctx) => { console.log("tidy"); return 1; };'), page: fn(coopPage('<!doctype html><title>a function page</title>')) }, {}, { adminToken: TOKEN }), launchChromium()]);
+    [h, browser] = await Promise.all([
+      startHarness(
+        {
+          tidy: fn('export default async (e, ctx) => { console.log("tidy"); return 1; };'),
+          page: fn(coopPage('<!doctype html><title>a function page</title>')),
+        },
+        {},
+        { adminToken: TOKEN },
+      ),
+      launchChromium(),
+    ]);
   });
 
   after(async () => {
@@ -244,7 +362,9 @@ describe('the admin token in the dashboard', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const seen: Array<{ url: string; authorization?: string }> = [];
-    context.on('request', (r) => seen.push({ url: r.url(), authorization: r.headers().authorization }));
+    context.on('request', (r) =>
+      seen.push({ url: r.url(), authorization: r.headers().authorization }),
+    );
     await page.goto(`${origin}/ui`);
     await page.getByLabel('Token', { exact: true }).waitFor();
     const signIn = seen.length; // the calls before it asked for the token had none to send
@@ -262,20 +382,44 @@ describe('the admin token in the dashboard', () => {
     await page.goto(`${origin}/ui#/events`);
     await page.locator('#events-state').waitFor();
 
-    assert.deepEqual(seen.filter((r) => r.url.includes(TOKEN)).map((r) => r.url), [], 'no URL holds the token');
+    assert.deepEqual(
+      seen.filter((r) => r.url.includes(TOKEN)).map((r) => r.url),
+      [],
+      'no URL holds the token',
+    );
     assert.deepEqual(await context.cookies(), [], 'no cookie');
     const stored = await page.evaluate(() => ({ ...sessionStorage }));
     assert.deepEqual(Object.keys(stored), ['titan.admin-token.sealed'], 'the tab holds it, sealed');
-    assert.doesNotMatch(JSON.stringify(stored), new RegExp(`${TOKEN}|${Buffer.from(TOKEN).toString('base64').slice(0, 12)}`), 'never as it is');
+    assert.doesNotMatch(
+      JSON.stringify(stored),
+      new RegExp(`${TOKEN}|${Buffer.from(TOKEN).toString('base64').slice(0, 12)}`),
+      'never as it is',
+    );
     assert.equal(await page.evaluate(() => localStorage.length), 0);
-    const apiCalls = seen.slice(signIn).filter((r) => /\/(functions|stats|dlq|invocations)\b/.test(new URL(r.url).pathname));
+    const apiCalls = seen
+      .slice(signIn)
+      .filter((r) => /\/(functions|stats|dlq|invocations)\b/.test(new URL(r.url).pathname));
     assert.ok(apiCalls.length > 5);
-    assert.deepEqual(apiCalls.filter((r) => r.authorization !== `Bearer ${TOKEN}`).map((r) => r.url), [], 'every API call carries the bearer');
-    assert.equal(await eventually(async () => ((await (await h.request('/functions/tidy')).json()) as { pool: { max: number } }).pool.max === 3), true);
+    assert.deepEqual(
+      apiCalls.filter((r) => r.authorization !== `Bearer ${TOKEN}`).map((r) => r.url),
+      [],
+      'every API call carries the bearer',
+    );
+    assert.equal(
+      await eventually(
+        async () =>
+          ((await (await h.request('/functions/tidy')).json()) as { pool: { max: number } }).pool
+            .max === 3,
+      ),
+      true,
+    );
     // A page of the same origin opened later in this tab (a function's) shares its sessionStorage:
     // it finds the sealed bytes, and no pad to open them with.
     await page.goto(`${origin}/function/page`);
-    const found = await page.evaluate(() => ({ storage: JSON.stringify({ ...sessionStorage }), html: document.documentElement.outerHTML }));
+    const found = await page.evaluate(() => ({
+      storage: JSON.stringify({ ...sessionStorage }),
+      html: document.documentElement.outerHTML,
+    }));
     assert.doesNotMatch(found.storage, new RegExp(TOKEN));
     assert.match(found.storage, /titan\.admin-token\.sealed/);
     assert.doesNotMatch(found.html, /titan-dashboard-(key|seal)/);

@@ -19,12 +19,34 @@ describe('stream reading routes against hostile callers', () => {
     await sharedRedisUrl();
     h = await startHarness({}, { events: { key_prefix: uniquePrefix() } }, { adminToken: TOKEN });
     port = await h.gw.listen();
-    assert.equal((await sendRaw(port, '/events/orders', { method: 'POST', headers: auth, body: '{"type":"t","data":1}' })).status, 201);
+    assert.equal(
+      (
+        await sendRaw(port, '/events/orders', {
+          method: 'POST',
+          headers: auth,
+          body: '{"type":"t","data":1}',
+        })
+      ).status,
+      201,
+    );
   });
   after(() => h?.close());
 
   test('reserved and malformed topics are refused with invalid_topic, naming nothing of the streams', async () => {
-    for (const topic of ['titan.results', 'titan.dlq', 'TITAN.dlq', 'titan.q.echo', 'x:titan.q.echo', 'titan.invocation:abc', '%2e%2e', 'a%2fb', 'a%20b', 'x'.repeat(300), '*', 'orders%00']) {
+    for (const topic of [
+      'titan.results',
+      'titan.dlq',
+      'TITAN.dlq',
+      'titan.q.echo',
+      'x:titan.q.echo',
+      'titan.invocation:abc',
+      '%2e%2e',
+      'a%2fb',
+      'a%20b',
+      'x'.repeat(300),
+      '*',
+      'orders%00',
+    ]) {
       const r = await sendRaw(port, `/events/${topic}`, { headers: auth });
       assert.ok([400, 404].includes(r.status), `${topic}: ${r.status}`);
       if (r.status === 400) assert.equal(JSON.parse(r.body).error.code, 'invalid_topic', topic);
@@ -33,7 +55,17 @@ describe('stream reading routes against hostile callers', () => {
   });
 
   test('bad count and after values are 400 invalid_request', async () => {
-    for (const q of ['count=0', 'count=1001', 'count=-1', 'count=abc', 'count=1.5', 'after=0', 'after=$', 'after=1-0%20x', 'after=-']) {
+    for (const q of [
+      'count=0',
+      'count=1001',
+      'count=-1',
+      'count=abc',
+      'count=1.5',
+      'after=0',
+      'after=$',
+      'after=1-0%20x',
+      'after=-',
+    ]) {
       const r = await sendRaw(port, `/events/orders?${q}`, { headers: auth });
       assert.equal(r.status, 400, q);
       assert.equal(JSON.parse(r.body).error.code, 'invalid_request', q);
@@ -45,8 +77,14 @@ describe('stream reading routes against hostile callers', () => {
   test('with a token configured both routes need it, and a web page is refused', async () => {
     for (const path of ['/events/orders', '/results']) {
       assert.equal((await sendRaw(port, path)).status, 401, path);
-      assert.equal((await sendRaw(port, path, { headers: { authorization: 'Bearer wrong' } })).status, 401, path);
-      const page = await sendRaw(port, path, { headers: { ...auth, origin: 'https://evil.example' } });
+      assert.equal(
+        (await sendRaw(port, path, { headers: { authorization: 'Bearer wrong' } })).status,
+        401,
+        path,
+      );
+      const page = await sendRaw(port, path, {
+        headers: { ...auth, origin: 'https://evil.example' },
+      });
       assert.equal(page.status, 403, path);
       const ok = await sendRaw(port, path, { headers: auth });
       assert.equal(ok.status, 200, path);

@@ -7,12 +7,20 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { errorOf, fn, startHarness, type Harness } from '../helpers/harness.ts';
-import { deletePrefix, json, readStream, redisClient, sharedRedisUrl, waitFor } from '../helpers/events.ts';
+import {
+  deletePrefix,
+  json,
+  readStream,
+  redisClient,
+  sharedRedisUrl,
+  waitFor,
+} from '../helpers/events.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const trigger = (topic: string, extra = '') => `${extra}triggers:\n  - topic: "${topic}"\n`;
 const post = (body: unknown) => ({ method: 'POST', body: JSON.stringify(body) });
-const WHY = "names starting with 'titan.' (in any case, also after a ':') are the runtime's own streams and keys";
+const WHY =
+  "names starting with 'titan.' (in any case, also after a ':') are the runtime's own streams and keys";
 const RESERVED_PUBLISH = (topic: string) =>
   `'${topic}' is one of the runtime's own streams or keys: names starting with 'titan.' (in any case, also after a ':') are reserved for its results, dead letters, work queues and bookkeeping; use another topic`;
 
@@ -51,11 +59,19 @@ describe('security: reserved names in Redis', () => {
     redis = redisClient(await sharedRedisUrl());
     h = await startHarness(
       {
-        victim: fn(`export default async (event) => ({ victim: event?.data ?? event });`, trigger('orders')),
+        victim: fn(
+          `export default async (event) => ({ victim: event?.data ?? event });`,
+          trigger('orders'),
+        ),
         star: fn(`export default async (event) => ({ topic: event.topic });`, trigger('*')),
         tstar: fn(`export default async (event) => ({ topic: event.topic });`, trigger('titan*')),
-        emitter: fn(`export default async (event, context) => { for (const e of event.emits) context.emit(e.topic, e.type, e.data); return 'emitted'; };`),
-        relay: fn(`export default async (event, context) => { context.emit('titan.q.victim', 'forged', { from: 'relay' }); return 'relayed'; };`, trigger('relay.in', 'max_attempts: 3\n')),
+        emitter: fn(
+          `export default async (event, context) => { for (const e of event.emits) context.emit(e.topic, e.type, e.data); return 'emitted'; };`,
+        ),
+        relay: fn(
+          `export default async (event, context) => { context.emit('titan.q.victim', 'forged', { from: 'relay' }); return 'relayed'; };`,
+          trigger('relay.in', 'max_attempts: 3\n'),
+        ),
         stealres: fn(`export default async (e) => e;`, trigger('titan.results')),
         stealq: fn(`export default async (e) => e;`, trigger('titan.q.victim')),
         stealatt: fn(`export default async (e) => e;`, trigger('titan.attempts')),
@@ -65,7 +81,10 @@ describe('security: reserved names in Redis', () => {
       { events: { topic_scan_sec: 1 } },
     );
     P = h.config.events.key_prefix;
-    await waitFor('the triggers to subscribe', async () => (await json(h.request('/healthz'))).body.triggers.state === 'subscribed');
+    await waitFor(
+      'the triggers to subscribe',
+      async () => (await json(h.request('/healthz'))).body.triggers.state === 'subscribed',
+    );
   });
 
   after(async () => {
@@ -90,19 +109,29 @@ describe('security: reserved names in Redis', () => {
   }
 
   test('a trigger on titan.results (every outcome of every function) is invalid', async () => {
-    await assertInvalid('stealres', `'titan.results' is reserved: ${WHY} (results, dead letters, other functions' queues), which no trigger may read`);
+    await assertInvalid(
+      'stealres',
+      `'titan.results' is reserved: ${WHY} (results, dead letters, other functions' queues), which no trigger may read`,
+    );
   });
 
   test("a trigger on another function's queue, titan.q.victim, is invalid", async () => {
-    await assertInvalid('stealq', `'titan.q.victim' is reserved: ${WHY} (results, dead letters, other functions' queues), which no trigger may read`);
+    await assertInvalid(
+      'stealq',
+      `'titan.q.victim' is reserved: ${WHY} (results, dead letters, other functions' queues), which no trigger may read`,
+    );
   });
 
   test('a trigger on titan.attempts (retry bookkeeping) is invalid', async () => {
-    await assertInvalid('stealatt', `'titan.attempts' is reserved: ${WHY} (results, dead letters, other functions' queues), which no trigger may read`);
+    await assertInvalid(
+      'stealatt',
+      `'titan.attempts' is reserved: ${WHY} (results, dead letters, other functions' queues), which no trigger may read`,
+    );
   });
 
   test('globs that match only reserved names, titan.* and TITAN.q.*, are invalid', async () => {
-    const glob = (t: string) => `'${t}' matches only reserved names: ${WHY}, which no trigger may read (a wider glob such as '*' is allowed and never matches them)`;
+    const glob = (t: string) =>
+      `'${t}' matches only reserved names: ${WHY}, which no trigger may read (a wider glob such as '*' is allowed and never matches them)`;
     await assertInvalid('stealall', glob('titan.*'));
     await assertInvalid('stealqs', glob('TITAN.q.*'));
   });
@@ -112,28 +141,52 @@ describe('security: reserved names in Redis', () => {
     assert.equal((await info('tstar')).status, 'ready');
     // Ordinary events, plus every kind of internal write: results, queue entries, an async record,
     // a dead letter with retries (relay's emit is refused), all under this gateway's prefix.
-    const order = (await json(h.request('/events/orders', post({ type: 'created', data: { n: 1 } })))).body.id as string;
-    const news = (await json(h.request('/events/titanic.news', post({ type: 'sunk' })))).body.id as string;
-    const asyncRes = await json(h.request('/functions/victim/invoke?async=true', post({ async: true })));
+    const order = (
+      await json(h.request('/events/orders', post({ type: 'created', data: { n: 1 } })))
+    ).body.id as string;
+    const news = (await json(h.request('/events/titanic.news', post({ type: 'sunk' })))).body
+      .id as string;
+    const asyncRes = await json(
+      h.request('/functions/victim/invoke?async=true', post({ async: true })),
+    );
     assert.equal(asyncRes.status, 202);
     await json(h.request('/events/relay.in', post({ type: 'go' })));
-    await waitFor('the relay dead letter', async () => (await readStream(redis, `${P}titan.dlq`)).some((e) => e.fields.function === 'relay'));
-    const seen = (fnName: string) => results().then((rs) => rs.filter((r) => r.fields.function === fnName).map((r) => r.fields.topic));
+    await waitFor('the relay dead letter', async () =>
+      (await readStream(redis, `${P}titan.dlq`)).some((e) => e.fields.function === 'relay'),
+    );
+    const seen = (fnName: string) =>
+      results().then((rs) =>
+        rs.filter((r) => r.fields.function === fnName).map((r) => r.fields.topic),
+      );
     await waitFor('star on orders, titanic.news and relay.in', async () => {
       const topics = await seen('star');
       return ['orders', 'titanic.news', 'relay.in'].every((t) => topics.includes(t));
     });
-    await waitFor('tstar on titanic.news', async () => (await seen('tstar')).includes('titanic.news'));
-    assert.ok((await results()).some((r) => r.fields.function === 'victim' && r.fields.event_id === order));
-    assert.ok((await results()).some((r) => r.fields.function === 'tstar' && r.fields.event_id === news));
+    await waitFor('tstar on titanic.news', async () =>
+      (await seen('tstar')).includes('titanic.news'),
+    );
+    assert.ok(
+      (await results()).some((r) => r.fields.function === 'victim' && r.fields.event_id === order),
+    );
+    assert.ok(
+      (await results()).some((r) => r.fields.function === 'tstar' && r.fields.event_id === news),
+    );
     // Several glob rescans (topic_scan_sec: 1) later, nothing internal was ever read.
     await sleep(3000);
-    assert.deepEqual([...new Set(await seen('star'))].sort(), ['orders', 'relay.in', 'titanic.news']);
+    assert.deepEqual([...new Set(await seen('star'))].sort(), [
+      'orders',
+      'relay.in',
+      'titanic.news',
+    ]);
     assert.deepEqual([...new Set(await seen('tstar'))], ['titanic.news']);
     const health = (await json(h.request('/healthz'))).body;
     assert.deepEqual(health.triggers.topics, ['orders', 'relay.in', 'titanic.news']);
     const dlq = await readStream(redis, `${P}titan.dlq`);
-    assert.deepEqual(dlq.map((e) => [e.fields.function, e.fields.topic]), [['relay', 'relay.in']], 'no malformed internal entry was ever routed');
+    assert.deepEqual(
+      dlq.map((e) => [e.fields.function, e.fields.topic]),
+      [['relay', 'relay.in']],
+      'no malformed internal entry was ever routed',
+    );
   });
 
   test('POST /events/titan.attempts is 400 invalid_topic and writes nothing', async () => {
@@ -145,7 +198,7 @@ describe('security: reserved names in Redis', () => {
     assert.equal(await redis.exists(`${P}titan.attempts`), 0);
   });
 
-  test("POST /events/titan.invocation:<id> is 400 invalid_topic; the async record is untouched", async () => {
+  test('POST /events/titan.invocation:<id> is 400 invalid_topic; the async record is untouched', async () => {
     const { body } = await json(h.request('/functions/victim/invoke?async=true', post({ a: 1 })));
     const id = body.invocationId as string;
     const before = await redis.type(`${P}titan.invocation:${id}`);
@@ -155,7 +208,11 @@ describe('security: reserved names in Redis', () => {
     assert.equal(e.code, 'invalid_topic');
     assert.equal(e.message, RESERVED_PUBLISH(`titan.invocation:${id}`));
     assert.equal(before, 'hash');
-    assert.equal(await redis.type(`${P}titan.invocation:${id}`), 'hash', 'still the async record, not a stream');
+    assert.equal(
+      await redis.type(`${P}titan.invocation:${id}`),
+      'hash',
+      'still the async record, not a stream',
+    );
     const done = await waitFor('the async call', async () => {
       const r = await json(h.request(`/invocations/${id}`));
       return r.body.status === 'succeeded' && r;
@@ -166,7 +223,10 @@ describe('security: reserved names in Redis', () => {
   test('POST /events/TITAN.dlq (another case) and /events/titan.q.victim are 400 invalid_topic', async () => {
     const queued = await redis.xlen(`${P}titan.q.victim`);
     for (const topic of ['TITAN.dlq', 'titan.q.victim', 'Titan.Results']) {
-      const res = await h.request(`/events/${topic}`, post({ type: 'created', data: { forged: true } }));
+      const res = await h.request(
+        `/events/${topic}`,
+        post({ type: 'created', data: { forged: true } }),
+      );
       assert.equal(res.status, 400, topic);
       const e = await errorOf(res);
       assert.equal(e.code, 'invalid_topic', topic);
@@ -195,18 +255,34 @@ describe('security: reserved names in Redis', () => {
     assert.equal(res.status, 400);
     const e = await errorOf(res);
     assert.equal(e.code, 'invalid_topic');
-    assert.equal(e.message, `function 'emitter' ran, but its emits were refused and none was published: emits[1]: ${RESERVED_PUBLISH('titan.q.victim')}`);
+    assert.equal(
+      e.message,
+      `function 'emitter' ran, but its emits were refused and none was published: emits[1]: ${RESERVED_PUBLISH('titan.q.victim')}`,
+    );
     assert.equal(await redis.exists(`${P}audit.ok`), 0, 'nothing half-published');
     await sleep(500);
-    assert.equal((await results()).filter((r) => r.fields.function === 'victim').length, victimRuns, 'victim never ran on forged work');
+    assert.equal(
+      (await results()).filter((r) => r.fields.function === 'victim').length,
+      victimRuns,
+      'victim never ran on forged work',
+    );
   });
 
   test('an event-triggered function emitting into a reserved topic is dead-lettered once as invalid_topic, not retried', async () => {
-    const dead = await waitFor('relay in the DLQ', async () => (await readStream(redis, `${P}titan.dlq`)).find((e) => e.fields.function === 'relay'));
-    assert.equal(dead.fields.attempts, '1', 'a refusal is not retried (the handler would run again for the same refusal)');
+    const dead = await waitFor('relay in the DLQ', async () =>
+      (await readStream(redis, `${P}titan.dlq`)).find((e) => e.fields.function === 'relay'),
+    );
+    assert.equal(
+      dead.fields.attempts,
+      '1',
+      'a refusal is not retried (the handler would run again for the same refusal)',
+    );
     const err = JSON.parse(dead.fields.error!);
     assert.equal(err.code, 'invalid_topic');
-    assert.equal(err.message, `function 'relay' ran, but its emits were refused and none was published: emits[0]: ${RESERVED_PUBLISH('titan.q.victim')}`);
+    assert.equal(
+      err.message,
+      `function 'relay' ran, but its emits were refused and none was published: emits[0]: ${RESERVED_PUBLISH('titan.q.victim')}`,
+    );
   });
 });
 
@@ -215,17 +291,35 @@ describe('security: everything the event system writes is bounded', () => {
   let redis: Redis;
   let P: string;
   let slack: number;
-  const bounds = { topic_maxlen: 300, dlq_maxlen: 30, queue_maxlen: 3, async_backlog_max: 3, max_emits_per_invocation: 5, attempts_ttl_sec: 120, results_maxlen: 1000 };
+  const bounds = {
+    topic_maxlen: 300,
+    dlq_maxlen: 30,
+    queue_maxlen: 3,
+    async_backlog_max: 3,
+    max_emits_per_invocation: 5,
+    attempts_ttl_sec: 120,
+    results_maxlen: 1000,
+  };
 
   before(async () => {
     redis = redisClient(await sharedRedisUrl());
     slack = await nodeSlack(redis);
     h = await startHarness(
       {
-        sleepy: fn(`export default async (event) => { await new Promise((r) => setTimeout(r, 1500)); return event; };`),
-        drowsy: fn(`export default async (event) => { await new Promise((r) => setTimeout(r, 5000)); return event.id; };`, trigger('work')),
-        failing: fn(`export default async () => { await new Promise((r) => setTimeout(r, 400)); throw new Error('always fails'); };`, trigger('fail', 'max_attempts: 3\n')),
-        emitter: fn(`export default async (event, context) => { for (let i = 0; i < event.n; i++) context.emit(event.topic, event.type ?? 'x', { i }); return event.n; };`),
+        sleepy: fn(
+          `export default async (event) => { await new Promise((r) => setTimeout(r, 1500)); return event; };`,
+        ),
+        drowsy: fn(
+          `export default async (event) => { await new Promise((r) => setTimeout(r, 5000)); return event.id; };`,
+          trigger('work'),
+        ),
+        failing: fn(
+          `export default async () => { await new Promise((r) => setTimeout(r, 400)); throw new Error('always fails'); };`,
+          trigger('fail', 'max_attempts: 3\n'),
+        ),
+        emitter: fn(
+          `export default async (event, context) => { for (let i = 0; i < event.n; i++) context.emit(event.topic, event.type ?? 'x', { i }); return event.n; };`,
+        ),
         // Rewrites the envelope as it is serialised: emits that no honest bootstrap would send.
         forger: fn(`
           export default async (event, context) => {
@@ -241,7 +335,10 @@ describe('security: everything the event system writes is bounded', () => {
       { events: { ...bounds, max_inflight_per_function: 1, reclaim_idle_sec: 1 } },
     );
     P = h.config.events.key_prefix;
-    await waitFor('the triggers to subscribe', async () => (await json(h.request('/healthz'))).body.triggers.state === 'subscribed');
+    await waitFor(
+      'the triggers to subscribe',
+      async () => (await json(h.request('/healthz'))).body.triggers.state === 'subscribed',
+    );
   });
 
   after(async () => {
@@ -253,7 +350,11 @@ describe('security: everything the event system writes is bounded', () => {
   });
 
   test('async calls past async_backlog_max are 429 overloaded with Retry-After, atomically, and accepted again once drained', async () => {
-    const calls = await Promise.all(Array.from({ length: 8 }, (_, i) => h.request('/functions/sleepy/invoke?async=true', post({ i }))));
+    const calls = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        h.request('/functions/sleepy/invoke?async=true', post({ i })),
+      ),
+    );
     const accepted = calls.filter((r) => r.status === 202);
     const refused = calls.filter((r) => r.status !== 202);
     assert.equal(accepted.length, 3, 'exactly the bound, though all 8 raced');
@@ -262,13 +363,20 @@ describe('security: everything the event system writes is bounded', () => {
       assert.equal(r.headers.get('retry-after'), '1');
       const e = await errorOf(r);
       assert.equal(e.code, 'overloaded');
-      assert.equal(e.message, "function 'sleepy' has 3 invocations queued or running, the most events.async_backlog_max allows (3); try again later");
+      assert.equal(
+        e.message,
+        "function 'sleepy' has 3 invocations queued or running, the most events.async_backlog_max allows (3); try again later",
+      );
     }
     assert.equal(await redis.xlen(`${P}titan.q.sleepy`), 3);
     // Nothing of a refused call is left behind: three records, one per accepted call.
     const records = (await keysOf(redis, `${P}titan.invocation:`)).length;
     assert.equal(records, 3);
-    await waitFor('the backlog to drain', async () => (await redis.xlen(`${P}titan.q.sleepy`)) === 0, 30_000);
+    await waitFor(
+      'the backlog to drain',
+      async () => (await redis.xlen(`${P}titan.q.sleepy`)) === 0,
+      30_000,
+    );
     const again = await h.request('/functions/sleepy/invoke?async=true', post({ again: true }));
     assert.equal(again.status, 202, 'the bound counts work not yet done, not work ever queued');
   });
@@ -278,7 +386,10 @@ describe('security: everything the event system writes is bounded', () => {
     assert.equal(res.status, 502);
     const e = await errorOf(res);
     assert.equal(e.code, 'invalid_response');
-    assert.equal(e.message, "function 'emitter' ran, but its emits were refused and none was published: it emitted 6 events, more than events.max_emits_per_invocation (5)");
+    assert.equal(
+      e.message,
+      "function 'emitter' ran, but its emits were refused and none was published: it emitted 6 events, more than events.max_emits_per_invocation (5)",
+    );
     assert.equal(await redis.exists(`${P}flood.emits`), 0);
     const ok = await h.invoke('emitter', { topic: 'flood.emits', n: 5 });
     assert.equal(ok.status, 200);
@@ -290,16 +401,25 @@ describe('security: everything the event system writes is bounded', () => {
     assert.equal(res.status, 502);
     const e = await errorOf(res);
     assert.equal(e.code, 'invalid_response');
-    assert.equal(e.message, "function 'emitter' ran, but its emits were refused and none was published: emits[0].type must be a string of 1 to 200 characters (got 201 characters)");
+    assert.equal(
+      e.message,
+      "function 'emitter' ran, but its emits were refused and none was published: emits[0].type must be a string of 1 to 200 characters (got 201 characters)",
+    );
     assert.equal(await redis.exists(`${P}long.types`), 0);
   });
 
   // (An envelope whose emits is not a list at all is refused as it is opened: runtime/deployment.ts.)
   test('forged emits (a numeric topic, a missing type, entries that are not mappings) are 502 invalid_response', async () => {
     const cases: Array<[unknown, string]> = [
-      [[{ topic: 'fine.topic', type: 'x' }, null], 'emits[1] must be a mapping of topic, type and data (got null)'],
+      [
+        [{ topic: 'fine.topic', type: 'x' }, null],
+        'emits[1] must be a mapping of topic, type and data (got null)',
+      ],
       [[{ topic: 7, type: 'x' }], 'emits[0].topic must be a string (got number)'],
-      [[{ topic: 'fine.topic', type: 'x' }, { topic: 'a.b' }], 'emits[1].type must be a string of 1 to 200 characters (got undefined)'],
+      [
+        [{ topic: 'fine.topic', type: 'x' }, { topic: 'a.b' }],
+        'emits[1].type must be a string of 1 to 200 characters (got undefined)',
+      ],
       [['titan.q.sleepy'], 'emits[0] must be a mapping of topic, type and data (got string)'],
     ];
     for (const [emits, why] of cases) {
@@ -307,7 +427,10 @@ describe('security: everything the event system writes is bounded', () => {
       assert.equal(res.status, 502, why);
       const e = await errorOf(res);
       assert.equal(e.code, 'invalid_response', why);
-      assert.equal(e.message, `function 'forger' ran, but its emits were refused and none was published: ${why}`);
+      assert.equal(
+        e.message,
+        `function 'forger' ran, but its emits were refused and none was published: ${why}`,
+      );
     }
     assert.equal(await redis.exists(`${P}fine.topic`, `${P}forged.ok`), 0);
   });
@@ -315,26 +438,52 @@ describe('security: everything the event system writes is bounded', () => {
   test('a topic stream stays within topic_maxlen however many events are published', async () => {
     const published = 2 * (bounds.topic_maxlen + slack);
     for (let i = 0; i < published; i += 50) {
-      const batch = await Promise.all(Array.from({ length: 50 }, (_, k) => h.request('/events/flood.topic', post({ type: 'flood', data: { n: i + k } }))));
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, (_, k) =>
+          h.request('/events/flood.topic', post({ type: 'flood', data: { n: i + k } })),
+        ),
+      );
       assert.deepEqual([...new Set(batch.map((r) => r.status))], [201]);
     }
     const len = await redis.xlen(`${P}flood.topic`);
-    assert.ok(len >= bounds.topic_maxlen && len <= bounds.topic_maxlen + slack, `XLEN ${len} after ${published} publishes: bound ${bounds.topic_maxlen} (+${slack})`);
-    const [[, newest]] = (await redis.xrevrange(`${P}flood.topic`, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
-    assert.equal(JSON.parse(newest[newest.indexOf('data') + 1]!).n, published - 1, 'the newest events are the ones kept');
+    assert.ok(
+      len >= bounds.topic_maxlen && len <= bounds.topic_maxlen + slack,
+      `XLEN ${len} after ${published} publishes: bound ${bounds.topic_maxlen} (+${slack})`,
+    );
+    const [[, newest]] = (await redis.xrevrange(`${P}flood.topic`, '+', '-', 'COUNT', 1)) as Array<
+      [string, string[]]
+    >;
+    assert.equal(
+      JSON.parse(newest[newest.indexOf('data') + 1]!).n,
+      published - 1,
+      'the newest events are the ones kept',
+    );
   });
 
   test("events past a function's queue_maxlen go to the DLQ as overloaded; its queue stays within the bound", async () => {
     const events = 20;
-    await Promise.all(Array.from({ length: events }, (_, n) => h.request('/events/work', post({ type: 'job', data: { n } }))));
+    await Promise.all(
+      Array.from({ length: events }, (_, n) =>
+        h.request('/events/work', post({ type: 'job', data: { n } })),
+      ),
+    );
     const dead = await waitFor('the overflow in the DLQ', async () => {
-      const d = (await readStream(redis, `${P}titan.dlq`)).filter((e) => e.fields.function === 'drowsy');
+      const d = (await readStream(redis, `${P}titan.dlq`)).filter(
+        (e) => e.fields.function === 'drowsy',
+      );
       return d.length >= events - bounds.queue_maxlen && d;
     });
-    assert.equal(dead.length, events - bounds.queue_maxlen, 'every event the queue could not take is in the DLQ, none lost');
+    assert.equal(
+      dead.length,
+      events - bounds.queue_maxlen,
+      'every event the queue could not take is in the DLQ, none lost',
+    );
     const err = JSON.parse(dead[0]!.fields.error!);
     assert.equal(err.code, 'overloaded');
-    assert.equal(err.message, "function 'drowsy' has 3 entries queued or running, the most events.queue_maxlen allows (3)");
+    assert.equal(
+      err.message,
+      "function 'drowsy' has 3 entries queued or running, the most events.queue_maxlen allows (3)",
+    );
     assert.equal(dead[0]!.fields.topic, 'work');
     assert.equal(await redis.xlen(`${P}titan.q.drowsy`), bounds.queue_maxlen);
   });
@@ -342,34 +491,60 @@ describe('security: everything the event system writes is bounded', () => {
   test('the DLQ stays within dlq_maxlen under a flood of dead letters', async () => {
     const events = bounds.dlq_maxlen + 2 * slack;
     for (let i = 0; i < events; i += 50) {
-      await Promise.all(Array.from({ length: Math.min(50, events - i) }, (_, k) => h.request('/events/work', post({ type: 'job', data: { n: i + k } }))));
+      await Promise.all(
+        Array.from({ length: Math.min(50, events - i) }, (_, k) =>
+          h.request('/events/work', post({ type: 'job', data: { n: i + k } })),
+        ),
+      );
     }
     await waitFor('the flood to be routed', async () => {
       const g = await groupOf(redis, `${P}work`);
       return g.lag === '0' && g.pending === '0';
     });
     const len = await redis.xlen(`${P}titan.dlq`);
-    assert.ok(len >= bounds.dlq_maxlen && len <= bounds.dlq_maxlen + slack, `DLQ XLEN ${len} after ${events} more dead letters: bound ${bounds.dlq_maxlen} (+${slack})`);
+    assert.ok(
+      len >= bounds.dlq_maxlen && len <= bounds.dlq_maxlen + slack,
+      `DLQ XLEN ${len} after ${events} more dead letters: bound ${bounds.dlq_maxlen} (+${slack})`,
+    );
     assert.ok((await redis.xlen(`${P}titan.q.drowsy`)) <= bounds.queue_maxlen);
   });
 
   test('retry counts are removed when an entry finishes, and expire (attempts_ttl_sec) while it retries', async () => {
     const { body } = await json(h.request('/events/fail', post({ type: 'boom' })));
-    const key = await waitFor('a retry count', async () => (await keysOf(redis, `${P}titan.attempts:`))[0]?.key, 20_000, 20);
+    const key = await waitFor(
+      'a retry count',
+      async () => (await keysOf(redis, `${P}titan.attempts:`))[0]?.key,
+      20_000,
+      20,
+    );
     const ttl = await redis.ttl(key);
     assert.ok(ttl > 0 && ttl <= bounds.attempts_ttl_sec, `TTL ${ttl}`);
     assert.match(key, new RegExp(`^${P}titan\\.attempts:failing:\\d+-\\d+$`));
-    const dead = await waitFor('failing in the DLQ', async () => (await readStream(redis, `${P}titan.dlq`)).find((e) => e.fields.function === 'failing' && e.fields.event_id === body.id));
+    const dead = await waitFor('failing in the DLQ', async () =>
+      (await readStream(redis, `${P}titan.dlq`)).find(
+        (e) => e.fields.function === 'failing' && e.fields.event_id === body.id,
+      ),
+    );
     assert.equal(dead.fields.attempts, '3');
-    assert.deepEqual(await keysOf(redis, `${P}titan.attempts:`), [], 'no retry count outlives its entry');
+    assert.deepEqual(
+      await keysOf(redis, `${P}titan.attempts:`),
+      [],
+      'no retry count outlives its entry',
+    );
   });
 
   test('a consumer left behind (a gateway that is gone) is deleted once idle; the live one stays', async () => {
     const queue = `${P}titan.q.sleepy`;
     await redis.call('XGROUP', 'CREATECONSUMER', queue, 'plugins', 'gone-gateway-1');
-    const names = async () => ((await redis.xinfo('CONSUMERS', queue, 'plugins')) as string[][]).map((c) => c[1]);
+    const names = async () =>
+      ((await redis.xinfo('CONSUMERS', queue, 'plugins')) as string[][]).map((c) => c[1]);
     assert.ok((await names()).includes('gone-gateway-1'));
-    await waitFor('the stale consumer to be deleted', async () => !(await names()).includes('gone-gateway-1'), 20_000, 200);
+    await waitFor(
+      'the stale consumer to be deleted',
+      async () => !(await names()).includes('gone-gateway-1'),
+      20_000,
+      200,
+    );
     assert.ok((await names()).includes(h.gw.events.consumer), 'the gateway keeps its own consumer');
   });
 
@@ -380,10 +555,14 @@ describe('security: everything the event system writes is bounded', () => {
       const name = key.slice(P.length);
       if (type === 'stream') {
         const len = await redis.xlen(key);
-        const bound = name === 'titan.dlq' ? bounds.dlq_maxlen + slack
-          : name === 'titan.results' ? bounds.results_maxlen + slack
-          : name.startsWith('titan.q.') ? bounds.queue_maxlen
-          : bounds.topic_maxlen + slack;
+        const bound =
+          name === 'titan.dlq'
+            ? bounds.dlq_maxlen + slack
+            : name === 'titan.results'
+              ? bounds.results_maxlen + slack
+              : name.startsWith('titan.q.')
+                ? bounds.queue_maxlen
+                : bounds.topic_maxlen + slack;
         assert.ok(len <= bound, `${name}: XLEN ${len} > ${bound}`);
       } else {
         const ttl = await redis.ttl(key);

@@ -10,7 +10,12 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { defaultConfig, loadConfig, type RuntimeConfig } from '../../runtime/config.ts';
 import { toCreateOptions } from '../../runtime/engine/docker-engine.ts';
 import type { ContainerSpec } from '../../runtime/engine/engine.ts';
-import { DAEMON_JSON_SNIPPET, daemonConfigArgs, GVISOR_RUNTIME, type Isolation } from '../../runtime/engine/runtimes.ts';
+import {
+  DAEMON_JSON_SNIPPET,
+  daemonConfigArgs,
+  GVISOR_RUNTIME,
+  type Isolation,
+} from '../../runtime/engine/runtimes.ts';
 import { TitanError } from '../../runtime/errors.ts';
 import { resolveManifest } from '../../runtime/manifest.ts';
 import { Registry } from '../../runtime/registry.ts';
@@ -21,7 +26,8 @@ const HANDLER = 'export default async () => "played by the fake engine"';
 
 describe('security: isolation in manifests and config', () => {
   const config = defaultConfig('/tmp');
-  const resolve = (raw: unknown) => resolveManifest(raw, { dir: '/tmp/f', folderName: 'f', config });
+  const resolve = (raw: unknown) =>
+    resolveManifest(raw, { dir: '/tmp/f', folderName: 'f', config });
   const refusal = (raw: unknown): string => {
     try {
       resolve(raw);
@@ -33,7 +39,18 @@ describe('security: isolation in manifests and config', () => {
   };
 
   test('an engine runtime name, another case, padding or a structure is refused with the choices', () => {
-    for (const isolation of ['runc', 'runsc', 'io.containerd.runc.v2', 'kata', 'GVISOR', 'gvisor ', '', null, { runtime: 'runsc' }, ['gvisor']]) {
+    for (const isolation of [
+      'runc',
+      'runsc',
+      'io.containerd.runc.v2',
+      'kata',
+      'GVISOR',
+      'gvisor ',
+      '',
+      null,
+      { runtime: 'runsc' },
+      ['gvisor'],
+    ]) {
       const message = refusal({ isolation });
       assert.match(message, /^function\.yaml: isolation: /, JSON.stringify(isolation));
       assert.match(message, /"container" \| "gvisor"|container, gvisor|container.*gvisor/, message);
@@ -43,9 +60,21 @@ describe('security: isolation in manifests and config', () => {
   test('absent: the config default (container); a manifest can ask for gvisor or container', () => {
     assert.equal(resolve({}).isolation, 'container');
     assert.equal(resolve({ isolation: 'gvisor' }).isolation, 'gvisor');
-    const gvisorByDefault = { ...config, sandbox: { ...config.sandbox, isolation: 'gvisor' as const } };
-    assert.equal(resolveManifest({}, { dir: '/tmp/f', folderName: 'f', config: gvisorByDefault }).isolation, 'gvisor');
-    assert.equal(resolveManifest({ isolation: 'container' }, { dir: '/tmp/f', folderName: 'f', config: gvisorByDefault }).isolation, 'container');
+    const gvisorByDefault = {
+      ...config,
+      sandbox: { ...config.sandbox, isolation: 'gvisor' as const },
+    };
+    assert.equal(
+      resolveManifest({}, { dir: '/tmp/f', folderName: 'f', config: gvisorByDefault }).isolation,
+      'gvisor',
+    );
+    assert.equal(
+      resolveManifest(
+        { isolation: 'container' },
+        { dir: '/tmp/f', folderName: 'f', config: gvisorByDefault },
+      ).isolation,
+      'container',
+    );
   });
 
   test('sandbox.isolation in the config takes only container or gvisor', async () => {
@@ -53,8 +82,13 @@ describe('security: isolation in manifests and config', () => {
     try {
       const file = join(dir, 'runtime.yaml');
       await writeFile(file, 'sandbox:\n  isolation: runsc\n');
-      await assert.rejects(loadConfig({ path: file, env: {} }), (err: unknown) =>
-        err instanceof TitanError && err.code === 'invalid_config' && /sandbox\.isolation/.test(err.message));
+      await assert.rejects(
+        loadConfig({ path: file, env: {} }),
+        (err: unknown) =>
+          err instanceof TitanError &&
+          err.code === 'invalid_config' &&
+          /sandbox\.isolation/.test(err.message),
+      );
       await writeFile(file, 'sandbox:\n  isolation: gvisor\n');
       assert.equal((await loadConfig({ path: file, env: {} })).sandbox.isolation, 'gvisor');
     } finally {
@@ -63,9 +97,17 @@ describe('security: isolation in manifests and config', () => {
   });
 
   test('the engine is only ever given runsc or nothing: a forged isolation value passes no name through', () => {
-    const spec = containerSpecFor(resolve({ isolation: 'gvisor' }), sandboxLimits(config), { containerName: 'c', socketDir: '/tmp/s', scope: 's' });
+    const spec = containerSpecFor(resolve({ isolation: 'gvisor' }), sandboxLimits(config), {
+      containerName: 'c',
+      socketDir: '/tmp/s',
+      scope: 's',
+    });
     assert.equal(toCreateOptions(spec).HostConfig?.Runtime, GVISOR_RUNTIME);
-    assert.equal('Runtime' in toCreateOptions({ ...spec, isolation: 'container' }).HostConfig!, false, 'runc: the engine default, unnamed');
+    assert.equal(
+      'Runtime' in toCreateOptions({ ...spec, isolation: 'container' }).HostConfig!,
+      false,
+      'runc: the engine default, unnamed',
+    );
     for (const forged of ['runc', 'kata', '../../bin/sh', 'runsc --debug']) {
       const options = toCreateOptions({ ...spec, isolation: forged as Isolation } as ContainerSpec);
       assert.equal('Runtime' in options.HostConfig!, false, forged);
@@ -79,14 +121,23 @@ describe('security: isolation in manifests and config', () => {
   test("setup's daemon.json registers runsc with no network and only connecting to host sockets", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tg-'));
     try {
-      assert.deepEqual(await daemonConfigArgs(join(dir, 'engine'), join(dir, 'no-runsc')), [], 'no runsc installed: no config file');
+      assert.deepEqual(
+        await daemonConfigArgs(join(dir, 'engine'), join(dir, 'no-runsc')),
+        [],
+        'no runsc installed: no config file',
+      );
       const fake = join(dir, 'runsc');
       await writeFile(fake, '#!/bin/sh\n', { mode: 0o755 });
       const args = await daemonConfigArgs(join(dir, 'engine'), fake);
       assert.deepEqual(args, ['--config-file', join(dir, 'engine', 'daemon.json')]);
       const { readFile } = await import('node:fs/promises');
-      assert.deepEqual(JSON.parse(await readFile(args[1]!, 'utf8')), { runtimes: { runsc: { path: fake, runtimeArgs: ['--network=none', '--host-uds=open'] } } });
-      assert.equal(DAEMON_JSON_SNIPPET, '{"runtimes":{"runsc":{"path":"/usr/bin/runsc","runtimeArgs":["--network=none","--host-uds=open"]}}}');
+      assert.deepEqual(JSON.parse(await readFile(args[1]!, 'utf8')), {
+        runtimes: { runsc: { path: fake, runtimeArgs: ['--network=none', '--host-uds=open'] } },
+      });
+      assert.equal(
+        DAEMON_JSON_SNIPPET,
+        '{"runtimes":{"runsc":{"path":"/usr/bin/runsc","runtimeArgs":["--network=none","--host-uds=open"]}}}',
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -112,9 +163,15 @@ describe('security: a gvisor function on an engine with and without runsc (fake 
     dir = await mkdtemp(join(tmpdir(), 'tg-'));
     const base = defaultConfig(dir);
     config = {
-      ...base, functions_dir: join(dir, 'functions'), state_dir: join(dir, 's'),
+      ...base,
+      functions_dir: join(dir, 'functions'),
+      state_dir: join(dir, 's'),
       // stem cells on: a runc cell is ready, and a gvisor function must still not take it
-      sandbox: { ...base.sandbox, startup_timeout_sec: 5, stem_cells: { node: { min: 1, max: 1 }, python: { min: 0, max: 0 } } },
+      sandbox: {
+        ...base.sandbox,
+        startup_timeout_sec: 5,
+        stem_cells: { node: { min: 1, max: 1 }, python: { min: 0, max: 0 } },
+      },
     };
     await mkdir(config.functions_dir, { recursive: true });
     engine = new FakeEngine();
@@ -133,8 +190,18 @@ describe('security: a gvisor function on an engine with and without runsc (fake 
     const info = registry.info('guarded')!;
     assert.equal(info.status, 'invalid');
     assert.equal(info.isolation, 'gvisor');
-    assert.ok(info.error!.startsWith('isolation_unavailable: isolation gvisor needs the container engine to have the runsc runtime registered, and it has runc.'), info.error);
-    assert.ok(info.error!.includes(`add ${DAEMON_JSON_SNIPPET} to /etc/docker/daemon.json and restart dockerd`), info.error);
+    assert.ok(
+      info.error!.startsWith(
+        'isolation_unavailable: isolation gvisor needs the container engine to have the runsc runtime registered, and it has runc.',
+      ),
+      info.error,
+    );
+    assert.ok(
+      info.error!.includes(
+        `add ${DAEMON_JSON_SNIPPET} to /etc/docker/daemon.json and restart dockerd`,
+      ),
+      info.error,
+    );
     assert.equal(registry.get('guarded'), undefined, 'nothing serves it');
     assert.deepEqual(engine.live('guarded'), [], 'no container was started under runc instead');
     assert.equal(registry.info('plain')!.status, 'ready');
@@ -147,18 +214,24 @@ describe('security: a gvisor function on an engine with and without runsc (fake 
     };
     await write('guarded', 'isolation: gvisor\n');
     await reconcile();
-    assert.match(registry.info('guarded')!.error!, /^isolation_unavailable: .*it did not list its runtimes/);
+    assert.match(
+      registry.info('guarded')!.error!,
+      /^isolation_unavailable: .*it did not list its runtimes/,
+    );
     assert.deepEqual(engine.live('guarded'), []);
   });
 
-  test('on Podman, which ignores a container\'s runtime: invalid even when it lists runsc, never runc in its place', async () => {
+  test("on Podman, which ignores a container's runtime: invalid even when it lists runsc, never runc in its place", async () => {
     engine.registeredRuntimes = ['crun', 'kata', 'runc', GVISOR_RUNTIME];
     const ping = engine.ping.bind(engine);
     engine.ping = async () => ({ ...(await ping()), kind: 'podman' as const });
     await write('guarded', 'isolation: gvisor\n');
     await write('plain', 'pool: { min: 1, max: 1 }\n');
     await reconcile();
-    assert.match(registry.info('guarded')!.error!, /^isolation_unavailable: isolation gvisor cannot be chosen per container on Podman/);
+    assert.match(
+      registry.info('guarded')!.error!,
+      /^isolation_unavailable: isolation gvisor cannot be chosen per container on Podman/,
+    );
     assert.deepEqual(engine.live('guarded'), []);
     assert.equal(registry.info('plain')!.status, 'ready');
   });
@@ -190,6 +263,9 @@ describe('security: a gvisor function on an engine with and without runsc (fake 
     await reconcile();
     const info = registry.info('guarded')!;
     assert.match(info.error ?? info.update_failed?.reason ?? '', /^isolation_unavailable: /);
-    assert.ok(engine.live('guarded').every((c) => c.spec.isolation === 'gvisor'), 'nothing of it runs under runc');
+    assert.ok(
+      engine.live('guarded').every((c) => c.spec.isolation === 'gvisor'),
+      'nothing of it runs under runc',
+    );
   });
 });

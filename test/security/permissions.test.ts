@@ -11,7 +11,14 @@ import Docker from 'dockerode';
 import { scopeOf } from '../../gateway/gateway.ts';
 import { isWithin } from '../../runtime/permissions.ts';
 import { LABEL } from '../../runtime/sandbox.ts';
-import { containersOf, errorOf, eventually, fn, startHarness, type Harness } from '../helpers/harness.ts';
+import {
+  containersOf,
+  errorOf,
+  eventually,
+  fn,
+  startHarness,
+  type Harness,
+} from '../helpers/harness.ts';
 
 /** Lists every allowed directory the runtime mounted (TITAN_FS_ALLOW), recursively. */
 const LISTER = `
@@ -36,18 +43,40 @@ describe('security: permissions.fs is checked at every container start', () => {
 
   /** Host paths bind-mounted into any container of this gateway's scope, stopped ones included. */
   const mountedSources = async (): Promise<string[]> => {
-    const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL.scope}=${scopeOf(h.config.state_dir)}`] } });
-    const inspected = await Promise.all(list.map((c) => docker.getContainer(c.Id).inspect().catch(() => undefined)));
+    const list = await docker.listContainers({
+      all: true,
+      filters: { label: [`${LABEL.scope}=${scopeOf(h.config.state_dir)}`] },
+    });
+    const inspected = await Promise.all(
+      list.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .inspect()
+          .catch(() => undefined),
+      ),
+    );
     return inspected.flatMap((i) => (i?.Mounts ?? []).map((m) => m.Source));
   };
   const assertNothingMountedFrom = async (...hostDirs: string[]) => {
     const sources = await mountedSources();
-    for (const dir of hostDirs) assert.deepEqual(sources.filter((s) => isWithin(s, dir)), [], `no container mounts anything from ${dir}`);
+    for (const dir of hostDirs)
+      assert.deepEqual(
+        sources.filter((s) => isWithin(s, dir)),
+        [],
+        `no container mounts anything from ${dir}`,
+      );
   };
   /** Kills a function's containers through the engine, as a crash would, and waits for the pool to let them go. */
   const killAll = async (name: string) => {
-    for (const c of await containersOf(h.config, name)) await docker.getContainer(c.id).kill().catch(() => {});
-    assert.ok(await eventually(async () => (await containersOf(h.config, name)).length === 0), `${name}'s killed containers are removed`);
+    for (const c of await containersOf(h.config, name))
+      await docker
+        .getContainer(c.id)
+        .kill()
+        .catch(() => {});
+    assert.ok(
+      await eventually(async () => (await containersOf(h.config, name)).length === 0),
+      `${name}'s killed containers are removed`,
+    );
   };
   const swapForLink = async (path: string, target: string) => {
     await rename(path, `${path}.moved`);
@@ -99,7 +128,10 @@ describe('security: permissions.fs is checked at every container start', () => {
       {
         swap_etc: fn(LISTER, manifest([`${root}/p1/inbox/**`], { min: 1 })),
         swap_sibling: fn(LISTER, manifest([`${root}/p3/inbox/**`])),
-        deny_link: fn(LISTER, manifest([`${root}/p4/inbox/**`], { deny: [`${root}/p4/inbox/secret/**`] })),
+        deny_link: fn(
+          LISTER,
+          manifest([`${root}/p4/inbox/**`], { deny: [`${root}/p4/inbox/secret/**`] }),
+        ),
         parent_link: fn(LISTER, manifest([`${root}/p5/parent/child`])),
         glob_pdf: fn(LISTER, manifest([`${root}/p6/inbox/*.pdf`])),
         dotdot_out: fn(LISTER, manifest([`${root}/p7/../../outside/**`])),
@@ -128,7 +160,10 @@ describe('security: permissions.fs is checked at every container start', () => {
     assert.deepEqual(await listing('swap_etc'), { [inbox]: ['a.txt'] });
     await swapForLink(inbox, '/etc');
     await killAll('swap_etc');
-    await refused('swap_etc', `permissions.fs.allow: '${inbox}' is now a symlink to '/etc' (it was a directory at deploy)`);
+    await refused(
+      'swap_etc',
+      `permissions.fs.allow: '${inbox}' is now a symlink to '/etc' (it was a directory at deploy)`,
+    );
     await assertNothingMountedFrom('/etc');
   });
 
@@ -143,16 +178,26 @@ describe('security: permissions.fs is checked at every container start', () => {
   test('an allowed directory swapped for a link to another directory in the same root is refused too', async () => {
     // Deploy granted `inbox`, not whatever it points at later: `other` may be another function's.
     await swapForLink(join(root, 'p3/inbox'), join(root, 'p3/other'));
-    await refused('swap_sibling', `permissions.fs.allow: '${root}/p3/inbox' is now a symlink to '${root}/p3/other' (it was a directory at deploy)`);
+    await refused(
+      'swap_sibling',
+      `permissions.fs.allow: '${root}/p3/inbox' is now a symlink to '${root}/p3/other' (it was a directory at deploy)`,
+    );
     await assertNothingMountedFrom(join(root, 'p3'));
   });
 
   test('a denied directory hidden at the first start, then swapped for a link to /etc, is refused at the next', async () => {
     const inbox = join(root, 'p4/inbox');
-    assert.deepEqual(await listing('deny_link'), { [inbox]: ['a.txt', 'secret'] }, 'secret/key.txt is hidden');
+    assert.deepEqual(
+      await listing('deny_link'),
+      { [inbox]: ['a.txt', 'secret'] },
+      'secret/key.txt is hidden',
+    );
     await swapForLink(join(inbox, 'secret'), '/etc');
     await killAll('deny_link');
-    await refused('deny_link', `permissions.fs.deny: '${inbox}/secret' is now a symlink to '/etc' (it was a directory at deploy)`);
+    await refused(
+      'deny_link',
+      `permissions.fs.deny: '${inbox}/secret' is now a symlink to '/etc' (it was a directory at deploy)`,
+    );
   });
 
   test('a parent of the allowed directory swapped for a link out of the root is refused', async () => {
@@ -168,12 +213,18 @@ describe('security: permissions.fs is checked at every container start', () => {
   test('a glob that would mount more than it names is refused at deploy, saying how to write it', async () => {
     const inbox = join(root, 'p6/inbox');
     const why = `glob_pdf/function.yaml: permissions.fs.allow: "${inbox}/*.pdf" would mount all of '${inbox}'; mounts are whole directories: write '${inbox}' or '${inbox}/**'`;
-    const info = (await (await h.request('/functions/glob_pdf')).json()) as { status: string; error: string };
+    const info = (await (await h.request('/functions/glob_pdf')).json()) as {
+      status: string;
+      error: string;
+    };
     assert.deepEqual([info.status, info.error], ['invalid', why]);
     const res = await h.invoke('glob_pdf', {});
     assert.equal(res.status, 409);
     const err = await errorOf(res);
-    assert.deepEqual([err.code, err.message], ['function_invalid', `function 'glob_pdf' is invalid: ${why}`]);
+    assert.deepEqual(
+      [err.code, err.message],
+      ['function_invalid', `function 'glob_pdf' is invalid: ${why}`],
+    );
   });
 
   test('`..` cannot climb out of a root, and `link/..` mounts the directory checked, not where the link leads', async () => {
@@ -195,7 +246,10 @@ describe('security: permissions.fs is checked at every container start', () => {
     assert.deepEqual(await listing('root_swap'), { [join(root2, 'inbox')]: ['a.txt'] });
     await swapForLink(root2, outside);
     await killAll('root_swap');
-    await refused('root_swap', `sandbox.fs_roots: '${root2}' is now a symlink to '${outside}' (it was a directory at deploy)`);
+    await refused(
+      'root_swap',
+      `sandbox.fs_roots: '${root2}' is now a symlink to '${outside}' (it was a directory at deploy)`,
+    );
     await assertNothingMountedFrom(outside);
     await restore(root2);
     assert.deepEqual(await listing('root_swap'), { [join(root2, 'inbox')]: ['a.txt'] });
@@ -204,15 +258,27 @@ describe('security: permissions.fs is checked at every container start', () => {
   test('raising pool.min through the API after a swap starts nothing: each start is refused and counted', async () => {
     const failures = async () => {
       const text = await (await h.request('/metrics')).text();
-      return Number(text.match(/^titan_container_start_failures_total\{function="scale_up"\} (\d+)$/m)?.[1] ?? 0);
+      return Number(
+        text.match(/^titan_container_start_failures_total\{function="scale_up"\} (\d+)$/m)?.[1] ??
+          0,
+      );
     };
     const inbox = join(root, 'p9/inbox');
     await swapForLink(inbox, '/etc');
-    const put = await h.request('/functions/scale_up/pool', { method: 'PUT', body: JSON.stringify({ min: 1 }) });
+    const put = await h.request('/functions/scale_up/pool', {
+      method: 'PUT',
+      body: JSON.stringify({ min: 1 }),
+    });
     assert.equal(put.status, 200, await put.clone().text());
-    assert.ok(await eventually(async () => (await failures()) >= 1), 'the prewarm start was refused and counted');
+    assert.ok(
+      await eventually(async () => (await failures()) >= 1),
+      'the prewarm start was refused and counted',
+    );
     assert.deepEqual(await containersOf(h.config, 'scale_up'), []);
-    await refused('scale_up', `permissions.fs.allow: '${inbox}' is now a symlink to '/etc' (it was a directory at deploy)`);
+    await refused(
+      'scale_up',
+      `permissions.fs.allow: '${inbox}' is now a symlink to '/etc' (it was a directory at deploy)`,
+    );
     await assertNothingMountedFrom('/etc');
   });
 });

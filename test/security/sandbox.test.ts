@@ -6,7 +6,15 @@ import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
-import { containersOf, errorOf, eventually, fn, startHarness, testEngine, type Harness } from '../helpers/harness.ts';
+import {
+  containersOf,
+  errorOf,
+  eventually,
+  fn,
+  startHarness,
+  testEngine,
+  type Harness,
+} from '../helpers/harness.ts';
 
 /** Runs `op` (a statement over `fs` and `path`) and answers the error code it met, or 'ok'. */
 const TRY = `
@@ -35,7 +43,8 @@ module.exports = async () => ({
   bootstrap: tryIt(() => fs.writeFileSync('/titan/node.mjs', 'x')),
 });`),
         // Opens connections to the gateway's socket in a loop and counts how many the gateway closed.
-        dialer: fn(`
+        dialer: fn(
+          `
 const net = require('node:net');
 module.exports = async ({ n }) => {
   let closedByGateway = 0;
@@ -49,34 +58,58 @@ module.exports = async ({ n }) => {
   await new Promise((resolve) => setTimeout(resolve, 300));
   for (const s of socks) { if (s.destroyed || s.readableEnded) closedByGateway++; s.destroy(); }
   return { opened: n, closedByGateway };
-};`, 'pool: { min: 1, max: 1 }\n'),
+};`,
+          'pool: { min: 1, max: 1 }\n',
+        ),
         // Answers more than the gateway passes on, when asked to.
-        big: fn(`module.exports = async ({ mib }) => 'x'.repeat(mib * 1024 * 1024);`, 'pool: { min: 1, max: 1 }\n'),
+        big: fn(
+          `module.exports = async ({ mib }) => 'x'.repeat(mib * 1024 * 1024);`,
+          'pool: { min: 1, max: 1 }\n',
+        ),
         // Patches the bootstrap's response to claim an envelope whose emits are not a list.
-        forger: fn(`
+        forger: fn(
+          `
 const http = require('node:http');
 const writeHead = http.ServerResponse.prototype.writeHead;
 http.ServerResponse.prototype.writeHead = function (status, headers) {
   return writeHead.call(this, status, { ...headers, 'x-titan-envelope': '1' });
 };
-module.exports = async () => ({ result: 1, emits: 'not a list' });`, 'pool: { min: 1, max: 1 }\n'),
+module.exports = async () => ({ result: 1, emits: 'not a list' });`,
+          'pool: { min: 1, max: 1 }\n',
+        ),
         // Prints far more than the engine may keep on disk, then says which invocation it was.
-        loud: fn(`
+        loud: fn(
+          `
 module.exports = async ({ mib }, context) => {
   const pad = 'y'.repeat(1000);
   for (let i = 0; i < mib * 1024; i++) process.stdout.write(i + ' ' + pad + '\\n');
   console.log('done ' + context.invocationId);
   return 'printed';
-};`, 'pool: { min: 1, max: 1 }\ntimeout_sec: 60\n'),
-        echo: fn('module.exports = async (event) => ({ got: Array.isArray(event) ? "array" : typeof event });', 'pool: { min: 1, max: 1 }\n'),
-        pyecho: { 'function.yaml': 'runtime: python\npool: { min: 1, max: 1 }\n', 'main.py': 'def handler(event, context):\n    return {"got": type(event).__name__}\n' },
-        deepres: fn(`module.exports = async ({ n }) => { let v = []; for (let i = 0; i < n; i++) v = [v]; return v; };`, 'pool: { min: 1, max: 1 }\n'),
+};`,
+          'pool: { min: 1, max: 1 }\ntimeout_sec: 60\n',
+        ),
+        echo: fn(
+          'module.exports = async (event) => ({ got: Array.isArray(event) ? "array" : typeof event });',
+          'pool: { min: 1, max: 1 }\n',
+        ),
+        pyecho: {
+          'function.yaml': 'runtime: python\npool: { min: 1, max: 1 }\n',
+          'main.py': 'def handler(event, context):\n    return {"got": type(event).__name__}\n',
+        },
+        deepres: fn(
+          `module.exports = async ({ n }) => { let v = []; for (let i = 0; i < n; i++) v = [v]; return v; };`,
+          'pool: { min: 1, max: 1 }\n',
+        ),
         pydeepres: {
           'function.yaml': 'runtime: python\npool: { min: 1, max: 1 }\n',
-          'main.py': 'def handler(event, context):\n    v = []\n    for _ in range(event["n"]):\n        v = [v]\n    return v\n',
+          'main.py':
+            'def handler(event, context):\n    v = []\n    for _ in range(event["n"]):\n        v = [v]\n    return v\n',
         },
       },
-      { sandbox: { log_max_size: '256Ki', log_max_files: 2, max_response_bytes: 1024 * 1024 }, logs: { max_lines_per_function: 10_000 } },
+      {
+        sandbox: { log_max_size: '256Ki', log_max_files: 2, max_response_bytes: 1024 * 1024 },
+        logs: { max_lines_per_function: 10_000 },
+      },
     );
   });
   after(() => h.close());
@@ -111,7 +144,11 @@ module.exports = async ({ mib }, context) => {
       assert.equal(sock.uid, process.getuid!(), "owned by the gateway's user");
       assert.equal((await stat(dir)).mode & 0o777, 0o755, 'no one but the gateway writes there');
     }
-    assert.equal((await stat(runDir)).mode & 0o777, 0o700, 'other host users do not reach the sockets');
+    assert.equal(
+      (await stat(runDir)).mode & 0o777,
+      0o700,
+      'other host users do not reach the sockets',
+    );
   });
 
   test('a container that dials the gateway in a loop gets its extra connections closed; calls still work', async () => {
@@ -119,7 +156,10 @@ module.exports = async ({ mib }, context) => {
     const res = await h.invoke('dialer', { n: 300 });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { opened: number; closedByGateway: number };
-    assert.ok(body.closedByGateway >= 280, `the gateway closed ${body.closedByGateway} of 300 unasked connections`);
+    assert.ok(
+      body.closedByGateway >= 280,
+      `the gateway closed ${body.closedByGateway} of 300 unasked connections`,
+    );
     assert.equal((await h.invoke('dialer', { n: 1 })).status, 200);
     assert.deepEqual(await ids('dialer'), before, 'the same container serves on');
     assert.equal((await h.request('/healthz')).status, 200);
@@ -164,10 +204,17 @@ module.exports = async ({ mib }, context) => {
   test('the async and fast paths refuse deep JSON the same way', async () => {
     const deep = DEEP(1000);
     const viaPort = await h.gw.listen();
-    const res = await fetch(`http://127.0.0.1:${viaPort}/functions/echo/invoke`, { method: 'POST', body: deep, headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`http://127.0.0.1:${viaPort}/functions/echo/invoke`, {
+      method: 'POST',
+      body: deep,
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.status, 400);
     assert.equal((await errorOf(res)).code, 'invalid_json');
-    const async = await h.request('/functions/echo/invoke?async=true', { method: 'POST', body: deep });
+    const async = await h.request('/functions/echo/invoke?async=true', {
+      method: 'POST',
+      body: deep,
+    });
     assert.equal(async.status, 400);
     assert.equal((await errorOf(async)).code, 'invalid_json');
   });
@@ -195,10 +242,16 @@ module.exports = async ({ mib }, context) => {
     // Podman keeps one file (ctr.log) that it cuts back at max-size (max-file does not apply), and
     // leaves this inspect field's options empty: on Podman the files on disk are the proof.
     const podman = (await testEngine().ping()).kind === 'podman';
-    if (!podman) assert.deepEqual(info.HostConfig.LogConfig?.Config, { 'max-size': String(256 * 1024), 'max-file': '2' });
+    if (!podman)
+      assert.deepEqual(info.HostConfig.LogConfig?.Config, {
+        'max-size': String(256 * 1024),
+        'max-file': '2',
+      });
     // The engine may run elsewhere (another host's files): its own limits are what the probe can read there.
     if (info.LogPath && (await stat(info.LogPath).catch(() => undefined))) {
-      const files = (await readdir(join(info.LogPath, '..'))).filter((f) => f.startsWith(podman ? 'ctr.log' : `${id}-json.log`));
+      const files = (await readdir(join(info.LogPath, '..'))).filter((f) =>
+        f.startsWith(podman ? 'ctr.log' : `${id}-json.log`),
+      );
       let total = 0;
       for (const f of files) total += (await stat(join(info.LogPath, '..', f))).size;
       assert.ok(files.length <= 2, `${files.length} log files`);
@@ -211,11 +264,14 @@ module.exports = async ({ mib }, context) => {
       const body = (await r.json()) as { lines: Array<{ text: string }> };
       return body.lines.some((l) => l.text === `done ${invocationId}`) ? body.lines : undefined;
     }, 60_000); // 4 MiB through the engine's log stream: seconds on a loaded machine
-    assert.ok(lines, 'the invocation\'s own last line is attributed to it');
+    assert.ok(lines, "the invocation's own last line is attributed to it");
     // Read from the container's stdio, not the rotating files: not one line lost (a follower of the
     // files lost two thirds of them here).
     const numbers = lines.slice(0, -1).map((l) => Number(l.text.split(' ', 1)[0]));
     assert.equal(numbers.length, 4 * 1024, 'every line printed reached the log store');
-    assert.ok(numbers.every((n, i) => n === i), 'in order, none missing');
+    assert.ok(
+      numbers.every((n, i) => n === i),
+      'in order, none missing',
+    );
   });
 });

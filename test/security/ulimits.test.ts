@@ -41,10 +41,14 @@ describe('security: a function cannot raise its resource limits', () => {
   let h: Harness;
 
   before(async () => {
-    await ensureRuntimeImage(testEngine(), defaultConfig().sandbox.python_image, { kind: 'python' });
+    await ensureRuntimeImage(testEngine(), defaultConfig().sandbox.python_image, {
+      kind: 'python',
+    });
     h = await startHarness({
       raiser: { 'function.yaml': 'runtime: python\n', 'main.py': raiser },
-      limits: fn(`import { readFileSync } from 'node:fs'; export default async () => readFileSync('/proc/self/limits', 'utf8');`),
+      limits: fn(
+        `import { readFileSync } from 'node:fs'; export default async () => readFileSync('/proc/self/limits', 'utf8');`,
+      ),
     });
   });
   after(async () => h?.close());
@@ -52,12 +56,26 @@ describe('security: a function cannot raise its resource limits', () => {
   test(`nofile stays at ${nofile.Soft}/${nofile.Hard}: setrlimit past the hard limit is refused and the kernel stops opens there`, async () => {
     const res = await h.invoke('raiser', {});
     assert.equal(res.status, 200, await res.clone().text());
-    const r = (await res.json()) as { before: number[]; after: number[]; tried: Record<string, string>; opened: number; error: string; nproc: number[] };
+    const r = (await res.json()) as {
+      before: number[];
+      after: number[];
+      tried: Record<string, string>;
+      opened: number;
+      error: string;
+      nproc: number[];
+    };
     assert.deepEqual(r.before, [nofile.Soft, nofile.Hard]);
-    assert.deepEqual(r.tried, { raise_hard: 'ValueError', raise_soft_past_hard: 'ValueError', unlimited: 'ValueError' });
+    assert.deepEqual(r.tried, {
+      raise_hard: 'ValueError',
+      raise_soft_past_hard: 'ValueError',
+      unlimited: 'ValueError',
+    });
     assert.deepEqual(r.after, [nofile.Soft, nofile.Hard], 'unchanged after the attempts');
     // The runtime holds a few descriptors already; the rest up to the limit open, then EMFILE.
-    assert.ok(r.opened < nofile.Hard && r.opened > nofile.Hard - 64, `${r.opened} descriptors opened`);
+    assert.ok(
+      r.opened < nofile.Hard && r.opened > nofile.Hard - 64,
+      `${r.opened} descriptors opened`,
+    );
     assert.equal(r.error, 'Too many open files');
     assert.deepEqual(r.nproc, [nproc.Soft, nproc.Hard]);
   });
@@ -66,7 +84,13 @@ describe('security: a function cannot raise its resource limits', () => {
     const res = await h.invoke('limits', {});
     assert.equal(res.status, 200);
     const text = (await res.json()) as string;
-    const row = (label: string) => text.split('\n').find((l) => l.startsWith(label))?.split(/\s{2,}/).slice(1, 3).map(Number);
+    const row = (label: string) =>
+      text
+        .split('\n')
+        .find((l) => l.startsWith(label))
+        ?.split(/\s{2,}/)
+        .slice(1, 3)
+        .map(Number);
     assert.deepEqual(row('Max open files'), [nofile.Soft, nofile.Hard]);
     assert.deepEqual(row('Max processes'), [nproc.Soft, nproc.Hard]);
   });

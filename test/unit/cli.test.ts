@@ -19,18 +19,48 @@ interface Seen {
 
 const FUNCTIONS = [
   {
-    name: 'echo', version: '1.0.0', runtime: 'node', isolation: 'container', status: 'ready', triggers: [],
-    pool: { min: 1, max: 4, concurrency: 2, idle_sec: 300, warm: 1, busy: 0, starting: 0, queued: 0 },
+    name: 'echo',
+    version: '1.0.0',
+    runtime: 'node',
+    isolation: 'container',
+    status: 'ready',
+    triggers: [],
+    pool: {
+      min: 1,
+      max: 4,
+      concurrency: 2,
+      idle_sec: 300,
+      warm: 1,
+      busy: 0,
+      starting: 0,
+      queued: 0,
+    },
   },
   {
-    name: 'broken', version: '', runtime: 'node', status: 'invalid', error: 'function.yaml: memory: must be at least 16Mi', triggers: [],
+    name: 'broken',
+    version: '',
+    runtime: 'node',
+    status: 'invalid',
+    error: 'function.yaml: memory: must be at least 16Mi',
+    triggers: [],
     pool: { min: 0, max: 0, concurrency: 0, idle_sec: 0, warm: 0, busy: 0, starting: 0, queued: 0 },
   },
 ];
 
 const LOG_LINES = [
-  { time: Date.UTC(2024, 0, 2, 3, 4, 5, 6), stream: 'stdout', invocationId: 'inv-1-abcdef', container: 'abcdef012345', text: 'hello from inv-1' },
-  { time: Date.UTC(2024, 0, 2, 3, 4, 6), stream: 'stderr', container: 'abcdef012345', text: 'outside any invocation' },
+  {
+    time: Date.UTC(2024, 0, 2, 3, 4, 5, 6),
+    stream: 'stdout',
+    invocationId: 'inv-1-abcdef',
+    container: 'abcdef012345',
+    text: 'hello from inv-1',
+  },
+  {
+    time: Date.UTC(2024, 0, 2, 3, 4, 6),
+    stream: 'stderr',
+    container: 'abcdef012345',
+    text: 'outside any invocation',
+  },
 ];
 
 function fakeGateway(seen: Seen[]): Server {
@@ -42,15 +72,29 @@ function fakeGateway(seen: Seen[]): Server {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(value));
     };
-    if (req.method === 'GET' && req.url === '/functions') return json(200, { functions: FUNCTIONS });
+    if (req.method === 'GET' && req.url === '/functions')
+      return json(200, { functions: FUNCTIONS });
     if (req.method === 'POST' && req.url === '/functions/echo/invoke') {
-      return json(200, { echoed: body === '' ? null : JSON.parse(body) }, { 'x-invocation-id': 'inv-1', 'x-cold-start': 'true' });
+      return json(
+        200,
+        { echoed: body === '' ? null : JSON.parse(body) },
+        { 'x-invocation-id': 'inv-1', 'x-cold-start': 'true' },
+      );
     }
-    if (req.method === 'POST' && req.url === '/events/chat.room1') return json(201, { id: '1-0', topic: 'chat.room1' });
-    if (req.method === 'GET' && req.url === '/dlq?count=5') return json(200, { entries: [{ id: '9-0', function: 'echo', error: '{}' }] });
-    if (req.method === 'POST' && req.url === '/dlq/9-0/replay') return json(200, { id: '9-0', function: 'echo', queued: '10-0' });
-    if (req.method === 'GET' && req.url === '/functions/echo/logs?tail=2') return json(200, { function: 'echo', lines: LOG_LINES });
-    if (req.method === 'GET' && req.url === '/invocations/inv-1-abcdef/logs') return json(200, { invocationId: 'inv-1-abcdef', function: 'echo', lines: LOG_LINES.slice(0, 1) });
+    if (req.method === 'POST' && req.url === '/events/chat.room1')
+      return json(201, { id: '1-0', topic: 'chat.room1' });
+    if (req.method === 'GET' && req.url === '/dlq?count=5')
+      return json(200, { entries: [{ id: '9-0', function: 'echo', error: '{}' }] });
+    if (req.method === 'POST' && req.url === '/dlq/9-0/replay')
+      return json(200, { id: '9-0', function: 'echo', queued: '10-0' });
+    if (req.method === 'GET' && req.url === '/functions/echo/logs?tail=2')
+      return json(200, { function: 'echo', lines: LOG_LINES });
+    if (req.method === 'GET' && req.url === '/invocations/inv-1-abcdef/logs')
+      return json(200, {
+        invocationId: 'inv-1-abcdef',
+        function: 'echo',
+        lines: LOG_LINES.slice(0, 1),
+      });
     if (req.method === 'GET' && req.url === '/functions/echo/logs?follow=true&tail=1') {
       // The tail line, a keep-alive comment, a new line, then the gateway ends the stream.
       res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -59,7 +103,12 @@ function fakeGateway(seen: Seen[]): Server {
       return;
     }
     const name = /^\/functions\/([^/]+)\/invoke$/.exec(req.url ?? '')?.[1];
-    json(404, { error: { code: 'not_found', message: name ? `no function named '${name}'` : `no route ${req.method} ${req.url}` } });
+    json(404, {
+      error: {
+        code: 'not_found',
+        message: name ? `no function named '${name}'` : `no route ${req.method} ${req.url}`,
+      },
+    });
   });
 }
 
@@ -70,7 +119,9 @@ interface Run {
 }
 
 function titan(args: string[], env: Record<string, string>, stdin = ''): Promise<Run> {
-  const child = spawn(process.execPath, [TITAN, ...args], { env: { ...process.env, TITAN_ADMIN_TOKEN: '', ...env } });
+  const child = spawn(process.execPath, [TITAN, ...args], {
+    env: { ...process.env, TITAN_ADMIN_TOKEN: '', ...env },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -97,14 +148,26 @@ describe('titan CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines.length, 3);
-    assert.match(lines[0], /^NAME\s+VERSION\s+STATUS\s+WARM\/BUSY\/STARTING\s+MIN\/MAX\s+CONC\s+ISOLATION\s+ERROR$/);
+    assert.match(
+      lines[0],
+      /^NAME\s+VERSION\s+STATUS\s+WARM\/BUSY\/STARTING\s+MIN\/MAX\s+CONC\s+ISOLATION\s+ERROR$/,
+    );
     assert.match(lines[1], /^echo\s+1\.0\.0\s+ready\s+1\/0\/0\s+1\/4\s+2\s+container\s*$/);
-    assert.match(lines[2], /^broken\s+-\s+invalid\s+0\/0\/0\s+0\/0\s+0\s+-\s+function\.yaml: memory: must be at least 16Mi$/);
-    assert.deepEqual(seen.map((s) => `${s.method} ${s.url}`), ['GET /functions']);
+    assert.match(
+      lines[2],
+      /^broken\s+-\s+invalid\s+0\/0\/0\s+0\/0\s+0\s+-\s+function\.yaml: memory: must be at least 16Mi$/,
+    );
+    assert.deepEqual(
+      seen.map((s) => `${s.method} ${s.url}`),
+      ['GET /functions'],
+    );
   });
 
   test('invoke sends the JSON body unchanged and pretty-prints the result; -v reports id and cold start', async () => {
-    const r = await titan(['invoke', 'echo', '-d', '{"a":1,"b":[true]}', '-v'], { TITAN_URL: url, TITAN_ADMIN_TOKEN: 's3cret' });
+    const r = await titan(['invoke', 'echo', '-d', '{"a":1,"b":[true]}', '-v'], {
+      TITAN_URL: url,
+      TITAN_ADMIN_TOKEN: 's3cret',
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `${JSON.stringify({ echoed: { a: 1, b: [true] } }, null, 2)}\n`);
     assert.match(r.stderr, /x-invocation-id: inv-1/);
@@ -151,11 +214,16 @@ describe('titan CLI', () => {
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     const r = await titan(['list'], { TITAN_URL: `http://127.0.0.1:${port}` });
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, `error: no gateway at http://127.0.0.1:${port} (start one with \`titan serve\` or \`npm start\`)\n`);
+    assert.equal(
+      r.stderr,
+      `error: no gateway at http://127.0.0.1:${port} (start one with \`titan serve\` or \`npm start\`)\n`,
+    );
   });
 
   test('publish sends { type, data } to /events/:topic and prints the entry id', async () => {
-    const r = await titan(['publish', 'chat.room1', 'message', '-d', '{"text":"hi"}'], { TITAN_URL: url });
+    const r = await titan(['publish', 'chat.room1', 'message', '-d', '{"text":"hi"}'], {
+      TITAN_URL: url,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '1-0\n');
     assert.deepEqual(JSON.parse(seen[0].body), { type: 'message', data: { text: 'hi' } });
@@ -179,14 +247,25 @@ describe('titan CLI', () => {
     ];
     const r = await titan(['logs', 'echo', '--tail', '2'], { TITAN_URL: url });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, expected.join('\n') + '\n');
+    assert.equal(r.stdout, `${expected.join('\n')}\n`);
     const one = await titan(['logs', '--invocation', 'inv-1-abcdef'], { TITAN_URL: url });
     assert.equal(one.code, 0, one.stderr);
     assert.equal(one.stdout, `${expected[0]}\n`);
     const follow = await titan(['logs', 'echo', '-f', '--tail', '1'], { TITAN_URL: url });
     assert.equal(follow.code, 0, follow.stderr);
-    assert.equal(follow.stdout, expected.join('\n') + '\n', 'the tail, then the new line; the comment is skipped');
-    assert.deepEqual(seen.map((s) => s.url), ['/functions/echo/logs?tail=2', '/invocations/inv-1-abcdef/logs', '/functions/echo/logs?follow=true&tail=1']);
+    assert.equal(
+      follow.stdout,
+      `${expected.join('\n')}\n`,
+      'the tail, then the new line; the comment is skipped',
+    );
+    assert.deepEqual(
+      seen.map((s) => s.url),
+      [
+        '/functions/echo/logs?tail=2',
+        '/invocations/inv-1-abcdef/logs',
+        '/functions/echo/logs?follow=true&tail=1',
+      ],
+    );
     assert.equal(seen[2].headers.accept, 'text/event-stream');
     const bad = await titan(['logs', 'echo', '--tail', '0'], { TITAN_URL: url });
     assert.equal(bad.code, 2);

@@ -8,7 +8,11 @@ import { FunctionStats, quantile } from '../../gateway/ui/stats.ts';
 test('quantile interpolates within the bucket that holds the rank, in ms', () => {
   const bounds = [0.01, 0.1, 1, Infinity];
   assert.equal(quantile(0.5, bounds, [0, 0, 0, 0]), null, 'no calls: no latency');
-  assert.equal(quantile(0.5, bounds, [10, 10, 10, 10]), 5, 'all under 10 ms: half way up the first bucket');
+  assert.equal(
+    quantile(0.5, bounds, [10, 10, 10, 10]),
+    5,
+    'all under 10 ms: half way up the first bucket',
+  );
   assert.equal(quantile(0.5, bounds, [0, 10, 10, 10]), 55, '10..100 ms bucket, rank 5 of 10');
   assert.equal(quantile(0.99, bounds, [50, 99, 100, 100]), 100, 'rank 99 ends the second bucket');
   assert.equal(quantile(0.99, bounds, [0, 0, 0, 4]), 1000, 'beyond the last bound: that bound');
@@ -43,11 +47,22 @@ test('rates per minute and latency come from counter differences between snapsho
   now += 29_500; // a quiet half minute
   await stats.sample();
   const series = stats.series('f', 10_000);
-  assert.deepEqual(series.map((s) => s.invocations_per_min), [60, 0]);
+  assert.deepEqual(
+    series.map((s) => s.invocations_per_min),
+    [60, 0],
+  );
   assert.equal(series[1]!.p50_ms, null, 'no call in the quiet window');
-  assert.equal(stats.latest('f', 60_000)!.invocations_per_min, 30, 'the last minute holds the 30 calls');
+  assert.equal(
+    stats.latest('f', 60_000)!.invocations_per_min,
+    30,
+    'the last minute holds the 30 calls',
+  );
   const other = stats.latest('other')!;
-  assert.deepEqual([other.invocations_per_min, other.p50_ms], [0, null], 'a function with no calls yet');
+  assert.deepEqual(
+    [other.invocations_per_min, other.p50_ms],
+    [0, null],
+    'a function with no calls yet',
+  );
 });
 
 test('old snapshots are dropped after keepMs', async () => {

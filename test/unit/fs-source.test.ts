@@ -1,6 +1,15 @@
 // Unit tests for the file event source: real temp directories, a fake publish in place of the event system.
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, mkdtemp, readFile, realpath, rm, unlink, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdir,
+  mkdtemp,
+  readFile,
+  realpath,
+  rm,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -8,12 +17,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type SourceConfig } from '../../runtime/config.ts';
 import { TitanError } from '../../runtime/errors.ts';
 import { FsSource, type FsSourceOptions } from '../../gateway/sources/fs-source.ts';
-import { PublishQueue, type PublishFn, type QueuedEvent } from '../../gateway/sources/publish-queue.ts';
+import {
+  PublishQueue,
+  type PublishFn,
+  type QueuedEvent,
+} from '../../gateway/sources/publish-queue.ts';
 
 type Published = { topic: string; type: string; data: Record<string, unknown>; source?: string };
 
 /** Poll until `check` returns truthy; fails with `what` and the last value after `ms`. */
-async function waitFor<T>(what: string, check: () => T | undefined | false, ms = 10_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false,
+  ms = 10_000,
+): Promise<T> {
   const until = Date.now() + ms;
   for (;;) {
     const v = check();
@@ -24,7 +41,11 @@ async function waitFor<T>(what: string, check: () => T | undefined | false, ms =
 }
 
 /** A fake EventSystem.publish: records what it accepted; `failures` calls throw first. */
-function fakePublish(failures = 0, error: () => Error = () => new TitanError('events_unavailable', 'redis is not connected (reconnecting)')) {
+function fakePublish(
+  failures = 0,
+  error: () => Error = () =>
+    new TitanError('events_unavailable', 'redis is not connected (reconnecting)'),
+) {
   const accepted: Published[] = [];
   let calls = 0;
   const publish = async (topic: string, type: string, dataJson: string, source?: string) => {
@@ -53,9 +74,21 @@ afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-function source(publish: PublishFn, config: Partial<SourceConfig> = {}, queue: FsSourceOptions['queue'] = { retryBaseMs: 10, retryMaxMs: 50 }): FsSource {
+function source(
+  publish: PublishFn,
+  config: Partial<SourceConfig> = {},
+  queue: FsSourceOptions['queue'] = { retryBaseMs: 10, retryMaxMs: 50 },
+): FsSource {
   const s = new FsSource({
-    config: { type: 'fs', path: root, topic: 'files.v1', debounce_ms: DEBOUNCE, recursive: true, ignore: [], ...config },
+    config: {
+      type: 'fs',
+      path: root,
+      topic: 'files.v1',
+      debounce_ms: DEBOUNCE,
+      recursive: true,
+      ignore: [],
+      ...config,
+    },
     stateDir,
     publish,
     log: (msg, fields) => logs.push(`${msg} ${JSON.stringify(fields)}`),
@@ -100,7 +133,11 @@ describe('fs source: watching', () => {
     assert.equal(s.root, realRoot);
     assert.equal(e!.topic, 'files.v1');
     assert.equal(e!.source, `fs:${realRoot}`);
-    assert.equal(e!.data.path, path.join(realRoot, 'report.pdf'), 'the absolute host path, which a function mounts at the same place');
+    assert.equal(
+      e!.data.path,
+      path.join(realRoot, 'report.pdf'),
+      'the absolute host path, which a function mounts at the same place',
+    );
     assert.equal(e!.data.root, realRoot);
     assert.equal(e!.data.size, 4000, 'the size once every chunk was written');
     assert.match(String(e!.data.mtime), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -122,7 +159,20 @@ describe('fs source: watching', () => {
     await started(publish, { ignore: ['*.bak', 'node_modules'] });
     await mkdir(path.join(root, '.git', 'objects'), { recursive: true });
     await mkdir(path.join(root, 'node_modules', 'x'), { recursive: true });
-    const skipped = ['.hidden', '..two-dots', '.a.txt.swp', 'notes.swp', 'notes.txt~', '.#notes.txt', 'big.iso.part', 'f.zip.crdownload', 'x.tmp', 'old.bak', '.git/objects/ab', 'node_modules/x/i.js'];
+    const skipped = [
+      '.hidden',
+      '..two-dots',
+      '.a.txt.swp',
+      'notes.swp',
+      'notes.txt~',
+      '.#notes.txt',
+      'big.iso.part',
+      'f.zip.crdownload',
+      'x.tmp',
+      'old.bak',
+      '.git/objects/ab',
+      'node_modules/x/i.js',
+    ];
     for (const f of skipped) await writeFile(path.join(root, f), 'x');
     await sentinel(accepted, 'kept.txt');
     assert.deepEqual(names(accepted), ['file_created kept.txt']);
@@ -150,7 +200,13 @@ describe('fs source: watching', () => {
     root = path.join(tmp, 'deep', 'er', 'inbox');
     const s = source(fakePublish().publish);
     await s.prepare();
-    assert.deepEqual(s.status(), { type: 'fs', path: root, topic: 'files.v1', state: 'prepared', pending: 0 });
+    assert.deepEqual(s.status(), {
+      type: 'fs',
+      path: root,
+      topic: 'files.v1',
+      state: 'prepared',
+      pending: 0,
+    });
     await writeFile(path.join(tmp, 'a-file'), '');
     root = path.join(tmp, 'a-file', 'inbox');
     const bad = source(fakePublish().publish);
@@ -186,7 +242,11 @@ describe('fs source: restarts', () => {
     const first = fakePublish();
     const s1 = await started(first.publish);
     await waitFor('the first scan', () => first.accepted.length === 3);
-    assert.deepEqual(names(first.accepted).sort(), ['file_created before.txt', 'file_created gone.txt', 'file_created same.txt']);
+    assert.deepEqual(names(first.accepted).sort(), [
+      'file_created before.txt',
+      'file_created gone.txt',
+      'file_created same.txt',
+    ]);
     await s1.close();
     const index = JSON.parse(await readFile(s1.indexFile, 'utf8'));
     assert.deepEqual(Object.keys(index.files).sort(), ['before.txt', 'gone.txt', 'same.txt']);
@@ -200,10 +260,19 @@ describe('fs source: restarts', () => {
     const second = fakePublish();
     const s2 = await started(second.publish);
     await sentinel(second.accepted);
-    assert.deepEqual(names(second.accepted).sort(), ['file_changed before.txt', 'file_created new.txt', 'file_created sentinel.txt']);
+    assert.deepEqual(names(second.accepted).sort(), [
+      'file_changed before.txt',
+      'file_created new.txt',
+      'file_created sentinel.txt',
+    ]);
     await s2.close();
     const after = JSON.parse(await readFile(s2.indexFile, 'utf8'));
-    assert.deepEqual(Object.keys(after.files).sort(), ['before.txt', 'new.txt', 'same.txt', 'sentinel.txt']);
+    assert.deepEqual(Object.keys(after.files).sort(), [
+      'before.txt',
+      'new.txt',
+      'same.txt',
+      'sentinel.txt',
+    ]);
   });
 
   test('another topic on the same directory keeps an index of its own', async () => {
@@ -222,33 +291,61 @@ describe('fs source: publishing', () => {
     await writeFile(path.join(root, 'a.txt'), 'x');
     await waitFor('two failed attempts', () => calls() >= 2);
     assert.equal(accepted.length, 0);
-    await assert.rejects(readFile(s.indexFile, 'utf8'), /ENOENT/, 'nothing indexed before the publish succeeded');
+    await assert.rejects(
+      readFile(s.indexFile, 'utf8'),
+      /ENOENT/,
+      'nothing indexed before the publish succeeded',
+    );
     await waitFor('the retry to succeed', () => accepted.length === 1);
     await sentinel(accepted);
     assert.deepEqual(names(accepted), ['file_created a.txt', 'file_created sentinel.txt']);
     assert.equal(calls(), 4, '2 failures + 2 successes');
-    assert.ok(logs.some((l) => l.startsWith('publish failed; will retry') && l.includes('"attempt":1')), 'the outage is logged');
+    assert.ok(
+      logs.some((l) => l.startsWith('publish failed; will retry') && l.includes('"attempt":1')),
+      'the outage is logged',
+    );
   });
 
   test('the queue keeps order across retries and reports its state', async () => {
     const { publish, accepted } = fakePublish(2);
     const delivered: string[] = [];
-    const q = new PublishQueue<string>({ publish, onPublished: (e) => delivered.push(e.meta), log: () => {}, retryBaseMs: 5 });
-    const ev = (name: string): QueuedEvent<string> => ({ topic: 't', type: 'file_created', dataJson: JSON.stringify({ relative: name }), source: 's', meta: name });
+    const q = new PublishQueue<string>({
+      publish,
+      onPublished: (e) => delivered.push(e.meta),
+      log: () => {},
+      retryBaseMs: 5,
+    });
+    const ev = (name: string): QueuedEvent<string> => ({
+      topic: 't',
+      type: 'file_created',
+      dataJson: JSON.stringify({ relative: name }),
+      source: 's',
+      meta: name,
+    });
     for (const n of ['a', 'b', 'c']) assert.ok(q.push(ev(n)));
     await waitFor('all three', () => delivered.length === 3);
     assert.deepEqual(delivered, ['a', 'b', 'c']);
-    assert.deepEqual(accepted.map((p) => p.data.relative), ['a', 'b', 'c'], 'each published once');
+    assert.deepEqual(
+      accepted.map((p) => p.data.relative),
+      ['a', 'b', 'c'],
+      'each published once',
+    );
     assert.equal(q.state, 'idle');
     await q.close();
     assert.equal(q.push(ev('d')), false, 'a closed queue takes nothing');
   });
 
   test('an error that cannot go away (a refused topic) stops the source with the reason', async () => {
-    const { publish } = fakePublish(Infinity, () => new TitanError('invalid_request', "'titan.results' is one of the runtime's own streams"));
+    const { publish } = fakePublish(
+      Infinity,
+      () =>
+        new TitanError('invalid_request', "'titan.results' is one of the runtime's own streams"),
+    );
     const s = await started(publish);
     await writeFile(path.join(root, 'a.txt'), 'x');
-    const st = await waitFor('state failed', () => (s.status().state === 'failed' ? s.status() : undefined));
+    const st = await waitFor('state failed', () =>
+      s.status().state === 'failed' ? s.status() : undefined,
+    );
     assert.equal(st.pending, 1, 'the event is kept, not dropped');
     assert.match(st.error ?? '', /runtime's own streams/);
   });
@@ -258,13 +355,18 @@ describe('fs source: publishing', () => {
     fail(Infinity);
     const s = await started(publish, {}, { retryBaseMs: 10, retryMaxMs: 20, max: 2 });
     for (const n of ['1', '2', '3', '4', '5']) await writeFile(path.join(root, `${n}.txt`), n);
-    await waitFor('the queue to fill and refuse', () => logs.some((l) => l.startsWith('file source queue full')));
+    await waitFor('the queue to fill and refuse', () =>
+      logs.some((l) => l.startsWith('file source queue full')),
+    );
     assert.equal(s.status().state, 'retrying');
     assert.equal(s.status().pending, 2);
     fail(0);
     await waitFor('all five', () => accepted.length === 5);
     await sentinel(accepted);
-    assert.deepEqual(names(accepted).sort(), ['1', '2', '3', '4', '5', 'sentinel'].map((n) => `file_created ${n}.txt`));
+    assert.deepEqual(
+      names(accepted).sort(),
+      ['1', '2', '3', '4', '5', 'sentinel'].map((n) => `file_created ${n}.txt`),
+    );
   });
 
   test('a file deleted while its event waits is not published', async () => {
@@ -300,39 +402,65 @@ describe('fs source: configuration', () => {
     const file = path.join(tmp, 'runtime.yaml');
     await writeFile(file, 'sources:\n  - { type: fs, path: ./inbox, topic: files.v1 }\n');
     const c = await loadConfig({ path: file, cwd: '/srv/app', env: {} });
-    assert.deepEqual(c.sources, [{ type: 'fs', path: '/srv/app/inbox', topic: 'files.v1', debounce_ms: 500, recursive: true, ignore: [] }]);
+    assert.deepEqual(c.sources, [
+      {
+        type: 'fs',
+        path: '/srv/app/inbox',
+        topic: 'files.v1',
+        debounce_ms: 500,
+        recursive: true,
+        ignore: [],
+      },
+    ]);
     await writeFile(file, 'sources:\n');
-    assert.deepEqual((await loadConfig({ path: file, cwd: tmp, env: {} })).sources, [], 'an empty section means none');
+    assert.deepEqual(
+      (await loadConfig({ path: file, cwd: tmp, env: {} })).sources,
+      [],
+      'an empty section means none',
+    );
   });
 
   test('bad entries are reported with their index and key', async () => {
-    const msg = await problems([
-      'sources:',
-      '  - { type: ftp, path: ./a, topic: t }',
-      '  - { type: fs, topic: t }',
-      '  - { type: fs, path: "", topic: "bad topic" }',
-      '  - { type: fs, path: ./b, topic: t, debounce_ms: -1, recursive: "yes", bogus: 1 }',
-      '  - { type: fs, path: ./c, topic: t, ignore: "*.bak" }',
-    ].join('\n'));
+    const msg = await problems(
+      [
+        'sources:',
+        '  - { type: ftp, path: ./a, topic: t }',
+        '  - { type: fs, topic: t }',
+        '  - { type: fs, path: "", topic: "bad topic" }',
+        '  - { type: fs, path: ./b, topic: t, debounce_ms: -1, recursive: "yes", bogus: 1 }',
+        '  - { type: fs, path: ./c, topic: t, ignore: "*.bak" }',
+      ].join('\n'),
+    );
     assert.match(msg, /sources\[0\]\.type: must be one of "fs" \(got "ftp"\)/);
     assert.match(msg, /sources\[1\]\.path: is required/);
     assert.match(msg, /sources\[2\]\.path: must not be empty/);
-    assert.match(msg, /sources\[2\]\.topic: invalid topic "bad topic": topics match \^\[A-Za-z0-9\]/);
+    assert.match(
+      msg,
+      /sources\[2\]\.topic: invalid topic "bad topic": topics match \^\[A-Za-z0-9\]/,
+    );
     assert.match(msg, /sources\[3\]\.debounce_ms: must be >= 0 \(got -1\)/);
     assert.match(msg, /sources\[3\]\.recursive: must be true or false \(got "yes"\)/);
-    assert.match(msg, /sources\[3\]\.bogus: unknown key \(allowed keys: type, path, topic, debounce_ms, recursive, ignore\)/);
+    assert.match(
+      msg,
+      /sources\[3\]\.bogus: unknown key \(allowed keys: type, path, topic, debounce_ms, recursive, ignore\)/,
+    );
     assert.match(msg, /sources\[4\]\.ignore: must be a list \(got "\*\.bak"\)/);
-    assert.match(await problems('sources: { type: fs }\n'), /sources: must be a list \(got a mapping\)/);
+    assert.match(
+      await problems('sources: { type: fs }\n'),
+      /sources: must be a list \(got a mapping\)/,
+    );
   });
 
   test("the runtime's own streams and duplicate entries are refused", async () => {
-    const msg = await problems([
-      'sources:',
-      '  - { type: fs, path: ./a, topic: titan.results }',
-      '  - { type: fs, path: ./b, topic: titan.q.echo }',
-      '  - { type: fs, path: ./c, topic: files }',
-      '  - { type: fs, path: c, topic: files }',
-    ].join('\n'));
+    const msg = await problems(
+      [
+        'sources:',
+        '  - { type: fs, path: ./a, topic: titan.results }',
+        '  - { type: fs, path: ./b, topic: titan.q.echo }',
+        '  - { type: fs, path: ./c, topic: files }',
+        '  - { type: fs, path: c, topic: files }',
+      ].join('\n'),
+    );
     assert.match(msg, /sources\[0\]\.topic: 'titan\.results' is one of the runtime's own streams/);
     assert.match(msg, /sources\[1\]\.topic: 'titan\.q\.echo' is one of the runtime's own streams/);
     assert.match(msg, /sources\[3\]: same path and topic as sources\[2\] \("c", files\)/);

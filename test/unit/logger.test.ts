@@ -27,7 +27,10 @@ test('flush writes every buffered line, in order, before it resolves', async () 
     await close();
     const lines = read().map((l) => JSON.parse(l) as { i: number; level: number });
     assert.equal(lines.length, 5000);
-    assert.deepEqual(lines.map((l) => l.i), Array.from({ length: 5000 }, (_, i) => i));
+    assert.deepEqual(
+      lines.map((l) => l.i),
+      Array.from({ length: 5000 }, (_, i) => i),
+    );
     assert.equal(dropped(), 0);
   });
 });
@@ -56,7 +59,10 @@ test('TITAN_LOG_LEVEL is not needed for the access log: the default level is inf
       log.debug('hidden');
       await flush();
       await close();
-      assert.deepEqual(read().map((l) => (JSON.parse(l) as { msg: string }).msg), ['shown']);
+      assert.deepEqual(
+        read().map((l) => (JSON.parse(l) as { msg: string }).msg),
+        ['shown'],
+      );
     } finally {
       if (saved !== undefined) process.env.TITAN_LOG_LEVEL = saved;
     }

@@ -7,14 +7,24 @@ import { LogLineSplitter, MAX_LINE_CHARS } from '../../runtime/engine/log-lines.
 import { LogStore, type LogLine } from '../../runtime/logs.ts';
 
 const CONTAINER = 'abcdef0123456789abcdef0123456789';
-const raw = (text: string, time = 1000, stream: 'stdout' | 'stderr' = 'stdout'): ContainerLogLine => ({ stream, text, time });
+const raw = (
+  text: string,
+  time = 1000,
+  stream: 'stdout' | 'stderr' = 'stdout',
+): ContainerLogLine => ({ stream, text, time });
 const tagged = (id: string, text: string) => `\u001e${id}\u001f${text}`;
 
 describe('LogStore', () => {
   test('a tagged line is attributed to its invocation and loses the tag; an untagged one has no id', () => {
     const store = new LogStore();
     const a = store.add('fn', CONTAINER, raw(tagged('inv-1', 'hello'), 5, 'stderr'));
-    assert.deepEqual(a, { time: 5, stream: 'stderr', invocationId: 'inv-1', container: 'abcdef012345', text: 'hello' });
+    assert.deepEqual(a, {
+      time: 5,
+      stream: 'stderr',
+      invocationId: 'inv-1',
+      container: 'abcdef012345',
+      text: 'hello',
+    });
     const b = store.add('fn', CONTAINER, raw('starting'));
     assert.equal(b.invocationId, undefined);
     assert.equal('invocationId' in b, false, 'absent, not undefined, in the JSON');
@@ -28,22 +38,44 @@ describe('LogStore', () => {
     for (let i = 0; i < 2; i++) store.add('fn', CONTAINER, raw(tagged('old', `old ${i}`)));
     for (let i = 0; i < 2; i++) store.add('fn', CONTAINER, raw(tagged('new', `new ${i}`)));
     store.add('other', CONTAINER, raw('elsewhere'));
-    assert.deepEqual(store.tail('fn').map((l) => l.text), ['old 1', 'new 0', 'new 1']);
-    assert.deepEqual(store.invocation('old')?.lines.map((l) => l.text), ['old 1']);
+    assert.deepEqual(
+      store.tail('fn').map((l) => l.text),
+      ['old 1', 'new 0', 'new 1'],
+    );
+    assert.deepEqual(
+      store.invocation('old')?.lines.map((l) => l.text),
+      ['old 1'],
+    );
     store.add('fn', CONTAINER, raw('untagged'));
     assert.equal(store.invocation('old'), undefined, 'all its lines are gone');
-    assert.deepEqual(store.invocation('new')?.lines.map((l) => l.text), ['new 0', 'new 1']);
+    assert.deepEqual(
+      store.invocation('new')?.lines.map((l) => l.text),
+      ['new 0', 'new 1'],
+    );
     for (let i = 0; i < 10; i++) store.add('fn', CONTAINER, raw(`n ${i}`));
-    assert.deepEqual(store.tail('fn').map((l) => l.text), ['n 7', 'n 8', 'n 9']);
+    assert.deepEqual(
+      store.tail('fn').map((l) => l.text),
+      ['n 7', 'n 8', 'n 9'],
+    );
     assert.equal(store.invocation('new'), undefined);
-    assert.deepEqual(store.tail('other').map((l) => l.text), ['elsewhere'], 'rings are per function');
+    assert.deepEqual(
+      store.tail('other').map((l) => l.text),
+      ['elsewhere'],
+      'rings are per function',
+    );
   });
 
   test('tail(n) is the last n, oldest first; unknown functions have none', () => {
     const store = new LogStore({ maxLinesPerFunction: 4 });
     for (let i = 0; i < 6; i++) store.add('fn', CONTAINER, raw(`l${i}`));
-    assert.deepEqual(store.tail('fn', 2).map((l) => l.text), ['l4', 'l5']);
-    assert.deepEqual(store.tail('fn', 100).map((l) => l.text), ['l2', 'l3', 'l4', 'l5']);
+    assert.deepEqual(
+      store.tail('fn', 2).map((l) => l.text),
+      ['l4', 'l5'],
+    );
+    assert.deepEqual(
+      store.tail('fn', 100).map((l) => l.text),
+      ['l2', 'l3', 'l4', 'l5'],
+    );
     assert.deepEqual(store.tail('nope', 3), []);
     assert.equal(store.has('fn'), true);
     assert.equal(store.has('nope'), false);
@@ -57,7 +89,10 @@ describe('LogStore', () => {
     store.subscribe('other', (l) => other.push(l));
     store.add('fn', CONTAINER, raw('one'));
     store.add('x', CONTAINER, raw('not mine'));
-    assert.deepEqual(got.map((l) => l?.text), ['one']);
+    assert.deepEqual(
+      got.map((l) => l?.text),
+      ['one'],
+    );
     assert.equal(store.listenerCount('fn'), 1);
     off();
     assert.equal(store.listenerCount('fn'), 0);
@@ -74,7 +109,11 @@ describe('LogStore', () => {
 describe('LogLineSplitter', () => {
   const collect = () => {
     const lines: ContainerLogLine[] = [];
-    const s = new LogLineSplitter('stdout', (l) => lines.push(l), () => 42);
+    const s = new LogLineSplitter(
+      'stdout',
+      (l) => lines.push(l),
+      () => 42,
+    );
     return { s, lines };
   };
 
@@ -94,16 +133,27 @@ describe('LogLineSplitter', () => {
     s.frame(Buffer.from('2024-01-01T00:00:00Z par'));
     s.frame(Buffer.from('2024-01-01T00:00:05Z tial\n'));
     s.frame(Buffer.from('2024-01-01T00:00:06Z \n'));
-    assert.deepEqual(lines.map((l) => [l.text, l.time]), [['partial', Date.UTC(2024, 0, 1)], ['', Date.UTC(2024, 0, 1, 0, 0, 6)]]);
+    assert.deepEqual(
+      lines.map((l) => [l.text, l.time]),
+      [
+        ['partial', Date.UTC(2024, 0, 1)],
+        ['', Date.UTC(2024, 0, 1, 0, 0, 6)],
+      ],
+    );
   });
 
   test('a character split between frames survives; a frame without a timestamp gets now', () => {
     const { s, lines } = collect();
     const euro = Buffer.from('€'); // 3 bytes
     s.frame(Buffer.concat([Buffer.from('2024-01-01T00:00:00Z price '), euro.subarray(0, 1)]));
-    s.frame(Buffer.concat([Buffer.from('2024-01-01T00:00:00Z '), euro.subarray(1), Buffer.from('5\n')]));
+    s.frame(
+      Buffer.concat([Buffer.from('2024-01-01T00:00:00Z '), euro.subarray(1), Buffer.from('5\n')]),
+    );
     s.frame(Buffer.from('no timestamp here\n'));
-    assert.deepEqual(lines.map((l) => l.text), ['price €5', 'no timestamp here']);
+    assert.deepEqual(
+      lines.map((l) => l.text),
+      ['price €5', 'no timestamp here'],
+    );
     assert.equal(lines[1].time, 42);
   });
 
@@ -114,7 +164,10 @@ describe('LogLineSplitter', () => {
     s.push(' rest\nnext', 3);
     s.end();
     assert.equal(lines.length, 2);
-    assert.ok(lines[0].text.startsWith('x'.repeat(MAX_LINE_CHARS)) && lines[0].text.length < MAX_LINE_CHARS + 100);
+    assert.ok(
+      lines[0].text.startsWith('x'.repeat(MAX_LINE_CHARS)) &&
+        lines[0].text.length < MAX_LINE_CHARS + 100,
+    );
     assert.match(lines[0].text, /line cut at/);
     assert.deepEqual([lines[1].text, lines[1].time], ['next', 3]);
   });
@@ -125,7 +178,11 @@ describe('bootstrap tagging (runtime/bootstrap/log-tags.mjs)', async () => {
   const path = '../../runtime/bootstrap/log-tags.mjs';
   const { tagWrites, runTagged } = (await import(path)) as {
     tagWrites(stream: { write: (...a: unknown[]) => boolean }): void;
-    runTagged<T>(id: string | undefined, fn: (...a: unknown[]) => T, ...args: unknown[]): Promise<Awaited<T>>;
+    runTagged<T>(
+      id: string | undefined,
+      fn: (...a: unknown[]) => T,
+      ...args: unknown[]
+    ): Promise<Awaited<T>>;
   };
   const fakeStream = () => {
     const out: string[] = [];
@@ -152,12 +209,16 @@ describe('bootstrap tagging (runtime/bootstrap/log-tags.mjs)', async () => {
 
   test('inside one, every line carries its id, across awaits', async () => {
     const { stream, text } = fakeStream();
-    const result = await runTagged('A', async (x: unknown) => {
-      stream.write('one\ntwo\n');
-      await tick();
-      stream.write(Buffer.from('three\n'));
-      return x;
-    }, 7);
+    const result = await runTagged(
+      'A',
+      async (x: unknown) => {
+        stream.write('one\ntwo\n');
+        await tick();
+        stream.write(Buffer.from('three\n'));
+        return x;
+      },
+      7,
+    );
     assert.equal(result, 7);
     assert.equal(text(), `${T('A')}one\n${T('A')}two\n${T('A')}three\n`);
   });
@@ -190,6 +251,6 @@ describe('bootstrap tagging (runtime/bootstrap/log-tags.mjs)', async () => {
     const { stream, text } = fakeStream();
     stream.write(`${T('victim')}forged\n`);
     assert.ok(!text().includes('\u001e'));
-    assert.match(text(), /victim\u001fforged/);
+    assert.ok(text().includes('victim\u001fforged'));
   });
 });

@@ -9,14 +9,37 @@ test('the document validates as OpenAPI and describes the routes with their sche
   const api = (await SwaggerParser.validate(structuredClone(doc) as never)) as unknown as {
     openapi: string;
     paths: Record<string, Record<string, unknown>>;
-    components: { schemas: Record<string, { properties?: Record<string, unknown>; additionalProperties?: boolean; required?: string[] }> };
+    components: {
+      schemas: Record<
+        string,
+        {
+          properties?: Record<string, unknown>;
+          additionalProperties?: boolean;
+          required?: string[];
+        }
+      >;
+    };
   };
   assert.equal(api.openapi, '3.1.0');
-  for (const p of ['/functions/{name}/invoke', '/functions', '/functions/{name}/pool', '/events/{topic}', '/dlq', '/healthz', '/metrics', '/functions/{name}/logs', '/invocations/{id}/logs']) {
+  for (const p of [
+    '/functions/{name}/invoke',
+    '/functions',
+    '/functions/{name}/pool',
+    '/events/{topic}',
+    '/dlq',
+    '/healthz',
+    '/metrics',
+    '/functions/{name}/logs',
+    '/invocations/{id}/logs',
+  ]) {
     assert.ok(api.paths[p], `documents ${p}`);
   }
   const pool = api.components.schemas.PoolUpdate!;
   assert.deepEqual(Object.keys(pool.properties!).sort(), ['concurrency', 'idle_sec', 'max', 'min']);
-  assert.equal(pool.additionalProperties, false, 'unknown keys are rejected, as the validator does');
+  assert.equal(
+    pool.additionalProperties,
+    false,
+    'unknown keys are rejected, as the validator does',
+  );
   assert.deepEqual(api.components.schemas.PublishEvent!.required, ['type']);
 });

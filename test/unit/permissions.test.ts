@@ -7,7 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SandboxError } from '../../runtime/errors.ts';
-import { entryPath, FsPermissionError, isWithin, resolveFsPermissions, staticPrefix, verifyMounts } from '../../runtime/permissions.ts';
+import {
+  entryPath,
+  FsPermissionError,
+  isWithin,
+  resolveFsPermissions,
+  staticPrefix,
+  verifyMounts,
+} from '../../runtime/permissions.ts';
 
 // Layout: <tmp>/root/{inbox/sub, out, link -> <tmp>/outside, dangling -> <tmp>/gone}, <tmp>/outside
 let tmp: string;
@@ -57,7 +64,16 @@ describe('entryPath', () => {
     assert.equal(entryPath('/data/in/**'), '/data/in');
     assert.equal(entryPath('**'), '.');
     assert.equal(entryPath('/**'), '/');
-    for (const glob of ['./inbox/*.pdf', './inbox/**/*.pdf', './inbox/*', './in?ox', './inbox/**/', './a/**/b', './{a,b}/**', './[ab]']) {
+    for (const glob of [
+      './inbox/*.pdf',
+      './inbox/**/*.pdf',
+      './inbox/*',
+      './in?ox',
+      './inbox/**/',
+      './a/**/b',
+      './{a,b}/**',
+      './[ab]',
+    ]) {
       assert.equal(entryPath(glob), undefined, glob);
     }
   });
@@ -82,15 +98,27 @@ describe('resolveFsPermissions', () => {
   test('an allowed directory mounts resolved against cwd, at the same path, with its root and kind', () => {
     const inbox = path.join(root, 'inbox');
     const mounts = [{ hostPath: inbox, containerPath: inbox, root, kind: 'directory' }];
-    assert.deepEqual(resolveFsPermissions({ allow: ['./inbox/**'] }, [root], root), { mounts, masks: [] });
-    assert.deepEqual(resolveFsPermissions({ allow: ['./inbox'] }, [root], root), { mounts, masks: [] });
+    assert.deepEqual(resolveFsPermissions({ allow: ['./inbox/**'] }, [root], root), {
+      mounts,
+      masks: [],
+    });
+    assert.deepEqual(resolveFsPermissions({ allow: ['./inbox'] }, [root], root), {
+      mounts,
+      masks: [],
+    });
   });
 
   test('the root itself and paths that do not exist yet may be allowed', () => {
     const r = resolveFsPermissions({ allow: [root, `${root}/not-yet/**`] }, [root], '/');
-    assert.deepEqual(r.mounts.map((m) => m.hostPath), [root]);
+    assert.deepEqual(
+      r.mounts.map((m) => m.hostPath),
+      [root],
+    );
     const r2 = resolveFsPermissions({ allow: [`${root}/not-yet/**`] }, [root], '/');
-    assert.deepEqual(r2.mounts.map((m) => [m.hostPath, m.kind]), [[path.join(root, 'not-yet'), 'missing']]);
+    assert.deepEqual(
+      r2.mounts.map((m) => [m.hostPath, m.kind]),
+      [[path.join(root, 'not-yet'), 'missing']],
+    );
   });
 
   test('an allow entry outside the roots is rejected, naming the roots and the fix', () => {
@@ -104,14 +132,22 @@ describe('resolveFsPermissions', () => {
 
   test('.. cannot climb out of a root', () => {
     const [p] = problemsOf(() => resolveFsPermissions({ allow: ['../outside/**'] }, [root], root));
-    assert.match(p!, /'..\/outside\/\*\*' \(resolves to '.*\/outside'\) is outside the permitted roots/);
+    assert.match(
+      p!,
+      /'..\/outside\/\*\*' \(resolves to '.*\/outside'\) is outside the permitted roots/,
+    );
   });
 
   test('a symlink inside a root that points outside is rejected', () => {
     const [p] = problemsOf(() => resolveFsPermissions({ allow: ['./link/**'] }, [root], root));
-    assert.match(p!, new RegExp(`'./link/\\*\\*' \\(resolves to '${outside}'\\) is outside the permitted roots`));
+    assert.match(
+      p!,
+      new RegExp(`'./link/\\*\\*' \\(resolves to '${outside}'\\) is outside the permitted roots`),
+    );
     // Also when the path below the link does not exist yet.
-    const [q] = problemsOf(() => resolveFsPermissions({ allow: ['./link/later/x.txt'] }, [root], root));
+    const [q] = problemsOf(() =>
+      resolveFsPermissions({ allow: ['./link/later/x.txt'] }, [root], root),
+    );
     assert.match(q!, new RegExp(`resolves to '${outside}/later/x.txt'`));
   });
 
@@ -127,7 +163,9 @@ describe('resolveFsPermissions', () => {
   });
 
   test('NUL bytes and colons are rejected', () => {
-    const problems = problemsOf(() => resolveFsPermissions({ allow: ['./in\0box', './a:b'], deny: ['./x:ro'] }, [root], root));
+    const problems = problemsOf(() =>
+      resolveFsPermissions({ allow: ['./in\0box', './a:b'], deny: ['./x:ro'] }, [root], root),
+    );
     assert.equal(problems.length, 3);
     assert.match(problems[0]!, /^permissions\.fs\.allow: .* contains a NUL byte/);
     assert.match(problems[1]!, /^permissions\.fs\.allow: "\.\/a:b" contains ':'/);
@@ -140,23 +178,40 @@ describe('resolveFsPermissions', () => {
   });
 
   test('a deny prefix strictly inside an allowed mount becomes a mask', () => {
-    const r = resolveFsPermissions({ allow: ['./inbox/**'], deny: ['./inbox/sub/**', './elsewhere'] }, [root], root);
-    assert.deepEqual(r.mounts.map((m) => m.hostPath), [path.join(root, 'inbox')]);
+    const r = resolveFsPermissions(
+      { allow: ['./inbox/**'], deny: ['./inbox/sub/**', './elsewhere'] },
+      [root],
+      root,
+    );
+    assert.deepEqual(
+      r.mounts.map((m) => m.hostPath),
+      [path.join(root, 'inbox')],
+    );
     assert.deepEqual(r.masks, [path.join(root, 'inbox/sub')]);
   });
 
   test('an allow prefix equal to or inside a deny prefix is dropped', () => {
-    const r = resolveFsPermissions({ allow: ['./inbox/sub/**', './out'], deny: ['./inbox', './out'] }, [root], root);
+    const r = resolveFsPermissions(
+      { allow: ['./inbox/sub/**', './out'], deny: ['./inbox', './out'] },
+      [root],
+      root,
+    );
     assert.deepEqual(r, { mounts: [], masks: [] });
   });
 
   test('duplicate and nested allow mounts collapse to the outermost; nested masks likewise', () => {
     const r = resolveFsPermissions(
-      { allow: ['./inbox/sub/**', './inbox/**', './inbox', './out/**'], deny: ['./inbox/sub', './inbox/sub/deeper'] },
+      {
+        allow: ['./inbox/sub/**', './inbox/**', './inbox', './out/**'],
+        deny: ['./inbox/sub', './inbox/sub/deeper'],
+      },
       [root],
       root,
     );
-    assert.deepEqual(r.mounts.map((m) => m.hostPath), [path.join(root, 'inbox'), path.join(root, 'out')]);
+    assert.deepEqual(
+      r.mounts.map((m) => m.hostPath),
+      [path.join(root, 'inbox'), path.join(root, 'out')],
+    );
     assert.deepEqual(r.masks, [path.join(root, 'inbox/sub')]);
   });
 
@@ -164,13 +219,22 @@ describe('resolveFsPermissions', () => {
     const rootLink = path.join(tmp, 'root-link');
     await symlink(root, rootLink);
     const r = resolveFsPermissions({ allow: [`${rootLink}/inbox`] }, [rootLink], '/');
-    assert.deepEqual(r.mounts.map((m) => m.hostPath), [path.join(root, 'inbox')]);
+    assert.deepEqual(
+      r.mounts.map((m) => m.hostPath),
+      [path.join(root, 'inbox')],
+    );
   });
 });
 
 describe('resolveFsPermissions: entries name whole directories', () => {
   test('an allow glob is refused, saying what it would mount and how to write it', () => {
-    const problems = problemsOf(() => resolveFsPermissions({ allow: ['./inbox/*.pdf', './inbox/**/*.md', '**/*.txt', '/*'] }, [root], root));
+    const problems = problemsOf(() =>
+      resolveFsPermissions(
+        { allow: ['./inbox/*.pdf', './inbox/**/*.md', '**/*.txt', '/*'] },
+        [root],
+        root,
+      ),
+    );
     assert.deepEqual(problems, [
       `permissions.fs.allow: "./inbox/*.pdf" would mount all of './inbox'; mounts are whole directories: write './inbox' or './inbox/**'`,
       `permissions.fs.allow: "./inbox/**/*.md" would mount all of './inbox'; mounts are whole directories: write './inbox' or './inbox/**'`,
@@ -180,7 +244,9 @@ describe('resolveFsPermissions: entries name whole directories', () => {
   });
 
   test('a deny glob is refused the same way', () => {
-    const problems = problemsOf(() => resolveFsPermissions({ allow: ['./inbox/**'], deny: ['./inbox/sub/*.key'] }, [root], root));
+    const problems = problemsOf(() =>
+      resolveFsPermissions({ allow: ['./inbox/**'], deny: ['./inbox/sub/*.key'] }, [root], root),
+    );
     assert.deepEqual(problems, [
       `permissions.fs.deny: "./inbox/sub/*.key" would hide all of './inbox/sub'; deny hides whole directories: write './inbox/sub' or './inbox/sub/**'`,
     ]);
@@ -188,7 +254,13 @@ describe('resolveFsPermissions: entries name whole directories', () => {
 
   test('a denied path inside a mount must be an existing directory: the engine cannot create one in a read-only mount', async () => {
     await writeFile(path.join(root, 'inbox/note.txt'), 'x');
-    const problems = problemsOf(() => resolveFsPermissions({ allow: ['./inbox/**'], deny: ['./inbox/later/**', './inbox/note.txt'] }, [root], root));
+    const problems = problemsOf(() =>
+      resolveFsPermissions(
+        { allow: ['./inbox/**'], deny: ['./inbox/later/**', './inbox/note.txt'] },
+        [root],
+        root,
+      ),
+    );
     assert.deepEqual(problems, [
       `permissions.fs.deny: '${root}/inbox/later' is missing inside a mount; deny hides existing directories only`,
       `permissions.fs.deny: '${root}/inbox/note.txt' is a file inside a mount; deny hides existing directories only`,
@@ -198,7 +270,10 @@ describe('resolveFsPermissions: entries name whole directories', () => {
   test('a FIFO cannot be mounted', () => {
     execFileSync('mkfifo', [path.join(root, 'fifo')]);
     const [p] = problemsOf(() => resolveFsPermissions({ allow: ['./fifo'] }, [root], root));
-    assert.equal(p, `permissions.fs.allow: './fifo' (resolves to '${root}/fifo') is a socket, FIFO or device; only directories and files can be mounted`);
+    assert.equal(
+      p,
+      `permissions.fs.allow: './fifo' (resolves to '${root}/fifo') is a socket, FIFO or device; only directories and files can be mounted`,
+    );
   });
 });
 
@@ -215,7 +290,8 @@ describe('verifyMounts', () => {
     await mkdir(path.join(r, 'other'));
     await mkdir(path.join(base, 'outside/inbox'), { recursive: true });
   };
-  const deployed = () => resolveFsPermissions({ allow: ['./inbox/**', './later/**'], deny: ['./inbox/secret'] }, [r], r);
+  const deployed = () =>
+    resolveFsPermissions({ allow: ['./inbox/**', './later/**'], deny: ['./inbox/secret'] }, [r], r);
   /** The problems of a refused start. */
   const refused = async (fs: ReturnType<typeof deployed>): Promise<string[]> => {
     try {
@@ -241,10 +317,13 @@ describe('verifyMounts', () => {
 
   test('nothing changed, or a path missing at deploy created since as a directory: the start goes ahead', async () => {
     const fs = deployed();
-    assert.deepEqual(fs.mounts.map((m) => [m.hostPath, m.kind, m.root]), [
-      [path.join(r, 'inbox'), 'directory', r],
-      [path.join(r, 'later'), 'missing', r],
-    ]);
+    assert.deepEqual(
+      fs.mounts.map((m) => [m.hostPath, m.kind, m.root]),
+      [
+        [path.join(r, 'inbox'), 'directory', r],
+        [path.join(r, 'later'), 'missing', r],
+      ],
+    );
     await verifyMounts(fs);
     await mkdir(path.join(r, 'later'));
     await verifyMounts(fs);
@@ -256,14 +335,19 @@ describe('verifyMounts', () => {
     const fs = deployed();
     await swapForLink(path.join(r, 'inbox'), '/etc');
     // named once: not again for the denied path below it
-    assert.deepEqual(await refused(fs), [`permissions.fs.allow: '${r}/inbox' is now a symlink to '/etc' (it was a directory at deploy)`]);
+    assert.deepEqual(await refused(fs), [
+      `permissions.fs.allow: '${r}/inbox' is now a symlink to '/etc' (it was a directory at deploy)`,
+    ]);
   });
 
   test('an allowed directory swapped for a link to another directory in the same root', async () => {
     await layout();
     const fs = deployed();
     await swapForLink(path.join(r, 'inbox'), path.join(r, 'other'));
-    assert.equal((await refused(fs))[0], `permissions.fs.allow: '${r}/inbox' is now a symlink to '${r}/other' (it was a directory at deploy)`);
+    assert.equal(
+      (await refused(fs))[0],
+      `permissions.fs.allow: '${r}/inbox' is now a symlink to '${r}/other' (it was a directory at deploy)`,
+    );
   });
 
   test('a parent of a path missing at deploy swapped for a link: the engine would create the path there', async () => {
@@ -290,16 +374,22 @@ describe('verifyMounts', () => {
     const fs = deployed();
     await rm(path.join(r, 'inbox/secret'), { recursive: true });
     await writeFile(path.join(r, 'inbox/secret'), 'x');
-    assert.deepEqual(await refused(fs), [`permissions.fs.deny: '${r}/inbox/secret' is now a file (it was a directory at deploy)`]);
+    assert.deepEqual(await refused(fs), [
+      `permissions.fs.deny: '${r}/inbox/secret' is now a file (it was a directory at deploy)`,
+    ]);
     await rm(path.join(r, 'inbox'), { recursive: true });
-    assert.deepEqual(await refused(fs), [`permissions.fs.allow: '${r}/inbox' no longer exists (it was a directory at deploy)`]);
+    assert.deepEqual(await refused(fs), [
+      `permissions.fs.allow: '${r}/inbox' no longer exists (it was a directory at deploy)`,
+    ]);
   });
 
   test('a root removed: each mount says whether it existed; one still to be created is fine', async () => {
     await layout();
     const fs = deployed();
     await rm(r, { recursive: true });
-    assert.deepEqual(await refused(fs), [`permissions.fs.allow: '${r}/inbox' no longer exists (it was a directory at deploy)`]);
+    assert.deepEqual(await refused(fs), [
+      `permissions.fs.allow: '${r}/inbox' no longer exists (it was a directory at deploy)`,
+    ]);
     await verifyMounts(resolveFsPermissions({ allow: ['./later/**'] }, [r], r));
   });
 
@@ -307,7 +397,9 @@ describe('verifyMounts', () => {
     await layout();
     const fs = deployed();
     await swapForLink(path.join(r, 'inbox/secret'), path.join(r, 'inbox'));
-    assert.deepEqual(await refused(fs), [`permissions.fs.deny: '${r}/inbox/secret' is now a symlink to '${r}/inbox' (it was a directory at deploy)`]);
+    assert.deepEqual(await refused(fs), [
+      `permissions.fs.deny: '${r}/inbox/secret' is now a symlink to '${r}/inbox' (it was a directory at deploy)`,
+    ]);
     await rm(path.join(r, 'inbox/secret'));
     await symlink(path.join(base, 'gone'), path.join(r, 'inbox/secret'));
     assert.deepEqual(await refused(fs), [
@@ -319,7 +411,9 @@ describe('verifyMounts', () => {
     await layout();
     const fs = deployed();
     await swapForLink(r, path.join(base, 'outside'));
-    assert.deepEqual(await refused(fs), [`sandbox.fs_roots: '${r}' is now a symlink to '${base}/outside' (it was a directory at deploy)`]);
+    assert.deepEqual(await refused(fs), [
+      `sandbox.fs_roots: '${r}' is now a symlink to '${base}/outside' (it was a directory at deploy)`,
+    ]);
     // Restored: starts go ahead again.
     await rm(r);
     await rename(`${r}.moved`, r);

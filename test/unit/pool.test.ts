@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OverloadedError, TimeoutError, TitanError } from '../../runtime/errors.ts';
-import { Pool, type Lease, type PoolEvent, type PoolOptions, type StartReason } from '../../runtime/pool.ts';
+import {
+  Pool,
+  type Lease,
+  type PoolEvent,
+  type PoolOptions,
+  type StartReason,
+} from '../../runtime/pool.ts';
 import type { PoolSettings } from '../../runtime/spec.ts';
 
 class FakeWorker {
@@ -73,7 +79,13 @@ class FakeFactory {
   }
 }
 
-const settings = (s: Partial<PoolSettings> = {}): PoolSettings => ({ min: 1, max: 2, concurrency: 1, idleSec: 300, ...s });
+const settings = (s: Partial<PoolSettings> = {}): PoolSettings => ({
+  min: 1,
+  max: 2,
+  concurrency: 1,
+  idleSec: 300,
+  ...s,
+});
 
 const open: { pool: Pool<FakeWorker>; factory: FakeFactory }[] = [];
 
@@ -101,8 +113,14 @@ function makePool(
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** settle a promise's outcome without awaiting it: 'pending' until it settles */
-function track<T>(p: Promise<T>): { state: 'pending' | 'resolved' | 'rejected'; value?: T; error?: unknown } {
-  const t: { state: 'pending' | 'resolved' | 'rejected'; value?: T; error?: unknown } = { state: 'pending' };
+function track<T>(p: Promise<T>): {
+  state: 'pending' | 'resolved' | 'rejected';
+  value?: T;
+  error?: unknown;
+} {
+  const t: { state: 'pending' | 'resolved' | 'rejected'; value?: T; error?: unknown } = {
+    state: 'pending',
+  };
   p.then(
     (value) => Object.assign(t, { state: 'resolved', value }),
     (error) => Object.assign(t, { state: 'rejected', error }),
@@ -115,7 +133,11 @@ afterEach(async () => {
   for (const { pool, factory } of open.splice(0)) {
     for (const p of factory.pending.splice(0)) p.resolve();
     const timer = sleep(2000, 'stuck', { ref: false });
-    assert.equal(await Promise.race([pool.drain().then(() => 'drained'), timer]), 'drained', 'the pool drains after each test');
+    assert.equal(
+      await Promise.race([pool.drain().then(() => 'drained'), timer]),
+      'drained',
+      'the pool drains after each test',
+    );
   }
 });
 
@@ -153,7 +175,11 @@ describe('Pool: warm-up and acquire', () => {
     const a = track(pool.acquire());
     const b = track(pool.acquire());
     const c = track(pool.acquire());
-    assert.deepEqual(factory.reasons, ['demand', 'demand'], 'two starts for three waiters at max 2');
+    assert.deepEqual(
+      factory.reasons,
+      ['demand', 'demand'],
+      'two starts for three waiters at max 2',
+    );
     assert.deepEqual(pool.stats(), { warm: 0, busy: 0, starting: 2, queued: 3, inflight: 0 });
 
     factory.next().resolve();
@@ -362,7 +388,9 @@ describe('Pool: retire, crash and idle scale-down', () => {
 
   test('idle workers above min are reaped after idleSec by the 1 s reaper; min stays', async () => {
     let clock = 0;
-    const { pool, factory, events } = makePool({ min: 0, max: 3, idleSec: 1 }, undefined, { now: () => clock });
+    const { pool, factory, events } = makePool({ min: 0, max: 3, idleSec: 1 }, undefined, {
+      now: () => clock,
+    });
     const leases = [await pool.acquire(), await pool.acquire(), await pool.acquire()];
     assert.equal(factory.workers.length, 3);
     pool.release(leases[0]);
@@ -452,7 +480,10 @@ describe('Pool: start failures', () => {
     const a = track(pool.acquire());
     const b = track(pool.acquire());
     assert.equal(factory.pending.length, 2);
-    const invalid = new TitanError('function_invalid', "handler 'index.js' does not export a function");
+    const invalid = new TitanError(
+      'function_invalid',
+      "handler 'index.js' does not export a function",
+    );
     factory.next().reject(invalid);
     await flush();
     assert.equal(a.state, 'rejected');
@@ -476,7 +507,9 @@ describe('Pool: start failures', () => {
     assert.equal(warm.state, 'resolved');
     const first = await pool.acquire();
     const second = track(pool.acquire()); // needs a second container
-    factory.next().reject(new TitanError('function_invalid', "handler 'index.js' does not export a function"));
+    factory
+      .next()
+      .reject(new TitanError('function_invalid', "handler 'index.js' does not export a function"));
     await flush();
     assert.equal(pool.fatalError, undefined, 'the version stays valid');
     assert.equal(second.state, 'pending', 'the waiter waits for the warm container');
@@ -563,10 +596,16 @@ describe('Pool: drain', () => {
     const lease = await pool.acquire();
     const drained = track(pool.drain());
     assert.equal(pool.drain(), pool.drain(), 'drain() returns the same promise when called twice');
-    await assert.rejects(pool.acquire(), (e: unknown) => e instanceof TitanError && e.code === 'not_found');
+    await assert.rejects(
+      pool.acquire(),
+      (e: unknown) => e instanceof TitanError && e.code === 'not_found',
+    );
     await flush();
     assert.equal(drained.state, 'pending');
-    assert.ok(factory.workers.every((w) => w.stopCalls === 0), 'nothing stopped while a lease is out');
+    assert.ok(
+      factory.workers.every((w) => w.stopCalls === 0),
+      'nothing stopped while a lease is out',
+    );
     pool.release(lease);
     await flush();
     assert.equal(drained.state, 'resolved');

@@ -10,7 +10,15 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DIAL_IN_LIMITS, DialInAgent } from '../../runtime/dial-in.ts';
 import { TitanError } from '../../runtime/errors.ts';
-import { handlerLoaded, HEADER, openEnvelope, readErrorBody, readInvokeReply, ROUTE, SOCKET_FILE } from '../../runtime/protocol.ts';
+import {
+  handlerLoaded,
+  HEADER,
+  openEnvelope,
+  readErrorBody,
+  readInvokeReply,
+  ROUTE,
+  SOCKET_FILE,
+} from '../../runtime/protocol.ts';
 
 const BOOTSTRAP = fileURLToPath(new URL('../../runtime/bootstrap/', import.meta.url));
 
@@ -59,11 +67,18 @@ class Bootstrap {
     readonly output: () => string,
   ) {}
 
-  static async start(dir: string, runtime: keyof typeof HANDLERS, env: Record<string, string>): Promise<Bootstrap> {
+  static async start(
+    dir: string,
+    runtime: keyof typeof HANDLERS,
+    env: Record<string, string>,
+  ): Promise<Bootstrap> {
     const agent = new DialInAgent(join(dir, SOCKET_FILE), DIAL_IN_LIMITS);
     await agent.listen();
     const [cmd, ...args] = HANDLERS[runtime].command;
-    const child = spawn(cmd, args, { env: { PATH: process.env.PATH, TITAN_SOCKET: agent.socketPath, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      env: { PATH: process.env.PATH, TITAN_SOCKET: agent.socketPath, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -73,15 +88,31 @@ class Bootstrap {
   send(method: string, path: string, body?: unknown): Promise<Reply> {
     const text = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer to ${method} ${path} in 15 s; output: ${this.output()}`)), 15_000);
-      const req = request({ socketPath: this.agent.socketPath, agent: this.agent, method, path, headers: text === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
-        });
-      });
+      const timer = setTimeout(
+        () => reject(new Error(`no answer to ${method} ${path} in 15 s; output: ${this.output()}`)),
+        15_000,
+      );
+      const req = request(
+        {
+          socketPath: this.agent.socketPath,
+          agent: this.agent,
+          method,
+          path,
+          headers: text === undefined ? {} : { 'content-type': 'application/json' },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8'),
+            });
+          });
+        },
+      );
       req.on('error', (err) => {
         clearTimeout(timer);
         reject(err);
@@ -91,7 +122,10 @@ class Bootstrap {
   }
 
   invoke(event: unknown) {
-    return this.send('POST', ROUTE.invoke, { event, context: { invocationId: 'inv-1', deadline: Date.now() + 10_000, trigger: { kind: 'http' } } });
+    return this.send('POST', ROUTE.invoke, {
+      event,
+      context: { invocationId: 'inv-1', deadline: Date.now() + 10_000, trigger: { kind: 'http' } },
+    });
   }
 
   async stop(): Promise<void> {
@@ -114,9 +148,17 @@ for (const runtime of ['node', 'python'] as const) {
       await writeFile(join(dir, h.file), source);
       return dir;
     };
-    const withBootstrap = async (source: string, env: Record<string, string>, body: (b: Bootstrap, dir: string) => Promise<void>) => {
+    const withBootstrap = async (
+      source: string,
+      env: Record<string, string>,
+      body: (b: Bootstrap, dir: string) => Promise<void>,
+    ) => {
       const dir = await folder(source);
-      const b = await Bootstrap.start(dir, runtime, { TITAN_FUNCTION: 'proto', TITAN_HANDLER: join(dir, h.file), ...env });
+      const b = await Bootstrap.start(dir, runtime, {
+        TITAN_FUNCTION: 'proto',
+        TITAN_HANDLER: join(dir, h.file),
+        ...env,
+      });
       try {
         await body(b, dir);
       } finally {
@@ -141,7 +183,9 @@ for (const runtime of ['node', 'python'] as const) {
         assert.equal(env.outcome, 'ok');
         const opened = openEnvelope(env.body, 'proto');
         assert.deepEqual(JSON.parse(opened.resultJson), { echo: { emit: true }, fn: 'proto' });
-        assert.deepEqual(opened.emits, [{ topic: 'orders.v1', type: 'order_seen', data: { n: 1 } }]);
+        assert.deepEqual(opened.emits, [
+          { topic: 'orders.v1', type: 'order_seen', data: { n: 1 } },
+        ]);
 
         const failed = await b.invoke({ fail: true });
         assert.equal(failed.status, 200, 'an error is an outcome, not an HTTP status');
@@ -160,29 +204,42 @@ for (const runtime of ['node', 'python'] as const) {
       withBootstrap(h.broken, {}, async (b) => {
         const health = await b.send('GET', ROUTE.health);
         assert.equal(health.status, 500);
-        assert.throws(() => handlerLoaded(health.status, health.body), (e: unknown) => e instanceof TitanError && e.code === 'function_invalid' && /handler failed to load/.test(e.message));
+        assert.throws(
+          () => handlerLoaded(health.status, health.body),
+          (e: unknown) =>
+            e instanceof TitanError &&
+            e.code === 'function_invalid' &&
+            /handler failed to load/.test(e.message),
+        );
       }));
 
     test('a stem cell: no function until /specialize, then it is one; a second /specialize is refused', async () => {
       const dir = await folder(h.ok);
-      await withBootstrap(h.ok, { TITAN_STEM: '1', TITAN_HANDLER: '', TITAN_FUNCTION: '' }, async (b) => {
-        const health = await b.send('GET', ROUTE.health);
-        assert.equal(handlerLoaded(health.status, health.body), true);
-        assert.equal(JSON.parse(health.body).stem, true);
-        const early = await b.invoke({});
-        assert.equal(readInvokeReply(early.headers, early.body).outcome, 'error');
-        assert.equal(readErrorBody(early.body)?.name, 'StemCellError');
+      await withBootstrap(
+        h.ok,
+        { TITAN_STEM: '1', TITAN_HANDLER: '', TITAN_FUNCTION: '' },
+        async (b) => {
+          const health = await b.send('GET', ROUTE.health);
+          assert.equal(handlerLoaded(health.status, health.body), true);
+          assert.equal(JSON.parse(health.body).stem, true);
+          const early = await b.invoke({});
+          assert.equal(readInvokeReply(early.headers, early.body).outcome, 'error');
+          assert.equal(readErrorBody(early.body)?.name, 'StemCellError');
 
-        const env = { TITAN_FUNCTION: 'proto', TITAN_HANDLER: join(dir, h.file) };
-        const done = await b.send('POST', ROUTE.specialize, { env, sourceMaps: false });
-        assert.equal(handlerLoaded(done.status, done.body), true);
-        const served = await b.invoke({ a: 2 });
-        assert.deepEqual(JSON.parse(readInvokeReply(served.headers, served.body).body), { echo: { a: 2 }, fn: 'proto' });
+          const env = { TITAN_FUNCTION: 'proto', TITAN_HANDLER: join(dir, h.file) };
+          const done = await b.send('POST', ROUTE.specialize, { env, sourceMaps: false });
+          assert.equal(handlerLoaded(done.status, done.body), true);
+          const served = await b.invoke({ a: 2 });
+          assert.deepEqual(JSON.parse(readInvokeReply(served.headers, served.body).body), {
+            echo: { a: 2 },
+            fn: 'proto',
+          });
 
-        const again = await b.send('POST', ROUTE.specialize, { env, sourceMaps: false });
-        assert.equal(again.status, 409);
-        assert.equal(handlerLoaded(again.status, again.body), false);
-      });
+          const again = await b.send('POST', ROUTE.specialize, { env, sourceMaps: false });
+          assert.equal(again.status, 409);
+          assert.equal(handlerLoaded(again.status, again.body), false);
+        },
+      );
     });
   });
 }

@@ -19,11 +19,14 @@ describe('parseCpu', () => {
 
   for (const bad of ['', 'abc', '-1', '0', '0m', '1.5x', '1 ', '1e3', '+1', 'm', '2M', '0.0001']) {
     test(`rejects ${JSON.stringify(bad)} naming the value and the accepted forms`, () => {
-      assert.throws(() => parseCpu(bad), (e: Error) => {
-        assert.ok(e.message.includes(`'${bad}'`), e.message);
-        assert.match(e.message, /millicores \("250m"\)/);
-        return true;
-      });
+      assert.throws(
+        () => parseCpu(bad),
+        (e: Error) => {
+          assert.ok(e.message.includes(`'${bad}'`), e.message);
+          assert.match(e.message, /millicores \("250m"\)/);
+          return true;
+        },
+      );
     });
   }
 

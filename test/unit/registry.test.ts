@@ -64,7 +64,12 @@ describe('registry on the fake engine', () => {
     // Stem cells off: the fake engine decides a container's behaviour from its spec, and a stem cell's
     // spec names no function (the stem path has its own tests: stem-cells.test.ts, stem-pool.test.ts).
     const stem_cells = { node: { min: 0, max: 0 }, python: { min: 0, max: 0 } };
-    config = { ...base, functions_dir: join(dir, 'functions'), state_dir: join(dir, 's'), sandbox: { ...base.sandbox, startup_timeout_sec: 5, stem_cells } };
+    config = {
+      ...base,
+      functions_dir: join(dir, 'functions'),
+      state_dir: join(dir, 's'),
+      sandbox: { ...base.sandbox, startup_timeout_sec: 5, stem_cells },
+    };
     await mkdir(config.functions_dir, { recursive: true });
     engine = new FakeEngine();
     registry = new Registry({ config, engine, scope: SCOPE });
@@ -83,7 +88,13 @@ describe('registry on the fake engine', () => {
     const info = registry.info('hello')!;
     assert.equal(info.status, 'ready');
     assert.deepEqual([info.version, info.pool.warm, info.pool.min, info.pool.max], ['1', 2, 2, 3]);
-    assert.deepEqual(engine.live('hello').map((c) => [c.version, c.state]), [['1', 'running'], ['1', 'running']]);
+    assert.deepEqual(
+      engine.live('hello').map((c) => [c.version, c.state]),
+      [
+        ['1', 'running'],
+        ['1', 'running'],
+      ],
+    );
     assert.deepEqual(await call('hello'), { fn: 'hello', version: '1' });
     assert.equal(changes, 1, 'listeners (the event system) hear of it');
   });
@@ -94,21 +105,39 @@ describe('registry on the fake engine', () => {
     const [old] = engine.live('live');
     const started = gate();
     const warm = gate();
-    engine.behaviour = (spec) => (versionOf(spec) === '2' ? (started.open(), { ready: warm.promise }) : {});
+    engine.behaviour = (spec) => {
+      if (versionOf(spec) !== '2') return {};
+      started.open();
+      return { ready: warm.promise };
+    };
 
     await write('live', manifest('version: "2"\n'));
     await registry.rescan();
     await started.promise;
-    for (let i = 0; i < 3; i++) assert.deepEqual(await call('live'), { fn: 'live', version: '1' }, 'the old version serves meanwhile');
+    for (let i = 0; i < 3; i++)
+      assert.deepEqual(
+        await call('live'),
+        { fn: 'live', version: '1' },
+        'the old version serves meanwhile',
+      );
     assert.equal(registry.info('live')!.version, '1');
-    assert.deepEqual(engine.live('live').map((c) => [c.version, c.state]), [['1', 'running'], ['2', 'running']]);
+    assert.deepEqual(
+      engine.live('live').map((c) => [c.version, c.state]),
+      [
+        ['1', 'running'],
+        ['2', 'running'],
+      ],
+    );
 
     warm.open();
     await registry.settled();
     assert.deepEqual(await call('live'), { fn: 'live', version: '2' });
     assert.equal(registry.info('live')!.status, 'ready');
     assert.equal(old!.state, 'removed', 'the old container is drained and removed');
-    assert.deepEqual(engine.live('live').map((c) => c.version), ['2']);
+    assert.deepEqual(
+      engine.live('live').map((c) => c.version),
+      ['2'],
+    );
   });
 
   // Behaviour changed on purpose (issue #15): a broken update no longer takes the working version down.
@@ -116,16 +145,29 @@ describe('registry on the fake engine', () => {
     await write('breaks', manifest('version: "1"\n'));
     await reconcile();
     const [old] = engine.live('breaks');
-    engine.behaviour = (spec) => (versionOf(spec) === '2' ? { fail: { load: "Unexpected token '}'" } } : {});
+    engine.behaviour = (spec) =>
+      versionOf(spec) === '2' ? { fail: { load: "Unexpected token '}'" } } : {};
     await write('breaks', manifest('version: "2"\n'));
     await reconcile();
     const info = registry.info('breaks')!;
-    assert.deepEqual([info.status, info.version, info.error], ['ready', '1', undefined], 'still the old version, ready');
+    assert.deepEqual(
+      [info.status, info.version, info.error],
+      ['ready', '1', undefined],
+      'still the old version, ready',
+    );
     assert.equal(info.update_failed?.code, 'function_invalid');
     assert.equal(info.update_failed?.reason, "handler failed to load: Unexpected token '}'");
     assert.ok(!Number.isNaN(Date.parse(info.update_failed!.at)));
-    assert.deepEqual(await call('breaks'), { fn: 'breaks', version: '1' }, 'the old version answers');
-    assert.deepEqual(engine.live('breaks').map((c) => c.id), [old!.id], 'the container that failed is gone; the old one stays');
+    assert.deepEqual(
+      await call('breaks'),
+      { fn: 'breaks', version: '1' },
+      'the old version answers',
+    );
+    assert.deepEqual(
+      engine.live('breaks').map((c) => c.id),
+      [old!.id],
+      'the container that failed is gone; the old one stays',
+    );
 
     await write('breaks', manifest('version: "3"\n'));
     await reconcile();
@@ -154,7 +196,8 @@ describe('registry on the fake engine', () => {
   test('a redeploy whose container fails to start (not a load error) does not replace the old version', async () => {
     await write('flaky', manifest('version: "1"\n'));
     await reconcile();
-    engine.behaviour = (spec) => (versionOf(spec) === '2' ? { fail: { engine: 'no space left on device' } } : {});
+    engine.behaviour = (spec) =>
+      versionOf(spec) === '2' ? { fail: { engine: 'no space left on device' } } : {};
     await write('flaky', manifest('version: "2"\n'));
     await reconcile();
     const info = registry.info('flaky')!;
@@ -162,17 +205,25 @@ describe('registry on the fake engine', () => {
     assert.equal(info.update_failed?.code, 'sandbox_error');
     assert.match(info.update_failed!.reason, /no space left on device/);
     assert.deepEqual(await call('flaky'), { fn: 'flaky', version: '1' });
-    assert.deepEqual(engine.live('flaky').map((c) => c.version), ['1'], 'the new version is not retried in the background');
+    assert.deepEqual(
+      engine.live('flaky').map((c) => c.version),
+      ['1'],
+      'the new version is not retried in the background',
+    );
   });
 
   test('with pool.min 0 a redeploy still proves one container loads before it replaces the old', async () => {
     await write('lazy', manifest('version: "1"\npool: { min: 0 }\n'));
     await reconcile();
     assert.deepEqual(await call('lazy'), { fn: 'lazy', version: '1' });
-    engine.behaviour = (spec) => (versionOf(spec) === '2' ? { fail: { load: 'boom at import' } } : {});
+    engine.behaviour = (spec) =>
+      versionOf(spec) === '2' ? { fail: { load: 'boom at import' } } : {};
     await write('lazy', manifest('version: "2"\npool: { min: 0 }\n'));
     await reconcile();
-    assert.deepEqual([registry.info('lazy')!.version, registry.info('lazy')!.update_failed?.code], ['1', 'function_invalid']);
+    assert.deepEqual(
+      [registry.info('lazy')!.version, registry.info('lazy')!.update_failed?.code],
+      ['1', 'function_invalid'],
+    );
     assert.deepEqual(await call('lazy'), { fn: 'lazy', version: '1' });
   });
 
@@ -180,11 +231,18 @@ describe('registry on the fake engine', () => {
     engine.behaviour = () => ({ fail: { load: 'never loads' } });
     await write('never', manifest('version: "1"\n'));
     await reconcile();
-    assert.deepEqual([registry.info('never')!.status, registry.info('never')!.update_failed], ['invalid', undefined]);
+    assert.deepEqual(
+      [registry.info('never')!.status, registry.info('never')!.update_failed],
+      ['invalid', undefined],
+    );
     await write('never', manifest('version: "2"\n'));
     await reconcile();
     const info = registry.info('never')!;
-    assert.deepEqual([info.status, info.version, info.update_failed], ['invalid', '2', undefined], 'the newest error shows');
+    assert.deepEqual(
+      [info.status, info.version, info.update_failed],
+      ['invalid', '2', undefined],
+      'the newest error shows',
+    );
     await assert.rejects(call('never'), isCode('function_invalid', /never loads/));
     await write('never', manifest('version: "3"\ntimeout_sec: -1\n'));
     await reconcile();
@@ -197,7 +255,11 @@ describe('registry on the fake engine', () => {
     await reconcile();
     const never = gate();
     const started = gate();
-    engine.behaviour = (spec) => (versionOf(spec) === '2' ? (started.open(), { ready: never.promise }) : {});
+    engine.behaviour = (spec) => {
+      if (versionOf(spec) !== '2') return {};
+      started.open();
+      return { ready: never.promise };
+    };
     await write('fast', manifest('version: "2"\n'));
     await registry.rescan();
     await started.promise;
@@ -206,7 +268,11 @@ describe('registry on the fake engine', () => {
     never.open(); // v2 comes up late, into a pool already draining
     await registry.settled();
     assert.deepEqual(await call('fast'), { fn: 'fast', version: '3' });
-    assert.deepEqual(engine.live('fast').map((c) => c.version), ['3'], 'v1 drained, v2 stopped as it came up');
+    assert.deepEqual(
+      engine.live('fast').map((c) => c.version),
+      ['3'],
+      'v1 drained, v2 stopped as it came up',
+    );
     const v2 = [...engine.containers.values()].find((c) => c.version === '2')!;
     assert.equal(v2.invocations, 0, 'the superseded version served nothing');
   });
@@ -221,7 +287,10 @@ describe('registry on the fake engine', () => {
     assert.equal(registry.get('one'), undefined);
     await registry.settled();
     assert.deepEqual(await call('two'), { fn: 'two', version: '0.0.0' });
-    assert.deepEqual(registry.list().map((f) => f.name), ['two']);
+    assert.deepEqual(
+      registry.list().map((f) => f.name),
+      ['two'],
+    );
     assert.equal(first!.state, 'removed');
   });
 
@@ -230,34 +299,64 @@ describe('registry on the fake engine', () => {
     await write('b', manifest('name: same\n'));
     await reconcile();
     assert.ok(registry.get('same')!.spec.dir.endsWith('/a'));
-    assert.deepEqual(registry.list().map((f) => [f.name, f.status]), [['b', 'invalid'], ['same', 'ready']]);
+    assert.deepEqual(
+      registry.list().map((f) => [f.name, f.status]),
+      [
+        ['b', 'invalid'],
+        ['same', 'ready'],
+      ],
+    );
     assert.equal(registry.invalidReason('b'), "function name 'same' is already used by folder 'a'");
     assert.equal(engine.live('same').length, 1, 'only the holder runs');
 
     await drop('a');
     await reconcile();
-    assert.ok(registry.get('same')!.spec.dir.endsWith('/b'), 'the other folder takes the name it was refused');
-    assert.deepEqual(registry.list().map((f) => [f.name, f.status]), [['same', 'ready']]);
+    assert.ok(
+      registry.get('same')!.spec.dir.endsWith('/b'),
+      'the other folder takes the name it was refused',
+    );
+    assert.deepEqual(
+      registry.list().map((f) => [f.name, f.status]),
+      [['same', 'ready']],
+    );
     assert.deepEqual(await call('same'), { fn: 'same', version: '0.0.0' });
   });
 
   test('undeploying with work in flight: the call finishes, new calls are refused, then the container goes', async () => {
     const received = gate();
     const finish = gate();
-    engine.behaviour = () => ({ handle: async () => (received.open(), await finish.promise, 'finished') });
+    engine.behaviour = () => ({
+      handle: async () => {
+        received.open();
+        await finish.promise;
+        return 'finished';
+      },
+    });
     await write('busy', manifest('version: "1"\n'));
     await reconcile();
     const dep = registry.get('busy')!;
-    const inFlight = dep.invoke('{}', { invocationId: randomUUID(), deadline: Date.now() + 5000, trigger: {} });
+    const inFlight = dep.invoke('{}', {
+      invocationId: randomUUID(),
+      deadline: Date.now() + 5000,
+      trigger: {},
+    });
     await received.promise;
 
     await drop('busy');
     await registry.rescan();
     assert.equal(registry.has('busy'), false);
     assert.deepEqual(registry.list(), []);
-    const late = dep.invoke('{}', { invocationId: randomUUID(), deadline: Date.now() + 5000, trigger: {} });
+    const late = dep.invoke('{}', {
+      invocationId: randomUUID(),
+      deadline: Date.now() + 5000,
+      trigger: {},
+    });
     await assert.rejects(late, isCode('not_found', /function 'busy' is being undeployed/));
-    assert.deepEqual(engine.live('busy').map((c) => c.state), ['running'], 'its container stays while the call runs');
+    assert.deepEqual(
+      engine.live('busy').map((c) => c.state),
+      ['running'],
+      'its container stays while the call runs',
+    );
 
     finish.open();
     assert.equal(JSON.parse((await inFlight).resultJson), 'finished');
@@ -265,9 +364,17 @@ describe('registry on the fake engine', () => {
     assert.deepEqual(engine.live('busy'), []);
   });
 
-  test("start removes the containers an earlier gateway of this scope left behind, and only those", async () => {
-    const mine = engine.leftBehind({ [LABEL.managed]: 'true', [LABEL.scope]: SCOPE, [LABEL.fn]: 'old' });
-    const others = engine.leftBehind({ [LABEL.managed]: 'true', [LABEL.scope]: 'another-gateway', [LABEL.fn]: 'old' });
+  test('start removes the containers an earlier gateway of this scope left behind, and only those', async () => {
+    const mine = engine.leftBehind({
+      [LABEL.managed]: 'true',
+      [LABEL.scope]: SCOPE,
+      [LABEL.fn]: 'old',
+    });
+    const others = engine.leftBehind({
+      [LABEL.managed]: 'true',
+      [LABEL.scope]: 'another-gateway',
+      [LABEL.fn]: 'old',
+    });
     await write('fresh', manifest('version: "1"\n'));
     await registry.start();
     await registry.settled();
@@ -282,10 +389,19 @@ describe('registry on the fake engine', () => {
     await reconcile();
     const raised = await registry.setPool('knobs', { min: 2 });
     assert.deepEqual([raised.pool.min, raised.pool_overridden], [2, true]);
-    assert.ok(await until(() => registry.info('knobs')!.pool.warm === 2), 'a second container prewarmed');
+    assert.ok(
+      await until(() => registry.info('knobs')!.pool.warm === 2),
+      'a second container prewarmed',
+    );
 
-    await assert.rejects(registry.setPool('knobs', { min: 3 }), isCode('invalid_request', /pool\.min must be <= pool\.max \(would be min 3, max 2\)/));
-    await assert.rejects(registry.setPool('nothing', { max: 1 }), isCode('not_found', /no function named 'nothing'/));
+    await assert.rejects(
+      registry.setPool('knobs', { min: 3 }),
+      isCode('invalid_request', /pool\.min must be <= pool\.max \(would be min 3, max 2\)/),
+    );
+    await assert.rejects(
+      registry.setPool('nothing', { max: 1 }),
+      isCode('not_found', /no function named 'nothing'/),
+    );
 
     const reset = await registry.resetPool('knobs');
     assert.deepEqual([reset.pool.min, reset.pool_overridden], [1, false]);

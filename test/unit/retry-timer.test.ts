@@ -4,7 +4,10 @@ import { test } from 'node:test';
 import { backoffMs, RetryTimer } from '../../runtime/retry-timer.ts';
 
 test('backoff doubles from the base and stops at the max', () => {
-  assert.deepEqual([0, 1, 2, 3, 10, 60].map((n) => backoffMs(n, 500, 30_000)), [500, 1000, 2000, 4000, 30_000, 30_000]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 10, 60].map((n) => backoffMs(n, 500, 30_000)),
+    [500, 1000, 2000, 4000, 30_000, 30_000],
+  );
 });
 
 test('one retry waits at a time; each failure in a row waits longer; a success starts over; cancel drops it', async () => {
@@ -13,7 +16,11 @@ test('one retry waits at a time; each failure in a row waits longer; a success s
   const keepAlive = setInterval(() => {}, 1000); // the timer itself never holds the process open
   try {
     const noop = () => {};
-    assert.deepEqual([t.failed(noop), t.failed(noop), t.failed(noop), t.failed(noop)], [20, 40, 80, 160], 'each failure in a row waits twice as long');
+    assert.deepEqual(
+      [t.failed(noop), t.failed(noop), t.failed(noop), t.failed(noop)],
+      [20, 40, 80, 160],
+      'each failure in a row waits twice as long',
+    );
     assert.equal(t.failed(noop), 200, 'up to the max');
     t.succeeded();
     assert.equal(t.failed(noop), 20, 'a success starts over');

@@ -15,7 +15,8 @@ import { missedTick, nextTick, parseDuration, type ScheduleSpec } from '../../ru
 import type { Registry } from '../../runtime/registry.ts';
 
 const config = defaultConfig('/tmp/titan-unit');
-const resolve = (schedule: unknown) => resolveManifest({ schedule }, { dir: '/tmp', folderName: 'job', config }).schedule;
+const resolve = (schedule: unknown) =>
+  resolveManifest({ schedule }, { dir: '/tmp', folderName: 'job', config }).schedule;
 const problem = (schedule: unknown): string => {
   try {
     resolve(schedule);
@@ -29,43 +30,97 @@ const T0 = Date.parse('2026-03-01T10:00:00Z');
 
 describe('manifest schedule:', () => {
   test('a string or a mapping; cron with 5 or 6 fields, nicknames, @every', () => {
-    assert.deepEqual(resolve('*/5 * * * *'), { expr: '*/5 * * * *', catchUp: false, eventJson: '{}' });
+    assert.deepEqual(resolve('*/5 * * * *'), {
+      expr: '*/5 * * * *',
+      catchUp: false,
+      eventJson: '{}',
+    });
     assert.deepEqual(resolve('*/10 * * * * *')?.expr, '*/10 * * * * *');
     assert.deepEqual(resolve('@hourly')?.expr, '@hourly');
-    assert.deepEqual(resolve('@every 1m30s'), { expr: '@every 1m30s', everyMs: 90_000, catchUp: false, eventJson: '{}' });
-    assert.deepEqual(resolve({ cron: '0 9 * * 1-5', tz: 'Europe/Paris', catch_up: true, event: { report: 'daily' } }), {
-      expr: '0 9 * * 1-5', tz: 'Europe/Paris', catchUp: true, eventJson: '{"report":"daily"}',
+    assert.deepEqual(resolve('@every 1m30s'), {
+      expr: '@every 1m30s',
+      everyMs: 90_000,
+      catchUp: false,
+      eventJson: '{}',
     });
+    assert.deepEqual(
+      resolve({
+        cron: '0 9 * * 1-5',
+        tz: 'Europe/Paris',
+        catch_up: true,
+        event: { report: 'daily' },
+      }),
+      {
+        expr: '0 9 * * 1-5',
+        tz: 'Europe/Paris',
+        catchUp: true,
+        eventJson: '{"report":"daily"}',
+      },
+    );
     assert.equal(resolve(null), undefined, 'null: no schedule');
   });
 
   test('a bad cron expression is invalid with the reason', () => {
-    assert.match(problem('61 * * * *'), /schedule\.cron: '61 \* \* \* \*' is not a valid cron expression: .*minute/);
-    assert.match(problem('* * *'), /schedule\.cron: '\* \* \*' has 3 fields: a cron expression has 5 .* or 6/);
+    assert.match(
+      problem('61 * * * *'),
+      /schedule\.cron: '61 \* \* \* \*' is not a valid cron expression: .*minute/,
+    );
+    assert.match(
+      problem('* * *'),
+      /schedule\.cron: '\* \* \*' has 3 fields: a cron expression has 5 .* or 6/,
+    );
     assert.match(problem('* * * * * * 2030'), /has 7 fields/);
     assert.match(problem('@every soon'), /@every takes a duration such as 30s/);
     assert.match(problem(''), /schedule\.cron: must not be empty/);
-    assert.match(problem(42), /schedule: must be a cron expression, '@every <duration>', or a mapping/);
-    assert.match(problem({ cron: '* * * * *', tz: 'Mars/Olympus' }), /schedule\.tz: must be an IANA time zone/);
-    assert.match(problem({ cron: '* * * * *', every: '1s' }), /schedule\.every: unknown key \(allowed keys: cron, tz, catch_up, event\)/);
-    assert.match(problem({ cron: '* * * * *', catch_up: 'yes' }), /schedule\.catch_up: must be true or false/);
+    assert.match(
+      problem(42),
+      /schedule: must be a cron expression, '@every <duration>', or a mapping/,
+    );
+    assert.match(
+      problem({ cron: '* * * * *', tz: 'Mars/Olympus' }),
+      /schedule\.tz: must be an IANA time zone/,
+    );
+    assert.match(
+      problem({ cron: '* * * * *', every: '1s' }),
+      /schedule\.every: unknown key \(allowed keys: cron, tz, catch_up, event\)/,
+    );
+    assert.match(
+      problem({ cron: '* * * * *', catch_up: 'yes' }),
+      /schedule\.catch_up: must be true or false/,
+    );
   });
 
   test('more often than once a second is refused', () => {
-    assert.match(problem('@every 500ms'), /'@every 500ms' is more often than the minimum interval of 1 s/);
+    assert.match(
+      problem('@every 500ms'),
+      /'@every 500ms' is more often than the minimum interval of 1 s/,
+    );
     assert.match(problem('@every 0s'), /minimum interval/);
     assert.equal(resolve('@every 1s')?.everyMs, 1000, 'one second is the minimum');
     assert.match(problem({ cron: '@every 999ms' }), /minimum interval/);
   });
 
   test('an oversized event is refused', () => {
-    assert.match(problem({ cron: '@hourly', event: { blob: 'x'.repeat(70_000) } }), /schedule\.event: must be at most 65536 bytes/);
+    assert.match(
+      problem({ cron: '@hourly', event: { blob: 'x'.repeat(70_000) } }),
+      /schedule\.event: must be at most 65536 bytes/,
+    );
   });
 });
 
 describe('tick arithmetic', () => {
-  const every = (ms: number, catchUp = false): ScheduleSpec => ({ expr: `@every ${ms}ms`, everyMs: ms, catchUp, eventJson: '{}' });
-  const cron = (expr: string, tz?: string): ScheduleSpec => ({ expr, catchUp: true, eventJson: '{}', ...(tz ? { tz } : {}) });
+  const every = (ms: number, catchUp = false): ScheduleSpec => ({
+    expr: `@every ${ms}ms`,
+    everyMs: ms,
+    catchUp,
+    eventJson: '{}',
+  });
+  const cron = (expr: string, tz?: string): ScheduleSpec => ({
+    expr,
+    catchUp: true,
+    eventJson: '{}',
+    ...(tz ? { tz } : {}),
+  });
 
   test('durations', () => {
     assert.equal(parseDuration('1h30m'), 5_400_000);
@@ -82,8 +137,14 @@ describe('tick arithmetic', () => {
 
   test('cron in a time zone', () => {
     // 09:00 in Paris on 2026-03-02 is 08:00 UTC (CET, before the switch to summer time)
-    assert.equal(new Date(nextTick(cron('0 9 * * *', 'Europe/Paris'), T0)!).toISOString(), '2026-03-02T08:00:00.000Z');
-    assert.equal(new Date(nextTick(cron('0 9 * * *'), T0)!).toISOString(), '2026-03-02T09:00:00.000Z');
+    assert.equal(
+      new Date(nextTick(cron('0 9 * * *', 'Europe/Paris'), T0)!).toISOString(),
+      '2026-03-02T08:00:00.000Z',
+    );
+    assert.equal(
+      new Date(nextTick(cron('0 9 * * *'), T0)!).toISOString(),
+      '2026-03-02T09:00:00.000Z',
+    );
   });
 
   test('the missed tick is the latest one after the last run, at or before now; none when nothing was missed', () => {
@@ -130,11 +191,15 @@ class FakeClock implements Clock {
 }
 
 describe('scheduler on a fake clock', () => {
-  const setup = (schedules: Record<string, ScheduleSpec>, opts: { start?: number; ticks?: LocalTicks; slow?: Promise<void> } = {}) => {
+  const setup = (
+    schedules: Record<string, ScheduleSpec>,
+    opts: { start?: number; ticks?: LocalTicks; slow?: Promise<void> } = {},
+  ) => {
     const clock = new FakeClock(opts.start ?? T0);
     const registry = Object.assign(new EventEmitter(), {
       list: () => Object.keys(schedules).map((name) => ({ name })),
-      get: (name: string) => (schedules[name] ? { spec: { schedule: schedules[name] } } : undefined),
+      get: (name: string) =>
+        schedules[name] ? { spec: { schedule: schedules[name] } } : undefined,
     }) as unknown as Pick<Registry, 'list' | 'get' | 'on' | 'off' | 'emit'>;
     const calls: InvokeRequest[] = [];
     const invoke = async (req: InvokeRequest) => {
@@ -144,18 +209,40 @@ describe('scheduler on a fake clock', () => {
       return {} as Awaited<ReturnType<SchedulerOptions['invoke']>>;
     };
     const logs: string[] = [];
-    const scheduler = new Scheduler({ registry, invoke, ticks: opts.ticks ?? new LocalTicks(), clock, log: (_l, msg) => logs.push(msg) });
+    const scheduler = new Scheduler({
+      registry,
+      invoke,
+      ticks: opts.ticks ?? new LocalTicks(),
+      clock,
+      log: (_l, msg) => logs.push(msg),
+    });
     const triggers = () => calls.map((c) => c.trigger as { scheduledAt: string; catchUp: boolean });
     return { clock, registry, scheduler, calls, triggers, logs, schedules };
   };
-  const minutely = (catchUp: boolean, event: unknown = {}): ScheduleSpec => ({ expr: '* * * * *', catchUp, eventJson: JSON.stringify(event) });
+  const minutely = (catchUp: boolean, event: unknown = {}): ScheduleSpec => ({
+    expr: '* * * * *',
+    catchUp,
+    eventJson: JSON.stringify(event),
+  });
 
   test('fires at each tick through invoke, with the schedule trigger and the manifest event', async () => {
     const s = setup({ job: minutely(false, { hello: 1 }) });
     s.scheduler.start();
     await s.clock.advance(3 * 60_000);
-    assert.deepEqual(s.triggers().map((t) => t.scheduledAt), ['2026-03-01T10:01:00.000Z', '2026-03-01T10:02:00.000Z', '2026-03-01T10:03:00.000Z']);
-    assert.deepEqual(s.calls[0], { name: 'job', eventJson: '{"hello":1}', trigger: { kind: 'schedule', scheduledAt: '2026-03-01T10:01:00.000Z', schedule: '* * * * *', catchUp: false } });
+    assert.deepEqual(
+      s.triggers().map((t) => t.scheduledAt),
+      ['2026-03-01T10:01:00.000Z', '2026-03-01T10:02:00.000Z', '2026-03-01T10:03:00.000Z'],
+    );
+    assert.deepEqual(s.calls[0], {
+      name: 'job',
+      eventJson: '{"hello":1}',
+      trigger: {
+        kind: 'schedule',
+        scheduledAt: '2026-03-01T10:01:00.000Z',
+        schedule: '* * * * *',
+        catchUp: false,
+      },
+    });
     await s.scheduler.close();
   });
 
@@ -170,9 +257,23 @@ describe('scheduler on a fake clock', () => {
     const second = setup({ job: minutely(true) }, { ticks, start: T0 + 7.5 * 60_000 });
     second.scheduler.start();
     await second.clock.advance(0);
-    assert.deepEqual(second.triggers(), [{ kind: 'schedule', scheduledAt: '2026-03-01T10:07:00.000Z', schedule: '* * * * *', catchUp: true }]);
+    assert.deepEqual(second.triggers(), [
+      {
+        kind: 'schedule',
+        scheduledAt: '2026-03-01T10:07:00.000Z',
+        schedule: '* * * * *',
+        catchUp: true,
+      },
+    ]);
     await second.clock.advance(30_000);
-    assert.deepEqual(second.triggers().map((t) => [t.scheduledAt, t.catchUp]).slice(1), [['2026-03-01T10:08:00.000Z', false]], 'then on schedule');
+    assert.deepEqual(
+      second
+        .triggers()
+        .map((t) => [t.scheduledAt, t.catchUp])
+        .slice(1),
+      [['2026-03-01T10:08:00.000Z', false]],
+      'then on schedule',
+    );
     await second.scheduler.close();
 
     const third = setup({ job: minutely(true) }, { ticks, start: T0 + 8.5 * 60_000 });
@@ -202,14 +303,20 @@ describe('scheduler on a fake clock', () => {
     const s = setup({ job: minutely(false) }, { ticks });
     s.scheduler.start();
     await s.clock.advance(2 * 60_000);
-    assert.deepEqual(s.triggers().map((t) => t.scheduledAt), ['2026-03-01T10:02:00.000Z']);
+    assert.deepEqual(
+      s.triggers().map((t) => t.scheduledAt),
+      ['2026-03-01T10:02:00.000Z'],
+    );
     await s.scheduler.close();
   });
 
   test('a run still going skips the next tick; a failed run is logged, not retried', async () => {
     let finish!: () => void;
     const slow = new Promise<void>((r) => (finish = r));
-    const s = setup({ job: { expr: '@every 1s', everyMs: 1000, catchUp: false, eventJson: '{}' } }, { slow });
+    const s = setup(
+      { job: { expr: '@every 1s', everyMs: 1000, catchUp: false, eventJson: '{}' } },
+      { slow },
+    );
     s.scheduler.start();
     await s.clock.advance(3000);
     assert.equal(s.calls.length, 1, 'ticks 2 and 3 came while the first run was going');

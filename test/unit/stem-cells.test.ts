@@ -43,8 +43,10 @@ describe('stem cells in the registry, on the fake engine', () => {
     const ctx = { invocationId: randomUUID(), deadline: Date.now() + 5000, trigger: {} };
     return registry.get(name)!.invoke('{}', ctx);
   };
-  const cells = (): FakeContainer[] => engine.live().filter((c) => c.isStemCell && c.specializeRequests.length === 0);
-  const readyCells = (n: number) => until(() => registry.stemCells.stats('node').ready === n && cells().length === n);
+  const cells = (): FakeContainer[] =>
+    engine.live().filter((c) => c.isStemCell && c.specializeRequests.length === 0);
+  const readyCells = (n: number) =>
+    until(() => registry.stemCells.stats('node').ready === n && cells().length === n);
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tu-stem-'));
@@ -53,19 +55,34 @@ describe('stem cells in the registry, on the fake engine', () => {
       ...base,
       functions_dir: join(dir, 'functions'),
       state_dir: join(dir, 's'),
-      sandbox: { ...base.sandbox, startup_timeout_sec: 5, stem_cells: { node: { min: 1, max: 2 }, python: { min: 0, max: 8 } } },
+      sandbox: {
+        ...base.sandbox,
+        startup_timeout_sec: 5,
+        stem_cells: { node: { min: 1, max: 2 }, python: { min: 0, max: 8 } },
+      },
     };
     await mkdir(config.functions_dir, { recursive: true });
     engine = new FakeEngine();
     events = [];
-    registry = new Registry({ config, engine, scope: 'unit', onPoolEvent: (fn, e) => { if (e.kind === 'cold_start' || e.kind === 'specialized') events.push({ fn, e }); } });
+    registry = new Registry({
+      config,
+      engine,
+      scope: 'unit',
+      onPoolEvent: (fn, e) => {
+        if (e.kind === 'cold_start' || e.kind === 'specialized') events.push({ fn, e });
+      },
+    });
     await registry.start();
     await registry.settled();
   });
   afterEach(async () => {
     await registry.close();
     assert.deepEqual(engine.live(), [], 'close removes every container, stem cells too');
-    assert.deepEqual(await readdir(join(config.state_dir, 'cells')), [], "and the cells' code directories");
+    assert.deepEqual(
+      await readdir(join(config.state_dir, 'cells')),
+      [],
+      "and the cells' code directories",
+    );
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -80,67 +97,136 @@ describe('stem cells in the registry, on the fake engine', () => {
 
     const first = await call('cold');
     assert.equal(first.cold, true);
-    assert.deepEqual(JSON.parse(first.resultJson), { fn: 'cold', version: '' }, 'answered by the cell, now the function');
+    assert.deepEqual(
+      JSON.parse(first.resultJson),
+      { fn: 'cold', version: '' },
+      'answered by the cell, now the function',
+    );
     assert.equal(cell!.specializeRequests.length, 1);
     const env = cell!.specializeRequests[0]!;
-    assert.deepEqual([env.TITAN_FUNCTION, env.TITAN_HANDLER, env.GREETING, env.HOME], ['cold', '/fn/index.js', 'hi', '/tmp']);
-    assert.deepEqual(cell!.updates, [], 'the default limits are the cell\'s already: no engine update');
+    assert.deepEqual(
+      [env.TITAN_FUNCTION, env.TITAN_HANDLER, env.GREETING, env.HOME],
+      ['cold', '/fn/index.js', 'hi', '/tmp'],
+    );
+    assert.deepEqual(
+      cell!.updates,
+      [],
+      "the default limits are the cell's already: no engine update",
+    );
     assert.equal((await call('cold')).cold, false, 'then it is a warm pool member');
     assert.deepEqual(registry.info('cold')!.cold_start, {
       path: 'stem_cell',
-      reason: "a node stem cell is specialized for it (sandbox.stem_cells.node.min 1); it has the stem cells' limits (the sandbox defaults)",
+      reason:
+        "a node stem cell is specialized for it (sandbox.stem_cells.node.min 1); it has the stem cells' limits (the sandbox defaults)",
       stem_cell: 1,
       container: 0,
     });
-    assert.deepEqual(events.map(({ fn, e }) => [fn, e.kind, 'outcome' in e ? e.outcome : e.kind === 'cold_start' ? e.path : '']), [
-      ['cold', 'specialized', 'ok'],
-      ['cold', 'cold_start', 'stem_cell'],
-    ]);
+    assert.deepEqual(
+      events.map(({ fn, e }) => [
+        fn,
+        e.kind,
+        'outcome' in e ? e.outcome : e.kind === 'cold_start' ? e.path : '',
+      ]),
+      [
+        ['cold', 'specialized', 'ok'],
+        ['cold', 'cold_start', 'stem_cell'],
+      ],
+    );
     assert.ok(await readyCells(1), 'a new cell replaced it');
     assert.notEqual(cells()[0], cell);
-    assert.deepEqual(await readdir(join(config.state_dir, 'cells', (await readdir(join(config.state_dir, 'cells'))).find((d) => cell!.spec.binds.some((b) => b.hostPath.includes(d)))!, 'fn')), ['function.yaml', 'index.js'], "the cell's /fn holds the function's folder");
+    assert.deepEqual(
+      await readdir(
+        join(
+          config.state_dir,
+          'cells',
+          (await readdir(join(config.state_dir, 'cells'))).find((d) =>
+            cell!.spec.binds.some((b) => b.hostPath.includes(d)),
+          )!,
+          'fn',
+        ),
+      ),
+      ['function.yaml', 'index.js'],
+      "the cell's /fn holds the function's folder",
+    );
   });
 
   test("a function with its own resources gets them through the engine's update before its handler loads", async () => {
-    await write('big', 'pool: { min: 0, max: 1 }\nresources: { memory: 256Mi, cpu: 500m, cpu_limit: "2" }\n');
+    await write(
+      'big',
+      'pool: { min: 0, max: 1 }\nresources: { memory: 256Mi, cpu: 500m, cpu_limit: "2" }\n',
+    );
     await registry.rescan();
     await registry.settled();
     assert.ok(await readyCells(1));
     const [cell] = cells();
     await call('big');
-    assert.deepEqual(cell!.updates, [{ cpuShare: 0.5, cpuLimit: 2, memoryBytes: parseMemory('256Mi'), pidsLimit: config.sandbox.pids_limit }]);
+    assert.deepEqual(cell!.updates, [
+      {
+        cpuShare: 0.5,
+        cpuLimit: 2,
+        memoryBytes: parseMemory('256Mi'),
+        pidsLimit: config.sandbox.pids_limit,
+      },
+    ]);
   });
 
   test('a handler that does not load: 409 function_invalid as a start would answer; the cell is discarded, the pool refills', async () => {
-    engine.behaviour = (spec) => (spec.env.TITAN_STEM ? { onSpecialize: (env) => (env.TITAN_FUNCTION === 'broken' ? { load: "Unexpected token '}'" } : undefined) } : {});
+    engine.behaviour = (spec) =>
+      spec.env.TITAN_STEM
+        ? {
+            onSpecialize: (env) =>
+              env.TITAN_FUNCTION === 'broken' ? { load: "Unexpected token '}'" } : undefined,
+          }
+        : {};
     await write('broken', 'pool: { min: 0, max: 1 }\n');
     await write('fine', 'pool: { min: 0, max: 1 }\n');
     await registry.rescan();
     await registry.settled();
     assert.ok(await readyCells(1));
     const [cell] = cells();
-    await assert.rejects(call('broken'), (err) => err instanceof TitanError && err.code === 'function_invalid' && err.message === "handler failed to load: Unexpected token '}'");
+    await assert.rejects(
+      call('broken'),
+      (err) =>
+        err instanceof TitanError &&
+        err.code === 'function_invalid' &&
+        err.message === "handler failed to load: Unexpected token '}'",
+    );
     assert.equal(cell!.state, 'removed', 'never handed to anyone else');
     assert.equal(registry.info('broken')!.status, 'invalid');
     assert.ok(await readyCells(1), 'refilled');
-    assert.deepEqual(JSON.parse((await call('fine')).resultJson), { fn: 'fine', version: '' }, 'the next function gets a fresh cell');
+    assert.deepEqual(
+      JSON.parse((await call('fine')).resultJson),
+      { fn: 'fine', version: '' },
+      'the next function gets a fresh cell',
+    );
     assert.equal(registry.info('fine')!.cold_start.stem_cell, 1);
   });
 
   test('a cell that dies loading (out of memory) answers sandbox_error as a start would, and is gone', async () => {
-    engine.behaviour = (spec) => (spec.env.TITAN_STEM ? { onSpecialize: () => ({ exitCode: 137, oomKilled: true }) } : {});
+    engine.behaviour = (spec) =>
+      spec.env.TITAN_STEM ? { onSpecialize: () => ({ exitCode: 137, oomKilled: true }) } : {};
     await write('hungry', 'pool: { min: 0, max: 1 }\n');
     await registry.rescan();
     await registry.settled();
     assert.ok(await readyCells(1));
     const [cell] = cells();
-    await assert.rejects(call('hungry'), (err) => err instanceof TitanError && err.code === 'sandbox_error' && /^container exited with code 137 \(out of memory\) while starting/.test(err.message));
+    await assert.rejects(
+      call('hungry'),
+      (err) =>
+        err instanceof TitanError &&
+        err.code === 'sandbox_error' &&
+        /^container exited with code 137 \(out of memory\) while starting/.test(err.message),
+    );
     assert.equal(cell!.state, 'removed');
-    assert.deepEqual(events.map(({ e }) => ('outcome' in e ? e.outcome : '')), ['failed']);
+    assert.deepEqual(
+      events.map(({ e }) => ('outcome' in e ? e.outcome : '')),
+      ['failed'],
+    );
   });
 
-  test('an engine that refuses the function\'s limits: its call is served by a container of its own, and so are its later cold starts', async () => {
-    engine.behaviour = (spec) => (spec.env.TITAN_STEM ? { failUpdate: 'Minimum memory limit allowed is 6MB' } : {});
+  test("an engine that refuses the function's limits: its call is served by a container of its own, and so are its later cold starts", async () => {
+    engine.behaviour = (spec) =>
+      spec.env.TITAN_STEM ? { failUpdate: 'Minimum memory limit allowed is 6MB' } : {};
     await write('tiny', 'pool: { min: 0, max: 1 }\nresources: { memory: 16Mi }\n');
     await registry.rescan();
     await registry.settled();
@@ -148,11 +234,18 @@ describe('stem cells in the registry, on the fake engine', () => {
     const [cell] = cells();
     const res = await call('tiny');
     assert.equal(res.cold, true);
-    assert.deepEqual(JSON.parse(res.resultJson), { fn: 'tiny', version: '0.0.0' }, 'a container labelled as the function\'s');
+    assert.deepEqual(
+      JSON.parse(res.resultJson),
+      { fn: 'tiny', version: '0.0.0' },
+      "a container labelled as the function's",
+    );
     assert.equal(cell!.state, 'removed');
     const info = registry.info('tiny')!.cold_start;
     assert.deepEqual([info.path, info.stem_cell, info.container], ['container', 0, 1]);
-    assert.equal(info.reason, "the engine refused to give a stem cell the limits of 'tiny': Minimum memory limit allowed is 6MB");
+    assert.equal(
+      info.reason,
+      "the engine refused to give a stem cell the limits of 'tiny': Minimum memory limit allowed is 6MB",
+    );
   });
 
   test('while a start that a call waits for is under way, stem cells are not refilled: they would slow it down', async () => {
@@ -167,7 +260,11 @@ describe('stem cells in the registry, on the fake engine', () => {
     const taken = registry.stemCells.take('node')!;
     assert.ok(taken, 'the ready cell, taken away');
     await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(registry.stemCells.stats('node'), { ready: 0, starting: 0, target: 1 }, 'no refill while the call waits');
+    assert.deepEqual(
+      registry.stemCells.stats('node'),
+      { ready: 0, starting: 0, target: 1 },
+      'no refill while the call waits',
+    );
     held.open();
     assert.equal((await served).cold, true);
     await taken.stop();
@@ -180,11 +277,25 @@ describe('stem cells in the registry, on the fake engine', () => {
     await registry.settled();
     assert.ok(await readyCells(1));
     const results = await Promise.all(['a', 'b', 'c'].map(call));
-    assert.deepEqual(results.map((r) => r.cold), [true, true, true]);
+    assert.deepEqual(
+      results.map((r) => r.cold),
+      [true, true, true],
+    );
     const paths = ['a', 'b', 'c'].map((f) => registry.info(f)!.cold_start);
-    assert.deepEqual(paths.map((p) => p.stem_cell + p.container), [1, 1, 1]);
-    assert.equal(paths.reduce((n, p) => n + p.stem_cell, 0), 1, 'one stem cell was ready');
-    assert.equal(registry.stemCells.stats('node').target, 2, 'two misses raise the target by one each, capped at max 2');
+    assert.deepEqual(
+      paths.map((p) => p.stem_cell + p.container),
+      [1, 1, 1],
+    );
+    assert.equal(
+      paths.reduce((n, p) => n + p.stem_cell, 0),
+      1,
+      'one stem cell was ready',
+    );
+    assert.equal(
+      registry.stemCells.stats('node').target,
+      2,
+      'two misses raise the target by one each, capped at max 2',
+    );
     assert.ok(await readyCells(2), 'refilled to the raised target');
   });
 });

@@ -6,7 +6,13 @@ export default async function handler(event, context) {
   const { orderId, item, quantity } = event.data;
   const unit = PRICES[item];
   if (unit === undefined) throw new Error(`no price for item '${item}'`);
-  const receipt = { orderId, item, quantity, totalCents: unit * quantity, receivedFrom: event.source ?? null };
+  const receipt = {
+    orderId,
+    item,
+    quantity,
+    totalCents: unit * quantity,
+    receivedFrom: event.source ?? null,
+  };
   context.emit('shop.receipts', 'receipt_ready', receipt);
   return receipt;
 }

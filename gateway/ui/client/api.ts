@@ -6,13 +6,19 @@
 const TOKEN_KEY = 'titan.admin-token.sealed';
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
 
-const meta = (name: string): string | undefined => document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content || undefined;
-const fromBase64url = (s: string): Uint8Array => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+const meta = (name: string): string | undefined =>
+  document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content || undefined;
+const fromBase64url = (s: string): Uint8Array =>
+  Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
 const toBase64 = (b: Uint8Array): string => btoa(String.fromCharCode(...b));
 const xor = (data: Uint8Array, pad: Uint8Array): Uint8Array => data.map((x, i) => x ^ pad[i]!);
 
@@ -31,7 +37,8 @@ export const session = {
     try {
       const bytes = Uint8Array.from(atob(stored), (c) => c.charCodeAt(0));
       if (bytes.length > pad.length) return undefined;
-      return (inMemory = new TextDecoder('utf-8', { fatal: true }).decode(xor(bytes, pad)));
+      inMemory = new TextDecoder('utf-8', { fatal: true }).decode(xor(bytes, pad));
+      return inMemory;
     } catch {
       return undefined; // sealed by another gateway process: ask again
     }
@@ -41,7 +48,8 @@ export const session = {
     sessionStorage.removeItem(TOKEN_KEY);
     const bytes = new TextEncoder().encode(value ?? '');
     // Only sealed, and only what the pad covers: a longer token lasts as long as this page.
-    if (value && bytes.length <= pad.length) sessionStorage.setItem(TOKEN_KEY, toBase64(xor(bytes, pad)));
+    if (value && bytes.length <= pad.length)
+      sessionStorage.setItem(TOKEN_KEY, toBase64(xor(bytes, pad)));
   },
 };
 
@@ -71,7 +79,12 @@ export async function failure(res: Response): Promise<ApiError> {
   return err;
 }
 
-export async function call(method: string, path: string, body?: string, signal?: AbortSignal): Promise<Response> {
+export async function call(
+  method: string,
+  path: string,
+  body?: string,
+  signal?: AbortSignal,
+): Promise<Response> {
   const res = await fetch(path, {
     method,
     headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -89,7 +102,9 @@ export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T>
 }
 
 export async function sendJson<T>(method: string, path: string, value?: unknown): Promise<T> {
-  return (await (await call(method, path, value === undefined ? undefined : JSON.stringify(value))).json()) as T;
+  return (await (
+    await call(method, path, value === undefined ? undefined : JSON.stringify(value))
+  ).json()) as T;
 }
 
 /** A path with each part URI-encoded. */

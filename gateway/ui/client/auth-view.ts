@@ -27,7 +27,14 @@ export async function checkAccess(): Promise<Access> {
 /** Ask for the token; resolves once a right one is stored. */
 export function askToken(main: HTMLElement, reason?: string): Promise<void> {
   return new Promise((resolve) => {
-    const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'current-password', required: true, 'aria-describedby': 'token-help token-error' });
+    const input = h('input', {
+      id: 'token',
+      name: 'token',
+      type: 'password',
+      autocomplete: 'current-password',
+      required: true,
+      'aria-describedby': 'token-help token-error',
+    });
     const error = h('p', { id: 'token-error', class: 'error', role: 'alert' }, reason ?? '');
     const button = h('button', { type: 'submit' }, 'Sign in');
     const form = h(
@@ -44,7 +51,10 @@ export function askToken(main: HTMLElement, reason?: string): Promise<void> {
             const access = await checkAccess();
             if (access === 'admin') return resolve();
             session.token = undefined;
-            error.textContent = access === 'token_needed' ? 'The gateway refused this token.' : 'This page cannot manage the gateway (see above).';
+            error.textContent =
+              access === 'token_needed'
+                ? 'The gateway refused this token.'
+                : 'This page cannot manage the gateway (see above).';
           } catch (err) {
             session.token = undefined;
             error.textContent = `Could not check the token: ${(err as Error).message}`;
@@ -56,7 +66,11 @@ export function askToken(main: HTMLElement, reason?: string): Promise<void> {
         },
       },
       h('h2', { id: 'token-title' }, 'Admin token'),
-      h('p', { id: 'token-help' }, 'This gateway has an admin token (TITAN_ADMIN_TOKEN). It is kept for this tab only.'),
+      h(
+        'p',
+        { id: 'token-help' },
+        'This gateway has an admin token (TITAN_ADMIN_TOKEN). It is kept for this tab only.',
+      ),
       h('label', { for: 'token' }, 'Token'),
       input,
       button,

@@ -7,7 +7,11 @@ type Listener = (e: Event) => void;
 export type Props = Record<string, string | number | boolean | undefined | Listener>;
 
 /** An element: `on<event>` props with functions become listeners, the rest attributes (a string `on*` is refused). */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Props = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(props)) {
     if (typeof value === 'function') {
@@ -25,7 +29,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = 
 export function append(parent: Node, children: Child[]): void {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
-    parent.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+    parent.appendChild(
+      typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c,
+    );
   }
 }
 
@@ -52,7 +58,9 @@ export function announce(message: string): void {
 }
 
 export const fmt = {
-  num: (n: number | null | undefined, unit = ''): string => (n === null || n === undefined ? '—' : `${Math.round(n * 10) / 10}${unit}`),
-  ms: (n: number | null | undefined): string => (n === null || n === undefined ? '—' : n < 10 ? `${n.toFixed(1)} ms` : `${Math.round(n)} ms`),
+  num: (n: number | null | undefined, unit = ''): string =>
+    n === null || n === undefined ? '—' : `${Math.round(n * 10) / 10}${unit}`,
+  ms: (n: number | null | undefined): string =>
+    n === null || n === undefined ? '—' : n < 10 ? `${n.toFixed(1)} ms` : `${Math.round(n)} ms`,
   time: (epochMs: number): string => new Date(epochMs).toLocaleTimeString(),
 };

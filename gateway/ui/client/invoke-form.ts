@@ -5,7 +5,13 @@ import { h } from './dom.ts';
 
 export function invokeForm(name: string, onInvoked: (invocationId: string) => void): HTMLElement {
   const id = (s: string) => `invoke-${s}`;
-  const editor = h('textarea', { id: id('event'), name: 'event', rows: 6, spellcheck: 'false', 'aria-describedby': id('check') });
+  const editor = h('textarea', {
+    id: id('event'),
+    name: 'event',
+    rows: 6,
+    spellcheck: 'false',
+    'aria-describedby': id('check'),
+  });
   editor.value = '{}';
   const check = h('p', { id: id('check'), class: 'hint', 'aria-live': 'polite' }, 'Valid JSON.');
   const button = h('button', { type: 'submit' }, 'Invoke');
@@ -13,7 +19,12 @@ export function invokeForm(name: string, onInvoked: (invocationId: string) => vo
   const invocation = h('dd', { id: id('id') }, '—');
   const start = h('dd', { id: id('start') }, '—');
   const duration = h('dd', { id: id('duration') }, '—');
-  const answer = h('pre', { id: id('answer'), class: 'answer', tabindex: 0, 'aria-label': 'Answer' });
+  const answer = h('pre', {
+    id: id('answer'),
+    class: 'answer',
+    tabindex: 0,
+    'aria-label': 'Answer',
+  });
 
   const validate = (): boolean => {
     try {
@@ -45,13 +56,24 @@ export function invokeForm(name: string, onInvoked: (invocationId: string) => vo
         answer.textContent = '…';
         const t0 = performance.now();
         try {
-          const res = await fetch(path('functions', name, 'invoke'), { method: 'POST', headers: headers({ 'content-type': 'application/json' }), body: editor.value, cache: 'no-store', credentials: 'omit' });
+          const res = await fetch(path('functions', name, 'invoke'), {
+            method: 'POST',
+            headers: headers({ 'content-type': 'application/json' }),
+            body: editor.value,
+            cache: 'no-store',
+            credentials: 'omit',
+          });
           const ms = performance.now() - t0;
           const text = await res.text();
           status.textContent = `${res.status} ${res.statusText}`;
           const ivId = res.headers.get('x-invocation-id') ?? '—';
           invocation.textContent = ivId;
-          start.textContent = res.headers.get('x-cold-start') === 'true' ? 'cold' : res.headers.get('x-cold-start') === 'false' ? 'warm' : '—';
+          start.textContent =
+            res.headers.get('x-cold-start') === 'true'
+              ? 'cold'
+              : res.headers.get('x-cold-start') === 'false'
+                ? 'warm'
+                : '—';
           duration.textContent = `${ms.toFixed(1)} ms`;
           answer.textContent = pretty(text);
           form.dataset.state = res.ok ? 'ok' : 'error';
@@ -71,7 +93,18 @@ export function invokeForm(name: string, onInvoked: (invocationId: string) => vo
     editor,
     check,
     button,
-    h('dl', { class: 'facts' }, h('dt', {}, 'Status'), status, h('dt', {}, 'Invocation id'), invocation, h('dt', {}, 'Start'), start, h('dt', {}, 'Duration (browser)'), duration),
+    h(
+      'dl',
+      { class: 'facts' },
+      h('dt', {}, 'Status'),
+      status,
+      h('dt', {}, 'Invocation id'),
+      invocation,
+      h('dt', {}, 'Start'),
+      start,
+      h('dt', {}, 'Duration (browser)'),
+      duration,
+    ),
     answer,
   );
   return form;

@@ -19,14 +19,18 @@ let signingIn = false;
 window.name = '';
 
 function route(): { view: View; params: string[]; section: string } {
-  const parts = location.hash.replace(/^#\/?/, '').split('/').map((p) => {
-    try {
-      return decodeURIComponent(p);
-    } catch {
-      return '';
-    }
-  });
-  if (parts[0] === 'fn' && parts[1]) return { view: functionView, params: [parts[1]], section: 'functions' };
+  const parts = location.hash
+    .replace(/^#\/?/, '')
+    .split('/')
+    .map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return '';
+      }
+    });
+  if (parts[0] === 'fn' && parts[1])
+    return { view: functionView, params: [parts[1]], section: 'functions' };
   if (parts[0] === 'events') return { view: eventsView, params: [], section: 'events' };
   return { view: functionsView, params: [], section: 'functions' };
 }
@@ -34,7 +38,10 @@ function route(): { view: View; params: string[]; section: string } {
 function showError(err: unknown): void {
   if (err instanceof ApiError && err.status === 401) return; // the token form takes over
   errorLine.hidden = false;
-  errorLine.textContent = err instanceof ApiError ? `${err.code}: ${err.message}` : `The gateway did not answer: ${(err as Error).message}`;
+  errorLine.textContent =
+    err instanceof ApiError
+      ? `${err.code}: ${err.message}`
+      : `The gateway did not answer: ${(err as Error).message}`;
 }
 
 function render(): void {
@@ -64,13 +71,31 @@ async function signIn(reason?: string): Promise<void> {
 }
 
 function showWho(access: 'admin' | 'no_key'): void {
-  const signOut = h('button', { type: 'button', class: 'secondary', onclick: () => ((session.token = undefined), void start()) }, 'Forget token');
-  replace(whoami, access === 'no_key' ? h('span', { class: 'warn' }, 'Read-only') : session.token ? signOut : '');
+  const signOut = h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      onclick: () => {
+        session.token = undefined;
+        void start();
+      },
+    },
+    'Forget token',
+  );
+  replace(
+    whoami,
+    access === 'no_key' ? h('span', { class: 'warn' }, 'Read-only') : session.token ? signOut : '',
+  );
 }
 
 async function start(): Promise<void> {
-  replace(nav, h('a', { href: '#/', 'data-section': 'functions' }, 'Functions'), h('a', { href: '#/events', 'data-section': 'events' }, 'Events'));
-  let access;
+  replace(
+    nav,
+    h('a', { href: '#/', 'data-section': 'functions' }, 'Functions'),
+    h('a', { href: '#/events', 'data-section': 'events' }, 'Events'),
+  );
+  let access: Awaited<ReturnType<typeof checkAccess>>;
   try {
     access = await checkAccess();
   } catch (err) {
@@ -80,7 +105,13 @@ async function start(): Promise<void> {
   if (access === 'token_needed') return signIn();
   showWho(access);
   if (access === 'no_key') {
-    main.before(h('p', { class: 'banner', role: 'note' }, 'Read-only: this page was not opened directly, so it may not manage the gateway (logs, pools, the DLQ). Type its address or use a bookmark.'));
+    main.before(
+      h(
+        'p',
+        { class: 'banner', role: 'note' },
+        'Read-only: this page was not opened directly, so it may not manage the gateway (logs, pools, the DLQ). Type its address or use a bookmark.',
+      ),
+    );
   }
   render();
 }

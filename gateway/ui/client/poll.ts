@@ -7,7 +7,11 @@ export interface Poller {
   now(): void;
 }
 
-export function poll(task: (signal: AbortSignal) => Promise<void>, everyMs: number, onError: (err: unknown) => void): Poller {
+export function poll(
+  task: (signal: AbortSignal) => Promise<void>,
+  everyMs: number,
+  onError: (err: unknown) => void,
+): Poller {
   const abort = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running = false;

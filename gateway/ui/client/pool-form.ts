@@ -19,7 +19,18 @@ export interface PoolForm {
 
 export function poolForm(name: string, onChanged: () => void): PoolForm {
   const inputs = Object.fromEntries(
-    FIELDS.map(([key, , min]) => [key, h('input', { id: `pool-${key}`, name: key, type: 'number', min, step: 1, required: true, inputmode: 'numeric' })]),
+    FIELDS.map(([key, , min]) => [
+      key,
+      h('input', {
+        id: `pool-${key}`,
+        name: key,
+        type: 'number',
+        min,
+        step: 1,
+        required: true,
+        inputmode: 'numeric',
+      }),
+    ]),
   ) as Record<(typeof FIELDS)[number][0], HTMLInputElement>;
   const result = h('p', { id: 'pool-result', role: 'status' });
   const overridden = h('p', { class: 'muted', id: 'pool-source' });
@@ -31,16 +42,21 @@ export function poolForm(name: string, onChanged: () => void): PoolForm {
     result.textContent = '';
     result.className = '';
     try {
-      const body = method === 'PUT' ? Object.fromEntries(FIELDS.map(([key]) => [key, Number(inputs[key].value)])) : undefined;
+      const body =
+        method === 'PUT'
+          ? Object.fromEntries(FIELDS.map(([key]) => [key, Number(inputs[key].value)]))
+          : undefined;
       const info = await sendJson<FunctionInfo>(method, path('functions', name, 'pool'), body);
       dirty = false;
       fill(info.pool);
-      result.textContent = method === 'PUT' ? 'Pool updated.' : "Back to the manifest's pool settings.";
+      result.textContent =
+        method === 'PUT' ? 'Pool updated.' : "Back to the manifest's pool settings.";
       announce(result.textContent);
       onChanged();
     } catch (err) {
       result.className = 'error';
-      result.textContent = err instanceof ApiError ? `${err.code}: ${err.message}` : (err as Error).message;
+      result.textContent =
+        err instanceof ApiError ? `${err.code}: ${err.message}` : (err as Error).message;
     }
   };
   const fill = (p: Pool) => {
@@ -53,8 +69,23 @@ export function poolForm(name: string, onChanged: () => void): PoolForm {
   });
   form.append(
     h('h3', { id: 'pool-title' }, 'Pool'),
-    h('div', { class: 'fields' }, ...FIELDS.map(([key, label]) => h('div', { class: 'field' }, h('label', { for: `pool-${key}` }, label), inputs[key]))),
-    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Apply'), h('button', { type: 'button', class: 'secondary', onclick: () => void apply('DELETE') }, 'Reset to manifest')),
+    h(
+      'div',
+      { class: 'fields' },
+      ...FIELDS.map(([key, label]) =>
+        h('div', { class: 'field' }, h('label', { for: `pool-${key}` }, label), inputs[key]),
+      ),
+    ),
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'submit' }, 'Apply'),
+      h(
+        'button',
+        { type: 'button', class: 'secondary', onclick: () => void apply('DELETE') },
+        'Reset to manifest',
+      ),
+    ),
     overridden,
     result,
   );
@@ -62,7 +93,9 @@ export function poolForm(name: string, onChanged: () => void): PoolForm {
     el: form,
     update(f) {
       if (!dirty && !form.contains(document.activeElement)) fill(f.pool);
-      overridden.textContent = f.pool_overridden ? 'Running on settings changed through the API.' : "Running on the manifest's settings.";
+      overridden.textContent = f.pool_overridden
+        ? 'Running on settings changed through the API.'
+        : "Running on the manifest's settings.";
     },
   };
 }

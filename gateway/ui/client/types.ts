@@ -50,7 +50,11 @@ export interface LogLine {
 
 export interface EventsStats {
   state: string;
-  topics: Array<{ topic: string; functions: Array<{ function: string; event_type?: string }>; lag: number | null }>;
+  topics: Array<{
+    topic: string;
+    functions: Array<{ function: string; event_type?: string }>;
+    lag: number | null;
+  }>;
   queues: Array<{ function: string; lag: number; pending: number }>;
 }
 

@@ -7,13 +7,23 @@ export interface Greeting {
   invocationId: string;
 }
 
-export default async function handler(event: unknown, context: Context): Promise<Greeting | HttpFunctionAnswer> {
+export default async function handler(
+  event: unknown,
+  context: Context,
+): Promise<Greeting | HttpFunctionAnswer> {
   // /function/__NAME__/...: the event is the HTTP request, the answer sets status, headers and body
   if (context.trigger.kind === 'http' && 'route' in context.trigger) {
     const request = event as HttpFunctionEvent;
-    return { statusCode: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `hello from ${context.functionName} (${request.method} ${request.path})\n` };
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+      body: `hello from ${context.functionName} (${request.method} ${request.path})\n`,
+    };
   }
   // /functions/__NAME__/invoke: the event is the JSON body (null when empty), the result the JSON answer
   const name = (event as { name?: unknown } | null)?.name;
-  return { message: `hello, ${typeof name === 'string' && name ? name : 'world'}`, invocationId: context.invocationId };
+  return {
+    message: `hello, ${typeof name === 'string' && name ? name : 'world'}`,
+    invocationId: context.invocationId,
+  };
 }
