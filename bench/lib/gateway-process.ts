@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RuntimeConfig } from '../../runtime/config.ts';
 import { build, ROOT } from '../../scripts/build.js';
-import type { FromChild, ToChild } from './gateway-child.ts';
+import type { FromChild, MemoryFigures, ToChild } from './gateway-child.ts';
 
 const SOURCE = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
 
@@ -120,10 +120,10 @@ export class GatewayProcess {
     });
   }
 
-  /** The gateway process's RSS, and its heap in use after a full GC, in bytes. */
-  async memory(): Promise<{ rss: number; heapUsed: number }> {
-    const { rss, heapUsed } = await this.request({ type: 'memory' }, 'memory');
-    return { rss, heapUsed };
+  /** The gateway process's RSS and where it is, after a full GC, in bytes. */
+  async memory(): Promise<MemoryFigures> {
+    const { type: _, ...figures } = await this.request({ type: 'memory' }, 'memory');
+    return figures;
   }
 
   /** Drain and remove its containers, then exit; killed if that takes longer than `timeoutMs`. */
