@@ -262,7 +262,10 @@ export class FunctionContainer {
             resolve({
               status: res.statusCode ?? 0,
               headers: res.headers,
-              body: Buffer.concat(chunks, size).toString('utf8'),
+              // One chunk (a small answer) is decoded as it is, without a copy.
+              body: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)).toString(
+                'utf8',
+              ),
             });
           });
           res.on('error', fail);
