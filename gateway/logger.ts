@@ -1,12 +1,10 @@
 // The gateway's logger as shipped: pino's JSON lines on stdout through an asynchronous, bounded
-// buffer (log-writer.ts). A line per invocation then costs an array push, not a write(2) each: the
-// buffer goes out when it holds MIN_WRITE bytes or every FLUSH_MS, and synchronously on a clean stop
-// (flush()).
+// buffer. A line per invocation then costs a string append, not a write(2) each: the buffer goes out
+// when it holds MIN_WRITE bytes or every FLUSH_MS, and synchronously on a clean stop (flush()).
 import pino, { type Logger } from 'pino';
-import { LineWriter } from './log-writer.ts';
 
-/** Bytes gathered before a write(2): a few hundred access lines per system call under load. */
-const MIN_WRITE = 64 * 1024;
+/** Bytes gathered before a write(2): a few dozen access lines per system call under load. */
+const MIN_WRITE = 4096;
 /** A quiet gateway's lines still show within this long. */
 const FLUSH_MS = 200;
 /**
@@ -28,7 +26,7 @@ export interface GatewayLogger {
   log: Logger;
   /** Write out whatever is buffered, the write under way included: await it before process.exit. */
   flush(): Promise<void>;
-  /** lines dropped because the buffer was full, or because stdout failed */
+  /** lines dropped because the buffer was full */
   dropped(): number;
   /** Flush, stop the periodic flush and close the fd (never stdout or stderr). */
   close(): Promise<void>;
@@ -40,18 +38,26 @@ export function createLogger({
   fd = 1,
   maxBuffer = MAX_BUFFER,
 }: LoggerOptions = {}): GatewayLogger {
-  const dest = new LineWriter({
-    fd,
+  const dest = pino.destination({
+    dest: fd,
+    sync: false,
     minLength: Math.min(MIN_WRITE, maxBuffer - 1),
     maxLength: maxBuffer,
-    flushMs: FLUSH_MS,
+    periodicFlush: FLUSH_MS,
   });
+  let dropped = 0;
+  dest.on('drop', () => dropped++);
   return {
     log: pino({ name, level }, dest),
-    // The write already handed to libuv's thread pool first (process.exit could cut it short, and a
-    // synchronous write alone would land before it), then whatever came since.
-    flush: () => dest.flush().then(() => dest.flushSync()),
-    dropped: () => dest.dropped,
-    close: () => dest.close(),
+    // Asynchronously first: a write(2) already handed to libuv's thread pool could be cut short by
+    // process.exit, and flushSync alone would write the lines after it first. Then whatever came since.
+    flush: () =>
+      new Promise<void>((resolve) => dest.flush(() => resolve())).then(() => dest.flushSync()),
+    dropped: () => dropped,
+    close: () =>
+      new Promise<void>((resolve) => {
+        dest.once('close', () => resolve());
+        dest.end();
+      }),
   };
 }
