@@ -13,13 +13,7 @@ import type {
 
 export { ApiError, GatewayUnreachableError } from './client/errors.ts';
 export { DEFAULT_GATEWAY_URL, type TitanClientOptions } from './client/http.ts';
-export type {
-  InvokeResponse,
-  LogLineView,
-  PoolUpdate,
-  SecretListing,
-  StreamEntry,
-} from './client/types.ts';
+export type * from './client/types.ts';
 
 export class TitanClient extends GatewayHttp {
   /** Uploads a function folder (a tar.gz, see deploy/pack.ts); resolves once the gateway deployed it. */
