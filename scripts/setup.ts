@@ -5,13 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../runtime/config.ts';
 import type { EngineInfo } from '../runtime/engine/engine.ts';
-import {
-  describeNoEngine,
-  engineAt,
-  locateEngine,
-  pingHost,
-  startLocalEngine,
-} from '../runtime/engine/locate.ts';
+import { describeNoEngine, engineAt, locateEngine, pingHost } from '../runtime/engine/locate.ts';
+import { startLocalEngine } from '../runtime/engine/start-local.ts';
 import { gvisorStatus } from '../runtime/engine/runtimes.ts';
 import { ensureRuntimeImage, HOST_PYTHON } from '../runtime/image/runtime-image.ts';
 import { AptInstaller } from './apt.ts';
