@@ -269,10 +269,10 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     );
   }
   const cpu = attempt('resources.cpu', () =>
-    parseCpu(m.resources.cpu ?? config.sandbox.default_cpu),
+    parseCpu(m.resources.cpu ?? config.sandbox.defaultCpu),
   );
   const cpuLimit = attempt('resources.cpu_limit', () =>
-    parseCpu(m.resources.cpu_limit ?? config.sandbox.default_cpu_limit),
+    parseCpu(m.resources.cpu_limit ?? config.sandbox.defaultCpuLimit),
   );
   if (cpu !== undefined && cpuLimit !== undefined && cpuLimit < cpu) {
     problems.push(
@@ -280,14 +280,14 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     );
   }
   const memoryBytes = attempt('resources.memory', () =>
-    parseMemory(m.resources.memory ?? config.sandbox.default_memory),
+    parseMemory(m.resources.memory ?? config.sandbox.defaultMemory),
   );
 
   const pool = {
     min: m.pool.min ?? config.pool.min,
     max: m.pool.max ?? config.pool.max,
     concurrency: m.pool.concurrency ?? config.pool.concurrency,
-    idleSec: m.pool.idle_sec ?? config.pool.idle_sec,
+    idleSec: m.pool.idle_sec ?? config.pool.idleSec,
   };
   if (pool.min > pool.max) {
     const from = (k: 'min' | 'max') => (m.pool[k] === undefined ? ' from the runtime config' : '');
@@ -300,7 +300,7 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
   if (handlerProblem) problems.push(handlerProblem);
   const dir = path.resolve(opts.dir);
   const fs = attempt('permissions.fs', () =>
-    resolveFsPermissions(m.permissions.fs, config.sandbox.fs_roots, opts.cwd ?? process.cwd()),
+    resolveFsPermissions(m.permissions.fs, config.sandbox.fsRoots, opts.cwd ?? process.cwd()),
   );
 
   if (
@@ -317,7 +317,7 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     runtime: m.runtime,
     dir,
     handler,
-    image: m.image ?? (m.runtime === 'python' ? config.sandbox.python_image : config.sandbox.image),
+    image: m.image ?? (m.runtime === 'python' ? config.sandbox.pythonImage : config.sandbox.image),
     isolation: m.isolation ?? config.sandbox.isolation,
     triggers: m.triggers.map((t) =>
       t.event_type === undefined ? { topic: t.topic } : { topic: t.topic, eventType: t.event_type },
@@ -326,7 +326,7 @@ function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     cpu,
     cpuLimit,
     memoryBytes,
-    timeoutMs: Math.round((m.timeout_sec ?? config.sandbox.timeout_sec) * 1000),
+    timeoutMs: Math.round((m.timeout_sec ?? config.sandbox.timeoutSec) * 1000),
     pool,
     fs,
     env: m.env,

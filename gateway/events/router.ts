@@ -99,7 +99,7 @@ export class Router {
 
   private async turn(): Promise<void> {
     const now = Date.now();
-    if (now - this.lastScan > this.d.cfg.topic_scan_sec * 1000) {
+    if (now - this.lastScan > this.d.cfg.topicScanSec * 1000) {
       this.lastScan = now;
       await this.scanGlobs();
     }
@@ -124,12 +124,12 @@ export class Router {
             this.d.cfg.group,
             this.d.consumer,
             this.d.keys.topic(t),
-            this.d.cfg.read_count,
+            this.d.cfg.readCount,
           ),
         );
       this.recoverOwn = false;
     }
-    if (now - this.lastReclaim > (this.d.cfg.reclaim_idle_sec * 1000) / 2) {
+    if (now - this.lastReclaim > (this.d.cfg.reclaimIdleSec * 1000) / 2) {
       this.lastReclaim = now;
       for (const t of topics) {
         const key = this.d.keys.topic(t);
@@ -138,8 +138,8 @@ export class Router {
           key,
           this.d.cfg.group,
           this.d.consumer,
-          this.d.cfg.reclaim_idle_sec * 1000,
-          this.d.cfg.read_count,
+          this.d.cfg.reclaimIdleSec * 1000,
+          this.d.cfg.readCount,
         );
         if (claimed.length)
           this.d.log('event router: reclaimed pending events', { topic: t, count: claimed.length });
@@ -159,8 +159,8 @@ export class Router {
       this.d.cfg.group,
       this.d.consumer,
       keys,
-      this.d.cfg.read_count,
-      this.d.cfg.block_ms,
+      this.d.cfg.readCount,
+      this.d.cfg.blockMs,
     );
     for (const [key, entries] of reply ?? []) await this.route(this.d.keys.topicOf(key), entries);
   }
@@ -172,7 +172,7 @@ export class Router {
    * skip them: it starts where the glob subscription began instead, so nothing published since is lost.
    */
   private startId(topic: string): string {
-    if (this.d.cfg.start_from === 'all' || this.regroupFromStart) return '0';
+    if (this.d.cfg.startFrom === 'all' || this.regroupFromStart) return '0';
     const exact = this.d.triggers().some((t) => !isGlob(t.topic) && t.topic === topic);
     const since = [...this.globSince].filter(([g]) => topicMatches(g, topic)).map(([, ms]) => ms);
     return exact || since.length === 0 ? '$' : `${Math.min(...since) - 1}`;
@@ -267,8 +267,8 @@ export class Router {
       { topic: this.d.keys.topic(topic), dlq: this.d.keys.dlq, queue: this.d.keys.queue },
       {
         group: this.d.cfg.group,
-        queue_maxlen: this.d.cfg.queue_maxlen,
-        dlq_maxlen: this.d.cfg.dlq_maxlen,
+        queueMaxlen: this.d.cfg.queueMaxlen,
+        dlqMaxlen: this.d.cfg.dlqMaxlen,
       },
       batch,
     );
@@ -278,7 +278,7 @@ export class Router {
         fn,
         topic,
         count,
-        queue_maxlen: this.d.cfg.queue_maxlen,
+        queue_maxlen: this.d.cfg.queueMaxlen,
       });
       for (let i = 0; i < count; i++) this.d.onOverflow?.(fn, topic);
     }

@@ -79,7 +79,7 @@ export class QueueWorker {
     this.running = true;
     this.loop = this.run();
     // Long invocations and backoffs keep their entries claimed, so no other gateway takes them over.
-    this.heartbeat = setInterval(() => void this.touch(), (this.d.cfg.reclaim_idle_sec * 1000) / 3);
+    this.heartbeat = setInterval(() => void this.touch(), (this.d.cfg.reclaimIdleSec * 1000) / 3);
     this.heartbeat.unref();
   }
 
@@ -113,7 +113,7 @@ export class QueueWorker {
   }
 
   private async turn(): Promise<void> {
-    const free = this.d.cfg.max_inflight_per_function - this.inflight.size;
+    const free = this.d.cfg.maxInflightPerFunction - this.inflight.size;
     if (free <= 0) {
       await new Promise<void>((r) => (this.slotFreed = r)); // backpressure: read nothing until a slot frees
       // Outcomes written together settle together: let all of them free their slots, then read as many.
@@ -136,14 +136,14 @@ export class QueueWorker {
       for (const e of own.slice(0, free)) this.dispatch(e, true);
       if (own.length) return;
     }
-    if (now - this.lastReclaim > (this.d.cfg.reclaim_idle_sec * 1000) / 2) {
+    if (now - this.lastReclaim > (this.d.cfg.reclaimIdleSec * 1000) / 2) {
       this.lastReclaim = now;
       const claimed = await autoClaim(
         this.d.cmd,
         this.key,
         this.d.cfg.group,
         this.d.consumer,
-        this.d.cfg.reclaim_idle_sec * 1000,
+        this.d.cfg.reclaimIdleSec * 1000,
         free,
       );
       await pruneIdleConsumers(
@@ -167,7 +167,7 @@ export class QueueWorker {
       this.d.consumer,
       [this.key],
       free,
-      this.d.cfg.block_ms,
+      this.d.cfg.blockMs,
     );
     for (const [, entries] of reply ?? []) for (const e of entries) this.dispatch(e, false);
   }
@@ -204,7 +204,7 @@ export class QueueWorker {
       await cmd
         .multi()
         .hset(record, 'status', 'running')
-        .expire(record, cfg.async_result_ttl_sec)
+        .expire(record, cfg.asyncResultTtlSec)
         .exec();
     }
     for (;;) {
@@ -246,9 +246,9 @@ export class QueueWorker {
           return;
         }
         // Removed when the entry is finished; the TTL covers an entry that never is (function removed).
-        await cmd.set(attemptsKey, attempts, 'EX', cfg.attempts_ttl_sec);
+        await cmd.set(attemptsKey, attempts, 'EX', cfg.attemptsTtlSec);
         this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'retry' });
-        await sleep(this.d.cfg.retry_base_ms * 2 ** (attempts - 1));
+        await sleep(this.d.cfg.retryBaseMs * 2 ** (attempts - 1));
       }
     }
   }
