@@ -12,6 +12,7 @@ import {
   strictObject,
   VALIDATION,
 } from '../../runtime/schema-util.ts';
+import { ConfigSchema } from '../../runtime/config.ts';
 
 // Compile-time checks of the type-level mapping: a wrong one fails `npm run typecheck`.
 const typeLevel: [CamelCase<'reclaim_idle_sec'>, CamelCase<'min'>, CamelCase<'a_b_c'>] = [
@@ -100,5 +101,42 @@ describe('camelKeys', () => {
       () => camelKeys(strictObject({ max_age: v.number(), maxAge: v.number() })),
       /two keys of one schema are both called 'maxAge'/,
     );
+  });
+
+  test('the runtime config: every key camelCase, the values the user wrote kept as written', () => {
+    const c = v.parse(ConfigSchema, {
+      gateway: { allowed_hosts: ['my_host.example.com'], cors: { allow_headers: ['X_Trace_Id'] } },
+      sandbox: { fs_roots: ['/srv/my_dir'], stem_cells: { node: { min: 1 } } },
+      events: { key_prefix: 'a_b:', group: 'my_group' },
+      sources: [{ type: 'fs', path: './in_box', topic: 'files.a-b' }],
+    });
+    assert.deepEqual(c.gateway.allowedHosts, ['my_host.example.com']);
+    assert.deepEqual(c.gateway.cors.allowHeaders, ['X_Trace_Id']);
+    assert.deepEqual(c.sandbox.fsRoots, ['/srv/my_dir']);
+    assert.deepEqual(c.sandbox.stemCells.node, { min: 1, max: 8 });
+    assert.equal(c.events.keyPrefix, 'a_b:');
+    assert.equal(c.events.group, 'my_group');
+    assert.deepEqual(c.sources, [
+      {
+        type: 'fs',
+        path: './in_box',
+        topic: 'files.a-b',
+        debounceMs: 500,
+        recursive: true,
+        ignore: [],
+      },
+    ]);
+    // No snake_case key is left at any depth of the parsed config.
+    const snake: string[] = [];
+    const walk = (x: unknown, at: string): void => {
+      if (Array.isArray(x)) x.forEach((y, i) => walk(y, `${at}[${i}]`));
+      else if (x && typeof x === 'object')
+        for (const [k, y] of Object.entries(x)) {
+          if (k.includes('_')) snake.push(`${at}.${k}`);
+          walk(y, `${at}.${k}`);
+        }
+    };
+    walk(c, 'config');
+    assert.deepEqual(snake, []);
   });
 });
