@@ -75,7 +75,7 @@ export class GatewayProcess {
       ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
     ];
     // The access log (a line per invocation) to a file beside the functions: kept, off the terminal.
-    const logFd = openSync(join(dirname(opts.config.functions_dir), 'gateway-stdout.log'), 'a');
+    const logFd = openSync(join(dirname(opts.config.functionsDir), 'gateway-stdout.log'), 'a');
     const child = fork(program.file, [], {
       execArgv,
       env,

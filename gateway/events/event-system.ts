@@ -136,10 +136,10 @@ export class EventSystem {
   async start(invoke: Invoke): Promise<void> {
     this.invoke = invoke;
     const env = this.opts.env ?? process.env;
-    let url = this.opts.redisUrl || env.REDIS_URL || this.cfg.redis_url;
-    if (!url && this.cfg.embedded_redis) {
+    let url = this.opts.redisUrl || env.REDIS_URL || this.cfg.redisUrl;
+    if (!url && this.cfg.embeddedRedis) {
       try {
-        this.embedded = await startEmbeddedRedis(this.opts.config.state_dir);
+        this.embedded = await startEmbeddedRedis(this.opts.config.stateDir);
         url = this.embedded.url;
         this.opts.log('started a private redis-server for events', { redis: url });
       } catch (err) {
@@ -213,7 +213,7 @@ export class EventSystem {
         cfg: this.cfg,
         consumer: this.consumer,
         invoke: this.invoke,
-        maxAttempts: () => this.opts.registry.get(fn)?.spec.maxAttempts ?? this.cfg.max_attempts,
+        maxAttempts: () => this.opts.registry.get(fn)?.spec.maxAttempts ?? this.cfg.maxAttempts,
         onOutcome: (o) => this.metrics?.onOutcome(o),
         log: this.opts.log,
       });
@@ -253,7 +253,7 @@ export class EventSystem {
       this.keys.topic(topic),
       'MAXLEN',
       '~',
-      this.cfg.topic_maxlen,
+      this.cfg.topicMaxlen,
       '*',
       ...flatten({ type, data: dataJson, source, time: new Date().toISOString() }),
     );
@@ -268,7 +268,7 @@ export class EventSystem {
    * refusal's code although the handler ran: the caller learns its events went nowhere.
    */
   async publishEmits(fn: string, emits: unknown): Promise<void> {
-    const checked = validateEmits(fn, emits, this.cfg.max_emits_per_invocation);
+    const checked = validateEmits(fn, emits, this.cfg.maxEmitsPerInvocation);
     if (checked.length === 0) return;
     const tx = this.redis().multi();
     const time = new Date().toISOString();
@@ -277,7 +277,7 @@ export class EventSystem {
         this.keys.topic(e.topic),
         'MAXLEN',
         '~',
-        this.cfg.topic_maxlen,
+        this.cfg.topicMaxlen,
         '*',
         ...flatten({ type: e.type, data: JSON.stringify(e.data), source: `function:${fn}`, time }),
       );
@@ -301,8 +301,8 @@ export class EventSystem {
       fn,
       id,
       eventJson,
-      backlogMax: this.cfg.async_backlog_max,
-      recordTtlSec: this.cfg.async_result_ttl_sec,
+      backlogMax: this.cfg.asyncBacklogMax,
+      recordTtlSec: this.cfg.asyncResultTtlSec,
     });
     return id;
   }

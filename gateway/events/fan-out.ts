@@ -68,8 +68,8 @@ export interface FanOutKeys {
 
 export interface FanOutLimits {
   group: string;
-  queue_maxlen: number;
-  dlq_maxlen: number;
+  queueMaxlen: number;
+  dlqMaxlen: number;
 }
 
 type WithFanOut = Redis & {
@@ -96,8 +96,8 @@ export async function fanOut(
     keys.dlq,
     ...fns.map(keys.queue),
     limits.group,
-    limits.queue_maxlen,
-    limits.dlq_maxlen,
+    limits.queueMaxlen,
+    limits.dlqMaxlen,
     fns.length,
   ];
   for (const fn of fns) {
@@ -106,7 +106,7 @@ export async function fanOut(
       fn,
       JSON.stringify({
         code: 'overloaded',
-        message: `function '${fn}' has @N@ entries queued or running, the most events.queue_maxlen allows (${limits.queue_maxlen})`,
+        message: `function '${fn}' has @N@ entries queued or running, the most events.queue_maxlen allows (${limits.queueMaxlen})`,
       }),
     );
   }

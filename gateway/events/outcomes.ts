@@ -90,13 +90,13 @@ export class OutcomeWriter {
           : { status: 'failed', error: o.body, attempts: String(o.attempts) },
       );
       tx.hset(key, 'finished_at', new Date().toISOString(), 'duration_ms', o.ms.toFixed(3));
-      tx.expire(key, cfg.async_result_ttl_sec);
+      tx.expire(key, cfg.asyncResultTtlSec);
     } else {
       tx.xadd(
         keys.results,
         'MAXLEN',
         '~',
-        cfg.results_maxlen,
+        cfg.resultsMaxlen,
         '*',
         ...flatten({
           function: this.fn,
@@ -115,7 +115,7 @@ export class OutcomeWriter {
         keys.dlq,
         'MAXLEN',
         '~',
-        cfg.dlq_maxlen,
+        cfg.dlqMaxlen,
         '*',
         ...flatten({
           ...original,

@@ -53,7 +53,7 @@ export class Router {
   private lastReclaim = 0;
   subscribed = false;
 
-  constructor(private readonly d: RouterDeps) {}
+  constructor(private readonly deps: RouterDeps) {}
 
   start(): void {
     this.running = true;
@@ -68,7 +68,7 @@ export class Router {
   /** The topics read now: exact trigger topics plus streams found for glob triggers. */
   topics(): string[] {
     // Manifests cannot name a reserved topic; checked again here, as this is what reads Redis.
-    const exact = this.d
+    const exact = this.deps
       .triggers()
       .filter((t) => !isGlob(t.topic) && !isReservedTopic(t.topic))
       .map((t) => t.topic);
@@ -91,7 +91,8 @@ export class Router {
           // Redis lost its data (restart without persistence): every entry now in a stream came after.
           this.grouped.clear();
           this.regroupFromStart = true;
-        } else this.d.log('event router: redis error, retrying', { err: (err as Error).message });
+        } else
+          this.deps.log('event router: redis error, retrying', { err: (err as Error).message });
         await sleep(250);
       }
     }
@@ -99,14 +100,19 @@ export class Router {
 
   private async turn(): Promise<void> {
     const now = Date.now();
-    if (now - this.lastScan > this.d.cfg.topic_scan_sec * 1000) {
+    if (now - this.lastScan > this.deps.cfg.topicScanSec * 1000) {
       this.lastScan = now;
       await this.scanGlobs();
     }
     const topics = this.topics();
     for (const t of topics) {
       if (this.grouped.has(t)) continue;
-      await ensureGroup(this.d.cmd, this.d.keys.topic(t), this.d.cfg.group, this.startId(t));
+      await ensureGroup(
+        this.deps.cmd,
+        this.deps.keys.topic(t),
+        this.deps.cfg.group,
+        this.startId(t),
+      );
       this.grouped.add(t);
     }
     this.regroupFromStart = false;
@@ -120,49 +126,53 @@ export class Router {
         await this.route(
           t,
           await readOwnPending(
-            this.d.cmd,
-            this.d.cfg.group,
-            this.d.consumer,
-            this.d.keys.topic(t),
-            this.d.cfg.read_count,
+            this.deps.cmd,
+            this.deps.cfg.group,
+            this.deps.consumer,
+            this.deps.keys.topic(t),
+            this.deps.cfg.readCount,
           ),
         );
       this.recoverOwn = false;
     }
-    if (now - this.lastReclaim > (this.d.cfg.reclaim_idle_sec * 1000) / 2) {
+    if (now - this.lastReclaim > (this.deps.cfg.reclaimIdleSec * 1000) / 2) {
       this.lastReclaim = now;
       for (const t of topics) {
-        const key = this.d.keys.topic(t);
+        const key = this.deps.keys.topic(t);
         const claimed = await autoClaim(
-          this.d.cmd,
+          this.deps.cmd,
           key,
-          this.d.cfg.group,
-          this.d.consumer,
-          this.d.cfg.reclaim_idle_sec * 1000,
-          this.d.cfg.read_count,
+          this.deps.cfg.group,
+          this.deps.consumer,
+          this.deps.cfg.reclaimIdleSec * 1000,
+          this.deps.cfg.readCount,
         );
         if (claimed.length)
-          this.d.log('event router: reclaimed pending events', { topic: t, count: claimed.length });
+          this.deps.log('event router: reclaimed pending events', {
+            topic: t,
+            count: claimed.length,
+          });
         await this.route(t, claimed);
         await pruneIdleConsumers(
-          this.d.cmd,
+          this.deps.cmd,
           key,
-          this.d.cfg.group,
-          this.d.consumer,
-          idleConsumerMs(this.d.cfg),
+          this.deps.cfg.group,
+          this.deps.consumer,
+          idleConsumerMs(this.deps.cfg),
         );
       }
     }
-    const keys = topics.map(this.d.keys.topic);
+    const keys = topics.map(this.deps.keys.topic);
     const reply = await readGroup(
-      this.d.blocking,
-      this.d.cfg.group,
-      this.d.consumer,
+      this.deps.blocking,
+      this.deps.cfg.group,
+      this.deps.consumer,
       keys,
-      this.d.cfg.read_count,
-      this.d.cfg.block_ms,
+      this.deps.cfg.readCount,
+      this.deps.cfg.blockMs,
     );
-    for (const [key, entries] of reply ?? []) await this.route(this.d.keys.topicOf(key), entries);
+    for (const [key, entries] of reply ?? [])
+      await this.route(this.deps.keys.topicOf(key), entries);
   }
 
   /**
@@ -172,8 +182,8 @@ export class Router {
    * skip them: it starts where the glob subscription began instead, so nothing published since is lost.
    */
   private startId(topic: string): string {
-    if (this.d.cfg.start_from === 'all' || this.regroupFromStart) return '0';
-    const exact = this.d.triggers().some((t) => !isGlob(t.topic) && t.topic === topic);
+    if (this.deps.cfg.startFrom === 'all' || this.regroupFromStart) return '0';
+    const exact = this.deps.triggers().some((t) => !isGlob(t.topic) && t.topic === topic);
     const since = [...this.globSince].filter(([g]) => topicMatches(g, topic)).map(([, ms]) => ms);
     return exact || since.length === 0 ? '$' : `${Math.min(...since) - 1}`;
   }
@@ -181,7 +191,7 @@ export class Router {
   private async scanGlobs(): Promise<void> {
     const globs = [
       ...new Set(
-        this.d
+        this.deps
           .triggers()
           .filter((t) => isGlob(t.topic))
           .map((t) => t.topic),
@@ -189,18 +199,18 @@ export class Router {
     ];
     for (const g of globs) {
       if (this.globSince.has(g)) continue;
-      const [sec, usec] = await this.d.cmd.time(); // Redis' clock: it stamps the entry ids
+      const [sec, usec] = await this.deps.cmd.time(); // Redis' clock: it stamps the entry ids
       this.globSince.set(g, Number(sec) * 1000 + Math.floor(Number(usec) / 1000));
     }
     const found = new Set<string>();
     for (const g of globs) {
       let cursor = '0';
       do {
-        const [next, keys] = (await this.d.cmd.call(
+        const [next, keys] = (await this.deps.cmd.call(
           'SCAN',
           cursor,
           'MATCH',
-          this.d.keys.prefix + globToRedisPattern(g),
+          this.deps.keys.prefix + globToRedisPattern(g),
           'COUNT',
           500,
           'TYPE',
@@ -208,7 +218,8 @@ export class Router {
         )) as [string, string[]];
         cursor = next;
         // `*`, `t*` and `titan*` match the runtime's own streams too: every reserved key is skipped.
-        for (const k of keys) if (!this.d.keys.isInternal(k)) found.add(this.d.keys.topicOf(k));
+        for (const k of keys)
+          if (!this.deps.keys.isInternal(k)) found.add(this.deps.keys.topicOf(k));
       } while (cursor !== '0');
     }
     this.discovered = found;
@@ -220,7 +231,7 @@ export class Router {
    */
   private async route(topic: string, entries: Entry[]): Promise<void> {
     if (entries.length === 0) return;
-    const triggers = this.d.triggers();
+    const triggers = this.deps.triggers();
     const outcomes: Array<'routed' | 'ignored' | 'malformed'> = [];
     const batch: Routed[] = entries.map(([id, flat]) => {
       const p = parseEntry(topic, id, flat);
@@ -263,24 +274,24 @@ export class Router {
       };
     });
     const full = await fanOut(
-      this.d.cmd,
-      { topic: this.d.keys.topic(topic), dlq: this.d.keys.dlq, queue: this.d.keys.queue },
+      this.deps.cmd,
+      { topic: this.deps.keys.topic(topic), dlq: this.deps.keys.dlq, queue: this.deps.keys.queue },
       {
-        group: this.d.cfg.group,
-        queue_maxlen: this.d.cfg.queue_maxlen,
-        dlq_maxlen: this.d.cfg.dlq_maxlen,
+        group: this.deps.cfg.group,
+        queueMaxlen: this.deps.cfg.queueMaxlen,
+        dlqMaxlen: this.deps.cfg.dlqMaxlen,
       },
       batch,
     );
-    for (const o of outcomes) this.d.onEvent?.(topic, o);
+    for (const o of outcomes) this.deps.onEvent?.(topic, o);
     for (const [fn, count] of full) {
-      this.d.log('event router: queue full, events dead-lettered as overloaded', {
+      this.deps.log('event router: queue full, events dead-lettered as overloaded', {
         fn,
         topic,
         count,
-        queue_maxlen: this.d.cfg.queue_maxlen,
+        queue_maxlen: this.deps.cfg.queueMaxlen,
       });
-      for (let i = 0; i < count; i++) this.d.onOverflow?.(fn, topic);
+      for (let i = 0; i < count; i++) this.deps.onOverflow?.(fn, topic);
     }
   }
 }

@@ -78,10 +78,10 @@ export function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     );
   }
   const cpu = attempt('resources.cpu', () =>
-    parseCpu(m.resources.cpu ?? config.sandbox.default_cpu),
+    parseCpu(m.resources.cpu ?? config.sandbox.defaultCpu),
   );
   const cpuLimit = attempt('resources.cpu_limit', () =>
-    parseCpu(m.resources.cpu_limit ?? config.sandbox.default_cpu_limit),
+    parseCpu(m.resources.cpu_limit ?? config.sandbox.defaultCpuLimit),
   );
   if (cpu !== undefined && cpuLimit !== undefined && cpuLimit < cpu) {
     problems.push(
@@ -89,14 +89,14 @@ export function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     );
   }
   const memoryBytes = attempt('resources.memory', () =>
-    parseMemory(m.resources.memory ?? config.sandbox.default_memory),
+    parseMemory(m.resources.memory ?? config.sandbox.defaultMemory),
   );
 
   const pool = {
     min: m.pool.min ?? config.pool.min,
     max: m.pool.max ?? config.pool.max,
     concurrency: m.pool.concurrency ?? config.pool.concurrency,
-    idleSec: m.pool.idle_sec ?? config.pool.idle_sec,
+    idleSec: m.pool.idle_sec ?? config.pool.idleSec,
   };
   if (pool.min > pool.max) {
     const from = (k: 'min' | 'max') => (m.pool[k] === undefined ? ' from the runtime config' : '');
@@ -109,7 +109,7 @@ export function resolve(raw: unknown, opts: ResolveOptions): Resolved {
   if (handlerProblem) problems.push(handlerProblem);
   const dir = path.resolve(opts.dir);
   const fs = attempt('permissions.fs', () =>
-    resolveFsPermissions(m.permissions.fs, config.sandbox.fs_roots, opts.cwd ?? process.cwd()),
+    resolveFsPermissions(m.permissions.fs, config.sandbox.fsRoots, opts.cwd ?? process.cwd()),
   );
 
   if (
@@ -126,7 +126,7 @@ export function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     runtime: m.runtime,
     dir,
     handler,
-    image: m.image ?? (m.runtime === 'python' ? config.sandbox.python_image : config.sandbox.image),
+    image: m.image ?? (m.runtime === 'python' ? config.sandbox.pythonImage : config.sandbox.image),
     isolation: m.isolation ?? config.sandbox.isolation,
     triggers: m.triggers.map((t) =>
       t.event_type === undefined ? { topic: t.topic } : { topic: t.topic, eventType: t.event_type },
@@ -135,7 +135,7 @@ export function resolve(raw: unknown, opts: ResolveOptions): Resolved {
     cpu,
     cpuLimit,
     memoryBytes,
-    timeoutMs: Math.round((m.timeout_sec ?? config.sandbox.timeout_sec) * 1000),
+    timeoutMs: Math.round((m.timeout_sec ?? config.sandbox.timeoutSec) * 1000),
     pool,
     fs,
     env: m.env,
