@@ -129,8 +129,9 @@ describe('camelKeys', () => {
     // No snake_case key is left at any depth of the parsed config.
     const snake: string[] = [];
     const walk = (x: unknown, at: string): void => {
-      if (Array.isArray(x)) x.forEach((y, i) => walk(y, `${at}[${i}]`));
-      else if (x && typeof x === 'object')
+      if (Array.isArray(x)) {
+        for (const [i, y] of x.entries()) walk(y, `${at}[${i}]`);
+      } else if (x && typeof x === 'object')
         for (const [k, y] of Object.entries(x)) {
           if (k.includes('_')) snake.push(`${at}.${k}`);
           walk(y, `${at}.${k}`);
