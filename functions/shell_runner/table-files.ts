@@ -1,6 +1,17 @@
 // Option tables of the programs that describe files: ls (directory listings) and stat.
-import type { Table } from '../options.ts';
-import { flag, flags, info, mayTake, no, NUMBER, takes, TEXT, WHEN, words } from './vocabulary.ts';
+import type { Table } from './options.ts';
+import {
+  flag,
+  flags,
+  info,
+  mayTake,
+  no,
+  NUMBER,
+  takes,
+  TEXT,
+  WHEN,
+  words,
+} from './table-vocabulary.ts';
 
 export const ls: Table = {
   short: {

@@ -1,6 +1,6 @@
 // Option tables of the programs that print a file's content or counts: cat, wc, head and tail.
-import type { Table } from '../options.ts';
-import { refuse } from '../options.ts';
+import type { Table } from './options.ts';
+import { refuse } from './options.ts';
 import {
   FILE_LIST,
   flag,
@@ -11,7 +11,7 @@ import {
   NUMBER,
   takes,
   UNDOCUMENTED,
-} from './vocabulary.ts';
+} from './table-vocabulary.ts';
 
 /** -NUM and +NUM: tail's obsolete first argument, read before getopt when at most one file follows. */
 const TAIL_OBSOLETE = /^([-+])(\d*)([bcl]?)(f?)$/;

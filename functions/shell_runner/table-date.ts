@@ -1,6 +1,16 @@
 // Option table of date: printing (never setting) the time, and reading a reference file.
-import type { Table } from '../options.ts';
-import { flag, flags, info, mayTake, NAMED_FILE, no, PATH, takes, words } from './vocabulary.ts';
+import type { Table } from './options.ts';
+import {
+  flag,
+  flags,
+  info,
+  mayTake,
+  NAMED_FILE,
+  no,
+  PATH,
+  takes,
+  words,
+} from './table-vocabulary.ts';
 
 export const date: Table = {
   short: {

@@ -1,5 +1,5 @@
 // The words the option tables are written in: option and value kinds, and refusal reasons.
-import type { LongEntry, Option, Value } from '../options.ts';
+import type { LongEntry, Option, Value } from './options.ts';
 
 // Fresh objects each time: two long names are the same option (for GNU's prefix rule) only when
 // they are one object, through an alias.

@@ -1,6 +1,6 @@
 // Option tables of the programs that transform lines of text: sort, uniq, cut and tr.
-import type { Operand, Table } from '../options.ts';
-import { InputRejected, shown } from '../rejection.ts';
+import type { Operand, Table } from './options.ts';
+import { InputRejected, shown } from './rejection.ts';
 import {
   FILE_LIST,
   flag,
@@ -16,7 +16,7 @@ import {
   UNDOCUMENTED,
   words,
   WRITES,
-} from './vocabulary.ts';
+} from './table-vocabulary.ts';
 
 /** uniq reads `+N` as --skip-chars=N (before `--`) and writes its output to a second file operand. */
 function uniqOperands(operands: readonly Operand[], command: string): void {

@@ -1,5 +1,5 @@
 // Option table of grep (GNU grep 3.8): searching files for patterns.
-import type { Table } from '../options.ts';
+import type { Table } from './options.ts';
 import {
   flag,
   flags,
@@ -14,7 +14,7 @@ import {
   UNDOCUMENTED,
   WHEN,
   words,
-} from './vocabulary.ts';
+} from './table-vocabulary.ts';
 
 export const grep: Table = {
   short: {
