@@ -2,6 +2,7 @@
 // a queue worker per deployed function, and the publish / async / DLQ operations the routes use.
 // Without Redis it stays `disabled` and says why; HTTP invocation never depends on it.
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { TOPIC_PATTERN, type RuntimeConfig } from '../../runtime/config.ts';
 import { TitanError } from '../../runtime/errors.ts';
@@ -192,17 +193,13 @@ export class EventSystem {
 
   /** The command connection; throws events_unavailable while Redis is not connected. */
   redis(): RedisClient {
-    if (!this.cmd)
-      throw new TitanError(
-        'events_unavailable',
-        this.disabledReason ?? 'events are not configured',
-      );
-    if (this.cmd.status !== 'ready')
-      throw new TitanError(
-        'events_unavailable',
-        `redis at ${redactUrl(this.url!)} is not connected (${this.cmd.status})`,
-      );
-    return this.cmd;
+    const why = !this.cmd
+      ? (this.disabledReason ?? 'events are not configured')
+      : this.cmd.status !== 'ready'
+        ? `redis at ${redactUrl(this.url!)} is not connected (${this.cmd.status})`
+        : undefined;
+    if (why) throw new TitanError('events_unavailable', why);
+    return this.cmd!;
   }
 
   /**
@@ -289,9 +286,12 @@ export class EventSystem {
   async close(): Promise<void> {
     this.opts.registry.off('change', this.onChange);
     const stops = [this.router?.stop(), ...[...this.workers.values()].map((w) => w.stop())];
-    // Blocking reads return within block_ms; disconnecting cuts them short.
+    // Blocking reads return within block_ms; disconnecting cuts them short. Not a read a Cluster
+    // client holds in its offline queue (reconnecting after a failover): that one never settles.
     for (const r of this.blocking) r.disconnect();
-    await Promise.allSettled(stops);
+    const ac = new AbortController();
+    const bound = sleep(this.cfg.block_ms + 1000, 0, { signal: ac.signal }).catch(() => 0);
+    await Promise.race([Promise.allSettled(stops), bound]).finally(() => ac.abort());
     this.workers.clear();
     this.cmd?.disconnect();
     await this.embedded?.stop();

@@ -141,6 +141,14 @@ export async function startRedisCluster(): Promise<RedisClusterFixture> {
       { timeout: 60_000 },
     );
     await waitAllOk(nodes);
+    // Every replica synced: a WAIT (the event system's, after an acknowledged write) can succeed.
+    for (const n of nodes)
+      await waitUntil(`node ${n.port}'s replication to be online`, async () => {
+        const info = await cli(n.port, 'info', 'replication');
+        return info.includes('role:slave')
+          ? info.includes('master_link_status:up')
+          : /slave0:.*state=online/.test(info);
+      });
   } catch (err) {
     onExit();
     process.off('exit', onExit);
@@ -194,6 +202,8 @@ export async function startRedisCluster(): Promise<RedisClusterFixture> {
       const port = await masterOf(slotOrKey);
       const slot = typeof slotOrKey === 'number' ? slotOrKey : await slotOf(slotOrKey);
       const victim = nodes.find((n) => n.port === port)!;
+      // Referenced while we wait for it: an unreferenced child's exit would not keep the loop alive.
+      victim.process.ref();
       const exited = new Promise((r) => victim.process.once('exit', r));
       victim.process.kill('SIGKILL');
       await exited;
@@ -207,7 +217,11 @@ export async function startRedisCluster(): Promise<RedisClusterFixture> {
     },
     async teardown() {
       for (const c of clients) c.disconnect();
-      const exits = nodes.filter(alive).map((n) => new Promise((r) => n.process.once('exit', r)));
+      // Referenced while we wait: an unreferenced child's exit does not keep the loop alive.
+      const exits = nodes.filter(alive).map((n) => {
+        n.process.ref();
+        return new Promise((r) => n.process.once('exit', r));
+      });
       killAll();
       await Promise.all(exits);
       process.off('exit', onExit);
