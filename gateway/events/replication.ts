@@ -48,7 +48,10 @@ export async function durably(
         await sleep(MOVING_DELAY_MS);
         continue;
       }
-      if (MOVING.test(message) || /Connection is closed|isn't ready|ECONNREFUSED/.test(message))
+      if (
+        MOVING.test(message) ||
+        /Connection is closed|isn't ready|ECONNREFUSED|max retries per request/i.test(message)
+      )
         throw new TitanError('events_unavailable', `redis is failing over or away: ${message}`);
       throw err;
     }

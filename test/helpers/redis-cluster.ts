@@ -37,7 +37,7 @@ export interface RedisClusterFixture {
 }
 
 /** A port that is free, and whose cluster bus port (+10000) is free too. */
-async function freePort(taken: Set<number>): Promise<number> {
+export async function freePort(taken: Set<number>): Promise<number> {
   const tryListen = (port: number) =>
     new Promise<boolean>((resolve) => {
       const s = createServer();
@@ -55,14 +55,18 @@ async function freePort(taken: Set<number>): Promise<number> {
   throw new Error('no free loopback port pair for a cluster node');
 }
 
-async function cli(port: number, ...args: string[]): Promise<string> {
+export async function cli(port: number, ...args: string[]): Promise<string> {
   const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], {
     timeout: 30_000,
   });
   return stdout;
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  ms = 30_000,
+): Promise<void> {
   const until = Date.now() + ms;
   for (;;) {
     if (await check().catch(() => false)) return;
