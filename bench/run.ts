@@ -71,9 +71,9 @@ if (unknown.length) {
 async function setUp(bench: BenchDir, profileDir: string | undefined) {
   // The bench's own state directory records no engine: the one setup started is in the project's.
   const found =
-    (await locateEngine(bench.config.state_dir)) ??
+    (await locateEngine(bench.config.stateDir)) ??
     (await locateEngine(resolve(process.env.TITAN_STATE_DIR || '.titan')));
-  if (!found) throw new Error(await describeNoEngine(bench.config.state_dir));
+  if (!found) throw new Error(await describeNoEngine(bench.config.stateDir));
   if (args.engine && found.kind !== preferredEngine(process.env)) {
     throw new Error(
       `--engine ${args.engine}, but DOCKER_HOST=${found.host} is ${found.kind}: unset DOCKER_HOST or point it at ${args.engine}`,

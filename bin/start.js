@@ -2,6 +2,13 @@
 // `npm start`: runs the compiled gateway (dist/main.js), compiling it first when a source is newer
 // than the build (scripts/build.js), in a child process so esbuild never lives in the gateway's memory.
 // Source maps are on, so stack traces name the .ts sources.
+//
+// V8's young generation is capped by `--max-semi-space-size=4` in package.json's start script, not
+// here: V8 sizes its heap when the process starts, so a flag set from this file (v8.setFlagsFromString)
+// would change nothing. The default (16 MiB semi-spaces, 32 MiB committed once a busy gateway grew
+// it) was most of the RSS a gateway gained under load and kept; at 4 MiB the gateway's RSS stays within
+// a few MiB of idle, for no CPU cost measurable here (bench/README.md, issue #14).
+// `titan serve` (bin/titan.js) starts without it: NODE_OPTIONS=--max-semi-space-size=4 gives it.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';

@@ -1,93 +1,21 @@
 // A small client of the gateway's REST API, for the `titan` CLI and any later tool that drives a gateway.
+// Its transport is client/http.ts; errors and shapes are client/errors.ts and client/types.ts.
 import type { FunctionInfo } from '../runtime/function-info.ts';
+import { GatewayHttp } from './client/http.ts';
+import { readEvents } from './client/sse.ts';
+import type {
+  InvokeResponse,
+  LogLineView,
+  PoolUpdate,
+  SecretListing,
+  StreamEntry,
+} from './client/types.ts';
 
-export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:8080';
+export { ApiError, GatewayUnreachableError } from './client/errors.ts';
+export { DEFAULT_GATEWAY_URL, type TitanClientOptions } from './client/http.ts';
+export type * from './client/types.ts';
 
-/** The gateway answered with an error body `{ error: { code, message } }` (or something unexpected). */
-export class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = code;
-  }
-}
-
-/** Nothing answered at the URL: the gateway is not running there. */
-export class GatewayUnreachableError extends Error {
-  readonly url: string;
-  constructor(url: string, reason: string) {
-    super(
-      reason === 'ECONNREFUSED'
-        ? `no gateway at ${url} (start one with \`titan serve\` or \`npm start\`)`
-        : `cannot reach a gateway at ${url} (${reason}); start one with \`titan serve\` or set TITAN_URL`,
-    );
-    this.name = 'GatewayUnreachableError';
-    this.url = url;
-  }
-}
-
-/** A secret as GET /secrets lists it: never its value. */
-export interface SecretListing {
-  name: string;
-  updated_at: string;
-}
-
-/** One entry of a stream (a topic, the results, the DLQ): its id and its fields as stored. */
-export type StreamEntry = Record<string, string> & { id: string };
-
-export type PoolUpdate = Partial<{
-  min: number;
-  max: number;
-  concurrency: number;
-  idle_sec: number;
-}>;
-
-export interface InvokeResponse {
-  /** the function's result, parsed */
-  result: unknown;
-  invocationId?: string;
-  coldStart?: boolean;
-}
-
-/** One line of a function container's output (GET /functions/:name/logs, /invocations/:id/logs). */
-export interface LogLineView {
-  /** epoch ms */
-  time: number;
-  stream: 'stdout' | 'stderr';
-  /** absent for output outside any invocation */
-  invocationId?: string;
-  /** the container's short id */
-  container: string;
-  text: string;
-}
-
-export interface TitanClientOptions {
-  /** default: DEFAULT_GATEWAY_URL */
-  url?: string;
-  /** sent as `Authorization: Bearer <token>` when set */
-  token?: string;
-  /** injectable for tests; default: the global fetch */
-  fetch?: typeof fetch;
-}
-
-export class TitanClient {
-  readonly url: string;
-  private readonly token?: string;
-  private readonly fetch: typeof fetch;
-
-  constructor({
-    url = DEFAULT_GATEWAY_URL,
-    token,
-    fetch = globalThis.fetch,
-  }: TitanClientOptions = {}) {
-    this.url = url.replace(/\/+$/, '');
-    this.token = token;
-    this.fetch = fetch;
-  }
-
+export class TitanClient extends GatewayHttp {
   /** Uploads a function folder (a tar.gz, see deploy/pack.ts); resolves once the gateway deployed it. */
   async deploySource(
     name: string,
@@ -241,108 +169,12 @@ export class TitanClient {
       `/functions/${encodeURIComponent(name)}/logs?${query}`,
       opts.signal,
     );
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        buffer += decoder.decode(value, { stream: true });
-        // The gateway ends events with a blank line and lines with \n; `:` lines are keep-alive comments.
-        for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-          const data = buffer
-            .slice(0, end)
-            .split('\n')
-            .filter((l) => l.startsWith('data:'))
-            .map((l) => l.slice(5).replace(/^ /, ''));
-          buffer = buffer.slice(end + 2);
-          if (data.length) onLine(JSON.parse(data.join('\n')) as LogLineView);
-        }
-      }
+      await readEvents(res.body!, (data) => onLine(JSON.parse(data) as LogLineView));
     } catch (err) {
       if (opts.signal?.aborted) return;
       throw err;
     }
-  }
-
-  /** GET a streamed response; failures are reported as request() reports them. */
-  private async open(path: string, signal?: AbortSignal): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'text/event-stream' };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    let res: Response;
-    try {
-      res = await this.fetch(`${this.url}${path}`, { headers, signal });
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new GatewayUnreachableError(
-        this.url,
-        cause?.code ?? cause?.message ?? (err as Error).message,
-      );
-    }
-    if (res.ok) return res;
-    const text = await res.text();
-    let e: { code?: string; message?: string } | undefined;
-    try {
-      e = (JSON.parse(text) as { error?: typeof e }).error;
-    } catch {
-      // not JSON: reported with the text below
-    }
-    throw new ApiError(
-      res.status,
-      e?.code ?? `http_${res.status}`,
-      e?.message ?? (text.slice(0, 200) || res.statusText),
-    );
-  }
-
-  /** `body`: JSON text, or bytes sent as they are (a secret's value). */
-  /** `accept`: statuses besides 2xx whose JSON body is an answer, not an error (a 422 deploy outcome). */
-  private async request(
-    method: string,
-    path: string,
-    body?: string | Uint8Array,
-    accept: number[] = [],
-  ): Promise<{ body: unknown; headers: Headers }> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined)
-      headers['content-type'] =
-        typeof body === 'string' ? 'application/json' : 'application/octet-stream';
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    let res: Response;
-    try {
-      res = await this.fetch(`${this.url}${path}`, {
-        method,
-        headers,
-        body: body as BodyInit | undefined,
-      });
-    } catch (err) {
-      // undici reports every network failure as "fetch failed"; the reason is in the cause.
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new GatewayUnreachableError(
-        this.url,
-        cause?.code ?? cause?.message ?? (err as Error).message,
-      );
-    }
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text === '' ? null : JSON.parse(text);
-    } catch {
-      throw new ApiError(
-        res.status,
-        `http_${res.status}`,
-        `the gateway answered with something other than JSON: ${text.slice(0, 200)}`,
-      );
-    }
-    if (!res.ok && !accept.includes(res.status)) {
-      const e = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
-      throw new ApiError(
-        res.status,
-        e?.code ?? `http_${res.status}`,
-        e?.message ?? (text.slice(0, 200) || res.statusText),
-      );
-    }
-    return { body: parsed, headers: res.headers };
   }
 }
 

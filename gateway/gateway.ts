@@ -62,14 +62,14 @@ export class Gateway {
     const { config, engine } = opts;
     this.log = opts.log ?? pino({ name: 'titan' });
     let registry: Registry | undefined;
-    this.logs = new LogStore({ maxLinesPerFunction: config.logs.max_lines_per_function });
+    this.logs = new LogStore({ maxLinesPerFunction: config.logs.maxLinesPerFunction });
     this.metrics = new Metrics(() => registry?.list() ?? [], {
       processMetrics: opts.processMetrics ?? true,
     });
     registry = this.registry = new Registry({
       config,
       engine,
-      scope: scopeOf(config.state_dir),
+      scope: scopeOf(config.stateDir),
       onPoolEvent: (fn, e) => {
         this.metrics.onPoolEvent(fn, e);
         if (e.kind === 'start_failed')
@@ -97,7 +97,7 @@ export class Gateway {
       (source) =>
         new FsSource({
           config: source,
-          stateDir: config.state_dir,
+          stateDir: config.stateDir,
           publish: (topic, type, dataJson, src) => events.publish(topic, type, dataJson, src),
           log: (msg, fields) => this.log.info({ source: `fs:${source.path}`, ...fields }, msg),
         }),
@@ -111,7 +111,7 @@ export class Gateway {
     this.auth = new TokenCheck(opts.adminToken ?? (process.env.TITAN_ADMIN_TOKEN || undefined));
     this.browser = new BrowserPolicy({
       loopbackOnly: isLoopback(config.gateway.host),
-      allowedHosts: config.gateway.allowed_hosts,
+      allowedHosts: config.gateway.allowedHosts,
       cors: config.gateway.cors,
     });
     this.app = createApp({
@@ -123,8 +123,8 @@ export class Gateway {
       logs: this.logs,
       log: this.log,
       sources: () => this.sourceStatus(),
-      maxBodyBytes: config.gateway.max_body_bytes,
-      secrets: new SecretStore(secretsDirOf(config.state_dir)),
+      maxBodyBytes: config.gateway.maxBodyBytes,
+      secrets: new SecretStore(secretsDirOf(config.stateDir)),
       remoteDeploy: new RemoteDeploy({
         config,
         registry,
@@ -164,7 +164,7 @@ export class Gateway {
         ? new LocalTicks()
         : new RedisTicks(
             () => events.redis(),
-            this.opts.config.events.key_prefix,
+            this.opts.config.events.keyPrefix,
             `${hostname()}:${process.pid}`,
           ),
       promRegistry: this.metrics.registry,
@@ -196,31 +196,31 @@ export class Gateway {
       log: this.log,
       auth: this.auth,
       browser: this.browser,
-      maxBodyBytes: gateway.max_body_bytes,
+      maxBodyBytes: gateway.maxBodyBytes,
       fallback: getRequestListener(this.app.fetch, { hostname: host }),
     });
     // Slow clients hold a connection each: headers and the whole request (not the function's run)
     // must arrive in time, or Node answers 408 and closes it. Node looks at its connections every
     // connectionsCheckingInterval (30 s by default), so that sets how late a timeout may fire.
-    const headersTimeout = gateway.headers_timeout_sec * 1000;
+    const headersTimeout = gateway.headersTimeoutSec * 1000;
     const server = createServer(
       {
         headersTimeout,
-        requestTimeout: gateway.request_timeout_sec * 1000,
-        keepAliveTimeout: gateway.keep_alive_timeout_sec * 1000,
+        requestTimeout: gateway.requestTimeoutSec * 1000,
+        keepAliveTimeout: gateway.keepAliveTimeoutSec * 1000,
         connectionsCheckingInterval: Math.min(1000, headersTimeout / 2),
       },
       listener,
     );
     // Past the cap, Node closes each new connection as soon as it is accepted ('drop'): one line per
     // burst in the log, not one per connection of a flood.
-    server.maxConnections = gateway.max_connections;
+    server.maxConnections = gateway.maxConnections;
     let dropLogged = 0;
     server.on('drop', () => {
       if (Date.now() - dropLogged < 10_000) return;
       dropLogged = Date.now();
       this.log.warn(
-        { max_connections: gateway.max_connections },
+        { max_connections: gateway.maxConnections },
         'connections refused: gateway.max_connections reached',
       );
     });

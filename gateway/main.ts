@@ -18,8 +18,8 @@ function fail(sentence: string): never {
 
 async function main(): Promise<void> {
   const config = await loadConfig({ path: process.env.TITAN_CONFIG });
-  const located = await connectEngine(config.state_dir);
-  if (!located) fail(await describeNoEngine(config.state_dir));
+  const located = await connectEngine(config.stateDir);
+  if (!located) fail(await describeNoEngine(config.stateDir));
   const { found, engine } = located;
   const info = await engine.ping();
   log.info(
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
 
   for (const [kind, image] of [
     ['node', config.sandbox.image],
-    ['python', config.sandbox.python_image],
+    ['python', config.sandbox.pythonImage],
   ] as const) {
     try {
       const outcome = await ensureRuntimeImage(engine, image, {
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   await gateway.start();
   const port = await gateway.listen();
   log.info(
-    { url: `http://${config.gateway.host}:${port}`, functions_dir: config.functions_dir },
+    { url: `http://${config.gateway.host}:${port}`, functions_dir: config.functionsDir },
     'gateway listening',
   );
 

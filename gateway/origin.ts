@@ -28,7 +28,7 @@ export interface BrowserPolicyOptions {
   /** gateway.allowed_hosts */
   allowedHosts: readonly string[];
   /** gateway.cors */
-  cors: { allow_origins: readonly string[]; allow_headers: readonly string[]; max_age_sec: number };
+  cors: { allowOrigins: readonly string[]; allowHeaders: readonly string[]; maxAgeSec: number };
 }
 
 /** A request as the policy reads it: its method and a header by lower-case name (undefined: not sent). */
@@ -98,7 +98,7 @@ export class BrowserPolicy {
       if (wildcard) this.suffixes.push(`.${name}`);
       else this.names.add(name);
     }
-    this.origins = new Set(opts.cors.allow_origins);
+    this.origins = new Set(opts.cors.allowOrigins);
   }
 
   /**
@@ -167,15 +167,15 @@ export class BrowserPolicy {
 
   /** Hono's side: the check first, then hono/cors (preflights, headers) for allowed cross origins only. */
   middleware(): MiddlewareHandler {
-    const { allow_headers, max_age_sec } = this.opts.cors;
+    const { allowHeaders, maxAgeSec } = this.opts.cors;
     const withCors = cors({
       origin: (origin) => origin, // already checked: only allowed origins get here
       allowMethods: ALLOW_METHODS,
       allowHeaders: [
-        ...new Set([...BASE_ALLOW_HEADERS, ...allow_headers.map((h) => h.toLowerCase())]),
+        ...new Set([...BASE_ALLOW_HEADERS, ...allowHeaders.map((h) => h.toLowerCase())]),
       ],
       exposeHeaders: EXPOSE_HEADERS,
-      maxAge: max_age_sec,
+      maxAge: maxAgeSec,
     });
     return (c, next) => {
       const allowed = this.check({

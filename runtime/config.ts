@@ -11,204 +11,39 @@ import {
   rootListProblem,
   strictObject,
   VALIDATION,
+  camelKeys,
 } from './schema-util.ts';
-import { CpuQuantity, MemoryQuantity, parseMemory } from './quantity.ts';
-import { isReservedTopic, RESERVED_NAMESPACE, reservedTopicMessage } from './topics.ts';
-import { ISOLATIONS } from './engine/runtimes.ts';
+import { isReservedTopic, reservedTopicMessage } from './topics.ts';
 import { GatewaySchema } from './gateway-config.ts';
+import { EventsSchema } from './events-config.ts';
+import { SandboxSchema } from './sandbox-config.ts';
+
+export { FunctionMemory, MIN_MEMORY_BYTES, TimeoutSec } from './sandbox-config.ts';
 
 export const DEFAULT_CONFIG_PATH = 'config/runtime.yaml';
-/** Node needs more than this to start at all; applies to sandbox.default_memory and resources.memory. */
-export const MIN_MEMORY_BYTES = 16 * 1024 ** 2;
 
-export const TimeoutSec = v.pipe(v.number(), v.gtValue(0), v.maxValue(3600));
-
-/** Memory for a function's container. */
-export const FunctionMemory = v.pipe(
-  MemoryQuantity,
-  v.check(
-    // An unparsable value was already reported by MemoryQuantity (whose check leaves it "typed").
-    (q) => {
-      try {
-        return parseMemory(q) >= MIN_MEMORY_BYTES;
-      } catch {
-        return true;
-      }
-    },
-    (i) => `must be at least 16Mi (got ${JSON.stringify(i.input)})`,
-  ),
-);
-
-/** Stem cells of one runtime: generic containers running its bootstrap, specialized on a cold start. */
-const stemRuntimeSchema = (defaultMin: number) =>
+const PoolSchema = camelKeys(
   v.pipe(
     strictObject({
-      /** kept ready at all times (each one taken is replaced in the background); 0 turns them off */
-      min: v.optional(int(0, 64), defaultMin),
-      /** after a burst found none ready, up to this many are kept ready for a while (stem-pool.ts) */
-      max: v.optional(int(0, 64), 8),
+      min: v.optional(int(0), 1),
+      max: v.optional(int(1), 4),
+      concurrency: v.optional(int(1, 1000), 1),
+      idle_sec: v.optional(int(0), 300),
+      queue_max: v.optional(int(0), 64),
+      queue_timeout_sec: v.optional(v.pipe(v.number(), v.gtValue(0)), 10),
     }),
     v.forward(
       v.partialCheck(
         [['min'], ['max']],
-        (s) => s.min <= s.max,
+        (p) => p.min <= p.max,
         (i) => {
-          const s = i.input as { min: number; max: number };
-          return `must be <= max (got min ${s.min}, max ${s.max})`;
+          const p = i.input as { min: number; max: number };
+          return `must be <= pool.max (got min ${p.min}, max ${p.max})`;
         },
       ),
       ['min'],
     ),
-  );
-
-/** On by default: an idle node cell costs ~9 MiB and turns a `pool.min: 0` cold start into ~12 ms. */
-const StemCellsSchema = strictObject({
-  node: v.nullish(stemRuntimeSchema(2), {}),
-  python: v.nullish(stemRuntimeSchema(1), {}),
-});
-
-const SandboxSchema = strictObject({
-  runtime: v.optional(v.picklist(['docker', 'podman']), 'docker'),
-  /** what a function whose manifest says no `isolation:` runs under: runc, or gVisor (engine/runtimes.ts) */
-  isolation: v.optional(v.picklist(ISOLATIONS), 'container'),
-  image: v.optional(nonEmpty, 'node:20-bookworm-slim'),
-  python_image: v.optional(nonEmpty, 'python:3.12-slim'),
-  // Kept as written; manifest resolution parses them, so a function's spec carries cores and bytes.
-  default_cpu: v.optional(CpuQuantity, '50m'),
-  default_cpu_limit: v.optional(CpuQuantity, '1'),
-  default_memory: v.optional(FunctionMemory, '128Mi'),
-  timeout_sec: v.optional(TimeoutSec, 60),
-  startup_timeout_sec: v.optional(v.pipe(v.number(), v.gtValue(0)), 20),
-  pids_limit: v.optional(int(1), 64),
-  tmp_size: v.optional(MemoryQuantity, '16Mi'),
-  // Numeric only: a user name may not exist in the image, and uid 0 would defeat the sandbox.
-  user: v.optional(
-    v.pipe(
-      v.string(),
-      v.regex(/^\d+(:\d+)?$/, 'must be a numeric uid or uid:gid such as "65534:65534"'),
-      v.check((u) => Number(u.split(':')[0]) !== 0, 'must not be root (uid 0)'),
-    ),
-    '65534:65534',
   ),
-  fs_roots: v.optional(v.array(nonEmpty), []),
-  /** the engine's log file per container is rotated at this size; log_max_files are kept */
-  log_max_size: v.optional(MemoryQuantity, '5Mi'),
-  log_max_files: v.optional(int(1, 100), 2),
-  /** longest answer the gateway accepts from a function (502 invalid_response beyond it) */
-  max_response_bytes: v.optional(int(1024, 1024 ** 3), 6 * 1024 ** 2),
-  /** generic containers per runtime image, specialized for a function on its cold start */
-  stem_cells: v.nullish(StemCellsSchema, {}),
-});
-
-const PoolSchema = v.pipe(
-  strictObject({
-    min: v.optional(int(0), 1),
-    max: v.optional(int(1), 4),
-    concurrency: v.optional(int(1, 1000), 1),
-    idle_sec: v.optional(int(0), 300),
-    queue_max: v.optional(int(0), 64),
-    queue_timeout_sec: v.optional(v.pipe(v.number(), v.gtValue(0)), 10),
-  }),
-  v.forward(
-    v.partialCheck(
-      [['min'], ['max']],
-      (p) => p.min <= p.max,
-      (i) => {
-        const p = i.input as { min: number; max: number };
-        return `must be <= pool.max (got min ${p.min}, max ${p.max})`;
-      },
-    ),
-    ['min'],
-  ),
-);
-
-/** A name the runtime keeps in Redis: inside the reserved namespace, so no topic can name or match it. */
-const InternalName = (what: string) =>
-  v.pipe(
-    nonEmpty,
-    v.check(
-      (s) => s.toLowerCase().startsWith(RESERVED_NAMESPACE),
-      (i) =>
-        `must start with the reserved namespace '${RESERVED_NAMESPACE}' (got ${JSON.stringify(i.input)}), so that no topic can name ${what}`,
-    ),
-    // On a Redis Cluster the event system places keys by their `{…}` hash tag (docs/events-keys.md).
-    v.check(
-      (s) => !/[{}]/.test(s),
-      (i) =>
-        `must not contain '{' or '}' (got ${JSON.stringify(i.input)}): they are Redis Cluster hash tags`,
-    ),
-  );
-
-const EventsSchema = v.pipe(
-  strictObject({
-    /** REDIS_URL wins over this; with neither, a private redis-server is started when on the PATH */
-    redis_url: v.optional(v.string(), ''),
-    embedded_redis: v.optional(v.boolean(), true),
-    key_prefix: v.optional(
-      v.pipe(
-        v.string(),
-        // A `{` would make the prefix the Redis Cluster hash tag of every key (docs/events-keys.md).
-        v.check(
-          (s) => !/[{}]/.test(s),
-          (i) =>
-            `must not contain '{' or '}' (got ${JSON.stringify(i.input)}): on a Redis Cluster they would decide the slot of every key`,
-        ),
-      ),
-      '',
-    ),
-    group: v.optional(nonEmpty, 'plugins'),
-    results_stream: v.optional(InternalName('or match the results'), 'titan.results'),
-    dlq_stream: v.optional(InternalName('or match the dead letters'), 'titan.dlq'),
-    /** per-function work queues: <prefix><function> */
-    queue_prefix: v.optional(InternalName("or match a function's queue"), 'titan.q.'),
-    start_from: v.optional(v.picklist(['new', 'all']), 'new'),
-    max_attempts: v.optional(int(1, 100), 3),
-    retry_base_ms: v.optional(int(1), 200),
-    reclaim_idle_sec: v.optional(v.pipe(v.number(), v.gtValue(0)), 30),
-    read_count: v.optional(int(1, 1000), 100),
-    block_ms: v.optional(int(10, 60_000), 1000),
-    max_inflight_per_function: v.optional(int(1, 10_000), 64),
-    topic_scan_sec: v.optional(v.pipe(v.number(), v.gtValue(0)), 5),
-    async_result_ttl_sec: v.optional(int(1), 86_400),
-    results_maxlen: v.optional(int(0), 100_000),
-    /** every topic stream is trimmed to about this many entries (XADD MAXLEN ~) */
-    topic_maxlen: v.optional(int(1), 100_000),
-    /** the DLQ is trimmed to about this many entries */
-    dlq_maxlen: v.optional(int(1), 100_000),
-    /** entries (waiting or running) per function queue; an event routed past it is dead-lettered as overloaded */
-    queue_maxlen: v.optional(int(1), 100_000),
-    /** an async invocation finding this many entries in its function's queue is refused: 429 overloaded */
-    async_backlog_max: v.optional(int(1), 10_000),
-    /** events one invocation may emit; more fail the invocation (invalid_response) and none is published */
-    max_emits_per_invocation: v.optional(int(0, 10_000), 100),
-    /** a retry count is forgotten this long after the attempt that wrote it (it only matters mid-retry) */
-    attempts_ttl_sec: v.optional(int(1), 86_400),
-    /** on Cluster / Sentinel: how long an acknowledged write waits for a replica to have it (WAIT) */
-    replica_wait_ms: v.optional(int(0, 10_000), 100),
-  }),
-  // One action, so that every cross-key problem is listed at once (a pipe stops at its first issue).
-  v.rawCheck(({ dataset, addIssue }) => {
-    if (!dataset.typed) return;
-    const e = dataset.value;
-    const at = (key: keyof typeof e): [v.ObjectPathItem] => [
-      { type: 'object', origin: 'value', input: e, key, value: e[key] },
-    ];
-    for (const key of ['results_stream', 'dlq_stream'] as const) {
-      // A stream under the queue prefix would be the queue of a function of that name.
-      if (e[key].startsWith(e.queue_prefix)) {
-        addIssue({
-          path: at(key),
-          message: `must not start with events.queue_prefix (got ${JSON.stringify(e[key])}, queue_prefix ${JSON.stringify(e.queue_prefix)}): it would be a function's queue`,
-        });
-      }
-    }
-    if (e.async_backlog_max > e.queue_maxlen) {
-      addIssue({
-        path: at('async_backlog_max'),
-        message: `must be <= events.queue_maxlen (got ${e.async_backlog_max}, queue_maxlen ${e.queue_maxlen})`,
-      });
-    }
-  }),
 );
 
 /** What a topic may be called; the event system checks published topics against the same rule. */
@@ -229,41 +64,47 @@ export const DEFAULT_SOURCE_IGNORE = [
 ] as const;
 
 // picklist on `type`, so further kinds of source can join as a variant.
-const FsSourceSchema = strictObject({
-  type: v.picklist(['fs']),
-  /** the directory to watch; created if missing */
-  path: nonEmpty,
-  topic: v.pipe(
-    v.string(),
-    v.regex(
-      TOPIC_PATTERN,
-      (i) => `invalid topic ${JSON.stringify(i.input)}: topics match ${TOPIC_PATTERN.source}`,
+const FsSourceSchema = camelKeys(
+  strictObject({
+    type: v.picklist(['fs']),
+    /** the directory to watch; created if missing */
+    path: nonEmpty,
+    topic: v.pipe(
+      v.string(),
+      v.regex(
+        TOPIC_PATTERN,
+        (i) => `invalid topic ${JSON.stringify(i.input)}: topics match ${TOPIC_PATTERN.source}`,
+      ),
     ),
-  ),
-  /** how long a file must stay unchanged before its event is published */
-  debounce_ms: v.optional(int(0, 3_600_000), 500),
-  recursive: v.optional(v.boolean(), true),
-  /** name patterns (`*`, `?`) ignored in addition to DEFAULT_SOURCE_IGNORE */
-  ignore: v.optional(v.array(nonEmpty), []),
-});
+    /** how long a file must stay unchanged before its event is published */
+    debounce_ms: v.optional(int(0, 3_600_000), 500),
+    recursive: v.optional(v.boolean(), true),
+    /** name patterns (`*`, `?`) ignored in addition to DEFAULT_SOURCE_IGNORE */
+    ignore: v.optional(v.array(nonEmpty), []),
+  }),
+);
 
-const LogsSchema = strictObject({
-  /** lines of container output kept in memory per function; older lines are dropped */
-  max_lines_per_function: v.optional(int(1, 1_000_000), 2000),
-});
+const LogsSchema = camelKeys(
+  strictObject({
+    /** lines of container output kept in memory per function; older lines are dropped */
+    max_lines_per_function: v.optional(int(1, 1_000_000), 2000),
+  }),
+);
 
-export const ConfigSchema = strictObject({
-  // nullish: a section whose keys are all commented out parses as null and means "all defaults".
-  gateway: v.nullish(GatewaySchema, {}),
-  functions_dir: v.optional(nonEmpty, './functions'),
-  state_dir: v.optional(nonEmpty, '.titan'),
-  sandbox: v.nullish(SandboxSchema, {}),
-  pool: v.nullish(PoolSchema, {}),
-  events: v.nullish(EventsSchema, {}),
-  logs: v.nullish(LogsSchema, {}),
-  /** directories whose new and changed files are published as events */
-  sources: v.nullish(v.array(FsSourceSchema), []),
-});
+export const ConfigSchema = camelKeys(
+  strictObject({
+    // nullish: a section whose keys are all commented out parses as null and means "all defaults".
+    gateway: v.nullish(GatewaySchema, {}),
+    functions_dir: v.optional(nonEmpty, './functions'),
+    state_dir: v.optional(nonEmpty, '.titan'),
+    sandbox: v.nullish(SandboxSchema, {}),
+    pool: v.nullish(PoolSchema, {}),
+    events: v.nullish(EventsSchema, {}),
+    logs: v.nullish(LogsSchema, {}),
+    /** directories whose new and changed files are published as events */
+    sources: v.nullish(v.array(FsSourceSchema), []),
+  }),
+);
 
 export type RuntimeConfig = v.InferOutput<typeof ConfigSchema>;
 export type SourceConfig = RuntimeConfig['sources'][number];
@@ -272,9 +113,9 @@ export type SourceConfig = RuntimeConfig['sources'][number];
 function resolvePaths(c: RuntimeConfig, cwd: string): RuntimeConfig {
   return {
     ...c,
-    functions_dir: path.resolve(cwd, c.functions_dir),
-    state_dir: path.resolve(cwd, c.state_dir),
-    sandbox: { ...c.sandbox, fs_roots: c.sandbox.fs_roots.map((r) => path.resolve(cwd, r)) },
+    functionsDir: path.resolve(cwd, c.functionsDir),
+    stateDir: path.resolve(cwd, c.stateDir),
+    sandbox: { ...c.sandbox, fsRoots: c.sandbox.fsRoots.map((r) => path.resolve(cwd, r)) },
     sources: c.sources.map((s) => ({ ...s, path: path.resolve(cwd, s.path) })),
   };
 }
@@ -350,12 +191,28 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<RuntimeC
     raw = parsed.value ?? {};
   }
   const envProblems = isRecord(raw) ? applyEnv(raw, env) : [];
+  return checked(raw, { file, abs, cwd, envProblems });
+}
+
+/** What a config file holds, as YAML spells it (snake_case keys): tests and benchmarks build these. */
+export type ConfigInput = v.InferInput<typeof ConfigSchema>;
+
+/** The config `input` describes, checked as loadConfig checks a file; `cwd` resolves its paths. */
+export function parseConfig(input: ConfigInput, cwd: string = process.cwd()): RuntimeConfig {
+  return checked(input, { file: 'config', abs: cwd, cwd, envProblems: [] });
+}
+
+function checked(
+  raw: unknown,
+  where: { file: string; abs: string; cwd: string; envProblems: string[] },
+): RuntimeConfig {
+  const { file, abs, cwd } = where;
   const result = v.safeParse(ConfigSchema, raw, VALIDATION);
   const fileProblems = [
     ...rootListProblem(raw),
     ...(result.success ? sourceProblems(result.output, cwd) : problemsOf(result.issues)),
   ];
-  const problems = [...fileProblems.map((p) => `${file}: ${p}`), ...envProblems];
+  const problems = [...fileProblems.map((p) => `${file}: ${p}`), ...where.envProblems];
   if (problems.length > 0 || !result.success) throw configError(file, abs, problems);
   return resolvePaths(result.output, cwd);
 }

@@ -1,6 +1,6 @@
 // One running function container: started through the engine, warm once its bootstrap answers a
 // health check, then invoked over keep-alive HTTP on its unix socket.
-import { request } from 'node:http';
+// The request itself (size cap, time limit) is in container-request.ts.
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +12,7 @@ import type {
   ExitInfo,
   LogFollow,
 } from './engine/engine.ts';
-import { SandboxError, TitanError } from './errors.ts';
+import { SandboxError } from './errors.ts';
 import {
   handlerLoaded,
   readInvokeReply,
@@ -20,6 +20,9 @@ import {
   SOCKET_FILE,
   type InvokeReply,
 } from './protocol.ts';
+import { ResponseTooLargeError, send, type Reply } from './container-request.ts';
+
+export { ResponseTooLargeError } from './container-request.ts';
 
 /** A time limit on one call: past `ms` the request is cut and the call rejects with `error()`. */
 export interface CallLimit {
@@ -38,23 +41,6 @@ export class ConnectionLostError extends Error {
 const MAX_SOCKET_PATH = 107;
 /** After removal the engine ends a log stream by itself; one that lingers past this is cut. */
 const LOG_DRAIN_MS = 2000;
-
-/** The answer was more than the gateway passes on; the connection is dropped, the container stays. */
-export class ResponseTooLargeError extends TitanError {
-  constructor(limit: number) {
-    super(
-      'invalid_response',
-      `the function's answer is larger than the ${limit}-byte limit (sandbox.max_response_bytes)`,
-      { max_response_bytes: limit },
-    );
-  }
-}
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
 
 export interface StartOptions {
   /** host directory for the gateway's socket, created here and mounted read-only in the container */
@@ -228,56 +214,7 @@ export class FunctionContainer {
     body?: string,
     limit?: { ms: number; cut: () => Error },
   ): Promise<Reply> {
-    const max = this.opts.maxResponseBytes;
-    return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const fail = (err: Error) => {
-        clearTimeout(timer);
-        reject(err);
-      };
-      const req = request(
-        {
-          // The agent hands out the connections the container dialed; the path only names them.
-          socketPath: this.agent.socketPath,
-          agent: this.agent,
-          method,
-          path,
-          headers:
-            body === undefined
-              ? {}
-              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          const declared = Number(res.headers['content-length']);
-          if (declared > max) return req.destroy(new ResponseTooLargeError(max));
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > max) req.destroy(new ResponseTooLargeError(max));
-            else chunks.push(chunk);
-          });
-          res.on('end', () => {
-            clearTimeout(timer);
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: Buffer.concat(chunks, size).toString('utf8'),
-            });
-          });
-          res.on('error', fail);
-        },
-      );
-      // Rejects itself: a request still waiting for a dialed-in connection emits nothing when destroyed.
-      if (limit)
-        timer = setTimeout(() => {
-          const err = limit.cut();
-          req.destroy(err);
-          fail(err);
-        }, limit.ms);
-      req.on('error', fail);
-      req.end(body);
-    });
+    return send(this.agent, this.opts.maxResponseBytes, method, path, body, limit);
   }
 
   /** Kill and remove; safe to call more than once. */

@@ -60,9 +60,9 @@ export class Registry extends EventEmitter {
     super();
     const { config, log } = opts;
     this.limits = sandboxLimits(config);
-    this.knobs = new PoolKnobs(join(config.state_dir, 'pool-overrides.json'), log);
+    this.knobs = new PoolKnobs(join(config.stateDir, 'pool-overrides.json'), log);
     this.watcher = new FolderWatcher({
-      dir: config.functions_dir,
+      dir: config.functionsDir,
       debounceMs: opts.debounceMs ?? 150,
       onChange: () =>
         void this.rescan().catch((err) => log?.('rescan failed', { err: String(err) })),
@@ -73,9 +73,9 @@ export class Registry extends EventEmitter {
       engine: opts.engine,
       limits: this.limits,
       scope: opts.scope,
-      runDir: runDirOf(config.state_dir),
-      cellsDir: cellsDirOf(config.state_dir),
-      startupTimeoutMs: config.sandbox.startup_timeout_sec * 1000,
+      runDir: runDirOf(config.stateDir),
+      cellsDir: cellsDirOf(config.stateDir),
+      startupTimeoutMs: config.sandbox.startupTimeoutSec * 1000,
       onChange: (runtime, { ready, starting }) =>
         opts.onPoolEvent?.('', { kind: 'stem_cells', runtime, ready, starting }),
       log,
@@ -93,21 +93,17 @@ export class Registry extends EventEmitter {
   /** Remove what an earlier gateway on this state directory left behind, watch, then deploy. */
   async start(): Promise<void> {
     await this.removeOrphans();
-    await installBootstrap(this.opts.config.state_dir);
+    await installBootstrap(this.opts.config.stateDir);
     this.stemCells.start(); // in the background: a cold start finding none ready starts a container
     await this.knobs.load();
-    await mkdir(this.opts.config.functions_dir, { recursive: true });
+    await mkdir(this.opts.config.functionsDir, { recursive: true });
     // Watching before the first scan: a change made while it runs is seen by the next one.
     await this.watcher.start();
     await this.rescan();
   }
 
   async removeOrphans(): Promise<number> {
-    const count = await removeOrphans(
-      this.opts.engine,
-      this.opts.scope,
-      this.opts.config.state_dir,
-    );
+    const count = await removeOrphans(this.opts.engine, this.opts.scope, this.opts.config.stateDir);
     if (count) this.opts.log?.('removed orphan containers of an earlier run', { count });
     return count;
   }
@@ -206,10 +202,10 @@ export class Registry extends EventEmitter {
       engine: this.opts.engine,
       limits: this.limits,
       scope: this.opts.scope,
-      runDir: runDirOf(config.state_dir),
-      startupTimeoutMs: config.sandbox.startup_timeout_sec * 1000,
-      queueMax: config.pool.queue_max,
-      queueTimeoutMs: config.pool.queue_timeout_sec * 1000,
+      runDir: runDirOf(config.stateDir),
+      startupTimeoutMs: config.sandbox.startupTimeoutSec * 1000,
+      queueMax: config.pool.queueMax,
+      queueTimeoutMs: config.pool.queueTimeoutSec * 1000,
       onPoolEvent: this.opts.onPoolEvent,
       logs: this.opts.logs,
       stemCells: this.stemCells,

@@ -53,22 +53,22 @@ export interface SandboxLimits {
 }
 
 /** The limits the config sets for every function container. */
-export function sandboxLimits(config: Pick<RuntimeConfig, 'sandbox' | 'state_dir'>): SandboxLimits {
+export function sandboxLimits(config: Pick<RuntimeConfig, 'sandbox' | 'stateDir'>): SandboxLimits {
   const sb = config.sandbox;
   return {
     defaultLimits: {
-      cpuShare: parseCpu(sb.default_cpu),
-      cpuLimit: parseCpu(sb.default_cpu_limit),
-      memoryBytes: parseMemory(sb.default_memory),
-      pidsLimit: sb.pids_limit,
+      cpuShare: parseCpu(sb.defaultCpu),
+      cpuLimit: parseCpu(sb.defaultCpuLimit),
+      memoryBytes: parseMemory(sb.defaultMemory),
+      pidsLimit: sb.pidsLimit,
     },
     user: sb.user,
-    pidsLimit: sb.pids_limit,
-    tmpBytes: parseMemory(sb.tmp_size),
-    bootstrapDir: join(config.state_dir, 'bootstrap'),
-    logMaxBytes: parseMemory(sb.log_max_size),
-    logMaxFiles: sb.log_max_files,
-    maxResponseBytes: sb.max_response_bytes,
+    pidsLimit: sb.pidsLimit,
+    tmpBytes: parseMemory(sb.tmpSize),
+    bootstrapDir: join(config.stateDir, 'bootstrap'),
+    logMaxBytes: parseMemory(sb.logMaxSize),
+    logMaxFiles: sb.logMaxFiles,
+    maxResponseBytes: sb.maxResponseBytes,
   };
 }
 

@@ -87,6 +87,45 @@ export function strictObject<const E extends v.ObjectEntries>(entries: E) {
   });
 }
 
+/** `max_body_bytes` → `maxBodyBytes`, as a type: what a YAML key is called in the code. */
+export type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`
+  ? `${Head}${Capitalize<CamelCase<Tail>>}`
+  : S;
+
+/** `T` with its own keys (not its values' keys) in camelCase. */
+export type CamelKeys<T> = { [K in keyof T as K extends string ? CamelCase<K> : K]: T[K] };
+
+/** `max_body_bytes` → `maxBodyBytes`: the runtime half of CamelCase. */
+export const camelCase = (key: string): string =>
+  key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+type ObjectLike = v.GenericSchema<unknown, Record<string, unknown>> &
+  ({ entries: v.ObjectEntries } | { pipe: readonly [{ entries: v.ObjectEntries }, ...unknown[]] });
+
+/**
+ * `schema` (an object schema, or a pipe that starts with one) whose output names its keys in
+ * camelCase: users write the YAML keys, the code reads `cfg.reclaimIdleSec`, and the mapping happens
+ * once, at load. Only the keys the schema declares are renamed, never the keys of the values (env
+ * vars, topics, function names stay as written); nested schemas rename their own. The rename runs
+ * after every check of `schema`, so problems still name the key the user wrote.
+ */
+export function camelKeys<const S extends ObjectLike>(schema: S) {
+  const entries = 'entries' in schema ? schema.entries : schema.pipe[0].entries;
+  const renames = new Map(Object.keys(entries).map((k) => [k, camelCase(k)]));
+  // `max_age` beside `maxAge` would silently lose one of them; a schema like that is a bug.
+  const names = [...renames.values()];
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice) throw new Error(`camelKeys: two keys of one schema are both called '${twice}'`);
+  return v.pipe(
+    schema,
+    v.transform((input) => {
+      const out: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(input)) out[renames.get(key) ?? key] = value;
+      return out as CamelKeys<v.InferOutput<S>>;
+    }),
+  );
+}
+
 /** Edits (insert, delete, replace, swap two neighbours) that turn `a` into `b`: optimal string alignment. */
 export function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) =>

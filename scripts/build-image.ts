@@ -10,9 +10,9 @@ const { values } = parseArgs({
   options: { tag: { type: 'string', default: 'titan-functions:latest' } },
 });
 const config = await loadConfig({ path: process.env.TITAN_CONFIG });
-const located = await connectEngine(config.state_dir);
+const located = await connectEngine(config.stateDir);
 if (!located) {
-  process.stderr.write(`✗ ${await describeNoEngine(config.state_dir)}\n`);
+  process.stderr.write(`✗ ${await describeNoEngine(config.stateDir)}\n`);
   process.exit(1);
 }
 const { engine } = located;

@@ -6,6 +6,7 @@
 import { readFileSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { leanDepsPlugin, REQUIRE_BANNER, STUB_NAMESPACE } from './lean-deps.js';
 
 export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 export const DIST = join(ROOT, 'dist');
@@ -61,7 +62,8 @@ export async function build({ entries = ENTRIES, outdir = DIST, root = ROOT } = 
     metafile: true,
     write: false,
     logLevel: 'error',
-    plugins: [sourceUrlPlugin(outdir)],
+    banner: { js: REQUIRE_BANNER },
+    plugins: [leanDepsPlugin(), sourceUrlPlugin(outdir)],
   });
   mkdirSync(outdir, { recursive: true });
   // Maps before their bundles: a bundle never points at a map from another build.
@@ -73,9 +75,9 @@ export async function build({ entries = ENTRIES, outdir = DIST, root = ROOT } = 
     writeFileSync(tmp, f.contents);
     renameSync(tmp, f.path);
   }
-  const inputs = Object.keys(result.metafile.inputs).map((p) =>
-    relative(root, resolve(process.cwd(), p)),
-  );
+  const inputs = Object.keys(result.metafile.inputs)
+    .filter((p) => !p.startsWith(`${STUB_NAMESPACE}:`))
+    .map((p) => relative(root, resolve(process.cwd(), p)));
   const tmp = join(outdir, `${INPUTS}.${process.pid}.tmp`);
   writeFileSync(tmp, JSON.stringify({ entries, inputs }));
   renameSync(tmp, join(outdir, INPUTS));

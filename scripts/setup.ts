@@ -5,13 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../runtime/config.ts';
 import type { EngineInfo } from '../runtime/engine/engine.ts';
-import {
-  describeNoEngine,
-  engineAt,
-  locateEngine,
-  pingHost,
-  startLocalEngine,
-} from '../runtime/engine/locate.ts';
+import { describeNoEngine, engineAt, locateEngine, pingHost } from '../runtime/engine/locate.ts';
+import { startLocalEngine } from '../runtime/engine/start-local.ts';
 import { gvisorStatus } from '../runtime/engine/runtimes.ts';
 import { ensureRuntimeImage, HOST_PYTHON } from '../runtime/image/runtime-image.ts';
 import { AptInstaller } from './apt.ts';
@@ -57,10 +52,10 @@ export async function setup(env: NodeJS.ProcessEnv = process.env): Promise<numbe
     const configFile = env.TITAN_CONFIG || DEFAULT_CONFIG_PATH;
     const config = await loadConfig({ env });
     done(
-      `config: ${existsSync(configFile) ? configFile : 'defaults'} (state dir ${config.state_dir})`,
+      `config: ${existsSync(configFile) ? configFile : 'defaults'} (state dir ${config.stateDir})`,
     );
 
-    const installer = new AptInstaller({ logFile: join(config.state_dir, 'setup-apt.log'), env });
+    const installer = new AptInstaller({ logFile: join(config.stateDir, 'setup-apt.log'), env });
     const packages = await ensurePackages(await probeFacts(config, env), installer, {
       done,
       detail,
@@ -68,20 +63,20 @@ export async function setup(env: NodeJS.ProcessEnv = process.env): Promise<numbe
     });
     if (packages.outcome === 'none') done('system packages: nothing to install');
 
-    for (const deps of await installFunctionDeps(config.functions_dir)) {
+    for (const deps of await installFunctionDeps(config.functionsDir)) {
       done(
         `function ${deps.folder}: dependencies ${deps.outcome === 'installed' ? `installed (npm ci, ${(deps.ms / 1000).toFixed(1)} s)` : 'up to date'}`,
       );
     }
 
-    const engine = await readyEngine(config.state_dir, env);
+    const engine = await readyEngine(config.stateDir, env);
     const label = [engine.kind, engine.info.serverVersion].filter(Boolean).join(' ');
     done(`engine: ${label} (API ${engine.info.apiVersion}) at ${engine.host} (${engine.how})`);
 
     const docker = engineAt(engine.host);
     const images = [
       { kind: 'node', image: config.sandbox.image, from: `node ${process.version}` },
-      { kind: 'python', image: config.sandbox.python_image, from: HOST_PYTHON },
+      { kind: 'python', image: config.sandbox.pythonImage, from: HOST_PYTHON },
     ] as const;
     for (const { kind, image, from } of images) {
       const since = performance.now();

@@ -196,7 +196,7 @@ export async function events(ctx: BenchContext): Promise<Measurement[]> {
   const { count, warmup, reps, paceSec } = ctx.sizes.events;
   const prefix = ctx.bench.keyPrefix;
   const topicKey = prefix + EVENT_TOPIC;
-  const resultsKey = prefix + ctx.bench.config.events.results_stream;
+  const resultsKey = prefix + ctx.bench.config.events.resultsStream;
   const rawKey = `${prefix}bench.raw`;
   const cmd = connect(url);
   const reader = connect(url);

@@ -29,18 +29,18 @@ export async function createBenchDir(): Promise<BenchDir> {
   const base = defaultConfig(dir);
   const config: RuntimeConfig = {
     ...base,
-    functions_dir: functionsDir,
-    state_dir: join(dir, 's'),
+    functionsDir: functionsDir,
+    stateDir: join(dir, 's'),
     gateway: { ...base.gateway, host: '127.0.0.1', port: 0 },
     // The recommended start (README): two node cells ready, up to eight after a burst found none. The
     // functions' CPU share (below) is the default, so stem cells are made with it: a function whose
     // resources differ from the defaults is specialized with an engine update (measured apart).
     sandbox: {
       ...base.sandbox,
-      default_cpu: '1',
-      stem_cells: { node: { min: STEM_MIN, max: STEM_MAX }, python: { min: 0, max: 8 } },
+      defaultCpu: '1',
+      stemCells: { node: { min: STEM_MIN, max: STEM_MAX }, python: { min: 0, max: 8 } },
     },
-    events: { ...base.events, key_prefix: keyPrefix },
+    events: { ...base.events, keyPrefix: keyPrefix },
   };
   return { dir, functionsDir, config, keyPrefix };
 }

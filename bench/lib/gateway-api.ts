@@ -27,7 +27,7 @@ export async function functionStatus(ctx: BenchContext, name: string): Promise<s
 }
 
 export const containersOf = (ctx: BenchContext, fn: string) =>
-  ctx.engine.listByLabels({ [LABEL.scope]: scopeOf(ctx.bench.config.state_dir), [LABEL.fn]: fn });
+  ctx.engine.listByLabels({ [LABEL.scope]: scopeOf(ctx.bench.config.stateDir), [LABEL.fn]: fn });
 
 /** Gone from the listing and every container removed. */
 export async function waitUndeployed(ctx: BenchContext, name: string): Promise<void> {

@@ -1,15 +1,27 @@
 // The gateway under test in a process of its own (out of the load client's CPU), driven over IPC.
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { RuntimeConfig } from '../../runtime/config.ts';
 import { engineAt } from '../../runtime/engine/locate.ts';
 import { Gateway } from '../../gateway/gateway.ts';
 import { createLogger } from '../../gateway/logger.ts';
 
+/** After a full GC: RSS and where it is (V8's heap, its new space, memory outside the heap). */
+export interface MemoryFigures {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  /** committed to V8's young generation (semi-spaces): grows with the allocation rate, kept after */
+  newSpace: number;
+  external: number;
+  arrayBuffers: number;
+}
+
 export type ToChild = { type: 'memory' } | { type: 'close' };
 export type FromChild =
   | { type: 'ready'; port: number; redisUrl?: string; triggers: string }
-  | { type: 'memory'; rss: number; heapUsed: number }
+  | ({ type: 'memory' } & MemoryFigures)
   | { type: 'failed'; message: string };
 
 const send = (m: FromChild) => process.send?.(m);
@@ -34,8 +46,10 @@ process.on('message', (m: ToChild) => {
   if (m.type === 'close') void close();
   else if (m.type === 'memory') {
     (globalThis as { gc?: () => void }).gc?.(); // heapUsed after a full collection: what is retained
-    const { rss, heapUsed } = process.memoryUsage();
-    send({ type: 'memory', rss, heapUsed });
+    const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+    const newSpace =
+      getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
+    send({ type: 'memory', rss, heapUsed, heapTotal, newSpace, external, arrayBuffers });
   }
 });
 process.on('disconnect', () => void close()); // the benchmark died: leave no containers behind

@@ -3,14 +3,28 @@
 // log at info on stdout, which goes to a file, as a service manager would take it.
 // TITAN_BENCH_RUNNER=tsx runs the sources under tsx instead, for A/B runs.
 import { fork, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RuntimeConfig } from '../../runtime/config.ts';
 import { build, ROOT } from '../../scripts/build.js';
-import type { FromChild, ToChild } from './gateway-child.ts';
+import type { FromChild, MemoryFigures, ToChild } from './gateway-child.ts';
 
 const SOURCE = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
+
+/**
+ * Node's flags as `npm start` passes them (package.json's start script: `node <flags> bin/start.js`),
+ * or TITAN_BENCH_NODE_FLAGS instead, for A/B runs of V8 settings.
+ */
+export function shippedNodeFlags(): string[] {
+  const override = process.env.TITAN_BENCH_NODE_FLAGS;
+  if (override !== undefined) return override.split(/\s+/).filter(Boolean);
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(1, words.indexOf('bin/start.js')).filter((w) => w.startsWith('--'));
+}
 
 /** The child to fork and how: the compiled bundle (built now, from the current sources) or the sources under tsx. */
 async function childProgram(): Promise<{ file: string; execArgv: string[] }> {
@@ -18,7 +32,7 @@ async function childProgram(): Promise<{ file: string; execArgv: string[] }> {
     return { file: SOURCE, execArgv: ['--import', 'tsx'] };
   const outdir = join(ROOT, 'dist', 'bench');
   await build({ entries: { 'gateway-child': SOURCE }, outdir });
-  return { file: join(outdir, 'gateway-child.js'), execArgv: ['--enable-source-maps'] };
+  return { file: join(outdir, 'gateway-child.js'), execArgv: shippedNodeFlags() };
 }
 
 export interface GatewayProcessOptions {
@@ -61,7 +75,7 @@ export class GatewayProcess {
       ...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []),
     ];
     // The access log (a line per invocation) to a file beside the functions: kept, off the terminal.
-    const logFd = openSync(join(dirname(opts.config.functions_dir), 'gateway-stdout.log'), 'a');
+    const logFd = openSync(join(dirname(opts.config.functionsDir), 'gateway-stdout.log'), 'a');
     const child = fork(program.file, [], {
       execArgv,
       env,
@@ -120,10 +134,10 @@ export class GatewayProcess {
     });
   }
 
-  /** The gateway process's RSS, and its heap in use after a full GC, in bytes. */
-  async memory(): Promise<{ rss: number; heapUsed: number }> {
-    const { rss, heapUsed } = await this.request({ type: 'memory' }, 'memory');
-    return { rss, heapUsed };
+  /** The gateway process's RSS and where it is, after a full GC, in bytes. */
+  async memory(): Promise<MemoryFigures> {
+    const { type: _, ...figures } = await this.request({ type: 'memory' }, 'memory');
+    return figures;
   }
 
   /** Drain and remove its containers, then exit; killed if that takes longer than `timeoutMs`. */

@@ -3,6 +3,7 @@ import Docker from 'dockerode';
 import { engineOptionsFromHost } from '../../runtime/engine/locate.ts';
 import type { BenchContext } from './context.ts';
 import { containerOf } from './gateway-api.ts';
+import type { MemoryFigures } from './gateway-child.ts';
 import { load } from './load.ts';
 import { progress } from './progress.ts';
 import { measurement, type Measurement } from './record.ts';
@@ -24,6 +25,14 @@ export async function containerMemory(dockerHost: string, id: string): Promise<n
   return usage - (stats.total_inactive_file ?? stats.inactive_file ?? 0);
 }
 
+const FIGURES = ['heapUsed', 'heapTotal', 'newSpace', 'external', 'arrayBuffers'] as const;
+
+/** Where the RSS is, idle and after: V8's heap (used, committed, its new space) and outside it. */
+function breakdown(idle: MemoryFigures, after: MemoryFigures): string {
+  const f = (x: number) => (x / MiB).toFixed(1);
+  return FIGURES.map((k) => `${k} ${f(idle[k])} → ${f(after[k])}`).join(', ');
+}
+
 export async function memory(ctx: BenchContext): Promise<Measurement[]> {
   const n = ctx.sizes.memoryInvocations;
   const id = await containerOf(ctx, WARM_FN);
@@ -36,12 +45,18 @@ export async function memory(ctx: BenchContext): Promise<Measurement[]> {
     path: `/functions/${WARM_FN}/invoke`,
     body: '{}',
   };
+  // RSS after each batch: growth that goes on batch after batch is a leak, one that levels off is
+  // what the allocator and V8 keep once they grew (a high-water mark).
+  const steps: string[] = [];
   let done = 0;
   while (done < n) {
     progress(`memory: ${done}/${n} invocations`);
     done += (
       await load(target, 8, { warmupSec: 0, sec: 10, maxRequests: Math.min(20_000, n - done) })
     ).calls;
+    steps.push(
+      `${Math.round(done / 1000)}k ${((await ctx.gateway.memory()).rss / MiB).toFixed(1)}`,
+    );
   }
   const after = await ctx.gateway.memory();
   const containerAfter = await containerMemory(ctx.dockerHost, id);
@@ -53,7 +68,7 @@ export async function memory(ctx: BenchContext): Promise<Measurement[]> {
       value: mib(after.rss),
       reference: { name: 'gateway RSS idle, after start', value: mib(idle.rss) },
       target: { text: 'ratio <= 1.3', met: (_v, _r, ratio) => ratio! <= 1.3 },
-      note: `heap in use after a full GC: ${(idle.heapUsed / MiB).toFixed(1)} MiB idle, ${(after.heapUsed / MiB).toFixed(1)} MiB after`,
+      note: `after a full GC, idle → after, MiB: ${breakdown(idle, after)}; RSS after each batch: ${steps.join(', ')}`,
     }),
     measurement({
       name: 'gateway RSS idle',

@@ -32,7 +32,7 @@ export interface RawPlacement {
 export async function rawPlacement(ctx: BenchContext, fnDir: string): Promise<RawPlacement> {
   const fn = await loadFunctionFolder(fnDir, ctx.bench.config);
   const suffix = randomBytes(4).toString('hex');
-  const socketDir = join(ctx.bench.config.state_dir, 'raw', suffix);
+  const socketDir = join(ctx.bench.config.stateDir, 'raw', suffix);
   const spec = containerSpecFor(fn, limitsOf(ctx), {
     containerName: `titan-bench-raw-${suffix}`,
     socketDir,

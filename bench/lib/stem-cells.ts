@@ -53,7 +53,7 @@ const stemReady = (ctx: BenchContext, n: number) =>
 /** Every container made as a node stem cell (ready, or specialized since: labels never change). */
 const stemContainers = (ctx: BenchContext) =>
   ctx.engine.listByLabels({
-    [LABEL.scope]: scopeOf(ctx.bench.config.state_dir),
+    [LABEL.scope]: scopeOf(ctx.bench.config.stateDir),
     [LABEL.stem]: 'node',
   });
 
@@ -269,7 +269,7 @@ export async function stemCells(ctx: BenchContext): Promise<Measurement[]> {
         n: updated.length,
       },
       reference: { name: 'raw create + start + ready (engine API), same run', value: rawMedian },
-      note: `resources.memory 256Mi against the cells' ${ctx.bench.config.sandbox.default_memory}: the engine's update API sets the limits before the handler loads`,
+      note: `resources.memory 256Mi against the cells' ${ctx.bench.config.sandbox.defaultMemory}: the engine's update API sets the limits before the handler loads`,
     }),
     measurement({
       name: `scale from zero under burst: ${BURST} functions at min 0 at once, stem pool at min ${STEM_MIN}`,

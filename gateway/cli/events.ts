@@ -1,8 +1,11 @@
-// `titan events tail <topic>`, `titan results`: a stream's newest entries, and with -f the new ones
-// as they arrive (polled through GET /events/:topic?after=<id>, read-only: no event is consumed).
+// `titan publish`, `titan events tail <topic>`, `titan results`: an event in; a stream's newest entries,
+// and with -f the new ones as they arrive (polled through GET /events/:topic?after=<id>, read-only: no
+// event is consumed).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StreamEntry, TitanClient } from '../client.ts';
-import { countOption, UsageError } from './usage.ts';
+import type { Values } from './args.ts';
+import { eventBody } from './event-body.ts';
+import { arity, countOption, UsageError } from './usage.ts';
 
 /** How often -f asks for entries after the last one shown. */
 const FOLLOW_POLL_MS = 500;
@@ -12,6 +15,15 @@ export interface StreamOptions {
   follow?: boolean;
   /** stops -f (tests); the CLI runs until interrupted */
   signal?: AbortSignal;
+}
+
+export async function publishCommand(
+  client: TitanClient,
+  rest: string[],
+  values: Values,
+): Promise<void> {
+  arity('publish', rest, ['topic', 'type']);
+  process.stdout.write(`${await client.publish(rest[0], rest[1], await eventBody(values))}\n`);
 }
 
 export async function eventsCommand(

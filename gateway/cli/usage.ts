@@ -1,4 +1,4 @@
-// What every `titan` command module shares: the usage error (exit status 2) and reading stdin.
+// What every `titan` command module shares: the usage error (exit status 2), arity, stdin, output.
 
 /** A mistake in the command line: reported with a pointer to `titan help`, exit status 2. */
 export class UsageError extends Error {}
@@ -16,4 +16,14 @@ export function countOption(raw: string | undefined, fallback: number, max = 100
   if (!Number.isInteger(n) || n < 1 || n > max)
     throw new UsageError(`--count must be an integer from 1 to ${max} (got ${raw})`);
   return n;
+}
+
+export const print = (value: unknown) =>
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+
+export function arity(cmd: string, rest: string[], names: string[]): void {
+  if (rest.length !== names.length)
+    throw new UsageError(
+      `${cmd} takes ${names.map((n) => `<${n}>`).join(' ')} (got ${rest.length} arguments)`,
+    );
 }

@@ -61,7 +61,7 @@ export class RemoteDeploy {
   }
 
   private async deployNow(name: string, archive: Buffer): Promise<DeployOutcome> {
-    const dir = this.opts.config.functions_dir;
+    const dir = this.opts.config.functionsDir;
     const staging = path.join(dir, `${STAGING}${randomBytes(6).toString('hex')}`);
     // The function's own folder: where it lives now (a folder may hold a name other than its own), or its name.
     const folder = this.opts.registry.folderOf(name) ?? name;
@@ -106,7 +106,7 @@ export class RemoteDeploy {
   private async removeNow(name: string): Promise<{ name: string; removed: true }> {
     const folder = this.opts.registry.folderOf(name);
     if (!folder) throw new TitanError('not_found', `no function named '${name}'`);
-    const dir = this.opts.config.functions_dir;
+    const dir = this.opts.config.functionsDir;
     const trash = path.join(dir, `${TRASH}${randomBytes(6).toString('hex')}`);
     await rename(path.join(dir, folder), trash);
     try {

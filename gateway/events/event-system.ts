@@ -117,9 +117,9 @@ export class EventSystem {
   async start(invoke: Invoke): Promise<void> {
     this.invoke = invoke;
     const found = await resolveRedisUrl(
-      this.opts.redisUrl || (this.opts.env ?? process.env).REDIS_URL || this.cfg.redis_url,
-      this.cfg.embedded_redis,
-      this.opts.config.state_dir,
+      this.opts.redisUrl || (this.opts.env ?? process.env).REDIS_URL || this.cfg.redisUrl,
+      this.cfg.embeddedRedis,
+      this.opts.config.stateDir,
       this.opts.log,
     );
     this.embedded = found.embedded;
@@ -132,7 +132,7 @@ export class EventSystem {
     this.url = url;
     this.cmd = connectRedis(url, 'titan-cmd');
     this.keys.tagged = isCluster(this.cmd);
-    this.durability = { replicated: isReplicated(url), waitMs: this.cfg.replica_wait_ms };
+    this.durability = { replicated: isReplicated(url), waitMs: this.cfg.replicaWaitMs };
     this.cmd.on('error', () => {}); // state is reported through /healthz; ioredis reconnects by itself
     await this.cmd.connect().catch((err) =>
       this.opts.log('redis not reachable yet; will keep trying', {
@@ -179,7 +179,7 @@ export class EventSystem {
         cfg,
         consumer: this.consumer,
         invoke,
-        maxAttempts: () => opts.registry.get(fn)?.spec.maxAttempts ?? cfg.max_attempts,
+        maxAttempts: () => opts.registry.get(fn)?.spec.maxAttempts ?? cfg.maxAttempts,
         durability: this.durability,
         onOutcome: (o) => this.metrics?.onOutcome(o),
         log: opts.log,
@@ -229,7 +229,7 @@ export class EventSystem {
    * although the handler ran: the caller learns its events went nowhere.
    */
   async publishEmits(fn: string, emits: unknown): Promise<void> {
-    const checked = validateEmits(fn, emits, this.cfg.max_emits_per_invocation);
+    const checked = validateEmits(fn, emits, this.cfg.maxEmitsPerInvocation);
     if (checked.length === 0) return;
     const time = new Date().toISOString();
     const source = `function:${fn}`;
@@ -258,8 +258,8 @@ export class EventSystem {
         fn,
         id,
         eventJson,
-        backlogMax: this.cfg.async_backlog_max,
-        recordTtlSec: this.cfg.async_result_ttl_sec,
+        backlogMax: this.cfg.asyncBacklogMax,
+        recordTtlSec: this.cfg.asyncResultTtlSec,
       },
       this.durability,
     );
@@ -290,7 +290,7 @@ export class EventSystem {
     // client holds in its offline queue (reconnecting after a failover): that one never settles.
     for (const r of this.blocking) r.disconnect();
     const ac = new AbortController();
-    const bound = sleep(this.cfg.block_ms + 1000, 0, { signal: ac.signal }).catch(() => 0);
+    const bound = sleep(this.cfg.blockMs + 1000, 0, { signal: ac.signal }).catch(() => 0);
     await Promise.race([Promise.allSettled(stops), bound]).finally(() => ac.abort());
     this.workers.clear();
     this.cmd?.disconnect();

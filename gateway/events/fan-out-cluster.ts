@@ -48,16 +48,14 @@ export async function fanOutAcrossSlots(
   // Queues in parallel: each is one script on its own node.
   await Promise.all(
     [...byFn].map(async ([fn, jobs]) => {
-      const args: Array<string | number> = [limits.queue_maxlen];
+      const args: Array<string | number> = [limits.queueMaxlen];
       const flat = jobs.map(flatten);
       for (const f of flat) args.push(f.length, ...f);
       const [refused] = (await durably(redis, d, (p) =>
         p.eval(QUEUE_WITHIN, 1, keys.queue(fn), ...args),
       )) as [number[]];
       for (let i = 0; i + 1 < refused.length; i += 2) {
-        const error = JSON.stringify(
-          overloadError(fn, Number(refused[i + 1]), limits.queue_maxlen),
-        );
+        const error = JSON.stringify(overloadError(fn, Number(refused[i + 1]), limits.queueMaxlen));
         dead.push([
           ...flat[Number(refused[i]) - 1]!,
           'function',
@@ -73,7 +71,7 @@ export async function fanOutAcrossSlots(
   );
   if (dead.length)
     await durably(redis, d, (p) => {
-      for (const f of dead) p.xadd(keys.dlq, 'MAXLEN', '~', limits.dlq_maxlen, '*', ...f);
+      for (const f of dead) p.xadd(keys.dlq, 'MAXLEN', '~', limits.dlqMaxlen, '*', ...f);
     });
   const ids = batch.map((e) => e.id);
   for (let s = 0; s < ids.length; s += 1000)

@@ -70,8 +70,8 @@ export interface FanOutKeys {
 
 export interface FanOutLimits {
   group: string;
-  queue_maxlen: number;
-  dlq_maxlen: number;
+  queueMaxlen: number;
+  dlqMaxlen: number;
 }
 
 type WithFanOut = RedisClient & {
@@ -109,12 +109,12 @@ export async function fanOut(
     keys.dlq,
     ...fns.map(keys.queue),
     limits.group,
-    limits.queue_maxlen,
-    limits.dlq_maxlen,
+    limits.queueMaxlen,
+    limits.dlqMaxlen,
     fns.length,
   ];
   for (const fn of fns) {
-    args.push(fn, JSON.stringify(overloadError(fn, '@N@', limits.queue_maxlen)));
+    args.push(fn, JSON.stringify(overloadError(fn, '@N@', limits.queueMaxlen)));
   }
   for (const e of batch) {
     const fields = flatten('dlq' in e ? e.dlq : e.job);

@@ -16,20 +16,20 @@ export class Keys {
   /** `{fn}` on a cluster: function names cannot hold braces (manifest rules), so the tag is exactly the name */
   private own = (fn: string): string => (this.tagged ? `{${fn}}` : fn);
   get prefix(): string {
-    return this.cfg.key_prefix;
+    return this.cfg.keyPrefix;
   }
-  topic = (topic: string): string => this.cfg.key_prefix + topic;
+  topic = (topic: string): string => this.cfg.keyPrefix + topic;
   /** strip the prefix from a stream key found by SCAN */
-  topicOf = (key: string): string => key.slice(this.cfg.key_prefix.length);
+  topicOf = (key: string): string => key.slice(this.cfg.keyPrefix.length);
   /** a key SCAN found that is the runtime's own (or another deployment's, see isReservedTopic), never a topic */
   isInternal = (key: string): boolean =>
-    !key.startsWith(this.cfg.key_prefix) || isReservedTopic(this.topicOf(key));
-  queue = (fn: string): string => `${this.cfg.key_prefix}${this.cfg.queue_prefix}${this.own(fn)}`;
+    !key.startsWith(this.cfg.keyPrefix) || isReservedTopic(this.topicOf(key));
+  queue = (fn: string): string => `${this.cfg.keyPrefix}${this.cfg.queuePrefix}${this.own(fn)}`;
   get results(): string {
-    return this.cfg.key_prefix + this.cfg.results_stream;
+    return this.cfg.keyPrefix + this.cfg.resultsStream;
   }
   get dlq(): string {
-    return this.cfg.key_prefix + this.cfg.dlq_stream;
+    return this.cfg.keyPrefix + this.cfg.dlqStream;
   }
   /**
    * Attempts so far of one queue entry, so a reclaimed entry keeps counting. A key per entry rather
@@ -37,6 +37,6 @@ export class Keys {
    * finished (its function removed mid-retry) leaves nothing behind for good.
    */
   attempts = (fn: string, entryId: string): string =>
-    `${this.cfg.key_prefix}titan.attempts:${this.own(fn)}:${entryId}`;
-  invocation = (id: string): string => `${this.cfg.key_prefix}titan.invocation:${id}`;
+    `${this.cfg.keyPrefix}titan.attempts:${this.own(fn)}:${entryId}`;
+  invocation = (id: string): string => `${this.cfg.keyPrefix}titan.invocation:${id}`;
 }

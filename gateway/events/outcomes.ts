@@ -127,7 +127,7 @@ export class OutcomeWriter {
               : { status: 'failed', error: o.body, attempts: String(o.attempts) },
           );
           tx.hset(key, 'finished_at', new Date().toISOString(), 'duration_ms', o.ms.toFixed(3));
-          tx.expire(key, cfg.async_result_ttl_sec);
+          tx.expire(key, cfg.asyncResultTtlSec);
         },
       });
     } else {
@@ -142,7 +142,7 @@ export class OutcomeWriter {
       });
       out.push({
         key: keys.results,
-        add: (tx) => tx.xadd(keys.results, 'MAXLEN', '~', cfg.results_maxlen, '*', ...fields),
+        add: (tx) => tx.xadd(keys.results, 'MAXLEN', '~', cfg.resultsMaxlen, '*', ...fields),
       });
     }
     if (o.outcome === 'error') {
@@ -156,7 +156,7 @@ export class OutcomeWriter {
       });
       out.push({
         key: keys.dlq,
-        add: (tx) => tx.xadd(keys.dlq, 'MAXLEN', '~', cfg.dlq_maxlen, '*', ...fields),
+        add: (tx) => tx.xadd(keys.dlq, 'MAXLEN', '~', cfg.dlqMaxlen, '*', ...fields),
       });
     }
     return out;

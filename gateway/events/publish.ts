@@ -22,7 +22,7 @@ interface Target {
 
 /** One event; answers its entry id. One XADD on one node, as fast as it was before clusters. */
 export async function appendEvent(t: Target, e: Append): Promise<string> {
-  const args = [t.keys.topic(e.topic), 'MAXLEN', '~', t.cfg.topic_maxlen, '*'] as const;
+  const args = [t.keys.topic(e.topic), 'MAXLEN', '~', t.cfg.topicMaxlen, '*'] as const;
   if (!t.durability.replicated) return (await t.redis.xadd(...args, ...flatten(e.fields)))!;
   const [id] = await durably(t.redis, t.durability, (p) => p.xadd(...args, ...flatten(e.fields)));
   return String(id);
@@ -36,7 +36,7 @@ export async function appendEvent(t: Target, e: Append): Promise<string> {
  */
 export async function appendEmits(t: Target, emits: Append[]): Promise<void> {
   const add = (p: Parameters<Parameters<typeof durably>[2]>[0], e: Append) =>
-    p.xadd(t.keys.topic(e.topic), 'MAXLEN', '~', t.cfg.topic_maxlen, '*', ...flatten(e.fields));
+    p.xadd(t.keys.topic(e.topic), 'MAXLEN', '~', t.cfg.topicMaxlen, '*', ...flatten(e.fields));
   if (isCluster(t.redis)) {
     for (const e of emits) await durably(t.redis, t.durability, (p) => add(p, e));
     return;

@@ -62,16 +62,16 @@ export class Router {
   subscribed = false;
   private readonly perTopic: PerTopicReads;
 
-  constructor(private readonly d: RouterDeps) {
+  constructor(private readonly deps: RouterDeps) {
     this.perTopic = new PerTopicReads(
-      (topic) => d.newBlocking(`titan-router-${topic}`),
-      (conn, topic) => this.read(conn, [d.keys.topic(topic)]),
+      (topic) => deps.newBlocking(`titan-router-${topic}`),
+      (conn, topic) => this.read(conn, [deps.keys.topic(topic)]),
     );
   }
 
   private read(conn: RedisClient, keys: string[]) {
-    const { cfg, consumer } = this.d;
-    return readGroup(conn, cfg.group, consumer, keys, cfg.read_count, cfg.block_ms);
+    const { cfg, consumer } = this.deps;
+    return readGroup(conn, cfg.group, consumer, keys, cfg.readCount, cfg.blockMs);
   }
 
   start(): void {
@@ -88,7 +88,7 @@ export class Router {
   /** The topics read now: exact trigger topics plus streams found for glob triggers. */
   topics(): string[] {
     // Manifests cannot name a reserved topic; checked again here, as this is what reads Redis.
-    const exact = this.d
+    const exact = this.deps
       .triggers()
       .filter((t) => !isGlob(t.topic) && !isReservedTopic(t.topic))
       .map((t) => t.topic);
@@ -111,7 +111,8 @@ export class Router {
           // Redis lost its data (restart without persistence): every entry now in a stream came after.
           this.grouped.clear();
           this.regroupFromStart = true;
-        } else this.d.log('event router: redis error, retrying', { err: (err as Error).message });
+        } else
+          this.deps.log('event router: redis error, retrying', { err: (err as Error).message });
         await sleep(250);
       }
     }
@@ -119,14 +120,19 @@ export class Router {
 
   private async turn(): Promise<void> {
     const now = Date.now();
-    if (now - this.lastScan > this.d.cfg.topic_scan_sec * 1000) {
+    if (now - this.lastScan > this.deps.cfg.topicScanSec * 1000) {
       this.lastScan = now;
       await this.scanGlobs();
     }
     const topics = this.topics();
     for (const t of topics) {
       if (this.grouped.has(t)) continue;
-      await ensureGroup(this.d.cmd, this.d.keys.topic(t), this.d.cfg.group, this.startId(t));
+      await ensureGroup(
+        this.deps.cmd,
+        this.deps.keys.topic(t),
+        this.deps.cfg.group,
+        this.startId(t),
+      );
       this.grouped.add(t);
     }
     this.regroupFromStart = false;
@@ -140,58 +146,62 @@ export class Router {
         await this.route(
           t,
           await readOwnPending(
-            this.d.cmd,
-            this.d.cfg.group,
-            this.d.consumer,
-            this.d.keys.topic(t),
-            this.d.cfg.read_count,
+            this.deps.cmd,
+            this.deps.cfg.group,
+            this.deps.consumer,
+            this.deps.keys.topic(t),
+            this.deps.cfg.readCount,
           ),
         );
       this.recoverOwn = false;
     }
-    if (now - this.lastReclaim > (this.d.cfg.reclaim_idle_sec * 1000) / 2) {
+    if (now - this.lastReclaim > (this.deps.cfg.reclaimIdleSec * 1000) / 2) {
       this.lastReclaim = now;
       for (const t of topics) {
-        const key = this.d.keys.topic(t);
+        const key = this.deps.keys.topic(t);
         const claimed = await autoClaim(
-          this.d.cmd,
+          this.deps.cmd,
           key,
-          this.d.cfg.group,
-          this.d.consumer,
-          this.d.cfg.reclaim_idle_sec * 1000,
-          this.d.cfg.read_count,
+          this.deps.cfg.group,
+          this.deps.consumer,
+          this.deps.cfg.reclaimIdleSec * 1000,
+          this.deps.cfg.readCount,
         );
         if (claimed.length)
-          this.d.log('event router: reclaimed pending events', { topic: t, count: claimed.length });
+          this.deps.log('event router: reclaimed pending events', {
+            topic: t,
+            count: claimed.length,
+          });
         await this.route(t, claimed);
         await pruneIdleConsumers(
-          this.d.cmd,
+          this.deps.cmd,
           key,
-          this.d.cfg.group,
-          this.d.consumer,
-          idleConsumerMs(this.d.cfg),
+          this.deps.cfg.group,
+          this.deps.consumer,
+          idleConsumerMs(this.deps.cfg),
         );
       }
     }
-    if (isCluster(this.d.cmd)) {
+    if (isCluster(this.deps.cmd)) {
       const { entries, err } = await this.perTopic.next(topics);
       for (const [topic, es] of entries) await this.route(topic, es);
       if (err) throw err;
       return;
     }
-    const reply = await this.read(this.d.blocking, topics.map(this.d.keys.topic));
-    for (const [key, entries] of reply ?? []) await this.route(this.d.keys.topicOf(key), entries);
+    const reply = await this.read(this.deps.blocking, topics.map(this.deps.keys.topic));
+    for (const [key, entries] of reply ?? [])
+      await this.route(this.deps.keys.topicOf(key), entries);
   }
 
   /**
    * Where a new group starts. A brand-new subscription reads only what arrives from now on
-   * (start_from: new): `$` for an exact topic. A stream found through a glob is often found only
+   * (startFrom: new): `$` for an exact topic. A stream found through a glob is often found only
    * after its first events (the scan runs every topic_scan_sec, or after a publish), so `$` would
    * skip them: it starts where the glob subscription began instead, so nothing published since is lost.
    */
   private startId(topic: string): string {
-    if (this.d.cfg.start_from === 'all' || this.regroupFromStart) return '0';
-    const exact = this.d.triggers().some((t) => !isGlob(t.topic) && t.topic === topic);
+    if (this.deps.cfg.startFrom === 'all' || this.regroupFromStart) return '0';
+    const exact = this.deps.triggers().some((t) => !isGlob(t.topic) && t.topic === topic);
     const since = [...this.globSince].filter(([g]) => topicMatches(g, topic)).map(([, ms]) => ms);
     return exact || since.length === 0 ? '$' : `${Math.min(...since) - 1}`;
   }
@@ -199,7 +209,7 @@ export class Router {
   private async scanGlobs(): Promise<void> {
     const globs = [
       ...new Set(
-        this.d
+        this.deps
           .triggers()
           .filter((t) => isGlob(t.topic))
           .map((t) => t.topic),
@@ -207,14 +217,14 @@ export class Router {
     ];
     for (const g of globs) {
       if (this.globSince.has(g)) continue;
-      const [sec, usec] = await this.d.cmd.time(); // Redis' clock: it stamps the entry ids
+      const [sec, usec] = await this.deps.cmd.time(); // Redis' clock: it stamps the entry ids
       this.globSince.set(g, Number(sec) * 1000 + Math.floor(Number(usec) / 1000));
     }
     const found = new Set<string>();
     for (const g of globs) {
-      const keys = await scanStreams(this.d.cmd, this.d.keys.prefix + globToRedisPattern(g));
+      const keys = await scanStreams(this.deps.cmd, this.deps.keys.prefix + globToRedisPattern(g));
       // `*`, `t*` and `titan*` match the runtime's own streams too: every reserved key is skipped.
-      for (const k of keys) if (!this.d.keys.isInternal(k)) found.add(this.d.keys.topicOf(k));
+      for (const k of keys) if (!this.deps.keys.isInternal(k)) found.add(this.deps.keys.topicOf(k));
     }
     this.discovered = found;
   }
@@ -225,7 +235,7 @@ export class Router {
    */
   private async route(topic: string, entries: Entry[]): Promise<void> {
     if (entries.length === 0) return;
-    const triggers = this.d.triggers();
+    const triggers = this.deps.triggers();
     const outcomes: Array<'routed' | 'ignored' | 'malformed'> = [];
     const batch: Routed[] = entries.map(([id, flat]) => {
       const p = parseEntry(topic, id, flat);
@@ -268,25 +278,25 @@ export class Router {
       };
     });
     const full = await fanOut(
-      this.d.cmd,
-      { topic: this.d.keys.topic(topic), dlq: this.d.keys.dlq, queue: this.d.keys.queue },
+      this.deps.cmd,
+      { topic: this.deps.keys.topic(topic), dlq: this.deps.keys.dlq, queue: this.deps.keys.queue },
       {
-        group: this.d.cfg.group,
-        queue_maxlen: this.d.cfg.queue_maxlen,
-        dlq_maxlen: this.d.cfg.dlq_maxlen,
+        group: this.deps.cfg.group,
+        queueMaxlen: this.deps.cfg.queueMaxlen,
+        dlqMaxlen: this.deps.cfg.dlqMaxlen,
       },
       batch,
-      this.d.durability,
+      this.deps.durability,
     );
-    for (const o of outcomes) this.d.onEvent?.(topic, o);
+    for (const o of outcomes) this.deps.onEvent?.(topic, o);
     for (const [fn, count] of full) {
-      this.d.log('event router: queue full, events dead-lettered as overloaded', {
+      this.deps.log('event router: queue full, events dead-lettered as overloaded', {
         fn,
         topic,
         count,
-        queue_maxlen: this.d.cfg.queue_maxlen,
+        queueMaxlen: this.deps.cfg.queueMaxlen,
       });
-      for (let i = 0; i < count; i++) this.d.onOverflow?.(fn, topic);
+      for (let i = 0; i < count; i++) this.deps.onOverflow?.(fn, topic);
     }
   }
 }

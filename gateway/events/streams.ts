@@ -150,8 +150,8 @@ export async function pruneIdleConsumers(
 }
 
 /** Live consumers read at least every block_ms and touch their entries every reclaim_idle_sec/3: well past both. */
-export const idleConsumerMs = (cfg: { reclaim_idle_sec: number; block_ms: number }): number =>
-  4 * Math.max(cfg.reclaim_idle_sec * 1000, cfg.block_ms);
+export const idleConsumerMs = (cfg: { reclaimIdleSec: number; blockMs: number }): number =>
+  4 * Math.max(cfg.reclaimIdleSec * 1000, cfg.blockMs);
 
 /**
  * Stream keys matching a SCAN pattern. A cluster's keys are spread over its masters, and SCAN sees

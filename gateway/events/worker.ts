@@ -65,12 +65,12 @@ export class QueueWorker {
   /** results, DLQ entries and acknowledgements, written together per turn (outcomes.ts) */
   private readonly outcomes: OutcomeWriter;
 
-  constructor(private readonly d: WorkerDeps) {
-    this.outcomes = new OutcomeWriter(d.cmd, d.keys, d.cfg, d.fn, d.durability);
+  constructor(private readonly deps: WorkerDeps) {
+    this.outcomes = new OutcomeWriter(deps.cmd, deps.keys, deps.cfg, deps.fn, deps.durability);
   }
 
   get key(): string {
-    return this.d.keys.queue(this.d.fn);
+    return this.deps.keys.queue(this.deps.fn);
   }
 
   get inFlight(): number {
@@ -81,7 +81,10 @@ export class QueueWorker {
     this.running = true;
     this.loop = this.run();
     // Long invocations and backoffs keep their entries claimed, so no other gateway takes them over.
-    this.heartbeat = setInterval(() => void this.touch(), (this.d.cfg.reclaim_idle_sec * 1000) / 3);
+    this.heartbeat = setInterval(
+      () => void this.touch(),
+      (this.deps.cfg.reclaimIdleSec * 1000) / 3,
+    );
     this.heartbeat.unref();
   }
 
@@ -98,15 +101,15 @@ export class QueueWorker {
     while (this.running) {
       try {
         if (!grouped) {
-          await ensureGroup(this.d.cmd, this.key, this.d.cfg.group, '0'); // the queue is ours: all of it is work
+          await ensureGroup(this.deps.cmd, this.key, this.deps.cfg.group, '0'); // the queue is ours: all of it is work
           grouped = true;
         }
         await this.turn();
       } catch (err) {
         if (isNoGroup(err)) grouped = false;
         else if (this.running)
-          this.d.log('event worker: redis error, retrying', {
-            fn: this.d.fn,
+          this.deps.log('event worker: redis error, retrying', {
+            fn: this.deps.fn,
             err: (err as Error).message,
           });
         await sleep(250);
@@ -115,7 +118,7 @@ export class QueueWorker {
   }
 
   private async turn(): Promise<void> {
-    const free = this.d.cfg.max_inflight_per_function - this.inflight.size;
+    const free = this.deps.cfg.maxInflightPerFunction - this.inflight.size;
     if (free <= 0) {
       await new Promise<void>((r) => (this.slotFreed = r)); // backpressure: read nothing until a slot frees
       // Outcomes written together settle together: let all of them free their slots, then read as many.
@@ -127,9 +130,9 @@ export class QueueWorker {
       // Our in-flight entries are pending too: skip them, and take no more than the free slots.
       const own = (
         await readOwnPending(
-          this.d.cmd,
-          this.d.cfg.group,
-          this.d.consumer,
+          this.deps.cmd,
+          this.deps.cfg.group,
+          this.deps.consumer,
           this.key,
           this.inflight.size + free,
         )
@@ -138,38 +141,38 @@ export class QueueWorker {
       for (const e of own.slice(0, free)) this.dispatch(e, true);
       if (own.length) return;
     }
-    if (now - this.lastReclaim > (this.d.cfg.reclaim_idle_sec * 1000) / 2) {
+    if (now - this.lastReclaim > (this.deps.cfg.reclaimIdleSec * 1000) / 2) {
       this.lastReclaim = now;
       const claimed = await autoClaim(
-        this.d.cmd,
+        this.deps.cmd,
         this.key,
-        this.d.cfg.group,
-        this.d.consumer,
-        this.d.cfg.reclaim_idle_sec * 1000,
+        this.deps.cfg.group,
+        this.deps.consumer,
+        this.deps.cfg.reclaimIdleSec * 1000,
         free,
       );
       await pruneIdleConsumers(
-        this.d.cmd,
+        this.deps.cmd,
         this.key,
-        this.d.cfg.group,
-        this.d.consumer,
-        idleConsumerMs(this.d.cfg),
+        this.deps.cfg.group,
+        this.deps.consumer,
+        idleConsumerMs(this.deps.cfg),
       );
       if (claimed.length)
-        this.d.log('event worker: reclaimed pending entries', {
-          fn: this.d.fn,
+        this.deps.log('event worker: reclaimed pending entries', {
+          fn: this.deps.fn,
           count: claimed.length,
         });
       for (const e of claimed) this.dispatch(e, true);
       if (claimed.length) return;
     }
     const reply = await readGroup(
-      this.d.blocking,
-      this.d.cfg.group,
-      this.d.consumer,
+      this.deps.blocking,
+      this.deps.cfg.group,
+      this.deps.consumer,
       [this.key],
       free,
-      this.d.cfg.block_ms,
+      this.deps.cfg.blockMs,
     );
     for (const [, entries] of reply ?? []) for (const e of entries) this.dispatch(e, false);
   }
@@ -179,8 +182,8 @@ export class QueueWorker {
     this.inflight.add(id);
     void this.process(id, fieldsToRecord(flat), reclaimed)
       .catch((err) => {
-        this.d.log('event worker: entry left pending; retrying it shortly', {
-          fn: this.d.fn,
+        this.deps.log('event worker: entry left pending; retrying it shortly', {
+          fn: this.deps.fn,
           id,
           err: (err as Error).message,
         });
@@ -194,8 +197,8 @@ export class QueueWorker {
   }
 
   private async process(id: string, job: Job, reclaimed: boolean): Promise<void> {
-    const { cmd, keys, cfg } = this.d;
-    const attemptsKey = keys.attempts(this.d.fn, id);
+    const { cmd, keys, cfg } = this.deps;
+    const attemptsKey = keys.attempts(this.deps.fn, id);
     let attempts = reclaimed ? Number((await cmd.get(attemptsKey)) ?? 0) : 0;
     // A counter exists only once an attempt failed here or elsewhere: a first attempt that succeeds has none to delete.
     const counted = () => (reclaimed || attempts > 1 ? attemptsKey : undefined);
@@ -206,7 +209,7 @@ export class QueueWorker {
       await cmd
         .multi()
         .hset(record, 'status', 'running')
-        .expire(record, cfg.async_result_ttl_sec)
+        .expire(record, cfg.asyncResultTtlSec)
         .exec();
     }
     for (;;) {
@@ -215,7 +218,7 @@ export class QueueWorker {
       // Async calls keep the id the caller was given; each event attempt gets its own.
       const invocationId = job.kind === 'async' ? job.invocation_id! : randomUUID();
       try {
-        const out = await this.d.invoke({ ...this.request(job), invocationId });
+        const out = await this.deps.invoke({ ...this.request(job), invocationId });
         await this.outcomes.write({
           id,
           job,
@@ -225,7 +228,7 @@ export class QueueWorker {
           body: out.resultJson,
           ms: performance.now() - started,
         });
-        this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'ok' });
+        this.deps.onOutcome?.({ fn: this.deps.fn, topic: job.topic, outcome: 'ok' });
         return;
       } catch (err) {
         const error = JSON.stringify(
@@ -233,7 +236,10 @@ export class QueueWorker {
             ? { code: err.code, message: err.message }
             : { code: 'internal_error', message: String(err) },
         );
-        if (attempts >= this.d.maxAttempts() || (isTitanError(err) && NOT_RETRIED.has(err.code))) {
+        if (
+          attempts >= this.deps.maxAttempts() ||
+          (isTitanError(err) && NOT_RETRIED.has(err.code))
+        ) {
           await this.outcomes.write({
             id,
             job,
@@ -244,13 +250,13 @@ export class QueueWorker {
             ms: performance.now() - started,
             attempts,
           });
-          this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'dead_lettered' });
+          this.deps.onOutcome?.({ fn: this.deps.fn, topic: job.topic, outcome: 'dead_lettered' });
           return;
         }
         // Removed when the entry is finished; the TTL covers an entry that never is (function removed).
-        await cmd.set(attemptsKey, attempts, 'EX', cfg.attempts_ttl_sec);
-        this.d.onOutcome?.({ fn: this.d.fn, topic: job.topic, outcome: 'retry' });
-        await sleep(this.d.cfg.retry_base_ms * 2 ** (attempts - 1));
+        await cmd.set(attemptsKey, attempts, 'EX', cfg.attemptsTtlSec);
+        this.deps.onOutcome?.({ fn: this.deps.fn, topic: job.topic, outcome: 'retry' });
+        await sleep(this.deps.cfg.retryBaseMs * 2 ** (attempts - 1));
       }
     }
   }
@@ -258,7 +264,7 @@ export class QueueWorker {
   private request(job: Job) {
     if (job.kind === 'async') {
       return {
-        name: this.d.fn,
+        name: this.deps.fn,
         eventJson: job.payload ?? 'null',
         trigger: { kind: 'async' } as Trigger,
       };
@@ -277,14 +283,22 @@ export class QueueWorker {
       eventType: job.type!,
       messageId: job.event_id!,
     };
-    return { name: this.d.fn, eventJson, trigger };
+    return { name: this.deps.fn, eventJson, trigger };
   }
 
   /** Reset the idle time of entries we are still working on (XCLAIM to ourselves, JUSTID). */
   private async touch(): Promise<void> {
     if (this.inflight.size === 0) return;
-    await this.d.cmd
-      .call('XCLAIM', this.key, this.d.cfg.group, this.d.consumer, 0, ...this.inflight, 'JUSTID')
+    await this.deps.cmd
+      .call(
+        'XCLAIM',
+        this.key,
+        this.deps.cfg.group,
+        this.deps.consumer,
+        0,
+        ...this.inflight,
+        'JUSTID',
+      )
       .catch(() => {});
   }
 }

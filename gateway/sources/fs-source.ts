@@ -124,7 +124,7 @@ export class FsSource {
     await this.prepare();
     if (this.state !== 'prepared' || this.stop.signal.aborted) return;
     this.state = 'starting';
-    const { topic, recursive, debounce_ms } = this.opts.config;
+    const { topic, recursive, debounceMs } = this.opts.config;
     this.index = await SourceIndex.load(this.indexFile, this.root, topic, this.opts.log);
     // close() may have run during the load; from here to the watcher's creation nothing awaits, so a
     // later close() always finds the watcher to close.
@@ -135,9 +135,9 @@ export class FsSource {
       followSymlinks: false,
       depth: recursive ? undefined : 0,
       alwaysStat: true,
-      awaitWriteFinish: debounce_ms > 0 && {
-        stabilityThreshold: debounce_ms,
-        pollInterval: Math.max(10, Math.min(100, debounce_ms >> 1)),
+      awaitWriteFinish: debounceMs > 0 && {
+        stabilityThreshold: debounceMs,
+        pollInterval: Math.max(10, Math.min(100, debounceMs >> 1)),
       },
       ignored: (p: string) => this.ignored(this.rel(p)),
     });
@@ -238,7 +238,7 @@ export class FsSource {
 
   /** Compare the tree with what is known: new and changed files are queued, vanished ones forgotten. */
   private async scan(): Promise<void> {
-    const { recursive, debounce_ms } = this.opts.config;
+    const { recursive, debounceMs } = this.opts.config;
     const found = new Set<string>();
     for await (const rel of walk(this.root, recursive, this.ignored)) {
       if (this.stop.signal.aborted) return;
@@ -247,8 +247,8 @@ export class FsSource {
       if (!st?.isFile()) continue;
       // A file modified within the debounce window may still be being written: wait for it to settle.
       const consider = (s?: Stats) => s && this.consider(rel, { size: s.size, mtimeMs: s.mtimeMs });
-      if (Math.abs(Date.now() - st.mtimeMs) < debounce_ms)
-        void settled(path.join(this.root, rel), st, debounce_ms, this.stop.signal).then(consider);
+      if (Math.abs(Date.now() - st.mtimeMs) < debounceMs)
+        void settled(path.join(this.root, rel), st, debounceMs, this.stop.signal).then(consider);
       else consider(st);
     }
     for (const rel of [...this.known.keys()]) {

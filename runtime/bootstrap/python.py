@@ -2,17 +2,24 @@
 # socket and serves invocations over HTTP/1.1 on the connections it dialed, as node.mjs does. The
 # protocol is defined in runtime/protocol.ts (test/unit/protocol.test.ts holds this file to it).
 # Mounted read-only into every function container; it depends on nothing but Python's standard library.
-import contextvars
 import importlib.util
 import json
 import os
 import signal
-import socket
 import time
 import sys
 import threading
 import traceback
 from http.server import BaseHTTPRequestHandler
+
+# The bootstrap's own modules sit beside it. Python puts a script's directory first on sys.path,
+# unless PYTHONSAFEPATH (which a manifest's env may set) says not to; and that directory is read-only.
+BOOTSTRAP_DIR = os.path.dirname(os.path.abspath(__file__))
+if BOOTSTRAP_DIR not in sys.path:
+    sys.path.insert(0, BOOTSTRAP_DIR)
+sys.dont_write_bytecode = True
+from titan_dial import Spares  # noqa: E402
+from titan_log_tags import TaggedStream, current_id, run_tagged  # noqa: E402
 
 SOCKET_PATH = os.environ["TITAN_SOCKET"]
 # A stem cell (TITAN_STEM=1) starts with no function: the gateway's specialize request brings its
@@ -28,63 +35,10 @@ SHOWN_PATH = HANDLER_PATH[len("/fn/"):] if HANDLER_PATH.startswith("/fn/") else 
 state = "stem" if STEM else "function"
 state_lock = threading.Lock()
 
-# Per-invocation attribution of output, as log-tags.mjs does for Node: every line written while an
-# invocation runs is prefixed with \x1e<invocationId>\x1f (runtime/logs.ts strips and indexes it).
-# The id lives in a context variable: each request thread has its own context, and an async
-# handler's task (and the tasks it creates) a copy. Threads a handler starts itself write untagged.
-TAG_START, TAG_END, ESCAPED = "\x1e", "\x1f", "\u241e"
-current_id = contextvars.ContextVar("titan_invocation", default="")
 
-
-class TaggedStream:
-    def __init__(self, stream):
-        self._stream = stream
-        self._lock = threading.Lock()
-        self._owner = None  # whose unterminated last line is open: None none, "" an untagged one
-
-    def write(self, text):
-        if not text:
-            return 0
-        ident = current_id.get()
-        with self._lock:
-            out = "\n" if self._owner is not None and self._owner != ident else ""
-            if ident == "":
-                out += text.replace(TAG_START, ESCAPED)
-            else:
-                prefix = TAG_START + ident + TAG_END
-                body = text[:-1].replace("\n", "\n" + prefix) + text[-1:]
-                out += ("" if self._owner == ident else prefix) + body
-            self._owner = None if text.endswith("\n") else ident
-            self._stream.write(out)
-            self._stream.flush()
-        return len(text)
-
-    def finish(self, ident):
-        """An invocation returned: end its unfinished last line rather than leave it to the next writer."""
-        with self._lock:
-            if self._owner == ident:
-                self._owner = None
-                self._stream.write("\n")
-                self._stream.flush()
-
-    def __getattr__(self, name):  # flush, fileno, encoding, isatty...
-        return getattr(self._stream, name)
-
-
+# Every line written while an invocation runs carries its id (titan_log_tags.py).
 sys.stdout = TaggedStream(sys.stdout)
 sys.stderr = TaggedStream(sys.stderr)
-
-
-def run_tagged(ident, fn, *args):
-    if not isinstance(ident, str) or not ident:
-        return fn(*args)
-    token = current_id.set(ident)
-    try:
-        return fn(*args)
-    finally:
-        current_id.reset(token)
-        sys.stdout.finish(ident)
-        sys.stderr.finish(ident)
 
 
 def describe(err, load=False):
@@ -283,71 +237,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, {"name": "TypeError", "message": f"result is not JSON-serialisable: {e}"}, "error")
 
 
-# The socket is the gateway's, in a directory this container sees read-only. One thread per dialed
-# connection. One connection the gateway has not used yet is kept dialed, so a call never waits for a
-# dial: a connection parked in the gateway's free list is idle here, but the gateway's waiting calls
-# cannot have it, so the signal to dial is the gateway taking the fresh one (its first request).
-MAX_CONNECTIONS = 1024
-
-
-class Spares:
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.live = 0
-        self.fresh = 0
-        self.dialing = False
-
-    def claim(self, handler):
-        """The first request on a connection: the gateway took the fresh one; dial the next."""
-        if getattr(handler, "_claimed", False):
-            return
-        handler._claimed = True
-        with self._lock:
-            self.fresh -= 1
-        self.dial()
-
-    def dial(self):
-        with self._lock:
-            if self.dialing or self.fresh > 0 or self.live >= MAX_CONNECTIONS:
-                return
-            self.dialing = True
-        threading.Thread(target=self._dial, daemon=True).start()
-
-    def _dial(self):
-        failures = 0
-        while True:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                sock.connect(SOCKET_PATH)
-                break
-            except OSError as e:
-                sock.close()
-                # The gateway listens before the container starts: if it stays away, it let go of us.
-                failures += 1
-                if failures > 50:
-                    sys.__stderr__.write(f"titan bootstrap: cannot reach the gateway at {SOCKET_PATH}: {e}\n")
-                    os._exit(1)
-                time.sleep(min(0.01 * failures, 0.2))
-        with self._lock:
-            self.dialing = False
-            self.live += 1
-            self.fresh += 1
-        handler = None
-        try:
-            handler = Handler.__new__(Handler)
-            handler.__init__(sock, "gateway", None)
-        except OSError:
-            pass  # the gateway dropped the connection (a deadline cut the call)
-        finally:
-            sock.close()
-            with self._lock:
-                self.live -= 1
-                if handler is None or not getattr(handler, "_claimed", False):
-                    self.fresh -= 1  # closed before the gateway used it
-            self.dial()
-
-
-spares = Spares()
+spares = Spares(SOCKET_PATH, Handler)
 
 
 def main():

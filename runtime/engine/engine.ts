@@ -1,4 +1,4 @@
-// The container engine as the rest of the runtime sees it. Only docker-engine.ts imports dockerode;
+// The container engine as the rest of the runtime sees it. Only docker-engine.ts (and its parts) imports dockerode;
 // pools, the registry and the gateway talk to this interface (and tests can fake it).
 import type { Isolation } from './runtimes.ts';
 

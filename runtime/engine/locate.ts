@@ -1,15 +1,12 @@
 // Finds a container engine that answers (DOCKER_HOST, the default sockets, the one setup started),
-// says in one sentence what to do when none does, and starts a private one for `npm run setup`.
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { constants, openSync, closeSync } from 'node:fs';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+// says in one sentence what to do when none does. Starting one for `npm run setup`: start-local.ts.
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineInfo } from './engine.ts';
 import { DockerEngine } from './docker-engine.ts';
-import { daemonConfigArgs } from './runtimes.ts';
-import { podmanRuntime, podmanServiceArgs, podmanSockets, preferredEngine } from './podman.ts';
+import { podmanSockets, preferredEngine } from './podman.ts';
 
 /** Connection options as `new DockerEngine(options)` takes them. */
 export type EngineOptions =
@@ -41,9 +38,6 @@ export interface EngineRecord {
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 const PING_TIMEOUT_MS = 2_000;
-const START_TIMEOUT_MS = 30_000;
-/** sun_path holds 108 bytes on Linux; stay clear of it. */
-const MAX_SOCKET_PATH = 100;
 
 export function engineOptionsFromHost(host: string): EngineOptions {
   if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
@@ -144,8 +138,8 @@ export async function onPath(cmd: string, env: NodeJS.ProcessEnv = process.env):
   return false;
 }
 
-const isRoot = () => process.getuid?.() === 0;
-const installCommand = () => `${isRoot() ? '' : 'sudo '}apt-get install docker.io`;
+export const isRoot = () => process.getuid?.() === 0;
+export const installCommand = () => `${isRoot() ? '' : 'sudo '}apt-get install docker.io`;
 
 /** Thrown when neither dockerd nor Podman is installed; `command` is the one that installs an engine. */
 export class EngineNotInstalledError extends Error {
@@ -178,139 +172,4 @@ export async function describeNoEngine(
     return 'No container engine answers; run `npm run setup` to start one (or set DOCKER_HOST)';
   }
   return new EngineNotInstalledError(installCommand()).message;
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/**
- * An engine setup started earlier that is still running but no longer answers holds its pidfile and
- * socket, so a new one would refuse to start: stop it first. The pid is only trusted while the
- * process still has the recorded engine's name (pids are reused).
- */
-async function stopStaleEngine(
-  stateDir: string,
-  kind: EngineKind,
-  log: (s: string) => void,
-): Promise<void> {
-  const record = await readEngineRecord(stateDir);
-  if (!record || record.kind !== kind || !alive(record.pid)) return;
-  const comm = (await readFile(`/proc/${record.pid}/comm`, 'utf8').catch(() => '')).trim();
-  if (comm !== kind) return;
-  log(`stopping the ${kind} setup started earlier (pid ${record.pid}), which does not answer`);
-  process.kill(record.pid, 'SIGTERM');
-  for (let i = 0; i < 100 && alive(record.pid); i++) await sleep(200);
-  if (alive(record.pid)) process.kill(record.pid, 'SIGKILL');
-}
-
-/** Socket and exec-root paths; the exec root is short and under /tmp because containerd nests sockets in it. */
-function enginePaths(stateDir: string) {
-  const dir = join(resolve(stateDir), 'engine');
-  const execRoot = `/tmp/titan-engine-${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 8)}`;
-  const fits = (p: string) => Buffer.byteLength(p) < MAX_SOCKET_PATH;
-  const socket = (name: string) => (fits(join(dir, name)) ? join(dir, name) : join(execRoot, name));
-  return { dir, execRoot, socket };
-}
-
-/**
- * Starts dockerd (as root) or Podman's API service (TITAN_ENGINE=podman, or where dockerd cannot be
- * used) detached, so it outlives setup, and records it in `<stateDir>/engine.json`. Podman keeps its
- * images and containers under the state directory (podman.ts). dockerd runs without a bridge or iptables rules: containers
- * use NetworkMode none, so the engine must not touch the host's network. dockerd 20.10 starts its own
- * containerd (or uses a system one at /run/containerd), so no --containerd is passed.
- */
-export async function startLocalEngine(
-  stateDir: string,
-  log: (s: string) => void,
-): Promise<{ host: string; kind: EngineKind }> {
-  const paths = enginePaths(stateDir);
-  let kind: EngineKind;
-  let args: string[];
-  let socket: string;
-  const preferred = preferredEngine(process.env);
-  if (preferred === 'podman' && !(await onPath('podman'))) {
-    throw new EngineNotInstalledError(`${isRoot() ? '' : 'sudo '}apt-get install podman runc`);
-  }
-  if (preferred !== 'podman' && isRoot() && (await onPath('dockerd'))) {
-    kind = 'dockerd';
-    socket = paths.socket('docker.sock');
-    args = [
-      '--bridge=none',
-      '--iptables=false',
-      '--ip-forward=false',
-      '--data-root',
-      join(paths.dir, 'data'),
-      '--exec-root',
-      paths.execRoot,
-      '-H',
-      `unix://${socket}`,
-      '--pidfile',
-      join(paths.dir, 'docker.pid'),
-      // gVisor (runsc) registered when installed: functions with isolation gvisor run on this engine
-      ...(await daemonConfigArgs(paths.dir)),
-    ];
-  } else if (preferred !== 'dockerd' && (await onPath('podman'))) {
-    kind = 'podman';
-    socket = paths.socket('podman.sock');
-    args = podmanServiceArgs(
-      { root: join(paths.dir, 'podman'), runRoot: paths.execRoot, socket },
-      podmanRuntime(),
-    );
-  } else if (!isRoot() && (await onPath('dockerd'))) {
-    throw new Error(
-      'dockerd needs root: run `sudo npm run setup`, or set DOCKER_HOST to an engine you can use',
-    );
-  } else {
-    throw new EngineNotInstalledError(installCommand());
-  }
-
-  await mkdir(paths.dir, { recursive: true });
-  await mkdir(paths.execRoot, { recursive: true, mode: 0o700 });
-  await stopStaleEngine(stateDir, kind, log);
-  const logFile = join(paths.dir, `${kind}.log`);
-  const host = `unix://${socket}`;
-  log(`starting ${kind} at ${host} (log: ${logFile})`);
-  const out = openSync(logFile, 'a');
-  const child = spawn(kind, args, { detached: true, stdio: ['ignore', out, out] });
-  closeSync(out);
-  let exited: string | undefined;
-  child.on(
-    'exit',
-    (code, signal) => (exited = signal ? `was killed by ${signal}` : `exited with code ${code}`),
-  );
-  child.on('error', (err) => (exited = `could not be started (${err.message})`));
-  child.unref();
-
-  const started = Date.now();
-  while (!(await pingHost(host, 1_000))) {
-    const waited = Date.now() - started;
-    if (exited || waited > START_TIMEOUT_MS) {
-      if (!exited) child.kill('SIGTERM');
-      const tail = (await readFile(logFile, 'utf8').catch(() => ''))
-        .trimEnd()
-        .split('\n')
-        .slice(-15)
-        .join('\n');
-      throw new Error(
-        `${kind} ${exited ?? `did not answer within ${waited} ms`}; last lines of ${logFile}:\n${tail}`,
-      );
-    }
-    await sleep(200);
-  }
-  const record: EngineRecord = {
-    host,
-    pid: child.pid!,
-    kind,
-    dataRoot: join(paths.dir, kind === 'dockerd' ? 'data' : 'podman'),
-    execRoot: paths.execRoot,
-    log: logFile,
-  };
-  await writeFile(join(stateDir, 'engine.json'), `${JSON.stringify(record, null, 2)}\n`);
-  return { host, kind };
 }

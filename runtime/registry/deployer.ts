@@ -75,7 +75,7 @@ export class Deployer {
   private readonly rolls: SecretRolls;
 
   constructor(private readonly opts: DeployerOptions) {
-    this.secrets = new SecretStore(secretsDirOf(opts.config.state_dir));
+    this.secrets = new SecretStore(secretsDirOf(opts.config.stateDir));
     this.rolls = new SecretRolls(this.secrets);
   }
 
@@ -139,12 +139,12 @@ export class Deployer {
     let spec: FunctionSpec;
     try {
       spec = await loadFunctionFolder(
-        join(this.opts.config.functions_dir, folder),
+        join(this.opts.config.functionsDir, folder),
         this.opts.config,
       );
       await this.rolls.record(folder, spec.secrets);
-      spec = await buildHandler(spec, buildRoot(this.opts.config.state_dir));
-      spec = await this.secrets.copyFor(spec, secretCopiesRoot(this.opts.config.state_dir));
+      spec = await buildHandler(spec, buildRoot(this.opts.config.stateDir));
+      spec = await this.secrets.copyFor(spec, secretCopiesRoot(this.opts.config.stateDir));
     } catch (err) {
       const code = err instanceof TitanError ? err.code : 'function_invalid';
       if (isGood(entry.active)) return this.failUpdate(entry, (err as Error).message, code);

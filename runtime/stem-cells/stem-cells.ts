@@ -24,17 +24,17 @@ export class StemCells {
 
   constructor(private readonly opts: StemCellsOptions) {
     const { sandbox } = opts.config;
-    const image: Record<Runtime, string> = { node: sandbox.image, python: sandbox.python_image };
+    const image: Record<Runtime, string> = { node: sandbox.image, python: sandbox.pythonImage };
     const kind = (rt: Runtime): StemCellKind => ({
-      min: sandbox.stem_cells[rt].min,
+      min: sandbox.stemCells[rt].min,
       image: image[rt],
       limits: opts.limits.defaultLimits,
     });
     this.kinds = { node: kind('node'), python: kind('python') };
     const pool = (rt: Runtime) =>
       new StemPool<StemCell>({
-        min: sandbox.stem_cells[rt].min,
-        max: sandbox.stem_cells[rt].max,
+        min: sandbox.stemCells[rt].min,
+        max: sandbox.stemCells[rt].max,
         start: () => StemCell.start(rt, image[rt], opts),
         onChange: (stats) => opts.onChange?.(rt, stats),
         onStartFailed: (err) =>

@@ -6,7 +6,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
-import { defaultConfig, type RuntimeConfig } from '../../runtime/config.ts';
+import { type ConfigInput, parseConfig, type RuntimeConfig } from '../../runtime/config.ts';
 import { DockerEngine } from '../../runtime/engine/docker-engine.ts';
 import { locateEngine } from '../../runtime/engine/locate.ts';
 import { Gateway, scopeOf } from '../../gateway/gateway.ts';
@@ -28,10 +28,10 @@ export function testEngine(): DockerEngine {
 
 /** The engine's containers in a gateway's scope (its state directory), optionally of one function. */
 export function containersOf(
-  config: Pick<RuntimeConfig, 'state_dir'>,
+  config: Pick<RuntimeConfig, 'stateDir'>,
   fnName?: string,
 ): Promise<ContainerSummary[]> {
-  const labels: Record<string, string> = { [LABEL.scope]: scopeOf(config.state_dir) };
+  const labels: Record<string, string> = { [LABEL.scope]: scopeOf(config.stateDir) };
   if (fnName) labels[LABEL.fn] = fnName;
   return testEngine().listByLabels(labels);
 }
@@ -50,8 +50,6 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
-
 export interface HarnessOptions {
   adminToken?: string;
   /**
@@ -67,36 +65,33 @@ export const newHarnessDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'tt-'
 
 export async function startHarness(
   functions: Record<string, FunctionFiles> = {},
-  overrides: DeepPartial<RuntimeConfig> = {},
+  /** as a config file spells them: merged into each section (`sources` replaced whole) */
+  overrides: ConfigInput = {},
   { dir: givenDir, ...gatewayOptions }: HarnessOptions = {},
 ): Promise<Harness> {
   const dir = givenDir ?? (await newHarnessDir());
   const functionsDir = join(dir, 'functions');
   await mkdir(functionsDir, { recursive: true });
-  const base = defaultConfig(dir);
-  const config: RuntimeConfig = {
-    ...base,
-    functions_dir: functionsDir,
-    state_dir: join(dir, 's'),
-    gateway: { ...base.gateway, port: 0, ...overrides.gateway } as RuntimeConfig['gateway'],
-    sandbox: {
-      ...base.sandbox,
-      default_cpu: '1',
-      ...overrides.sandbox,
-    } as RuntimeConfig['sandbox'],
-    pool: { ...base.pool, idle_sec: 60, ...overrides.pool },
-    // A key prefix of its own per harness: tests share one Redis (REDIS_URL) without seeing each other.
-    events: {
-      ...base.events,
-      key_prefix: `t${randomBytes(4).toString('hex')}:`,
-      block_ms: 200,
-      retry_base_ms: 50,
-      ...overrides.events,
+  // Written as a config file is (snake_case keys) and checked as one: a misspelt key fails here.
+  const config = parseConfig(
+    {
+      ...overrides,
+      functions_dir: functionsDir,
+      state_dir: join(dir, 's'),
+      gateway: { port: 0, ...overrides.gateway },
+      sandbox: { default_cpu: '1', ...overrides.sandbox },
+      pool: { idle_sec: 60, ...overrides.pool },
+      // A key prefix of its own per harness: tests share one Redis (REDIS_URL) without seeing each other.
+      events: {
+        key_prefix: `t${randomBytes(4).toString('hex')}:`,
+        block_ms: 200,
+        retry_base_ms: 50,
+        ...overrides.events,
+      },
+      // Entries need absolute paths: the harness directory is not the cwd.
     },
-    logs: { ...base.logs, ...overrides.logs },
-    // Replaced whole, not merged: entries need absolute paths (the harness directory is not the cwd).
-    sources: (overrides.sources as RuntimeConfig['sources'] | undefined) ?? base.sources,
-  };
+    dir,
+  );
   const addFunction = async (folder: string, files: FunctionFiles) => {
     const staging = join(dir, `.staging-${folder}`);
     await mkdir(staging, { recursive: true });

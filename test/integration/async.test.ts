@@ -31,7 +31,7 @@ describe('async invocation', () => {
       // an unknown manifest key makes the function invalid
       invalid: fn(`export default async () => 1;`, 'version: "1"\nno_such_key: 1\n'),
     });
-    P = h.config.events.key_prefix;
+    P = h.config.events.keyPrefix;
   });
 
   after(async () => {

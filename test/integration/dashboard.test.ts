@@ -47,7 +47,7 @@ describe('the dashboard in a browser', () => {
 
   after(async () => {
     await browser?.close();
-    const prefix = h?.config.events.key_prefix;
+    const prefix = h?.config.events.keyPrefix;
     await h?.close();
     if (prefix) {
       const redis = redisClient(await sharedRedisUrl());

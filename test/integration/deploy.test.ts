@@ -200,7 +200,7 @@ describe('deploy by dropping folders', () => {
 
   test("a gateway started on a crashed one's state directory removes its orphans, and only those", async () => {
     const dir = await newHarnessDir();
-    const scope = { state_dir: join(dir, 's') };
+    const scope = { stateDir: join(dir, 's') };
     let crashed: CrashableGateway | undefined;
     let next: Harness | undefined;
     try {

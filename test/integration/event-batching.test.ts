@@ -19,9 +19,9 @@ import {
 describe('event batching', () => {
   let redis: Redis;
   const prefix = uniquePrefix();
-  const cfg = { ...defaultConfig('/tmp').events, key_prefix: prefix, queue_maxlen: 3 };
+  const cfg = { ...defaultConfig('/tmp').events, keyPrefix: prefix, queueMaxlen: 3 };
   const keys = new Keys(cfg);
-  const limits = { group: cfg.group, queue_maxlen: cfg.queue_maxlen, dlq_maxlen: cfg.dlq_maxlen };
+  const limits = { group: cfg.group, queueMaxlen: cfg.queueMaxlen, dlqMaxlen: cfg.dlqMaxlen };
   const fanKeys = (topic: string) => ({
     topic: keys.topic(topic),
     dlq: keys.dlq,

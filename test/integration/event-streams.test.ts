@@ -172,4 +172,4 @@ describe('reading streams through the gateway and the CLI', () => {
 });
 
 const readSecret = (h: Harness, name: string): Promise<string> =>
-  readFile(join(h.config.state_dir, 'secrets', name), 'utf8');
+  readFile(join(h.config.stateDir, 'secrets', name), 'utf8');

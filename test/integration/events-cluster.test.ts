@@ -34,7 +34,7 @@ describe('event system on a Redis Cluster', () => {
         trigger('doomed', 'max_attempts: 1\n'),
       ),
     });
-    P = h.config.events.key_prefix;
+    P = h.config.events.keyPrefix;
     const byMaster = new Map<number, string>();
     for (let i = 0; byMaster.size < 3 && i < 200; i++) {
       const port = await rc.masterOf(`${P}spread.t${i}`);

@@ -22,7 +22,7 @@ describe('event system on Redis Sentinel', () => {
       counter: fn(`export default async (event) => event.data;`, 'triggers:\n  - topic: orders\n'),
       adder: fn(`export default async (e) => ({ sum: e.a + e.b });`),
     });
-    P = h.config.events.key_prefix;
+    P = h.config.events.keyPrefix;
     await waitFor('the gateway to subscribe', async () => {
       const res = await json(h.request('/healthz'));
       return res.body?.triggers?.state === 'subscribed';

@@ -98,7 +98,7 @@ describe('event triggers', () => {
       },
       { events: { topic_scan_sec: 1, key_prefix: P } },
     );
-    assert.equal(h.config.events.key_prefix, P);
+    assert.equal(h.config.events.keyPrefix, P);
     await waitFor(
       'the trigger to subscribe',
       async () => (await json(h.request('/healthz'))).body.triggers.state === 'subscribed',

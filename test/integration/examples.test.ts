@@ -80,7 +80,7 @@ describe('examples', () => {
 
   before(async () => {
     // hello-py needs the python image; CI's setup made it, this makes the test stand alone.
-    await ensureRuntimeImage(testEngine(), defaultConfig().sandbox.python_image, {
+    await ensureRuntimeImage(testEngine(), defaultConfig().sandbox.pythonImage, {
       kind: 'python',
     });
     redis = redisClient(await sharedRedisUrl());
@@ -88,7 +88,7 @@ describe('examples', () => {
     for (const ex of TESTED) functions[ex.split('/').pop()!] = await filesOf(ex);
     webhookSecret = YAML.parse(functions.webhook!['function.yaml']!).env.WEBHOOK_SECRET;
     h = await startHarness(functions);
-    prefix = h.config.events.key_prefix; // the config the gateway runs on
+    prefix = h.config.events.keyPrefix; // the config the gateway runs on
     port = await h.gw.listen(); // the form page is opened in a browser
     await waitFor(
       'the trigger to subscribe',

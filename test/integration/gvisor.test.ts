@@ -189,7 +189,7 @@ describe('isolation: gvisor', () => {
     assert.equal(HostConfig.Memory, parseMemory('48Mi'));
     assert.equal(HostConfig.MemorySwap, parseMemory('48Mi'));
     assert.equal(HostConfig.NanoCpus, 0.5e9);
-    assert.equal(HostConfig.PidsLimit, h.config.sandbox.pids_limit);
+    assert.equal(HostConfig.PidsLimit, h.config.sandbox.pidsLimit);
     assert.equal(HostConfig.ReadonlyRootfs, true);
     assert.deepEqual(HostConfig.CapDrop, ['ALL']);
     assert.deepEqual(HostConfig.SecurityOpt, ['no-new-privileges']);

@@ -79,7 +79,7 @@ describe('HTTP functions', () => {
   let honoCalls = 0;
 
   before(async () => {
-    await ensureRuntimeImage(testEngine(), defaultConfig().sandbox.python_image, {
+    await ensureRuntimeImage(testEngine(), defaultConfig().sandbox.pythonImage, {
       kind: 'python',
     });
     h = await startHarness(FUNCTIONS, {

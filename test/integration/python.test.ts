@@ -104,7 +104,7 @@ describe('Python handlers', () => {
 
   before(async () => {
     // CI runs setup first; this makes the test stand alone (and builds the image offline if need be).
-    await ensureRuntimeImage(testEngine(), defaultConfig().sandbox.python_image, {
+    await ensureRuntimeImage(testEngine(), defaultConfig().sandbox.pythonImage, {
       kind: 'python',
     });
     redis = redisClient(await sharedRedisUrl());
@@ -114,7 +114,7 @@ describe('Python handlers', () => {
     if (h) {
       await h.close();
       assert.deepEqual(await containersOf(h.config), [], 'close removes every container');
-      await deletePrefix(redis, h.config.events.key_prefix);
+      await deletePrefix(redis, h.config.events.keyPrefix);
     }
     redis?.disconnect();
   });
@@ -170,7 +170,7 @@ describe('Python handlers', () => {
     const res = await json(h.invoke('pyemit', { order: 42 }));
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(res.body, { emitted: true }, 'the envelope is unwrapped');
-    const key = `${h.config.events.key_prefix}py.audit`;
+    const key = `${h.config.events.keyPrefix}py.audit`;
     const emitted = await waitFor('the emitted event', async () =>
       (await readStream(redis, key)).find((e) => e.fields.data === '{"order":42}'),
     );

@@ -62,7 +62,7 @@ describe('sandbox', () => {
 
   test('the memory limit, the pids limit and the CPU cap are in force', () => {
     assert.equal(p.memoryLimit, parseMemory('48Mi'));
-    assert.equal(p.pidsLimit, h.config.sandbox.pids_limit);
+    assert.equal(p.pidsLimit, h.config.sandbox.pidsLimit);
     const [quota, period] = p.cpuQuota.split(' ').map(Number);
     assert.ok(quota! > 0 && period! > 0, `a CFS quota is set (${p.cpuQuota})`);
     assert.equal(quota! / period!, 0.5, 'cpu_limit 500m');

@@ -105,7 +105,7 @@ describe('stem cells', () => {
   const stemIds = async (runtime: string) =>
     (
       await testEngine().listByLabels({
-        [LABEL.scope]: scopeOf(h.config.state_dir),
+        [LABEL.scope]: scopeOf(h.config.stateDir),
         [LABEL.stem]: runtime,
       })
     ).map((c) => c.id);
@@ -212,7 +212,7 @@ describe('stem cells', () => {
     );
     const [quota, period] = stem.cpuQuota.split(' ').map(Number);
     assert.equal(quota! / period!, 0.5, 'cpu_limit 500m');
-    assert.equal(stem.pidsLimit, h.config.sandbox.pids_limit);
+    assert.equal(stem.pidsLimit, h.config.sandbox.pidsLimit);
     assert.deepEqual(
       [stem.env.GREETING, stem.env.TITAN_FUNCTION, stem.env.TITAN_STEM],
       ['hello', 'probe', undefined],

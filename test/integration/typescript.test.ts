@@ -53,7 +53,7 @@ describe('TypeScript handlers', () => {
   };
   /** The build directories of one function in the gateway's state directory. */
   const builds = async (name: string) =>
-    (await readdir(buildRoot(h.config.state_dir)).catch(() => [] as string[])).filter((d) =>
+    (await readdir(buildRoot(h.config.stateDir)).catch(() => [] as string[])).filter((d) =>
       d.startsWith(`${name}-`),
     );
   /** Writes a folder (nested paths allowed) and moves it into place whole. */

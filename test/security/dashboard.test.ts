@@ -82,7 +82,7 @@ describe('the dashboard against hostile input', () => {
 
   after(async () => {
     await browser?.close();
-    const prefix = h?.config.events.key_prefix;
+    const prefix = h?.config.events.keyPrefix;
     await h?.close();
     if (prefix) {
       const redis = redisClient(await sharedRedisUrl());

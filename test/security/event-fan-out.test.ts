@@ -17,7 +17,7 @@ import {
 
 let redis: Redis;
 const prefix = uniquePrefix();
-const cfg = { ...defaultConfig('/tmp').events, key_prefix: prefix };
+const cfg = { ...defaultConfig('/tmp').events, keyPrefix: prefix };
 const keys = new Keys(cfg);
 
 before(async () => {
@@ -51,7 +51,7 @@ test('hostile field values are queued as they are, and the batch around them is 
   await fanOut(
     redis,
     { topic, dlq: keys.dlq, queue: keys.queue },
-    { group: cfg.group, queue_maxlen: 100, dlq_maxlen: 100 },
+    { group: cfg.group, queueMaxlen: 100, dlqMaxlen: 100 },
     [
       { id: ids[0]!, fns: ['f'], job: { kind: 'event', event_id: ids[0]!, data: '1' } },
       { id: ids[1]!, fns: ['f'], job: hostile },

@@ -80,7 +80,7 @@ describe('security: reserved names in Redis', () => {
       },
       { events: { topic_scan_sec: 1 } },
     );
-    P = h.config.events.key_prefix;
+    P = h.config.events.keyPrefix;
     await waitFor(
       'the triggers to subscribe',
       async () => (await json(h.request('/healthz'))).body.triggers.state === 'subscribed',
@@ -334,7 +334,7 @@ describe('security: everything the event system writes is bounded', () => {
       },
       { events: { ...bounds, max_inflight_per_function: 1, reclaim_idle_sec: 1 } },
     );
-    P = h.config.events.key_prefix;
+    P = h.config.events.keyPrefix;
     await waitFor(
       'the triggers to subscribe',
       async () => (await json(h.request('/healthz'))).body.triggers.state === 'subscribed',

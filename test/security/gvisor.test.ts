@@ -150,9 +150,9 @@ describe('security: a gvisor function on an engine with and without runsc (fake 
   let engine: FakeEngine;
   let registry: Registry;
   const write = async (folder: string, manifest: string) => {
-    await mkdir(join(config.functions_dir, folder), { recursive: true });
-    await writeFile(join(config.functions_dir, folder, 'function.yaml'), manifest);
-    await writeFile(join(config.functions_dir, folder, 'index.js'), HANDLER);
+    await mkdir(join(config.functionsDir, folder), { recursive: true });
+    await writeFile(join(config.functionsDir, folder, 'function.yaml'), manifest);
+    await writeFile(join(config.functionsDir, folder, 'index.js'), HANDLER);
   };
   const reconcile = async () => {
     await registry.rescan();
@@ -164,16 +164,16 @@ describe('security: a gvisor function on an engine with and without runsc (fake 
     const base = defaultConfig(dir);
     config = {
       ...base,
-      functions_dir: join(dir, 'functions'),
-      state_dir: join(dir, 's'),
+      functionsDir: join(dir, 'functions'),
+      stateDir: join(dir, 's'),
       // stem cells on: a runc cell is ready, and a gvisor function must still not take it
       sandbox: {
         ...base.sandbox,
-        startup_timeout_sec: 5,
-        stem_cells: { node: { min: 1, max: 1 }, python: { min: 0, max: 0 } },
+        startupTimeoutSec: 5,
+        stemCells: { node: { min: 1, max: 1 }, python: { min: 0, max: 0 } },
       },
     };
-    await mkdir(config.functions_dir, { recursive: true });
+    await mkdir(config.functionsDir, { recursive: true });
     engine = new FakeEngine();
     registry = new Registry({ config, engine, scope: 'gvisor-unit' });
   });

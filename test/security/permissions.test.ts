@@ -45,7 +45,7 @@ describe('security: permissions.fs is checked at every container start', () => {
   const mountedSources = async (): Promise<string[]> => {
     const list = await docker.listContainers({
       all: true,
-      filters: { label: [`${LABEL.scope}=${scopeOf(h.config.state_dir)}`] },
+      filters: { label: [`${LABEL.scope}=${scopeOf(h.config.stateDir)}`] },
     });
     const inspected = await Promise.all(
       list.map((c) =>

@@ -133,7 +133,7 @@ module.exports = async ({ mib }, context) => {
   });
 
   test("on the host, the container's socket directory holds the gateway's own socket and nothing else", async () => {
-    const runDir = join(h.config.state_dir, 'run');
+    const runDir = join(h.config.stateDir, 'run');
     const dirs = await readdir(runDir);
     assert.ok(dirs.length > 0);
     for (const d of dirs) {

@@ -46,7 +46,7 @@ describe('security: schedules', () => {
         'triggers:\n  - topic: "titan.schedule:{slow}:tick:*"\n',
       ),
     });
-    P = h.config.events.key_prefix;
+    P = h.config.events.keyPrefix;
   });
   after(async () => {
     await h?.close();

@@ -45,7 +45,7 @@ describe('secrets against hostile callers and functions', () => {
   before(async () => {
     h = await startHarness({}, {}, { adminToken: TOKEN });
     port = await h.gw.listen();
-    store = join(h.config.state_dir, 'secrets');
+    store = join(h.config.stateDir, 'secrets');
     assert.equal((await put('alpha', VALUE_A)).status, 201);
     assert.equal((await put('beta', VALUE_B)).status, 201);
     await h.addFunction('a', fn(PROBE(store), 'secrets: [alpha]\npool: { min: 1, max: 1 }\n'));
@@ -78,7 +78,7 @@ describe('secrets against hostile callers and functions', () => {
     assert.equal((await put('../x', 'hostile')).status, 404);
     assert.deepEqual((await readdir(store)).sort(), ['alpha', 'beta']);
     assert.deepEqual(
-      (await readdir(h.config.state_dir)).filter((f) => f === 'x' || f === 'passwd'),
+      (await readdir(h.config.stateDir)).filter((f) => f === 'x' || f === 'passwd'),
       [],
     );
   });
@@ -196,7 +196,7 @@ describe('secrets against hostile callers and functions', () => {
     assert.equal((await stat(store)).mode & 0o777, 0o700);
     for (const f of await readdir(store))
       assert.equal((await stat(join(store, f))).mode & 0o777, 0o600, f);
-    const copies = join(h.config.state_dir, 'secret-mounts');
+    const copies = join(h.config.stateDir, 'secret-mounts');
     assert.equal((await stat(copies)).mode & 0o777, 0o700);
     const dirs = await readdir(copies);
     assert.ok(dirs.length >= 2, `one directory per deployed version (got ${dirs})`);

@@ -125,7 +125,7 @@ describe('security: stem cells against a hostile function', () => {
   const stemIds = async (runtime: string) =>
     (
       await testEngine().listByLabels({
-        [LABEL.scope]: scopeOf(h.config.state_dir),
+        [LABEL.scope]: scopeOf(h.config.stateDir),
         [LABEL.stem]: runtime,
       })
     ).map((c) => c.id);
@@ -164,7 +164,7 @@ describe('security: stem cells against a hostile function', () => {
       seen.add(got.host as string);
     }
     // On the host, each cell's code directory holds one function's files, or nothing (a ready cell).
-    const cellsDir = join(h.config.state_dir, 'cells');
+    const cellsDir = join(h.config.stateDir, 'cells');
     for (const cell of await readdir(cellsDir)) {
       const files = (await readdir(join(cellsDir, cell, 'fn'))).sort();
       assert.ok(
@@ -323,7 +323,7 @@ describe('security: stem cells against a hostile function', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
       await next?.close();
-      for (const c of await containersOf({ state_dir: join(dir, 's') }))
+      for (const c of await containersOf({ stateDir: join(dir, 's') }))
         await testEngine().remove(c.id);
       await rm(dir, { recursive: true, force: true });
     }

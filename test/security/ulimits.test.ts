@@ -41,7 +41,7 @@ describe('security: a function cannot raise its resource limits', () => {
   let h: Harness;
 
   before(async () => {
-    await ensureRuntimeImage(testEngine(), defaultConfig().sandbox.python_image, {
+    await ensureRuntimeImage(testEngine(), defaultConfig().sandbox.pythonImage, {
       kind: 'python',
     });
     h = await startHarness({

@@ -44,30 +44,30 @@ describe('defaults', () => {
     assert.deepEqual(c.gateway, {
       host: '127.0.0.1',
       port: 8080,
-      max_body_bytes: 1048576,
-      allowed_hosts: [],
-      cors: { allow_origins: [], allow_headers: [], max_age_sec: 600 },
-      headers_timeout_sec: 10,
-      request_timeout_sec: 60,
-      keep_alive_timeout_sec: 5,
-      max_connections: 1024,
+      maxBodyBytes: 1048576,
+      allowedHosts: [],
+      cors: { allowOrigins: [], allowHeaders: [], maxAgeSec: 600 },
+      headersTimeoutSec: 10,
+      requestTimeoutSec: 60,
+      keepAliveTimeoutSec: 5,
+      maxConnections: 1024,
     });
-    assert.equal(c.functions_dir, '/srv/titan/functions');
-    assert.equal(c.state_dir, '/srv/titan/.titan');
+    assert.equal(c.functionsDir, '/srv/titan/functions');
+    assert.equal(c.stateDir, '/srv/titan/.titan');
     assert.equal(c.sandbox.runtime, 'docker');
-    assert.equal(c.sandbox.default_cpu, '50m');
-    assert.equal(c.sandbox.default_memory, '128Mi');
+    assert.equal(c.sandbox.defaultCpu, '50m');
+    assert.equal(c.sandbox.defaultMemory, '128Mi');
     assert.equal(c.sandbox.user, '65534:65534');
-    assert.deepEqual(c.sandbox.fs_roots, []);
+    assert.deepEqual(c.sandbox.fsRoots, []);
     assert.deepEqual(c.pool, {
       min: 1,
       max: 4,
       concurrency: 1,
-      idle_sec: 300,
-      queue_max: 64,
-      queue_timeout_sec: 10,
+      idleSec: 300,
+      queueMax: 64,
+      queueTimeoutSec: 10,
     });
-    assert.deepEqual(c.logs, { max_lines_per_function: 2000 });
+    assert.deepEqual(c.logs, { maxLinesPerFunction: 2000 });
   });
 
   test('config/runtime.yaml holds exactly the defaults, plus the ./inbox file source it enables', () => {
@@ -80,13 +80,13 @@ describe('defaults', () => {
         type: 'fs',
         path: './inbox',
         topic: 'files.v1',
-        debounce_ms: 500,
+        debounceMs: 500,
         recursive: true,
         ignore: [],
       },
     ]);
-    assert.deepEqual(file.sandbox.fs_roots, ['./inbox'], 'the file source directory is mountable');
-    assert.deepEqual({ ...file, sandbox: { ...file.sandbox, fs_roots: [] } }, defaults);
+    assert.deepEqual(file.sandbox.fsRoots, ['./inbox'], 'the file source directory is mountable');
+    assert.deepEqual({ ...file, sandbox: { ...file.sandbox, fsRoots: [] } }, defaults);
   });
 
   test('a missing file at the default path means all defaults', async () => {
@@ -137,9 +137,9 @@ describe('loading', () => {
       'functions_dir: fns\nstate_dir: ./var/state\nsandbox:\n  fs_roots: [data, /abs/root]\n',
     );
     const c = await loadConfig({ path: file, cwd: '/srv/app', env: {} });
-    assert.equal(c.functions_dir, '/srv/app/fns');
-    assert.equal(c.state_dir, '/srv/app/var/state');
-    assert.deepEqual(c.sandbox.fs_roots, ['/srv/app/data', '/abs/root']);
+    assert.equal(c.functionsDir, '/srv/app/fns');
+    assert.equal(c.stateDir, '/srv/app/var/state');
+    assert.deepEqual(c.sandbox.fsRoots, ['/srv/app/data', '/abs/root']);
   });
 
   test('bad YAML reports the file, line and column', async () => {
@@ -257,8 +257,8 @@ describe('env overrides', () => {
     });
     assert.equal(c.gateway.port, 8181);
     assert.equal(c.gateway.host, '::1');
-    assert.equal(c.functions_dir, '/srv/fns');
-    assert.equal(c.state_dir, '/var/titan');
+    assert.equal(c.functionsDir, '/srv/fns');
+    assert.equal(c.stateDir, '/var/titan');
   });
 
   test('TITAN_PORT=0 means any free port', async () => {
@@ -309,23 +309,23 @@ describe('gateway: browsers and slow clients', () => {
       ].join('\n'),
     );
     const { gateway } = await loadConfig({ path: file, env: {} });
-    assert.deepEqual(gateway.allowed_hosts, [
+    assert.deepEqual(gateway.allowedHosts, [
       'titan.example.com',
       '*.lan.example',
       '10.0.0.5',
       '[fd00::5]',
     ]);
     assert.deepEqual(gateway.cors, {
-      allow_origins: ['http://localhost:3000', 'https://app.example.com'],
-      allow_headers: ['x-request-id'],
-      max_age_sec: 60,
+      allowOrigins: ['http://localhost:3000', 'https://app.example.com'],
+      allowHeaders: ['x-request-id'],
+      maxAgeSec: 60,
     });
     assert.deepEqual(
       [
-        gateway.headers_timeout_sec,
-        gateway.request_timeout_sec,
-        gateway.keep_alive_timeout_sec,
-        gateway.max_connections,
+        gateway.headersTimeoutSec,
+        gateway.requestTimeoutSec,
+        gateway.keepAliveTimeoutSec,
+        gateway.maxConnections,
       ],
       [2.5, 30, 1, 10],
     );
@@ -399,14 +399,14 @@ describe('events: the reserved namespace and the bounds', () => {
     const e = defaultConfig('/srv/titan').events;
     assert.deepEqual(
       {
-        results: e.results_maxlen,
-        topic: e.topic_maxlen,
-        dlq: e.dlq_maxlen,
-        queue: e.queue_maxlen,
-        backlog: e.async_backlog_max,
-        emits: e.max_emits_per_invocation,
-        attempts: e.attempts_ttl_sec,
-        async: e.async_result_ttl_sec,
+        results: e.resultsMaxlen,
+        topic: e.topicMaxlen,
+        dlq: e.dlqMaxlen,
+        queue: e.queueMaxlen,
+        backlog: e.asyncBacklogMax,
+        emits: e.maxEmitsPerInvocation,
+        attempts: e.attemptsTtlSec,
+        async: e.asyncResultTtlSec,
       },
       {
         results: 100_000,
@@ -420,7 +420,7 @@ describe('events: the reserved namespace and the bounds', () => {
       },
     );
     assert.deepEqual(
-      [e.results_stream, e.dlq_stream, e.queue_prefix],
+      [e.resultsStream, e.dlqStream, e.queuePrefix],
       ['titan.results', 'titan.dlq', 'titan.q.'],
     );
   });
@@ -451,7 +451,7 @@ describe('events: the reserved namespace and the bounds', () => {
     );
     const c = await loadConfig({ path: file, env: {} });
     assert.deepEqual(
-      [c.events.results_stream, c.events.dlq_stream, c.events.queue_prefix],
+      [c.events.resultsStream, c.events.dlqStream, c.events.queuePrefix],
       ['titan.out', 'titan.dead', 'titan.work.'],
     );
   });

@@ -280,7 +280,7 @@ describe('resolveManifest', () => {
     const py = resolve({ runtime: 'python' });
     assert.equal(py.runtime, 'python');
     assert.equal(py.handler, 'main.py');
-    assert.equal(py.image, config.sandbox.python_image);
+    assert.equal(py.image, config.sandbox.pythonImage);
     assert.equal(py.image, 'python:3.12-slim');
     assert.equal(
       resolve({ runtime: 'python', handler: 'src/app.py', image: 'my/py:1' }).image,
@@ -322,7 +322,7 @@ describe('resolveManifest', () => {
 
   test('permissions resolve against config roots; their errors become invalid_manifest', async () => {
     const dir = await folder('perm-fn', { 'data/in/a.txt': 'x' });
-    const withRoot = { ...config, sandbox: { ...config.sandbox, fs_roots: [dir] } };
+    const withRoot = { ...config, sandbox: { ...config.sandbox, fsRoots: [dir] } };
     const spec = resolve(
       // A glob narrower than a directory is refused now (it would mount the whole directory): `dir/**`.
       { permissions: { fs: { allow: ['./data/**'], deny: ['./data/in'] } } },

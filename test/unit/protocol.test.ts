@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { DIAL_IN_LIMITS, DialInAgent } from '../../runtime/dial-in.ts';
 import { TitanError } from '../../runtime/errors.ts';
@@ -129,9 +130,12 @@ class Bootstrap {
   }
 
   async stop(): Promise<void> {
-    const gone = new Promise((resolve) => this.child.once('exit', resolve));
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-    await gone;
+    // A bootstrap that already died (it failed to start) emits no second exit to wait for.
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const gone = new Promise((resolve) => this.child.once('exit', resolve));
+      this.child.kill('SIGKILL');
+      await gone;
+    }
     this.agent.close(new Error('test over'));
   }
 }
@@ -243,3 +247,32 @@ for (const runtime of ['node', 'python'] as const) {
     });
   });
 }
+
+// python.py imports its sibling modules (titan_log_tags.py, titan_dial.py) from its own directory.
+// Python leaves a script's directory off sys.path under PYTHONSAFEPATH, which a manifest's env may set.
+describe('the python bootstrap under PYTHONSAFEPATH=1', () => {
+  test('still finds its sibling modules, serves, and tags what the handler prints', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tp-'));
+    dirs.push(dir);
+    await writeFile(
+      join(dir, 'handler.py'),
+      'def handler(event, context):\n    print("hello")\n    return {"ok": True}\n',
+    );
+    const b = await Bootstrap.start(dir, 'python', {
+      TITAN_FUNCTION: 'proto',
+      TITAN_HANDLER: join(dir, 'handler.py'),
+      PYTHONSAFEPATH: '1',
+    });
+    try {
+      const health = await b.send('GET', ROUTE.health);
+      assert.equal(handlerLoaded(health.status, health.body), true, b.output());
+      const reply = await b.invoke({});
+      assert.deepEqual(JSON.parse(readInvokeReply(reply.headers, reply.body).body), { ok: true });
+      // The pipe delivers the output a moment after the reply.
+      for (let i = 0; i < 100 && !b.output().includes('hello'); i++) await sleep(20);
+      assert.ok(b.output().includes('\u001einv-1\u001fhello\n'), JSON.stringify(b.output()));
+    } finally {
+      await b.stop();
+    }
+  });
+});

@@ -92,7 +92,7 @@ describe('cluster and sentinel urls', () => {
 });
 
 describe('key layout on a cluster', () => {
-  const cfg = { ...defaultConfig('/tmp').events, key_prefix: 'p:' };
+  const cfg = { ...defaultConfig('/tmp').events, keyPrefix: 'p:' };
 
   test("a function's queue and attempts share its hash tag; one node keeps today's names", () => {
     const one = new Keys(cfg);

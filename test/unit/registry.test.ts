@@ -41,11 +41,11 @@ describe('registry on the fake engine', () => {
 
   const write = async (folder: string, files: Record<string, string>) => {
     for (const [file, text] of Object.entries(files)) {
-      await mkdir(dirname(join(config.functions_dir, folder, file)), { recursive: true });
-      await writeFile(join(config.functions_dir, folder, file), text);
+      await mkdir(dirname(join(config.functionsDir, folder, file)), { recursive: true });
+      await writeFile(join(config.functionsDir, folder, file), text);
     }
   };
-  const drop = (folder: string) => rm(join(config.functions_dir, folder), { recursive: true });
+  const drop = (folder: string) => rm(join(config.functionsDir, folder), { recursive: true });
   /** What rescan() does once the watcher reported a change, to the end of every warm-up and drain. */
   const reconcile = async () => {
     await registry.rescan();
@@ -63,14 +63,14 @@ describe('registry on the fake engine', () => {
     const base = defaultConfig(dir);
     // Stem cells off: the fake engine decides a container's behaviour from its spec, and a stem cell's
     // spec names no function (the stem path has its own tests: stem-cells.test.ts, stem-pool.test.ts).
-    const stem_cells = { node: { min: 0, max: 0 }, python: { min: 0, max: 0 } };
+    const stemCells = { node: { min: 0, max: 0 }, python: { min: 0, max: 0 } };
     config = {
       ...base,
-      functions_dir: join(dir, 'functions'),
-      state_dir: join(dir, 's'),
-      sandbox: { ...base.sandbox, startup_timeout_sec: 5, stem_cells },
+      functionsDir: join(dir, 'functions'),
+      stateDir: join(dir, 's'),
+      sandbox: { ...base.sandbox, startupTimeoutSec: 5, stemCells },
     };
-    await mkdir(config.functions_dir, { recursive: true });
+    await mkdir(config.functionsDir, { recursive: true });
     engine = new FakeEngine();
     registry = new Registry({ config, engine, scope: SCOPE });
     changes = 0;

@@ -35,9 +35,9 @@ describe('stem cells in the registry, on the fake engine', () => {
   let events: Array<{ fn: string; e: StemEvent }>;
 
   const write = async (folder: string, manifest: string) => {
-    await mkdir(join(config.functions_dir, folder), { recursive: true });
-    await writeFile(join(config.functions_dir, folder, 'function.yaml'), manifest);
-    await writeFile(join(config.functions_dir, folder, 'index.js'), HANDLER);
+    await mkdir(join(config.functionsDir, folder), { recursive: true });
+    await writeFile(join(config.functionsDir, folder, 'function.yaml'), manifest);
+    await writeFile(join(config.functionsDir, folder, 'index.js'), HANDLER);
   };
   const call = async (name: string) => {
     const ctx = { invocationId: randomUUID(), deadline: Date.now() + 5000, trigger: {} };
@@ -53,15 +53,15 @@ describe('stem cells in the registry, on the fake engine', () => {
     const base = defaultConfig(dir);
     config = {
       ...base,
-      functions_dir: join(dir, 'functions'),
-      state_dir: join(dir, 's'),
+      functionsDir: join(dir, 'functions'),
+      stateDir: join(dir, 's'),
       sandbox: {
         ...base.sandbox,
-        startup_timeout_sec: 5,
-        stem_cells: { node: { min: 1, max: 2 }, python: { min: 0, max: 8 } },
+        startupTimeoutSec: 5,
+        stemCells: { node: { min: 1, max: 2 }, python: { min: 0, max: 8 } },
       },
     };
-    await mkdir(config.functions_dir, { recursive: true });
+    await mkdir(config.functionsDir, { recursive: true });
     engine = new FakeEngine();
     events = [];
     registry = new Registry({
@@ -79,7 +79,7 @@ describe('stem cells in the registry, on the fake engine', () => {
     await registry.close();
     assert.deepEqual(engine.live(), [], 'close removes every container, stem cells too');
     assert.deepEqual(
-      await readdir(join(config.state_dir, 'cells')),
+      await readdir(join(config.stateDir, 'cells')),
       [],
       "and the cells' code directories",
     );
@@ -137,9 +137,9 @@ describe('stem cells in the registry, on the fake engine', () => {
     assert.deepEqual(
       await readdir(
         join(
-          config.state_dir,
+          config.stateDir,
           'cells',
-          (await readdir(join(config.state_dir, 'cells'))).find((d) =>
+          (await readdir(join(config.stateDir, 'cells'))).find((d) =>
             cell!.spec.binds.some((b) => b.hostPath.includes(d)),
           )!,
           'fn',
@@ -165,7 +165,7 @@ describe('stem cells in the registry, on the fake engine', () => {
         cpuShare: 0.5,
         cpuLimit: 2,
         memoryBytes: parseMemory('256Mi'),
-        pidsLimit: config.sandbox.pids_limit,
+        pidsLimit: config.sandbox.pidsLimit,
       },
     ]);
   });

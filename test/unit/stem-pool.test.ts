@@ -226,7 +226,7 @@ describe('cold start route', () => {
     resolveManifest(raw, {
       dir,
       folderName: 'f',
-      config: { ...config, sandbox: { ...config.sandbox, fs_roots: [dir] } },
+      config: { ...config, sandbox: { ...config.sandbox, fsRoots: [dir] } },
       cwd: dir,
     });
   const route = (raw: Record<string, unknown>, k: StemCellKind = kind) => {
@@ -281,7 +281,7 @@ describe('cold start route', () => {
     assert.deepEqual(
       route(
         { runtime: 'python', env: { PYTHONPATH: '/fn/lib' } },
-        { ...kind, image: config.sandbox.python_image },
+        { ...kind, image: config.sandbox.pythonImage },
       ),
       {
         path: 'container',
@@ -461,7 +461,7 @@ describe('code directory', () => {
 
 describe('config: sandbox.stem_cells', () => {
   test('on by default (node min 2, python min 1), max 8; min above max is refused with its path', async () => {
-    assert.deepEqual(defaultConfig('/srv').sandbox.stem_cells, {
+    assert.deepEqual(defaultConfig('/srv').sandbox.stemCells, {
       node: { min: 2, max: 8 },
       python: { min: 1, max: 8 },
     });
@@ -490,7 +490,7 @@ describe('config: sandbox.stem_cells', () => {
         file,
         'sandbox:\n  stem_cells:\n    node: { max: 4 }\n    python: { min: 0 }\n',
       );
-      assert.deepEqual((await loadConfig({ path: file, env: {} })).sandbox.stem_cells, {
+      assert.deepEqual((await loadConfig({ path: file, env: {} })).sandbox.stemCells, {
         node: { min: 2, max: 4 },
         python: { min: 0, max: 8 },
       });

@@ -1,0 +1,88 @@
+// Option tables of the programs that describe files: ls (directory listings) and stat.
+import type { Table } from '../options.ts';
+import { flag, flags, info, mayTake, no, NUMBER, takes, TEXT, WHEN, words } from './vocabulary.ts';
+
+export const ls: Table = {
+  short: {
+    ...flags('1abcdfghiklmnopqrstuvxABCDFGHNQRSUXZ'),
+    w: takes(NUMBER),
+    I: takes(TEXT),
+    T: takes(NUMBER),
+    L: no(
+      'shows and (with -R) enters what every symbolic link points to, out of the allowed directories (use -H for the arguments)',
+    ),
+  },
+  long: {
+    ...info(),
+    all: '-a',
+    'almost-all': '-A',
+    author: flag(),
+    'block-size': takes(TEXT),
+    classify: mayTake(WHEN),
+    color: mayTake(WHEN),
+    context: '-Z',
+    dereference: '-L',
+    'dereference-command-line': '-H',
+    'dereference-command-line-symlink-to-dir': flag(),
+    directory: '-d',
+    dired: '-D',
+    escape: '-b',
+    'file-type': flag(),
+    format: takes(
+      words('verbose', 'long', 'commas', 'horizontal', 'across', 'vertical', 'single-column'),
+    ),
+    'full-time': flag(),
+    'group-directories-first': flag(),
+    hide: takes(TEXT),
+    'hide-control-chars': '-q',
+    'human-readable': '-h',
+    hyperlink: mayTake(WHEN),
+    ignore: '-I',
+    'ignore-backups': '-B',
+    'indicator-style': takes(words('none', 'slash', 'file-type', 'classify')),
+    inode: '-i',
+    kibibytes: '-k',
+    literal: '-N',
+    'no-group': '-G',
+    'numeric-uid-gid': '-n',
+    'quote-name': '-Q',
+    'quoting-style': takes(
+      words(
+        'literal',
+        'shell',
+        'shell-always',
+        'shell-escape',
+        'shell-escape-always',
+        'c',
+        'c-maybe',
+        'escape',
+        'locale',
+        'clocale',
+      ),
+    ),
+    recursive: '-R',
+    reverse: '-r',
+    'show-control-chars': flag(),
+    si: flag(),
+    size: '-s',
+    sort: takes(words('none', 'time', 'size', 'extension', 'version', 'width')),
+    tabsize: '-T',
+    time: takes(words('atime', 'access', 'use', 'ctime', 'status', 'birth', 'creation')),
+    'time-style': takes(TEXT),
+    width: '-w',
+    zero: flag(),
+  },
+};
+
+export const stat: Table = {
+  short: { ...flags('ftL'), c: takes(TEXT) },
+  long: {
+    ...info(),
+    cached: takes(words('default', 'never', 'always')),
+    dereference: '-L',
+    'file-system': '-f',
+    format: '-c',
+    printf: takes(TEXT),
+    terse: '-t',
+  },
+};
