@@ -1,10 +1,11 @@
 // Reads every subscribed topic with the consumer group and fans each event out to the work queue
 // of every function whose trigger matches. The fan-out and the XACK are one Lua script per batch
 // (fan-out.ts), so an event is either durably queued for all its functions or still pending (and
-// reclaimed after a crash).
+// reclaimed after a crash). On a Redis Cluster the topic, its functions' queues and the DLQ are in
+// different slots: fan-out-cluster.ts orders the steps there (queues first, acknowledgement last),
+// each topic is read on its own (topic-reads.ts), and glob triggers scan every master.
 // Never reads a reserved key (runtime/topics.ts), whatever a glob trigger says; a function whose
 // queue is full (queue_maxlen) gets the event in the DLQ instead, as overloaded, never silently lost.
-import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeConfig } from '../../runtime/config.ts';
 import type { TriggerSpec } from '../../runtime/spec.ts';
@@ -13,6 +14,9 @@ import { parseEntry } from './event.ts';
 import { globToRedisPattern, isGlob, topicMatches, typeMatches } from './glob.ts';
 import type { Keys } from './keys.ts';
 import { fanOut, type Routed } from './fan-out.ts';
+import { isCluster, type RedisClient } from './redis.ts';
+import type { Durability } from './replication.ts';
+import { PerTopicReads } from './topic-reads.ts';
 import {
   autoClaim,
   ensureGroup,
@@ -21,12 +25,16 @@ import {
   pruneIdleConsumers,
   readGroup,
   readOwnPending,
+  scanStreams,
   type Entry,
 } from './streams.ts';
 
 export interface RouterDeps {
-  cmd: Redis;
-  blocking: Redis;
+  cmd: RedisClient;
+  blocking: RedisClient;
+  /** a connection of its own for one topic's blocking reads (a cluster reads each topic apart) */
+  newBlocking: (name: string) => RedisClient;
+  durability: Durability;
   keys: Keys;
   cfg: RuntimeConfig['events'];
   consumer: string;
@@ -52,8 +60,19 @@ export class Router {
   private lastScan = 0;
   private lastReclaim = 0;
   subscribed = false;
+  private readonly perTopic: PerTopicReads;
 
-  constructor(private readonly deps: RouterDeps) {}
+  constructor(private readonly deps: RouterDeps) {
+    this.perTopic = new PerTopicReads(
+      (topic) => deps.newBlocking(`titan-router-${topic}`),
+      (conn, topic) => this.read(conn, [deps.keys.topic(topic)]),
+    );
+  }
+
+  private read(conn: RedisClient, keys: string[]) {
+    const { cfg, consumer } = this.deps;
+    return readGroup(conn, cfg.group, consumer, keys, cfg.readCount, cfg.blockMs);
+  }
 
   start(): void {
     this.running = true;
@@ -62,6 +81,7 @@ export class Router {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.perTopic.close();
     await this.loop;
   }
 
@@ -162,22 +182,20 @@ export class Router {
         );
       }
     }
-    const keys = topics.map(this.deps.keys.topic);
-    const reply = await readGroup(
-      this.deps.blocking,
-      this.deps.cfg.group,
-      this.deps.consumer,
-      keys,
-      this.deps.cfg.readCount,
-      this.deps.cfg.blockMs,
-    );
+    if (isCluster(this.deps.cmd)) {
+      const { entries, err } = await this.perTopic.next(topics);
+      for (const [topic, es] of entries) await this.route(topic, es);
+      if (err) throw err;
+      return;
+    }
+    const reply = await this.read(this.deps.blocking, topics.map(this.deps.keys.topic));
     for (const [key, entries] of reply ?? [])
       await this.route(this.deps.keys.topicOf(key), entries);
   }
 
   /**
    * Where a new group starts. A brand-new subscription reads only what arrives from now on
-   * (start_from: new): `$` for an exact topic. A stream found through a glob is often found only
+   * (startFrom: new): `$` for an exact topic. A stream found through a glob is often found only
    * after its first events (the scan runs every topic_scan_sec, or after a publish), so `$` would
    * skip them: it starts where the glob subscription began instead, so nothing published since is lost.
    */
@@ -204,23 +222,9 @@ export class Router {
     }
     const found = new Set<string>();
     for (const g of globs) {
-      let cursor = '0';
-      do {
-        const [next, keys] = (await this.deps.cmd.call(
-          'SCAN',
-          cursor,
-          'MATCH',
-          this.deps.keys.prefix + globToRedisPattern(g),
-          'COUNT',
-          500,
-          'TYPE',
-          'stream',
-        )) as [string, string[]];
-        cursor = next;
-        // `*`, `t*` and `titan*` match the runtime's own streams too: every reserved key is skipped.
-        for (const k of keys)
-          if (!this.deps.keys.isInternal(k)) found.add(this.deps.keys.topicOf(k));
-      } while (cursor !== '0');
+      const keys = await scanStreams(this.deps.cmd, this.deps.keys.prefix + globToRedisPattern(g));
+      // `*`, `t*` and `titan*` match the runtime's own streams too: every reserved key is skipped.
+      for (const k of keys) if (!this.deps.keys.isInternal(k)) found.add(this.deps.keys.topicOf(k));
     }
     this.discovered = found;
   }
@@ -282,6 +286,7 @@ export class Router {
         dlqMaxlen: this.deps.cfg.dlqMaxlen,
       },
       batch,
+      this.deps.durability,
     );
     for (const o of outcomes) this.deps.onEvent?.(topic, o);
     for (const [fn, count] of full) {
@@ -289,7 +294,7 @@ export class Router {
         fn,
         topic,
         count,
-        queue_maxlen: this.deps.cfg.queueMaxlen,
+        queueMaxlen: this.deps.cfg.queueMaxlen,
       });
       for (let i = 0; i < count; i++) this.deps.onOverflow?.(fn, topic);
     }
