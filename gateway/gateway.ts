@@ -1,6 +1,5 @@
 // Assembles one gateway (registry, metrics, invoker, HTTP app) and owns its lifecycle:
 // start → listen → close, where close drains every pool and removes every container.
-import { createHash } from 'node:crypto';
 import { getRequestListener, type ServerType } from '@hono/node-server';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +22,7 @@ import { Scheduler } from './schedules/scheduler.ts';
 import { RemoteDeploy } from './deploy/remote-deploy.ts';
 import { LocalTicks, RedisTicks } from './schedules/ticks.ts';
 import { hostname } from 'node:os';
+import { scopeOf } from '../runtime/scope.ts';
 
 export interface GatewayOptions {
   config: RuntimeConfig;
@@ -36,9 +36,8 @@ export interface GatewayOptions {
   adminToken?: string;
 }
 
-/** Containers are labelled with a scope derived from the state directory: one gateway, one scope. */
-export const scopeOf = (stateDir: string): string =>
-  createHash('sha256').update(stateDir).digest('hex').slice(0, 10);
+/** Containers are labelled with a scope of the state directory (runtime/scope.ts): one gateway, one scope. */
+export { scopeOf } from '../runtime/scope.ts';
 
 export class Gateway {
   readonly registry: Registry;
