@@ -10,6 +10,7 @@ import { LogStore } from '../runtime/logs.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { Registry } from '../runtime/registry.ts';
 import { createApp } from './app.ts';
+import { FailingPools } from './health.ts';
 import { SecretStore, secretsDirOf } from '../runtime/secrets.ts';
 import { fastInvoke } from './fast-invoke.ts';
 import { createInvoker, type Invoke } from './invoke.ts';
@@ -61,6 +62,7 @@ export class Gateway {
     const { config, engine } = opts;
     this.log = opts.log ?? pino({ name: 'titan' });
     let registry: Registry | undefined;
+    const failingPools = new FailingPools();
     this.logs = new LogStore({ maxLinesPerFunction: config.logs.max_lines_per_function });
     this.metrics = new Metrics(() => registry?.list() ?? [], {
       processMetrics: opts.processMetrics ?? true,
@@ -71,6 +73,7 @@ export class Gateway {
       scope: scopeOf(config.state_dir),
       onPoolEvent: (fn, e) => {
         this.metrics.onPoolEvent(fn, e);
+        failingPools.onPoolEvent(fn, e);
         if (e.kind === 'start_failed')
           this.log.warn({ fn, reason: e.reason, err: e.error.message }, 'container start failed');
         // Autoscaling decisions: growth on demand and shrinking of idle extras are worth a line each.
@@ -122,6 +125,7 @@ export class Gateway {
       logs: this.logs,
       log: this.log,
       sources: () => this.sourceStatus(),
+      failingPools,
       maxBodyBytes: config.gateway.max_body_bytes,
       secrets: new SecretStore(secretsDirOf(config.state_dir)),
       remoteDeploy: new RemoteDeploy({
