@@ -8,6 +8,8 @@ export interface RedisBackend {
   url: string;
   /** a client for assertions (XPENDING, XRANGE) */
   client: Redis;
+  /** a function's work queue under a prefix (a cluster tags it with the function's name) */
+  queueKey(prefix: string, fn: string): string;
   /** remove this key prefix's keys on close */
   track(prefix: string): void;
   close(): Promise<void>;
@@ -27,6 +29,7 @@ const singleNode: RedisBackendKind = {
     return {
       url,
       client,
+      queueKey: (prefix, fn) => `${prefix}titan.q.${fn}`,
       track: (p) => prefixes.push(p),
       close: async () => {
         for (const p of prefixes) await deletePrefix(client, p).catch(() => {});

@@ -2,10 +2,13 @@
 // and a private second dockerd, test/helpers/second-engine.ts), each with its own copy of the same
 // functions and its own state directory, sharing one Redis and one key prefix. The split of a burst,
 // kill -9 of one host mid-burst, an async call started on one host and read on the other, and what
-// is shared (the DLQ, async results) or per host (pool overrides, containers). The Redis is a
-// parameter (redis-backends.ts): one redis-server, and a Redis Cluster where supported.
+// is shared (the DLQ, async results, schedule ticks) or per host (pool overrides, containers). The
+// Redis is a parameter (redis-backends.ts): one redis-server, and a Redis Cluster where supported.
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { scopeOf } from '../../runtime/scope.ts';
 import { LABEL } from '../../runtime/sandbox.ts';
@@ -26,6 +29,10 @@ const SLEEPER = `export default async (event) => { await new Promise((r) => setT
 const FUNCTIONS = {
   work: fn(SLEEPER, `${trigger('work')}pool: { min: 1, max: 2 }\n`),
   echo: fn('export default async (event, context) => ({ got: event, id: context.invocationId });'),
+  ticker: fn(
+    `export default async (event, context) => { context.emit('ticks', 'tick', { at: context.trigger.scheduledAt }); return 1; };`,
+    'schedule: "@every 1s"\npool: { min: 1, max: 1 }\n',
+  ),
   fails: fn(
     'export default async () => { throw new Error("always"); };',
     `${trigger('doomed')}max_attempts: 1\n`,
@@ -189,6 +196,36 @@ for (const backend of redisBackends()) {
       assert.equal(size(vb), size(bBefore), 'B starts nothing');
     });
 
+    test('a schedule fires once per tick for all hosts, not once per host', async () => {
+      const ticks = async () =>
+        (
+          (await json(a.request('/events/ticks?count=1000'))).body.entries as Array<{
+            data: string;
+          }>
+        ).map((e) => JSON.parse(e.data).at as string);
+      await waitFor('five ticks', async () => (await ticks()).length >= 5, 20_000);
+      // Stop it on both hosts (as a deploy removing it would), then count.
+      for (const g of [a, b]) await rm(join(g.functionsDir, 'ticker'), { recursive: true });
+      await waitFor('ticker undeployed on both', async () => {
+        for (const g of [a, b])
+          if ((await g.request('/functions/ticker')).status !== 404) return false;
+        return true;
+      });
+      await sleep(1500); // a run claimed just before the removal finishes
+      const at = await ticks();
+      assert.equal(new Set(at).size, at.length, `each tick once: ${at.join(', ')}`);
+      const runs = async (g: GatewayProcess) =>
+        metricValue(await (await g.request('/metrics')).text(), 'titan_schedule_runs_total', {
+          function: 'ticker',
+          outcome: 'ok',
+        });
+      assert.equal(
+        (await runs(a)) + (await runs(b)),
+        at.length,
+        'the hosts together ran each once',
+      );
+    });
+
     test('kill -9 of one host mid-burst: the other takes its entries over, none lost', async (t) => {
       const reclaimSec = 2;
       const [x, y] = await startPair({
@@ -198,7 +235,7 @@ for (const backend of redisBackends()) {
       const ids: string[] = [];
       for (let n = 0; n < 24; n++) ids.push(await publish(n % 2 ? x : y, 'work', { n, ms: 800 }));
       const consumerOf = (g: GatewayProcess) => `${hostname()}-${g.pid}-`;
-      const queue = `${x.keyPrefix}titan.q.work`;
+      const queue = redis.queueKey(x.keyPrefix, 'work');
       const inHand = async (g: GatewayProcess) =>
         ((await redis.client.xpending(queue, 'plugins', '-', '+', 100)) as Array<[string, string]>)
           .filter(([, consumer]) => consumer.startsWith(consumerOf(g)))
