@@ -131,6 +131,12 @@ const InternalName = (what: string) =>
       (i) =>
         `must start with the reserved namespace '${RESERVED_NAMESPACE}' (got ${JSON.stringify(i.input)}), so that no topic can name ${what}`,
     ),
+    // On a Redis Cluster the event system places keys by their `{…}` hash tag (docs/events-keys.md).
+    v.check(
+      (s) => !/[{}]/.test(s),
+      (i) =>
+        `must not contain '{' or '}' (got ${JSON.stringify(i.input)}): they are Redis Cluster hash tags`,
+    ),
   );
 
 const EventsSchema = v.pipe(
@@ -138,7 +144,18 @@ const EventsSchema = v.pipe(
     /** REDIS_URL wins over this; with neither, a private redis-server is started when on the PATH */
     redis_url: v.optional(v.string(), ''),
     embedded_redis: v.optional(v.boolean(), true),
-    key_prefix: v.optional(v.string(), ''),
+    key_prefix: v.optional(
+      v.pipe(
+        v.string(),
+        // A `{` would make the prefix the Redis Cluster hash tag of every key (docs/events-keys.md).
+        v.check(
+          (s) => !/[{}]/.test(s),
+          (i) =>
+            `must not contain '{' or '}' (got ${JSON.stringify(i.input)}): on a Redis Cluster they would decide the slot of every key`,
+        ),
+      ),
+      '',
+    ),
     group: v.optional(nonEmpty, 'plugins'),
     results_stream: v.optional(InternalName('or match the results'), 'titan.results'),
     dlq_stream: v.optional(InternalName('or match the dead letters'), 'titan.dlq'),
@@ -166,6 +183,8 @@ const EventsSchema = v.pipe(
     max_emits_per_invocation: v.optional(int(0, 10_000), 100),
     /** a retry count is forgotten this long after the attempt that wrote it (it only matters mid-retry) */
     attempts_ttl_sec: v.optional(int(1), 86_400),
+    /** on Cluster / Sentinel: how long an acknowledged write waits for a replica to have it (WAIT) */
+    replica_wait_ms: v.optional(int(0, 10_000), 100),
   }),
   // One action, so that every cross-key problem is listed at once (a pipe stops at its first issue).
   v.rawCheck(({ dataset, addIssue }) => {

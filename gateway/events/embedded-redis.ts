@@ -76,3 +76,30 @@ export async function startEmbeddedRedis(stateDir: string): Promise<EmbeddedRedi
     },
   };
 }
+
+/**
+ * The Redis the event system uses: the URL given (the caller's REDIS_URL or events.redis_url), or
+ * with none a private redis-server when embedded_redis allows; or why there is none.
+ */
+export async function resolveRedisUrl(
+  given: string,
+  embedded: boolean,
+  stateDir: string,
+  log: (msg: string, fields?: Record<string, unknown>) => void,
+): Promise<{ url?: string; embedded?: EmbeddedRedis; reason?: string }> {
+  if (given) return { url: given };
+  if (!embedded)
+    return { reason: 'triggers are off: REDIS_URL is unset and events.embedded_redis is false' };
+  try {
+    const server = await startEmbeddedRedis(stateDir);
+    log('started a private redis-server for events', { redis: server.url });
+    return { url: server.url, embedded: server };
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).message.includes('ENOENT');
+    return {
+      reason: missing
+        ? 'triggers are off: REDIS_URL is unset and redis-server is not on the PATH (install redis-server or set REDIS_URL)'
+        : `triggers are off: the private redis-server did not start (${(err as Error).message})`,
+    };
+  }
+}

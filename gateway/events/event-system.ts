@@ -3,21 +3,24 @@
 // Without Redis it stays `disabled` and says why; HTTP invocation never depends on it.
 import { hostname } from 'node:os';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { TOPIC_PATTERN, type RuntimeConfig } from '../../runtime/config.ts';
 import { TitanError } from '../../runtime/errors.ts';
 import type { Registry } from '../../runtime/registry.ts';
 import type { Invoke } from '../invoke.ts';
 import { enqueueWithinBacklog } from './async-queue.ts';
-import { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.ts';
-import { fieldsToRecord } from './event.ts';
+import { listDlq, replayDlq } from './dlq.ts';
+import { resolveRedisUrl, type EmbeddedRedis } from './embedded-redis.ts';
+import { getInvocation } from './invocations.ts';
 import { Keys } from './keys.ts';
-import { connectRedis, redactUrl } from './redis.ts';
+import { queueLag, topicLag } from './lag.ts';
+import { appendEmits, appendEvent } from './publish.ts';
+import { connectRedis, isCluster, isReplicated, redactUrl, type RedisClient } from './redis.ts';
+import type { Durability } from './replication.ts';
 import { Router } from './router.ts';
 import { validateEmits, validateTopic } from './publish-rules.ts';
-import { flatten } from './streams.ts';
 import { readTail, type StreamEntry } from './stream-tail.ts';
 import { QueueWorker } from './worker.ts';
+import { syncWorkers } from './workers.ts';
 import { EventMetrics } from './metrics.ts';
 import type { Registry as PromRegistry } from 'prom-client';
 
@@ -38,12 +41,14 @@ export interface EventSystemOptions {
 export { TOPIC_PATTERN, validateTopic };
 
 export class EventSystem {
-  private cmd?: Redis;
-  private readonly blocking: Redis[] = [];
+  private cmd?: RedisClient;
+  private readonly blocking: RedisClient[] = [];
   private router?: Router;
   private readonly workers = new Map<string, QueueWorker>();
   private embedded?: EmbeddedRedis;
   private url?: string;
+  /** WAIT for a replica after acknowledged writes: on Cluster and Sentinel (replication.ts) */
+  private durability: Durability = { replicated: false, waitMs: 0 };
   private invoke?: Invoke;
   private disabledReason?: string;
   readonly keys: Keys;
@@ -62,43 +67,18 @@ export class EventSystem {
       });
   }
 
-  /** Per subscribed topic, entries the group has not read yet (Redis 7 reports it in XINFO GROUPS). */
+  /** Per subscribed topic, entries the group has not read yet (lag.ts). */
   async lag(): Promise<Array<{ topic: string; lag: number }>> {
     if (this.cmd?.status !== 'ready' || !this.router) return [];
-    const out: Array<{ topic: string; lag: number }> = [];
-    for (const topic of this.router.topics()) {
-      const groups = (await this.cmd
-        .call('XINFO', 'GROUPS', this.keys.topic(topic))
-        .catch(() => [])) as unknown[][];
-      for (const g of groups) {
-        const info = fieldsToRecord(g.map(String));
-        if (info.name === this.cfg.group && info.lag !== undefined && info.lag !== '')
-          out.push({ topic, lag: Number(info.lag) });
-      }
-    }
-    return out;
+    const topics = this.router.topics().map((topic) => ({ topic, key: this.keys.topic(topic) }));
+    return topicLag(this.cmd, this.cfg.group, topics);
   }
 
-  /**
-   * Per function, its work queue as the consumer group sees it: entries not read yet (lag) and read
-   * but not acknowledged (pending, in flight or awaiting a retry). For the dashboard's events view.
-   */
-  async queueLag(
-    fns: readonly string[],
-  ): Promise<Array<{ function: string; lag: number; pending: number }>> {
+  /** Per function, its work queue's entries not read yet and pending: the dashboard's events view. */
+  async queueLag(fns: readonly string[]): ReturnType<typeof queueLag> {
     if (this.cmd?.status !== 'ready') return [];
-    const out: Array<{ function: string; lag: number; pending: number }> = [];
-    for (const fn of fns) {
-      const groups = (await this.cmd
-        .call('XINFO', 'GROUPS', this.keys.queue(fn))
-        .catch(() => [])) as unknown[][];
-      const info = groups
-        .map((g) => fieldsToRecord(g.map(String)))
-        .find((g) => g.name === this.cfg.group);
-      if (info)
-        out.push({ function: fn, lag: Number(info.lag) || 0, pending: Number(info.pending) || 0 });
-    }
-    return out;
+    const queues = fns.map((fn) => ({ fn, key: this.keys.queue(fn) }));
+    return queueLag(this.cmd, this.cfg.group, queues);
   }
 
   get state(): TriggerState {
@@ -135,29 +115,23 @@ export class EventSystem {
   /** Connect (or start the embedded Redis) and begin routing. `invoke` is the gateway's one path. */
   async start(invoke: Invoke): Promise<void> {
     this.invoke = invoke;
-    const env = this.opts.env ?? process.env;
-    let url = this.opts.redisUrl || env.REDIS_URL || this.cfg.redis_url;
-    if (!url && this.cfg.embedded_redis) {
-      try {
-        this.embedded = await startEmbeddedRedis(this.opts.config.state_dir);
-        url = this.embedded.url;
-        this.opts.log('started a private redis-server for events', { redis: url });
-      } catch (err) {
-        const missing = (err as NodeJS.ErrnoException).message.includes('ENOENT');
-        this.disabledReason = missing
-          ? 'triggers are off: REDIS_URL is unset and redis-server is not on the PATH (install redis-server or set REDIS_URL)'
-          : `triggers are off: the private redis-server did not start (${(err as Error).message})`;
-      }
-    } else if (!url) {
-      this.disabledReason =
-        'triggers are off: REDIS_URL is unset and events.embedded_redis is false';
-    }
+    const found = await resolveRedisUrl(
+      this.opts.redisUrl || (this.opts.env ?? process.env).REDIS_URL || this.cfg.redis_url,
+      this.cfg.embedded_redis,
+      this.opts.config.state_dir,
+      this.opts.log,
+    );
+    this.embedded = found.embedded;
+    this.disabledReason = found.reason;
+    const url = found.url;
     if (!url) {
       this.opts.log(this.disabledReason!);
       return;
     }
     this.url = url;
     this.cmd = connectRedis(url, 'titan-cmd');
+    this.keys.tagged = isCluster(this.cmd);
+    this.durability = { replicated: isReplicated(url), waitMs: this.cfg.replica_wait_ms };
     this.cmd.on('error', () => {}); // state is reported through /healthz; ioredis reconnects by itself
     await this.cmd.connect().catch((err) =>
       this.opts.log('redis not reachable yet; will keep trying', {
@@ -168,6 +142,8 @@ export class EventSystem {
     this.router = new Router({
       cmd: this.cmd,
       blocking: this.newBlocking('titan-router'),
+      newBlocking: (name) => this.newBlocking(name),
+      durability: this.durability,
       keys: this.keys,
       cfg: this.cfg,
       consumer: this.consumer,
@@ -181,7 +157,7 @@ export class EventSystem {
     this.syncWorkers();
   }
 
-  private newBlocking(name: string): Redis {
+  private newBlocking(name: string): RedisClient {
     const r = connectRedis(this.url!, name, true);
     r.on('error', () => {});
     this.blocking.push(r);
@@ -190,36 +166,24 @@ export class EventSystem {
 
   /** One queue worker per deployed function; undeployed functions lose theirs. */
   private syncWorkers(): void {
-    if (!this.cmd || !this.invoke) return;
-    const names = new Set(
-      this.opts.registry
-        .list()
-        .filter((f) => f.status !== 'invalid')
-        .map((f) => f.name),
-    );
-    for (const [fn, w] of this.workers) {
-      if (!names.has(fn)) {
-        this.workers.delete(fn);
-        void w.stop();
-      }
-    }
-    for (const fn of names) {
-      if (this.workers.has(fn)) continue;
-      const w = new QueueWorker({
+    const { cmd, invoke, opts, cfg } = this;
+    if (!cmd || !invoke) return;
+    const deployed = opts.registry.list().filter((f) => f.status !== 'invalid');
+    syncWorkers(this.workers, new Set(deployed.map((f) => f.name)), (fn) => {
+      return new QueueWorker({
         fn,
-        cmd: this.cmd,
+        cmd,
         blocking: this.newBlocking(`titan-q-${fn}`),
         keys: this.keys,
-        cfg: this.cfg,
+        cfg,
         consumer: this.consumer,
-        invoke: this.invoke,
-        maxAttempts: () => this.opts.registry.get(fn)?.spec.maxAttempts ?? this.cfg.max_attempts,
+        invoke,
+        maxAttempts: () => opts.registry.get(fn)?.spec.maxAttempts ?? cfg.max_attempts,
+        durability: this.durability,
         onOutcome: (o) => this.metrics?.onOutcome(o),
-        log: this.opts.log,
+        log: opts.log,
       });
-      this.workers.set(fn, w);
-      w.start();
-    }
+    });
   }
 
   inFlight(): Array<{ fn: string; count: number }> {
@@ -227,7 +191,7 @@ export class EventSystem {
   }
 
   /** The command connection; throws events_unavailable while Redis is not connected. */
-  redis(): Redis {
+  redis(): RedisClient {
     if (!this.cmd)
       throw new TitanError(
         'events_unavailable',
@@ -242,49 +206,43 @@ export class EventSystem {
   }
 
   /**
-   * Append one event to a topic's stream; returns its entry id. Reserved and malformed topics are
-   * invalid_topic (publish-rules.ts): a write there would forge results, queue work or break retries.
-   * The stream is trimmed to about topic_maxlen entries: a topic its readers fall that far behind on
-   * loses its oldest events, as a bounded log must.
+   * Append one event to a topic's stream (publish.ts); returns its entry id. Reserved and malformed
+   * topics are invalid_topic (publish-rules.ts): a write there would forge results, queue work or
+   * break retries.
    */
   async publish(topic: string, type: string, dataJson: string, source?: string): Promise<string> {
     validateTopic(topic);
-    const id = await this.redis().xadd(
-      this.keys.topic(topic),
-      'MAXLEN',
-      '~',
-      this.cfg.topic_maxlen,
-      '*',
-      ...flatten({ type, data: dataJson, source, time: new Date().toISOString() }),
-    );
+    const time = new Date().toISOString();
+    const id = await appendEvent(this.target(), {
+      topic,
+      fields: { type, data: dataJson, source, time },
+    });
     if (!this.router?.topics().includes(topic)) this.router?.rescanSoon();
-    return id!;
+    return id;
+  }
+
+  private target() {
+    return { redis: this.redis(), keys: this.keys, cfg: this.cfg, durability: this.durability };
   }
 
   /**
    * Events a function emitted through context.emit, appended after it succeeded. `emits` comes from
-   * the container: all of it is checked first (validateEmits), then written in one MULTI, so an
-   * invocation's emits are published whole or not at all. A refusal fails the invocation with the
-   * refusal's code although the handler ran: the caller learns its events went nowhere.
+   * the container: all of it is checked first (validateEmits), then written (publish.ts: one MULTI
+   * on one node, whole or not at all). A refusal fails the invocation with the refusal's code
+   * although the handler ran: the caller learns its events went nowhere.
    */
   async publishEmits(fn: string, emits: unknown): Promise<void> {
     const checked = validateEmits(fn, emits, this.cfg.max_emits_per_invocation);
     if (checked.length === 0) return;
-    const tx = this.redis().multi();
     const time = new Date().toISOString();
-    for (const e of checked) {
-      tx.xadd(
-        this.keys.topic(e.topic),
-        'MAXLEN',
-        '~',
-        this.cfg.topic_maxlen,
-        '*',
-        ...flatten({ type: e.type, data: JSON.stringify(e.data), source: `function:${fn}`, time }),
-      );
-    }
-    const results = await tx.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed) throw failed[0];
+    const source = `function:${fn}`;
+    await appendEmits(
+      this.target(),
+      checked.map((e) => ({
+        topic: e.topic,
+        fields: { type: e.type, data: JSON.stringify(e.data), source, time },
+      })),
+    );
     const known = this.router?.topics() ?? [];
     if (checked.some((e) => !known.includes(e.topic))) this.router?.rescanSoon();
   }
@@ -295,37 +253,24 @@ export class EventSystem {
    */
   async enqueueAsync(fn: string, eventJson: string): Promise<string> {
     const id = randomUUID();
-    await enqueueWithinBacklog(this.redis(), {
-      queueKey: this.keys.queue(fn),
-      recordKey: this.keys.invocation(id),
-      fn,
-      id,
-      eventJson,
-      backlogMax: this.cfg.async_backlog_max,
-      recordTtlSec: this.cfg.async_result_ttl_sec,
-    });
+    await enqueueWithinBacklog(
+      this.redis(),
+      {
+        queueKey: this.keys.queue(fn),
+        recordKey: this.keys.invocation(id),
+        fn,
+        id,
+        eventJson,
+        backlogMax: this.cfg.async_backlog_max,
+        recordTtlSec: this.cfg.async_result_ttl_sec,
+      },
+      this.durability,
+    );
     return id;
   }
 
-  async getInvocation(id: string): Promise<Record<string, unknown>> {
-    const h = await this.redis().hgetall(this.keys.invocation(id));
-    if (!h.status)
-      throw new TitanError(
-        'not_found',
-        `no async invocation '${id}' (unknown, or its result expired)`,
-      );
-    const out: Record<string, unknown> = {
-      invocationId: id,
-      function: h.function,
-      status: h.status,
-      created_at: h.created_at,
-    };
-    if (h.finished_at)
-      Object.assign(out, { finished_at: h.finished_at, duration_ms: Number(h.duration_ms) });
-    if (h.result !== undefined) out.result = JSON.parse(h.result);
-    if (h.error !== undefined)
-      Object.assign(out, { error: JSON.parse(h.error), attempts: Number(h.attempts) });
-    return out;
+  getInvocation(id: string): Promise<Record<string, unknown>> {
+    return getInvocation(this.redis(), this.keys, id);
   }
 
   /** A stream's newest `count` entries, oldest first, or those after `after` (stream-tail.ts). */
@@ -333,33 +278,12 @@ export class EventSystem {
     return readTail(this.redis(), key, q);
   }
 
-  async listDlq(count = 100): Promise<Array<Record<string, string> & { id: string }>> {
-    const entries = (await this.redis().xrevrange(
-      this.keys.dlq,
-      '+',
-      '-',
-      'COUNT',
-      count,
-    )) as Array<[string, string[]]>;
-    return entries.map(([id, flat]) => ({ id, ...fieldsToRecord(flat) }));
+  listDlq(count = 100): ReturnType<typeof listDlq> {
+    return listDlq(this.redis(), this.keys, count);
   }
 
-  /** Put a dead-lettered entry back on its function's queue, attempts reset; removes it from the DLQ. */
-  async replayDlq(id: string): Promise<{ id: string; function: string; queued: string }> {
-    const redis = this.redis();
-    const [entry] = (await redis.xrange(this.keys.dlq, id, id)) as Array<[string, string[]]>;
-    if (!entry) throw new TitanError('not_found', `no DLQ entry '${id}'`);
-    const { function: fn, error: _e, attempts: _a, ...original } = fieldsToRecord(entry[1]);
-    if (!fn)
-      throw new TitanError(
-        'invalid_request',
-        `DLQ entry '${id}' is a malformed event that matched no function; fix it and publish it again`,
-      );
-    const tx = redis.multi();
-    tx.xadd(this.keys.queue(fn), '*', ...flatten({ ...original, kind: original.kind ?? 'event' }));
-    tx.xdel(this.keys.dlq, id);
-    const res = await tx.exec();
-    return { id, function: fn, queued: String(res?.[0]?.[1]) };
+  replayDlq(id: string): ReturnType<typeof replayDlq> {
+    return replayDlq(this.redis(), this.keys, this.durability, id);
   }
 
   async close(): Promise<void> {

@@ -2,9 +2,11 @@
 // command: a Lua script that checks each queue's bound (queue_maxlen), XADDs to it or dead-letters
 // the event as overloaded, then acknowledges the whole batch. Atomic as the MULTI it replaces, and one
 // round trip and one reply per batch instead of an XLEN read, then two commands and replies per event.
-// Every key it touches is passed in KEYS (built by keys.ts), so it stays valid under Redis Cluster
-// hash tags.
-import type { Redis } from 'ioredis';
+// Every key it touches is passed in KEYS (built by keys.ts). On a Redis Cluster those keys are in
+// different slots: fan-out-cluster.ts does the same in steps there, and `fanOut` picks per client.
+import { fanOutAcrossSlots } from './fan-out-cluster.ts';
+import { isCluster, type RedisClient } from './redis.ts';
+import type { Durability } from './replication.ts';
 import { flatten } from './streams.ts';
 
 // KEYS: topic stream, DLQ, then one work queue per function (F of them).
@@ -72,23 +74,34 @@ export interface FanOutLimits {
   dlq_maxlen: number;
 }
 
-type WithFanOut = Redis & {
+type WithFanOut = RedisClient & {
   titanFanOut(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
 };
 
 /** EVALSHA, falling back to EVAL once after Redis lost its script cache (ioredis does that). */
-function withScript(redis: Redis): WithFanOut {
+function withScript(redis: RedisClient): WithFanOut {
   if (!('titanFanOut' in redis)) redis.defineCommand('titanFanOut', { lua: FAN_OUT });
   return redis as WithFanOut;
 }
 
-/** Queue (or dead-letter) and acknowledge `batch`, atomically; answers how many went to the DLQ per full function. */
+/** The DLQ error of an event routed to a full queue; replayable (POST /dlq/:id/replay) once it caught up. */
+export const overloadError = (fn: string, queued: number | string, maxlen: number) => ({
+  code: 'overloaded',
+  message: `function '${fn}' has ${queued} entries queued or running, the most events.queue_maxlen allows (${maxlen})`,
+});
+
+/**
+ * Queue (or dead-letter) and acknowledge `batch`; answers how many went to the DLQ per full
+ * function. Atomically in one script on one node; in ordered steps on a cluster (fan-out-cluster.ts).
+ */
 export async function fanOut(
-  redis: Redis,
+  redis: RedisClient,
   keys: FanOutKeys,
   limits: FanOutLimits,
   batch: Routed[],
+  durability: Durability = { replicated: false, waitMs: 0 },
 ): Promise<Map<string, number>> {
+  if (isCluster(redis)) return fanOutAcrossSlots(redis, keys, limits, batch, durability);
   const fns = [...new Set(batch.flatMap((e) => ('fns' in e ? e.fns : [])))];
   const index = new Map(fns.map((fn, i) => [fn, i + 1]));
   const args: Array<string | number> = [
@@ -101,14 +114,7 @@ export async function fanOut(
     fns.length,
   ];
   for (const fn of fns) {
-    // Replayable from the DLQ (POST /dlq/:id/replay) once the function has caught up.
-    args.push(
-      fn,
-      JSON.stringify({
-        code: 'overloaded',
-        message: `function '${fn}' has @N@ entries queued or running, the most events.queue_maxlen allows (${limits.queue_maxlen})`,
-      }),
-    );
+    args.push(fn, JSON.stringify(overloadError(fn, '@N@', limits.queue_maxlen)));
   }
   for (const e of batch) {
     const fields = flatten('dlq' in e ? e.dlq : e.job);

@@ -1,10 +1,11 @@
 // Reads every subscribed topic with the consumer group and fans each event out to the work queue
 // of every function whose trigger matches. The fan-out and the XACK are one Lua script per batch
 // (fan-out.ts), so an event is either durably queued for all its functions or still pending (and
-// reclaimed after a crash).
+// reclaimed after a crash). On a Redis Cluster the topic, its functions' queues and the DLQ are in
+// different slots: fan-out-cluster.ts orders the steps there (queues first, acknowledgement last),
+// each topic is read on its own (topic-reads.ts), and glob triggers scan every master.
 // Never reads a reserved key (runtime/topics.ts), whatever a glob trigger says; a function whose
 // queue is full (queue_maxlen) gets the event in the DLQ instead, as overloaded, never silently lost.
-import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeConfig } from '../../runtime/config.ts';
 import type { TriggerSpec } from '../../runtime/spec.ts';
@@ -13,6 +14,9 @@ import { parseEntry } from './event.ts';
 import { globToRedisPattern, isGlob, topicMatches, typeMatches } from './glob.ts';
 import type { Keys } from './keys.ts';
 import { fanOut, type Routed } from './fan-out.ts';
+import { isCluster, type RedisClient } from './redis.ts';
+import type { Durability } from './replication.ts';
+import { PerTopicReads } from './topic-reads.ts';
 import {
   autoClaim,
   ensureGroup,
@@ -21,12 +25,16 @@ import {
   pruneIdleConsumers,
   readGroup,
   readOwnPending,
+  scanStreams,
   type Entry,
 } from './streams.ts';
 
 export interface RouterDeps {
-  cmd: Redis;
-  blocking: Redis;
+  cmd: RedisClient;
+  blocking: RedisClient;
+  /** a connection of its own for one topic's blocking reads (a cluster reads each topic apart) */
+  newBlocking: (name: string) => RedisClient;
+  durability: Durability;
   keys: Keys;
   cfg: RuntimeConfig['events'];
   consumer: string;
@@ -52,8 +60,19 @@ export class Router {
   private lastScan = 0;
   private lastReclaim = 0;
   subscribed = false;
+  private readonly perTopic: PerTopicReads;
 
-  constructor(private readonly d: RouterDeps) {}
+  constructor(private readonly d: RouterDeps) {
+    this.perTopic = new PerTopicReads(
+      (topic) => d.newBlocking(`titan-router-${topic}`),
+      (conn, topic) => this.read(conn, [d.keys.topic(topic)]),
+    );
+  }
+
+  private read(conn: RedisClient, keys: string[]) {
+    const { cfg, consumer } = this.d;
+    return readGroup(conn, cfg.group, consumer, keys, cfg.read_count, cfg.block_ms);
+  }
 
   start(): void {
     this.running = true;
@@ -62,6 +81,7 @@ export class Router {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.perTopic.close();
     await this.loop;
   }
 
@@ -153,15 +173,13 @@ export class Router {
         );
       }
     }
-    const keys = topics.map(this.d.keys.topic);
-    const reply = await readGroup(
-      this.d.blocking,
-      this.d.cfg.group,
-      this.d.consumer,
-      keys,
-      this.d.cfg.read_count,
-      this.d.cfg.block_ms,
-    );
+    if (isCluster(this.d.cmd)) {
+      const { entries, err } = await this.perTopic.next(topics);
+      for (const [topic, es] of entries) await this.route(topic, es);
+      if (err) throw err;
+      return;
+    }
+    const reply = await this.read(this.d.blocking, topics.map(this.d.keys.topic));
     for (const [key, entries] of reply ?? []) await this.route(this.d.keys.topicOf(key), entries);
   }
 
@@ -194,22 +212,9 @@ export class Router {
     }
     const found = new Set<string>();
     for (const g of globs) {
-      let cursor = '0';
-      do {
-        const [next, keys] = (await this.d.cmd.call(
-          'SCAN',
-          cursor,
-          'MATCH',
-          this.d.keys.prefix + globToRedisPattern(g),
-          'COUNT',
-          500,
-          'TYPE',
-          'stream',
-        )) as [string, string[]];
-        cursor = next;
-        // `*`, `t*` and `titan*` match the runtime's own streams too: every reserved key is skipped.
-        for (const k of keys) if (!this.d.keys.isInternal(k)) found.add(this.d.keys.topicOf(k));
-      } while (cursor !== '0');
+      const keys = await scanStreams(this.d.cmd, this.d.keys.prefix + globToRedisPattern(g));
+      // `*`, `t*` and `titan*` match the runtime's own streams too: every reserved key is skipped.
+      for (const k of keys) if (!this.d.keys.isInternal(k)) found.add(this.d.keys.topicOf(k));
     }
     this.discovered = found;
   }
@@ -271,6 +276,7 @@ export class Router {
         dlq_maxlen: this.d.cfg.dlq_maxlen,
       },
       batch,
+      this.d.durability,
     );
     for (const o of outcomes) this.d.onEvent?.(topic, o);
     for (const [fn, count] of full) {

@@ -1,7 +1,7 @@
 // Reading a stream for people and scripts (`titan events tail`, `titan results`): the newest N
 // entries oldest first, or those after a given id (to follow). Read-only: no consumer group, no ack,
 // so looking never takes an event from a function.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import { TitanError } from '../../runtime/errors.ts';
 import { fieldsToRecord } from './event.ts';
 
@@ -33,7 +33,7 @@ export function tailQuery(
 }
 
 export async function readTail(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   { count, after }: { count: number; after?: string },
 ): Promise<StreamEntry[]> {

@@ -1,12 +1,12 @@
 // Small typed wrappers over the stream commands the event system uses (ioredis types them loosely).
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from './redis.ts';
 
 export type Entry = [id: string, fields: string[]];
 export type ReadReply = Array<[key: string, entries: Entry[]]> | null;
 
 /** Create a consumer group; an existing one is fine (that is how we resume where it left off). */
 export async function ensureGroup(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   group: string,
   from: string,
@@ -19,7 +19,7 @@ export async function ensureGroup(
 }
 
 export async function readGroup(
-  redis: Redis,
+  redis: RedisClient,
   group: string,
   consumer: string,
   keys: string[],
@@ -62,7 +62,7 @@ function pairsOf(reply: unknown[]): Array<[string, Entry[]]> {
  * XAUTOCLAIM would stall them for reclaim_idle_sec.
  */
 export async function readOwnPending(
-  redis: Redis,
+  redis: RedisClient,
   group: string,
   consumer: string,
   key: string,
@@ -87,7 +87,7 @@ export async function readOwnPending(
 
 /** Take over entries another consumer left pending for longer than minIdleMs. */
 export async function autoClaim(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   group: string,
   consumer: string,
@@ -140,7 +140,7 @@ return n
  * still alive is simply created again by its next read.
  */
 export async function pruneIdleConsumers(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   group: string,
   self: string,
@@ -152,3 +152,29 @@ export async function pruneIdleConsumers(
 /** Live consumers read at least every block_ms and touch their entries every reclaim_idle_sec/3: well past both. */
 export const idleConsumerMs = (cfg: { reclaim_idle_sec: number; block_ms: number }): number =>
   4 * Math.max(cfg.reclaim_idle_sec * 1000, cfg.block_ms);
+
+/**
+ * Stream keys matching a SCAN pattern. A cluster's keys are spread over its masters, and SCAN sees
+ * one node's: it runs on every master (ioredis' view of them, refreshed after a failover).
+ */
+export async function scanStreams(redis: RedisClient, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const node of isCluster(redis) ? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = (await node.call(
+        'SCAN',
+        cursor,
+        'MATCH',
+        pattern,
+        'COUNT',
+        500,
+        'TYPE',
+        'stream',
+      )) as [string, string[]];
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+  }
+  return found;
+}

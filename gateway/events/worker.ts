@@ -2,7 +2,7 @@
 // the one invoke path: at most `cap` in flight, retries with exponential backoff, then the DLQ.
 // A queue entry is acknowledged only once it succeeded or was dead-lettered.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeConfig } from '../../runtime/config.ts';
 import { isTitanError, type ErrorCode } from '../../runtime/errors.ts';
@@ -10,6 +10,7 @@ import type { Invoke, Trigger } from '../invoke.ts';
 import { fieldsToRecord, handlerEventJson } from './event.ts';
 import type { Keys } from './keys.ts';
 import { OutcomeWriter, type Job } from './outcomes.ts';
+import type { Durability } from './replication.ts';
 import {
   autoClaim,
   ensureGroup,
@@ -36,13 +37,14 @@ const NOT_RETRIED = new Set<ErrorCode>([
 
 export interface WorkerDeps {
   fn: string;
-  cmd: Redis;
-  blocking: Redis;
+  cmd: RedisClient;
+  blocking: RedisClient;
   keys: Keys;
   cfg: RuntimeConfig['events'];
   consumer: string;
   invoke: Invoke;
   maxAttempts: () => number;
+  durability: Durability;
   onOutcome?: (o: {
     fn: string;
     topic?: string;
@@ -64,7 +66,7 @@ export class QueueWorker {
   private readonly outcomes: OutcomeWriter;
 
   constructor(private readonly d: WorkerDeps) {
-    this.outcomes = new OutcomeWriter(d.cmd, d.keys, d.cfg, d.fn);
+    this.outcomes = new OutcomeWriter(d.cmd, d.keys, d.cfg, d.fn, d.durability);
   }
 
   get key(): string {

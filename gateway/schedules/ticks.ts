@@ -2,7 +2,7 @@
 // from the function and the tick's time, in the reserved `titan.` namespace, which no topic, publish
 // or emit can name: runtime/topics.ts), which also records it as the function's last run for
 // catch_up. Without Redis each gateway runs every tick of its own functions.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../events/redis.ts';
 
 export interface TickStore {
   /** true when this gateway is to run `fn`'s tick at `at` (epoch ms); false when another one has it */
@@ -33,7 +33,7 @@ return 1`;
 export class RedisTicks implements TickStore {
   constructor(
     /** the event system's command connection; throws events_unavailable while Redis is away */
-    private readonly redis: () => Redis,
+    private readonly redis: () => RedisClient,
     private readonly prefix: string,
     /** names this gateway in the claim, for whoever reads Redis by hand */
     private readonly owner: string,
