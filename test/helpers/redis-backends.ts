@@ -1,7 +1,8 @@
 // The Redis deployments the multi-host tests run on, as a parameter: one redis-server (REDIS_URL,
-// or a private one this test process starts) and, where the event system supports it, a cluster.
+// or a private one this test process starts), or a private Redis Cluster (redis-cluster.ts).
 import type { Redis } from 'ioredis';
 import { deletePrefix, redisClient, sharedRedisUrl } from './events.ts';
+import { startRedisCluster } from './redis-cluster.ts';
 
 export interface RedisBackend {
   /** what the gateways are given as REDIS_URL */
@@ -20,7 +21,7 @@ export interface RedisBackendKind {
   start(): Promise<RedisBackend>;
 }
 
-const singleNode: RedisBackendKind = {
+export const singleNode: RedisBackendKind = {
   name: 'one redis-server',
   start: async () => {
     const url = await sharedRedisUrl();
@@ -39,6 +40,28 @@ const singleNode: RedisBackendKind = {
   },
 };
 
-export function redisBackends(): RedisBackendKind[] {
-  return [singleNode];
-}
+/** Six redis-servers of this test (3 masters, 3 replicas), torn down with all their keys. */
+export const redisCluster: RedisBackendKind = {
+  name: 'a Redis Cluster, 3 masters and 3 replicas',
+  start: async () => {
+    const fixture = await startRedisCluster();
+    return {
+      url: fixture.url,
+      // The commands the suite uses (XPENDING, XRANGE on one key) are the same on a cluster client.
+      client: fixture.client() as unknown as Redis,
+      queueKey: (prefix, fn) => `${prefix}titan.q.{${fn}}`,
+      track: () => {},
+      // teardown awaits the nodes' exits, and their processes are unref'd: with nothing else left
+      // (the gateways closed before), Node would end the test with that promise pending. Hold the
+      // loop open until they are gone.
+      close: async () => {
+        const hold = setInterval(() => {}, 1_000);
+        try {
+          await fixture.teardown();
+        } finally {
+          clearInterval(hold);
+        }
+      },
+    };
+  },
+};

@@ -3,8 +3,8 @@
 // iptables), started with the arguments setup uses (runtime/engine/spawn-engine.ts), given the
 // runtime images of the main engine (image save → load through the two engines' APIs), and stopped
 // by its own PID on close, with its directories removed.
-import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request, type RequestOptions } from 'node:http';
 import { join } from 'node:path';
@@ -65,10 +65,17 @@ export async function startSecondEngine({
     pidfile: join(dir, 'docker.pid'),
   });
   let pid: number | undefined;
-  // Should the test process die without closing it: no dockerd of a test outlives the test.
+  // Should the test process exit without closing it (a hook that never ran): no dockerd of a test
+  // outlives the test. 'exit' handlers cannot await: kill, unmount and remove synchronously.
   const onExit = () => {
     if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
-    rmSync(join(dir, 'data'), { recursive: true, force: true });
+    try {
+      for (const m of mountsUnder(dir, readFileSync('/proc/mounts', 'utf8')))
+        execFileSync('umount', ['-l', m]);
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // leave the directory rather than fail the exit
+    }
   };
   process.once('exit', onExit);
 
@@ -87,13 +94,8 @@ export async function startSecondEngine({
     );
     if (cpid > 0 && alive(cpid)) process.kill(cpid, 'SIGKILL');
     // Mounts left under its roots (container rootfs, netns files) would make rm fail: deepest first.
-    const mounts = (await readFile('/proc/mounts', 'utf8'))
-      .split('\n')
-      .map((l) => l.split(' ')[1] ?? '')
-      .filter((m) => m.startsWith(`${dir}/`))
-      .sort()
-      .reverse();
-    for (const m of mounts) await run('umount', ['-l', m]).catch(() => {});
+    for (const m of mountsUnder(dir, await readFile('/proc/mounts', 'utf8')))
+      await run('umount', ['-l', m]).catch(() => {});
     await rm(dir, { recursive: true, force: true });
   };
 
@@ -118,6 +120,15 @@ export async function startSecondEngine({
   }
   return { host, engine: engineAt(host), pid, close };
 }
+
+/** Mount points under `dir` in /proc/mounts, deepest first. */
+const mountsUnder = (dir: string, mounts: string): string[] =>
+  mounts
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m.startsWith(`${dir}/`))
+    .sort()
+    .reverse();
 
 const requestOptions = (host: string): RequestOptions => {
   const o = engineOptionsFromHost(host);
