@@ -27,6 +27,7 @@ import { FunctionRoute, type FunctionCall } from './http-function/route.ts';
 import { managementRefused, mayInvoke, pageStarted } from './pages.ts';
 import { createRequire } from 'node:module';
 import { uiRoutes } from './ui/routes.ts';
+import { type FailingPools, Health } from './health.ts';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -40,6 +41,8 @@ export interface AppDeps {
   log: Logger;
   /** file sources' status for /healthz */
   sources?: () => unknown[];
+  /** pools failing to start containers, for /healthz (fed by the registry's pool events) */
+  failingPools?: FailingPools;
   maxBodyBytes: number;
   auth: TokenCheck;
   /** Host and Origin checks, CORS: the first thing every request meets */
@@ -59,6 +62,7 @@ export function createApp({
   logs,
   log,
   sources = () => [],
+  failingPools,
   maxBodyBytes,
   auth,
   browser,
@@ -185,26 +189,12 @@ export function createApp({
     return c.json(info);
   });
 
+  // For load balancers (gateway/health.ts): details only for whoever may see the management routes.
+  const health = new Health({ engine, events, registry, sources, failingPools });
   app.get('/healthz', async (c) => {
-    try {
-      const engineInfo = await engine.ping();
-      return c.json({
-        status: 'ok',
-        engine: { reachable: true, ...engineInfo },
-        triggers: events.health(),
-        functions: registry.list().length,
-        sources: sources(),
-      });
-    } catch (err) {
-      return c.json(
-        {
-          status: 'unavailable',
-          engine: { reachable: false, error: (err as Error).message },
-          triggers: events.health(),
-        },
-        503,
-      );
-    }
+    const full = !auth.configured || auth.holds(c.req.header('authorization'));
+    const { code, body } = await health.report(full);
+    return c.json(body, code);
   });
 
   app.get('/metrics', async (c) =>

@@ -58,6 +58,13 @@ export class TokenCheck {
       );
   }
 
+  /** Whether `authorization` carries the token (false when none is configured); never throws. */
+  holds(authorization: string | undefined): boolean {
+    if (!this.expected) return false;
+    const m = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
+    return m !== null && timingSafeEqual(digest(m[1]!.trim()), this.expected);
+  }
+
   /** Middleware for management routes: open when no token is configured (loopback only, see listen). */
   admin(): MiddlewareHandler {
     return async (c, next) => {

@@ -1,6 +1,5 @@
 // Assembles one gateway (registry, metrics, invoker, HTTP app) and owns its lifecycle:
 // start → listen → close, where close drains every pool and removes every container.
-import { createHash } from 'node:crypto';
 import { getRequestListener, type ServerType } from '@hono/node-server';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +10,7 @@ import { LogStore } from '../runtime/logs.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import { Registry } from '../runtime/registry.ts';
 import { createApp } from './app.ts';
+import { FailingPools } from './health.ts';
 import { SecretStore, secretsDirOf } from '../runtime/secrets.ts';
 import { fastInvoke } from './fast-invoke.ts';
 import { createInvoker, type Invoke } from './invoke.ts';
@@ -23,6 +23,7 @@ import { Scheduler } from './schedules/scheduler.ts';
 import { RemoteDeploy } from './deploy/remote-deploy.ts';
 import { LocalTicks, RedisTicks } from './schedules/ticks.ts';
 import { hostname } from 'node:os';
+import { scopeOf } from '../runtime/scope.ts';
 
 export interface GatewayOptions {
   config: RuntimeConfig;
@@ -36,9 +37,8 @@ export interface GatewayOptions {
   adminToken?: string;
 }
 
-/** Containers are labelled with a scope derived from the state directory: one gateway, one scope. */
-export const scopeOf = (stateDir: string): string =>
-  createHash('sha256').update(stateDir).digest('hex').slice(0, 10);
+/** Containers are labelled with a scope of the state directory (runtime/scope.ts): one gateway, one scope. */
+export { scopeOf } from '../runtime/scope.ts';
 
 export class Gateway {
   readonly registry: Registry;
@@ -62,6 +62,7 @@ export class Gateway {
     const { config, engine } = opts;
     this.log = opts.log ?? pino({ name: 'titan' });
     let registry: Registry | undefined;
+    const failingPools = new FailingPools();
     this.logs = new LogStore({ maxLinesPerFunction: config.logs.maxLinesPerFunction });
     this.metrics = new Metrics(() => registry?.list() ?? [], {
       processMetrics: opts.processMetrics ?? true,
@@ -72,6 +73,7 @@ export class Gateway {
       scope: scopeOf(config.stateDir),
       onPoolEvent: (fn, e) => {
         this.metrics.onPoolEvent(fn, e);
+        failingPools.onPoolEvent(fn, e);
         if (e.kind === 'start_failed')
           this.log.warn({ fn, reason: e.reason, err: e.error.message }, 'container start failed');
         // Autoscaling decisions: growth on demand and shrinking of idle extras are worth a line each.
@@ -123,6 +125,7 @@ export class Gateway {
       logs: this.logs,
       log: this.log,
       sources: () => this.sourceStatus(),
+      failingPools,
       maxBodyBytes: config.gateway.maxBodyBytes,
       secrets: new SecretStore(secretsDirOf(config.stateDir)),
       remoteDeploy: new RemoteDeploy({

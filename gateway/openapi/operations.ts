@@ -13,7 +13,12 @@ export function operationPaths(): Record<string, unknown> {
     '/healthz': {
       get: {
         summary: 'Engine and trigger state',
-        responses: { '200': ok('healthy'), '503': ok('the engine does not answer') },
+        description:
+          '`serving`: `ready`, `degraded` (serves invocations; Redis, a pool or a file source is not right) or `unavailable` (503). With an admin token configured, callers without it get only `status` and `serving`.',
+        responses: {
+          '200': ok('serving (ready or degraded)'),
+          '503': ok('the engine does not answer'),
+        },
       },
     },
     '/metrics': {

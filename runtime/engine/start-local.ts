@@ -1,11 +1,9 @@
-// Starts a private engine for `npm run setup` (dockerd as root, else Podman's API service), detached.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { daemonConfigArgs } from './runtimes.ts';
+import { dockerdArgs, spawnEngine } from './spawn-engine.ts';
 import { podmanRuntime, podmanServiceArgs, preferredEngine } from './podman.ts';
 import {
   EngineNotInstalledError,
@@ -63,9 +61,7 @@ function enginePaths(stateDir: string) {
 /**
  * Starts dockerd (as root) or Podman's API service (TITAN_ENGINE=podman, or where dockerd cannot be
  * used) detached, so it outlives setup, and records it in `<stateDir>/engine.json`. Podman keeps its
- * images and containers under the state directory (podman.ts). dockerd runs without a bridge or iptables rules: containers
- * use NetworkMode none, so the engine must not touch the host's network. dockerd 20.10 starts its own
- * containerd (or uses a system one at /run/containerd), so no --containerd is passed.
+ * images and containers under the state directory (podman.ts). dockerd's arguments: spawn-engine.ts.
  */
 export async function startLocalEngine(
   stateDir: string,
@@ -82,21 +78,16 @@ export async function startLocalEngine(
   if (preferred !== 'podman' && isRoot() && (await onPath('dockerd'))) {
     kind = 'dockerd';
     socket = paths.socket('docker.sock');
-    args = [
-      '--bridge=none',
-      '--iptables=false',
-      '--ip-forward=false',
-      '--data-root',
-      join(paths.dir, 'data'),
-      '--exec-root',
-      paths.execRoot,
-      '-H',
-      `unix://${socket}`,
-      '--pidfile',
-      join(paths.dir, 'docker.pid'),
+    args = dockerdArgs(
+      {
+        dataRoot: join(paths.dir, 'data'),
+        execRoot: paths.execRoot,
+        socket,
+        pidfile: join(paths.dir, 'docker.pid'),
+      },
       // gVisor (runsc) registered when installed: functions with isolation gvisor run on this engine
-      ...(await daemonConfigArgs(paths.dir)),
-    ];
+      await daemonConfigArgs(paths.dir),
+    );
   } else if (preferred !== 'dockerd' && (await onPath('podman'))) {
     kind = 'podman';
     socket = paths.socket('podman.sock');
@@ -118,36 +109,18 @@ export async function startLocalEngine(
   const logFile = join(paths.dir, `${kind}.log`);
   const host = `unix://${socket}`;
   log(`starting ${kind} at ${host} (log: ${logFile})`);
-  const out = openSync(logFile, 'a');
-  const child = spawn(kind, args, { detached: true, stdio: ['ignore', out, out] });
-  closeSync(out);
-  let exited: string | undefined;
-  child.on(
-    'exit',
-    (code, signal) => (exited = signal ? `was killed by ${signal}` : `exited with code ${code}`),
-  );
-  child.on('error', (err) => (exited = `could not be started (${err.message})`));
-  child.unref();
-
-  const started = Date.now();
-  while (!(await pingHost(host, 1_000))) {
-    const waited = Date.now() - started;
-    if (exited || waited > START_TIMEOUT_MS) {
-      if (!exited) child.kill('SIGTERM');
-      const tail = (await readFile(logFile, 'utf8').catch(() => ''))
-        .trimEnd()
-        .split('\n')
-        .slice(-15)
-        .join('\n');
-      throw new Error(
-        `${kind} ${exited ?? `did not answer within ${waited} ms`}; last lines of ${logFile}:\n${tail}`,
-      );
-    }
-    await sleep(200);
-  }
+  const { pid } = await spawnEngine({
+    command: kind,
+    args,
+    host,
+    logFile,
+    timeoutMs: START_TIMEOUT_MS,
+    detached: true,
+    ping: pingHost,
+  });
   const record: EngineRecord = {
     host,
-    pid: child.pid!,
+    pid,
     kind,
     dataRoot: join(paths.dir, kind === 'dockerd' ? 'data' : 'podman'),
     execRoot: paths.execRoot,

@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { redisOptionsFromUrl } from '../../gateway/events/redis.ts';
 import { scopeOf } from '../../gateway/gateway.ts';
+import { engineAt } from '../../runtime/engine/locate.ts';
 import { LABEL } from '../../runtime/sandbox.ts';
 import { testEngine, type FunctionFiles } from './harness.ts';
 
@@ -237,6 +238,8 @@ export interface GatewayProcessOptions {
   redisUrl: string;
   /** merged into the `events:` section (key_prefix defaults to a fresh unique one) */
   events?: Record<string, unknown>;
+  /** the engine this gateway uses (another host's, test/helpers/second-engine.ts); default DOCKER_HOST */
+  dockerHost?: string;
 }
 
 export interface GatewayProcess {
@@ -328,6 +331,7 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
         TITAN_LOG_LEVEL: 'info',
         TITAN_ADMIN_TOKEN: '', // management routes open, as in the in-process harness
         REDIS_URL: opts.redisUrl,
+        ...(opts.dockerHost ? { DOCKER_HOST: opts.dockerHost } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -370,7 +374,7 @@ export async function startGatewayProcess(opts: GatewayProcessOptions): Promise<
       if (!(await within(exited, 20_000))) await kill('SIGKILL');
     }
     // A gateway killed with SIGKILL leaves its containers running: remove them (its label scope).
-    const engine = testEngine();
+    const engine = opts.dockerHost ? engineAt(opts.dockerHost) : testEngine();
     const left = await engine
       .listByLabels({ [LABEL.managed]: 'true', [LABEL.scope]: scopeOf(stateDir) })
       .catch(() => []);
