@@ -17,12 +17,10 @@ import { fanOut, type Routed } from './fan-out.ts';
 import { isCluster, type RedisClient } from './redis.ts';
 import type { Durability } from './replication.ts';
 import { PerTopicReads } from './topic-reads.ts';
+import { Reclaimer, runTurns } from './consumer-loop.ts';
 import {
-  autoClaim,
   ensureGroup,
-  idleConsumerMs,
   isNoGroup,
-  pruneIdleConsumers,
   readGroup,
   readOwnPending,
   scanStreams,
@@ -58,11 +56,12 @@ export class Router {
   /** after an error: entries this consumer read but did not route are routed before new ones */
   private recoverOwn = false;
   private lastScan = 0;
-  private lastReclaim = 0;
   subscribed = false;
   private readonly perTopic: PerTopicReads;
+  private readonly reclaimer: Reclaimer;
 
   constructor(private readonly deps: RouterDeps) {
+    this.reclaimer = new Reclaimer(deps.cmd, deps.cfg, deps.consumer);
     this.perTopic = new PerTopicReads(
       (topic) => deps.newBlocking(`titan-router-${topic}`),
       (conn, topic) => this.read(conn, [deps.keys.topic(topic)]),
@@ -100,11 +99,11 @@ export class Router {
     this.lastScan = 0;
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      try {
-        await this.turn();
-      } catch (err) {
+  private run(): Promise<void> {
+    return runTurns(
+      () => this.running,
+      () => this.turn(),
+      (err) => {
         this.subscribed = false;
         this.recoverOwn = true;
         if (isNoGroup(err)) {
@@ -113,9 +112,8 @@ export class Router {
           this.regroupFromStart = true;
         } else
           this.deps.log('event router: redis error, retrying', { err: (err as Error).message });
-        await sleep(250);
-      }
-    }
+      },
+    );
   }
 
   private async turn(): Promise<void> {
@@ -155,16 +153,10 @@ export class Router {
         );
       this.recoverOwn = false;
     }
-    if (now - this.lastReclaim > (this.deps.cfg.reclaimIdleSec * 1000) / 2) {
-      this.lastReclaim = now;
+    if (this.reclaimer.due(now)) {
       for (const t of topics) {
-        const key = this.deps.keys.topic(t);
-        const claimed = await autoClaim(
-          this.deps.cmd,
-          key,
-          this.deps.cfg.group,
-          this.deps.consumer,
-          this.deps.cfg.reclaimIdleSec * 1000,
+        const claimed = await this.reclaimer.claim(
+          this.deps.keys.topic(t),
           this.deps.cfg.readCount,
         );
         if (claimed.length)
@@ -173,13 +165,6 @@ export class Router {
             count: claimed.length,
           });
         await this.route(t, claimed);
-        await pruneIdleConsumers(
-          this.deps.cmd,
-          key,
-          this.deps.cfg.group,
-          this.deps.consumer,
-          idleConsumerMs(this.deps.cfg),
-        );
       }
     }
     if (isCluster(this.deps.cmd)) {

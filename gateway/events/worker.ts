@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from './redis.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffMs } from '../../runtime/retry-timer.ts';
 import type { RuntimeConfig } from '../../runtime/config.ts';
 import { isTitanError, type ErrorCode } from '../../runtime/errors.ts';
 import type { Invoke, Trigger } from '../invoke.ts';
@@ -11,16 +12,8 @@ import { fieldsToRecord, handlerEventJson } from './event.ts';
 import type { Keys } from './keys.ts';
 import { OutcomeWriter, type Job } from './outcomes.ts';
 import type { Durability } from './replication.ts';
-import {
-  autoClaim,
-  ensureGroup,
-  idleConsumerMs,
-  isNoGroup,
-  pruneIdleConsumers,
-  readGroup,
-  readOwnPending,
-  type Entry,
-} from './streams.ts';
+import { ensureGroup, isNoGroup, readGroup, readOwnPending, type Entry } from './streams.ts';
+import { Reclaimer, runTurns } from './consumer-loop.ts';
 
 /**
  * Failures a retry cannot change: the function is gone, the event is not JSON, the handler refused
@@ -58,14 +51,15 @@ export class QueueWorker {
   private loop?: Promise<void>;
   private readonly inflight = new Set<string>();
   private slotFreed?: () => void;
-  private lastReclaim = 0;
   private heartbeat?: NodeJS.Timeout;
   /** when set: an entry was left pending by a Redis error; take our own pending entries up again from then */
   private recoverAt = 0;
   /** results, DLQ entries and acknowledgements, written together per turn (outcomes.ts) */
   private readonly outcomes: OutcomeWriter;
+  private readonly reclaimer: Reclaimer;
 
   constructor(private readonly deps: WorkerDeps) {
+    this.reclaimer = new Reclaimer(deps.cmd, deps.cfg, deps.consumer);
     this.outcomes = new OutcomeWriter(deps.cmd, deps.keys, deps.cfg, deps.fn, deps.durability);
   }
 
@@ -96,25 +90,26 @@ export class QueueWorker {
     await this.loop;
   }
 
-  private async run(): Promise<void> {
+  private run(): Promise<void> {
     let grouped = false;
-    while (this.running) {
-      try {
+    return runTurns(
+      () => this.running,
+      async () => {
         if (!grouped) {
           await ensureGroup(this.deps.cmd, this.key, this.deps.cfg.group, '0'); // the queue is ours: all of it is work
           grouped = true;
         }
         await this.turn();
-      } catch (err) {
+      },
+      (err) => {
         if (isNoGroup(err)) grouped = false;
         else if (this.running)
           this.deps.log('event worker: redis error, retrying', {
             fn: this.deps.fn,
             err: (err as Error).message,
           });
-        await sleep(250);
-      }
-    }
+      },
+    );
   }
 
   private async turn(): Promise<void> {
@@ -141,23 +136,8 @@ export class QueueWorker {
       for (const e of own.slice(0, free)) this.dispatch(e, true);
       if (own.length) return;
     }
-    if (now - this.lastReclaim > (this.deps.cfg.reclaimIdleSec * 1000) / 2) {
-      this.lastReclaim = now;
-      const claimed = await autoClaim(
-        this.deps.cmd,
-        this.key,
-        this.deps.cfg.group,
-        this.deps.consumer,
-        this.deps.cfg.reclaimIdleSec * 1000,
-        free,
-      );
-      await pruneIdleConsumers(
-        this.deps.cmd,
-        this.key,
-        this.deps.cfg.group,
-        this.deps.consumer,
-        idleConsumerMs(this.deps.cfg),
-      );
+    if (this.reclaimer.due(now)) {
+      const claimed = await this.reclaimer.claim(this.key, free);
       if (claimed.length)
         this.deps.log('event worker: reclaimed pending entries', {
           fn: this.deps.fn,
@@ -256,7 +236,8 @@ export class QueueWorker {
         // Removed when the entry is finished; the TTL covers an entry that never is (function removed).
         await cmd.set(attemptsKey, attempts, 'EX', cfg.attemptsTtlSec);
         this.deps.onOutcome?.({ fn: this.deps.fn, topic: job.topic, outcome: 'retry' });
-        await sleep(this.deps.cfg.retryBaseMs * 2 ** (attempts - 1));
+        // The project's one backoff rule; attempts are bounded by max_attempts, so no cap here.
+        await sleep(backoffMs(attempts - 1, this.deps.cfg.retryBaseMs, Number.POSITIVE_INFINITY));
       }
     }
   }
