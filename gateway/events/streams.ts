@@ -26,21 +26,24 @@ export async function readGroup(
   count: number,
   blockMs: number,
 ): Promise<ReadReply> {
-  const ids = keys.map(() => '>');
-  const reply = (await redis.call(
-    'XREADGROUP',
-    'GROUP',
-    group,
-    consumer,
-    'COUNT',
-    count,
-    'BLOCK',
-    blockMs,
-    'STREAMS',
-    ...keys,
-    ...ids,
-  )) as unknown[] | null;
+  const block = ['BLOCK', blockMs];
+  const reply = await xreadgroup(redis, group, consumer, count, block, keys, '>');
   return reply ? pairsOf(reply) : null;
+}
+
+/** XREADGROUP of `keys`, each from `from` (`>`: new entries; `0`: this consumer's pending ones). */
+function xreadgroup(
+  redis: RedisClient,
+  group: string,
+  consumer: string,
+  count: number,
+  block: Array<string | number>,
+  keys: string[],
+  from: string,
+): Promise<unknown[] | null> {
+  const ids = keys.map(() => from);
+  const args = ['GROUP', group, consumer, 'COUNT', count, ...block, 'STREAMS', ...keys, ...ids];
+  return redis.call('XREADGROUP', ...args) as Promise<unknown[] | null>;
 }
 
 /**
@@ -68,17 +71,7 @@ export async function readOwnPending(
   key: string,
   count: number,
 ): Promise<Entry[]> {
-  const reply = (await redis.call(
-    'XREADGROUP',
-    'GROUP',
-    group,
-    consumer,
-    'COUNT',
-    count,
-    'STREAMS',
-    key,
-    '0',
-  )) as unknown[] | null;
+  const reply = await xreadgroup(redis, group, consumer, count, [], [key], '0');
   // Entries deleted while pending come back with null fields: nothing left to process.
   return (reply ? pairsOf(reply) : [])
     .flatMap(([, entries]) => entries)
