@@ -27,6 +27,21 @@ const MOVING = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN) /;
 const MOVING_RETRIES = 30;
 const MOVING_DELAY_MS = 200;
 
+/** Redis answers these while a failover is under way: nothing was written, try again later. */
+const FAILING_OVER = /^(READONLY|LOADING|MASTERDOWN|NOREPLICAS) /;
+
+/**
+ * Whether `err` says Redis could not be reached or is changing primaries, rather than that it refused
+ * the command (a ReplyError: WRONGTYPE, a script error: a bug, reported as such). The client's own
+ * errors (a connection closed, not writeable, reset, refused, timed out) are all the former, however
+ * ioredis words them.
+ */
+function unreachable(err: unknown): boolean {
+  if (!(err instanceof Error) || err instanceof TitanError) return false;
+  if (err.name !== 'ReplyError') return true;
+  return FAILING_OVER.test(err.message);
+}
+
 /**
  * `durablyOnce`, again while the cluster is moving (nothing of it ran then); past that, or on a
  * Redis away, events_unavailable (503), never an unexplained 500.
@@ -48,10 +63,7 @@ export async function durably(
         await sleep(MOVING_DELAY_MS);
         continue;
       }
-      if (
-        MOVING.test(message) ||
-        /Connection is closed|isn't ready|ECONNREFUSED|max retries per request/i.test(message)
-      )
+      if (MOVING.test(message) || unreachable(err))
         throw new TitanError('events_unavailable', `redis is failing over or away: ${message}`);
       throw err;
     }
