@@ -46,7 +46,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'gvisor', run: gvisor },
   { name: 'deploy', run: deploy },
   { name: 'events', run: events },
-  { name: 'events-cluster', run: eventsCluster, onlyWhenNamed: true },
+  { name: 'events-cluster', run: eventsCluster },
 ];
 
 const { values: args } = parseArgs({
