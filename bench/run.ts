@@ -14,6 +14,7 @@ import { summariseProfiles } from './lib/cpu-profile.ts';
 import { deploy } from './lib/deploy.ts';
 import { dockerRun } from './lib/docker-run.ts';
 import { events, redisVersion } from './lib/events.ts';
+import { eventsCluster } from './lib/events-cluster.ts';
 import {
   createBenchDir,
   dropFunction,
@@ -45,6 +46,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'gvisor', run: gvisor },
   { name: 'deploy', run: deploy },
   { name: 'events', run: events },
+  { name: 'events-cluster', run: eventsCluster },
 ];
 
 const { values: args } = parseArgs({
@@ -110,6 +112,7 @@ async function main(): Promise<number> {
         dockerRunReps: reps,
         deployReps: reps,
         events: { ...base.events, reps },
+        eventsCluster: { ...base.eventsCluster, reps },
       }
     : base;
   const profileDir = args.profile

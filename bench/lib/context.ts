@@ -17,6 +17,8 @@ export interface Sizes {
   dockerRunReps: number;
   deployReps: number;
   events: { count: number; warmup: number; reps: number; paceSec: number };
+  /** the events-cluster row: one burst size for every phase (1 gateway, 2, single node) */
+  eventsCluster: { count: number; warmup: number; reps: number };
   memoryInvocations: number;
 }
 
@@ -31,6 +33,7 @@ export const QUICK: Sizes = {
   dockerRunReps: 1,
   deployReps: 1,
   events: { count: 2000, warmup: 200, reps: 1, paceSec: 1 },
+  eventsCluster: { count: 2000, warmup: 200, reps: 1 },
   memoryInvocations: 3000,
 };
 
@@ -44,6 +47,7 @@ export const FULL: Sizes = {
   dockerRunReps: 5,
   deployReps: 5,
   events: { count: 20_000, warmup: 1000, reps: 3, paceSec: 3 },
+  eventsCluster: { count: 2000, warmup: 200, reps: 3 },
   memoryInvocations: 100_000,
 };
 

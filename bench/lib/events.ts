@@ -2,36 +2,31 @@
 // warm HTTP calls at 32 connections (measured in each repetition, just before its burst: throughput
 // and CPU per call) and raw XADD + XREADGROUP + XACK.
 import { Redis } from 'ioredis';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { redisOptionsFromUrl } from '../../gateway/events/redis.ts';
+import { redisOptionsFromUrl, type RedisClient } from '../../gateway/events/redis.ts';
 import type { BenchContext } from './context.ts';
+import {
+  BATCH,
+  connect,
+  deliveryProblem,
+  runLimitMs,
+  runOnce,
+  viaGateways,
+  waitSubscribed,
+  type Consumer,
+  type RunResult,
+} from './event-burst.ts';
 import { EVENT_TOPIC } from './fixture.ts';
 import { load } from './load.ts';
-import { waitFor } from './gateway-api.ts';
 import { withCpu } from './proc.ts';
 import { progress } from './progress.ts';
 import { measurement, type Measurement } from './record.ts';
 import { percentile, spread } from './stats.ts';
 import { WARM_FN } from './warm.ts';
 
-const BATCH = 100;
 const RAW_GROUP = 'bench-raw';
 
-interface RunResult {
-  /** events per second from the first XADD to the last arrival */
-  rate: number;
-  /** per event: arrival minus XADD sent, ms */
-  latencies: number[];
-  missing: number;
-  duplicates: number;
-  errors: number;
-}
-
-const connect = (url: string) =>
-  new Redis({ ...redisOptionsFromUrl(url), maxRetriesPerRequest: null });
-
 export async function redisVersion(url: string): Promise<string | null> {
-  const r = connect(url);
+  const r = new Redis({ ...redisOptionsFromUrl(url), maxRetriesPerRequest: null });
   try {
     const info = await r.info('server');
     return /redis_version:(\S+)/.exec(info)?.[1] ?? null;
@@ -42,122 +37,8 @@ export async function redisVersion(url: string): Promise<string | null> {
   }
 }
 
-/**
- * Append `count` events: all at once in pipelines of BATCH (rate undefined), or paced at `rate`/s.
- * Records when each was sent, by entry id.
- */
-async function produce(
-  redis: Redis,
-  key: string,
-  count: number,
-  sent: Map<string, number>,
-  rate?: number,
-): Promise<void> {
-  const t0 = performance.now();
-  let i = 0;
-  while (i < count) {
-    const due =
-      rate === undefined
-        ? count
-        : Math.min(count, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
-    if (due <= i) {
-      await sleep(2);
-      continue;
-    }
-    const n = Math.min(BATCH, due - i);
-    const p = redis.pipeline();
-    for (let k = 0; k < n; k++) p.xadd(key, '*', 'type', 'bench', 'data', `{"n":${i + k}}`);
-    const t = performance.now();
-    const res = (await p.exec()) ?? [];
-    for (const [err, id] of res) {
-      if (err) throw err;
-      sent.set(id as string, t);
-    }
-    i += n;
-  }
-}
-
-type Consumer = (
-  seen: Map<string, number>,
-  dup: () => void,
-  err: () => void,
-  done: () => boolean,
-  until: number,
-) => Promise<void>;
-
-/** One run: produce and consume concurrently; bounded by `limitMs`. */
-async function runOnce(
-  redis: Redis,
-  key: string,
-  count: number,
-  consume: Consumer,
-  limitMs: number,
-  rate?: number,
-): Promise<RunResult> {
-  const sent = new Map<string, number>();
-  const seen = new Map<string, number>();
-  let duplicates = 0;
-  let errors = 0;
-  const until = performance.now() + limitMs;
-  const consuming = consume(
-    seen,
-    () => duplicates++,
-    () => errors++,
-    () => seen.size >= count,
-    until,
-  );
-  await produce(redis, key, count, sent, rate);
-  await consuming;
-  const latencies: number[] = [];
-  let last = 0;
-  for (const [id, t] of sent) {
-    const at = seen.get(id);
-    if (at !== undefined) {
-      latencies.push(at - t);
-      last = Math.max(last, at);
-    }
-  }
-  const first = Math.min(...sent.values());
-  return {
-    rate: (latencies.length / (last - first)) * 1000,
-    latencies,
-    missing: count - latencies.length,
-    duplicates,
-    errors,
-  };
-}
-
-/** Reads titan.results from its current end: an entry per event invocation, with the event's id. */
-function resultsConsumer(reader: Redis, resultsKey: string, from: string): Consumer {
-  return async (seen, dup, err, done, until) => {
-    let id = from;
-    while (!done() && performance.now() < until) {
-      const reply = (await reader.xread(
-        'COUNT',
-        1000,
-        'BLOCK',
-        200,
-        'STREAMS',
-        resultsKey,
-        id,
-      )) as Array<[string, Array<[string, string[]]>]> | null;
-      const t = performance.now();
-      for (const [, entries] of reply ?? []) {
-        for (const [entryId, flat] of entries) {
-          id = entryId;
-          const f: Record<string, string> = {};
-          for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
-          if (f.outcome !== 'ok') err();
-          if (seen.has(f.event_id!)) dup();
-          else seen.set(f.event_id!, t);
-        }
-      }
-    }
-  };
-}
-
 /** The limit: read with a consumer group and acknowledge, nothing else. */
-function rawConsumer(reader: Redis, cmd: Redis, key: string): Consumer {
+function rawConsumer(reader: RedisClient, cmd: RedisClient, key: string): Consumer {
   return async (seen, _dup, _err, done, until) => {
     while (!done() && performance.now() < until) {
       const reply = (await reader.xreadgroup(
@@ -176,14 +57,9 @@ function rawConsumer(reader: Redis, cmd: Redis, key: string): Consumer {
       if (ids.length === 0) continue;
       await cmd.xack(key, RAW_GROUP, ...ids);
       const t = performance.now();
-      for (const id of ids) seen.set(id, t);
+      for (const id of ids) seen.set(`${key} ${id}`, t);
     }
   };
-}
-
-async function lastId(redis: Redis, key: string): Promise<string> {
-  const [entry] = (await redis.xrevrange(key, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
-  return entry?.[0] ?? '0-0';
 }
 
 /** A burst gives sustained events/s; a paced run well under capacity gives end-to-end latency. */
@@ -201,30 +77,13 @@ export async function events(ctx: BenchContext): Promise<Measurement[]> {
   const cmd = connect(url);
   const reader = connect(url);
   try {
-    // The router creates its group on the topic when it subscribes; events before that are not read.
-    await waitFor(
-      'the router subscribing to the topic',
-      async () => {
-        const groups = (await cmd.call('XINFO', 'GROUPS', topicKey).catch(() => [])) as unknown[][];
-        return groups.length > 0;
-      },
-      30_000,
-      50,
-    );
+    await waitSubscribed(cmd, [topicKey]);
     await cmd.call('XGROUP', 'CREATE', rawKey, RAW_GROUP, '$', 'MKSTREAM');
 
-    const limit = (n: number, rate?: number) => 30_000 + (rate ? (n / rate) * 1000 : n); // generous: ~1k events/s floor
-    const viaGateway = async (n: number, rate?: number) =>
-      runOnce(
-        cmd,
-        topicKey,
-        n,
-        resultsConsumer(reader, resultsKey, await lastId(cmd, resultsKey)),
-        limit(n, rate),
-        rate,
-      );
+    const pipeline = { prefix, topics: [EVENT_TOPIC], resultsKey };
+    const viaGateway = (n: number, rate?: number) => viaGateways(cmd, reader, pipeline, n, rate);
     const raw = (n: number, rate?: number) =>
-      runOnce(cmd, rawKey, n, rawConsumer(reader, cmd, rawKey), limit(n, rate), rate);
+      runOnce(cmd, [rawKey], n, rawConsumer(reader, cmd, rawKey), runLimitMs(n, rate), rate);
 
     const http = {
       host: '127.0.0.1',
@@ -240,10 +99,8 @@ export async function events(ctx: BenchContext): Promise<Measurement[]> {
     const gwCpu: number[] = [];
     const problems: string[] = [];
     const check = (what: string, r: RunResult) => {
-      if (r.missing || r.duplicates || r.errors)
-        problems.push(
-          `${what}: ${r.missing} missing, ${r.duplicates} duplicates, ${r.errors} errors`,
-        );
+      const problem = deliveryProblem(what, r);
+      if (problem) problems.push(problem);
     };
     for (let rep = 0; rep < reps; rep++) {
       progress(`events: warm HTTP calls at 32 connections, rep ${rep + 1}/${reps}`);

@@ -48,6 +48,8 @@ export async function createBenchDir(): Promise<BenchDir> {
 export interface FunctionShape {
   pool: { min: number; max: number; concurrency: number };
   topic?: string;
+  /** more topics it is triggered by (the cluster row spreads a burst over the masters) */
+  topics?: string[];
   /** another name for the runtime image (its id): the same image, but cold starts take the classic path */
   image?: string;
   /** the handler's source; default NOOP_HANDLER */
@@ -63,7 +65,8 @@ export const ONE_CONTAINER: FunctionShape['pool'] = { min: 1, max: 1, concurrenc
  * A no-op function's manifest. `cpu: "1"`: a full CPU share, so the container is not starved by
  * whatever else runs on the machine (the default 50m is a weight of 51 against others' 1024).
  */
-export function manifest({ pool, topic, image, memory }: FunctionShape): string {
+export function manifest({ pool, topic, topics, image, memory }: FunctionShape): string {
+  const triggers = [...(topic ? [topic] : []), ...(topics ?? [])];
   return [
     'version: "1"',
     ...(image ? [`image: "${image}"`] : []),
@@ -74,7 +77,7 @@ export function manifest({ pool, topic, image, memory }: FunctionShape): string 
     `  min: ${pool.min}`,
     `  max: ${pool.max}`,
     `  concurrency: ${pool.concurrency}`,
-    ...(topic ? ['triggers:', `  - topic: ${topic}`] : []),
+    ...(triggers.length ? ['triggers:', ...triggers.map((t) => `  - topic: ${t}`)] : []),
     '',
   ].join('\n');
 }
