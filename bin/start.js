@@ -8,7 +8,7 @@
 // would change nothing. The default (16 MiB semi-spaces, 32 MiB committed once a busy gateway grew
 // it) was most of the RSS a gateway gained under load and kept; at 4 MiB the gateway's RSS stays within
 // a few MiB of idle, for no CPU cost measurable here (bench/README.md, issue #14).
-// `titan serve` (bin/titan.js) starts without it: NODE_OPTIONS=--max-semi-space-size=4 gives it.
+// `titan serve` (bin/titan.js) gets the same flag from its shebang (`env -S`).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';

@@ -282,3 +282,24 @@ describe('titan CLI', () => {
     assert.equal(seen.length, 0);
   });
 });
+
+test('run as the executable it is installed as, titan caps V8 young generation as npm start does', async () => {
+  // The shebang passes the flag (`titan serve` runs the gateway in this process); PATH must find node.
+  const probe = "console.error('execArgv='+JSON.stringify(process.execArgv))";
+  const child = spawn(TITAN, ['help'], {
+    env: {
+      ...process.env,
+      PATH: `${fileURLToPath(new URL('.', `file://${process.execPath}`))}:${process.env.PATH}`,
+      NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(probe)}`,
+    },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const [code] = await once(child, 'close');
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /Usage: titan <command>/);
+  const argv = JSON.parse(/execArgv=(.*)/.exec(stderr)?.[1] ?? 'null') as string[];
+  assert.ok(argv.includes('--max-semi-space-size=4'), `execArgv: ${JSON.stringify(argv)}`);
+});
