@@ -16,6 +16,7 @@ import {
   type RunResult,
 } from './event-burst.ts';
 import { EVENT_TOPIC } from './fixture.ts';
+import { KeepAliveClient } from './http-client.ts';
 import { load } from './load.ts';
 import { withCpu } from './proc.ts';
 import { progress } from './progress.ts';
@@ -129,7 +130,11 @@ export async function events(ctx: BenchContext): Promise<Measurement[]> {
     const lat = {
       gateway: { p50: [] as number[], p99: [] as number[] },
       raw: { p50: [] as number[], p99: [] as number[] },
+      http: { p50: [] as number[], p99: [] as number[] },
     };
+    // The invocation at the same pace, over HTTP: the processes idle between calls as between events,
+    // and waking them is part of every hop (the closed-loop warm rows never let them sleep).
+    const client = new KeepAliveClient({ host: http.host, port: http.port, path: http.path });
     for (let rep = 0; rep < reps; rep++) {
       progress(`events: latency at ${pace}/s for ${paceSec} s, rep ${rep + 1}/${reps}, raw`);
       const r = await raw(paced, pace);
@@ -138,14 +143,18 @@ export async function events(ctx: BenchContext): Promise<Measurement[]> {
       );
       const g = await viaGateway(paced, pace);
       check(`paced ${rep + 1}`, g);
-      for (const [side, run] of [
-        ['gateway', g],
-        ['raw', r],
+      progress(`events: warm HTTP calls at ${pace}/s for ${paceSec} s, rep ${rep + 1}/${reps}`);
+      const h = await client.pacedLatencies(paced, pace, runLimitMs(paced, pace), http.body);
+      for (const [side, latencies] of [
+        ['gateway', g.latencies],
+        ['raw', r.latencies],
+        ['http', h],
       ] as const) {
-        lat[side].p50.push(percentile(run.latencies, 0.5));
-        lat[side].p99.push(percentile(run.latencies, 0.99));
+        lat[side].p50.push(percentile(latencies, 0.5));
+        lat[side].p99.push(percentile(latencies, 0.99));
       }
     }
+    client.close();
     if (problems.length)
       ctx.notes.push(`events: at-least-once check failed: ${problems.join('; ')}`);
     const raw_ = 'raw XADD + XREADGROUP + XACK';
@@ -185,6 +194,21 @@ export async function events(ctx: BenchContext): Promise<Measurement[]> {
         value: spread(lat.gateway.p50),
         reference: { name: raw_, value: spread(lat.raw.p50) },
         target: { text: 'value <= 1 ms', met: (v) => v <= 1 },
+      }),
+      measurement({
+        name: `event latency p50 against a warm HTTP call at the same pace`,
+        unit: 'ms',
+        value: spread(lat.gateway.p50),
+        reference: {
+          name: `POST /functions/${WARM_FN}/invoke, one connection, ${pace} calls/s`,
+          value: spread(lat.http.p50),
+        },
+        note: 'the same invocation over HTTP, as paced as the events: what the event path adds to a call',
+      }),
+      measurement({
+        name: `warm HTTP call latency p99 at ${pace} calls/s`,
+        unit: 'ms',
+        value: spread(lat.http.p99),
       }),
       measurement({
         name: `event latency p99 (${pace} events/s)`,
