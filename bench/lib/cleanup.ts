@@ -1,4 +1,5 @@
 // Leaves nothing behind, even after a failure or Ctrl-C: gateway, own containers, Redis keys, directory.
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { redisOptionsFromUrl } from '../../gateway/events/redis.ts';
@@ -35,11 +36,11 @@ export function cleanup(ctx: BenchContext): Promise<void> {
 /** SCAN + DEL of every key under the run's prefix; bounded, the shared Redis is someone else's too. */
 async function deleteKeys(url: string | undefined, prefix: string): Promise<void> {
   if (!url) return;
-  const redis = new Redis({
-    ...redisOptionsFromUrl(url),
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-  });
+  const options = redisOptionsFromUrl(url);
+  // A gateway's own Redis (no REDIS_URL) stopped with the gateway: its socket, and every key, are gone.
+  if (options.path && !existsSync(options.path)) return;
+  const redis = new Redis({ ...options, lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {}); // a failure is connect()'s or a command's rejection below
   try {
     await redis.connect();
     let cursor = '0';
