@@ -3,11 +3,12 @@
 // than the build (scripts/build.js), in a child process so esbuild never lives in the gateway's memory.
 // Source maps are on, so stack traces name the .ts sources.
 //
-// V8's young generation is capped by `--max-semi-space-size=4` in package.json's start script, not
+// V8's young generation is capped by `--max-semi-space-size=8` in package.json's start script, not
 // here: V8 sizes its heap when the process starts, so a flag set from this file (v8.setFlagsFromString)
 // would change nothing. The default (16 MiB semi-spaces, 32 MiB committed once a busy gateway grew
-// it) was most of the RSS a gateway gained under load and kept; at 4 MiB the gateway's RSS stays within
-// a few MiB of idle, for no CPU cost measurable here (bench/README.md, issue #14).
+// it) was most of the RSS a gateway gained under load and kept (1.32x idle after 100,000 calls); at 8
+// MiB it is 1.10-1.15x. 4 MiB kept 1.01x but scavenged so often under 32 connections that throughput
+// fell ~10% (3 alternated pairs, bench/README.md, issue #14); 8 costs nothing measurable there.
 // `titan serve` (bin/titan.js) gets the same flag from its shebang (`env -S`).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
