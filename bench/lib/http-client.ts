@@ -85,7 +85,12 @@ export class KeepAliveClient {
    * the one before it answered, if that was later), so the server and the container idle between
    * calls as they do between paced events. Returns each request's latency in ms; non-200 fails.
    */
-  async pacedLatencies(count: number, rate: number, maxMs: number, body: string): Promise<number[]> {
+  async pacedLatencies(
+    count: number,
+    rate: number,
+    maxMs: number,
+    body: string,
+  ): Promise<number[]> {
     const out: number[] = [];
     const t0 = performance.now();
     const until = t0 + maxMs;
