@@ -144,7 +144,7 @@ export async function events(ctx: BenchContext): Promise<Measurement[]> {
       const g = await viaGateway(paced, pace);
       check(`paced ${rep + 1}`, g);
       progress(`events: warm HTTP calls at ${pace}/s for ${paceSec} s, rep ${rep + 1}/${reps}`);
-      const h = await client.pacedLatencies(paced, pace, runLimitMs(paced, pace), http.body);
+      const h = await client.latencies(paced, runLimitMs(paced, pace), () => http.body, pace);
       for (const [side, latencies] of [
         ['gateway', g.latencies],
         ['raw', r.latencies],

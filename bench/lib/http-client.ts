@@ -65,41 +65,25 @@ export class KeepAliveClient {
   /**
    * Send up to `count` requests one after another, stopping early after `maxMs`; returns each
    * request's latency in ms. A non-200 answer fails the run: a fast error is not a fast call.
+   * With `rate` (per second) each starts when it is due, or as soon as the one before it answered if
+   * that was later: the server and the container idle between calls as they do between paced events.
    */
-  async latencies(count: number, maxMs: number, body: () => string): Promise<number[]> {
+  async latencies(
+    count: number,
+    maxMs: number,
+    body: () => string,
+    rate?: number,
+  ): Promise<number[]> {
     const out: number[] = [];
-    const until = performance.now() + maxMs;
+    const start = performance.now();
+    const until = start + maxMs;
     for (let i = 0; i < count && performance.now() < until; i++) {
+      const wait = rate === undefined ? 0 : start + (i * 1000) / rate - performance.now();
+      if (wait > 0) await sleep(wait);
       const b = body();
       const t0 = performance.now();
       const reply = await this.send(b);
       out.push(performance.now() - t0);
-      if (reply.status !== 200)
-        throw new Error(`${this.describe()} answered ${reply.status}: ${reply.body.slice(0, 200)}`);
-    }
-    return out;
-  }
-
-  /**
-   * `count` requests at `rate` per second, one at a time: each starts when it is due (or as soon as
-   * the one before it answered, if that was later), so the server and the container idle between
-   * calls as they do between paced events. Returns each request's latency in ms; non-200 fails.
-   */
-  async pacedLatencies(
-    count: number,
-    rate: number,
-    maxMs: number,
-    body: string,
-  ): Promise<number[]> {
-    const out: number[] = [];
-    const t0 = performance.now();
-    const until = t0 + maxMs;
-    for (let i = 0; i < count && performance.now() < until; i++) {
-      const wait = t0 + (i * 1000) / rate - performance.now();
-      if (wait > 0) await sleep(wait);
-      const start = performance.now();
-      const reply = await this.send(body);
-      out.push(performance.now() - start);
       if (reply.status !== 200)
         throw new Error(`${this.describe()} answered ${reply.status}: ${reply.body.slice(0, 200)}`);
     }
