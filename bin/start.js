@@ -8,7 +8,7 @@
 // would change nothing. The default (16 MiB semi-spaces, 32 MiB committed once a busy gateway grew
 // it) was most of the RSS a gateway gained under load and kept (1.32x idle after 100,000 calls); at 8
 // MiB it is 1.10-1.15x. 4 MiB kept 1.01x but scavenged so often under 32 connections that throughput
-// fell ~10% (3 alternated pairs, bench/README.md, issue #14); 8 costs nothing measurable there.
+// fell ~10% (3 alternated pairs, bench/README.md, issue #14); 8 was within the noise of the default.
 // `titan serve` (bin/titan.js) gets the same flag from its shebang (`env -S`).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';

@@ -2,7 +2,7 @@
 // dependencies are installed on the host into a staging build context, so no build step needs a
 // network or an npm inside the base image.
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +11,14 @@ import type { ContainerEngine } from '../engine/engine.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** What the image holds, besides the dependencies npm installs into the context. */
+/**
+ * What the image holds, besides the dependencies npm installs into the context. The gateway runs
+ * compiled, as `npm start` runs it: dist/ (built here first when stale) next to the sources its
+ * bundle resolves files against and its source maps name.
+ */
 const SOURCES = [
+  'dist/main.js',
+  'dist/main.js.map',
   'package.json',
   'package-lock.json',
   'Containerfile',
@@ -28,8 +34,11 @@ export async function buildGatewayImage(
   tag: string,
   log: (line: string) => void = () => {},
 ): Promise<void> {
+  // The same staleness rule as `npm start` (bin/start.js): only a source newer than the build rebuilds.
+  await run(process.execPath, [join(ROOT, 'scripts', 'build.js'), '--if-stale'], { cwd: ROOT });
   const ctx = await mkdtemp(join(tmpdir(), 'titan-gw-image-'));
   try {
+    await mkdir(join(ctx, 'dist'));
     for (const entry of SOURCES) await cp(join(ROOT, entry), join(ctx, entry), { recursive: true });
     log(`installing production dependencies into the build context (${ctx})`);
     await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {

@@ -2,7 +2,7 @@
 // non-root user, answers /healthz and runs a function through the mounted engine socket.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -100,6 +100,22 @@ describe('production image', () => {
       'console.log(process.getuid())',
     );
     assert.equal(user.trim(), '1000');
+    // The gateway runs compiled with npm start's node flags, not under tsx's loader.
+    const { stdout: cmdline } = await docker(
+      'exec',
+      name,
+      'node',
+      '-e',
+      "process.stdout.write(require('fs').readFileSync('/proc/1/cmdline'))",
+    );
+    const argv = cmdline.split('\0').filter(Boolean);
+    const start = (
+      JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+        scripts: { start: string };
+      }
+    ).scripts.start;
+    const flags = start.split(' ').filter((a) => a.startsWith('--'));
+    assert.deepEqual(argv, ['node', ...flags, 'dist/main.js']);
     const res = await eventually(
       async () => {
         const r = await fetchInside('/functions/hi/invoke', '{"a":1}');
